@@ -1,0 +1,61 @@
+# tensorlite: make demo | make test | make examples | make bench
+CC      ?= cc
+PY      ?= /usr/bin/python3
+STRICT  := -std=c99 -Wall -Wextra -Wpedantic -Werror
+CFLAGS  ?= -O2 -g
+SAN     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+BUILD   := build
+TESTS   := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
+EXAMPLES:= $(patsubst examples/%.c,%,$(wildcard examples/*.c))
+
+.PHONY: all demo test test-compile test-c test-asan test-torch examples bench clean deps
+
+all: examples
+
+$(BUILD):
+	@mkdir -p $(BUILD) $(BUILD)/asan
+
+# ---- demo: the flagship example end to end (installs what it needs on Debian) ----
+demo: $(BUILD)
+	@command -v gcc >/dev/null || (apt-get update -q && apt-get install -y -q gcc)
+	$(CC) $(STRICT) -O2 -I. examples/01_tensors.c -o $(BUILD)/01_tensors -lm
+	./$(BUILD)/01_tensors
+
+# ---- test: strict compile matrix, C suite (plain + ASan/UBSan), PyTorch oracle ----
+test:
+	@sh tests/run_all.sh
+
+test-compile: $(BUILD)
+	@printf '#define TL_IMPLEMENTATION\n#include "tensorlite.h"\nint main(void){return 0;}\n' > $(BUILD)/impl.c
+	@cp $(BUILD)/impl.c $(BUILD)/impl.cpp
+	gcc   $(STRICT) -O1 -I. -c $(BUILD)/impl.c -o $(BUILD)/impl_gcc.o
+	clang $(STRICT) -O1 -I. -c $(BUILD)/impl.c -o $(BUILD)/impl_clang.o
+	g++   -std=c++11 -Wall -Wextra -Wpedantic -Werror -O1 -I. -c $(BUILD)/impl.cpp -o $(BUILD)/impl_cpp.o
+	gcc   $(STRICT) -O1 -I. -DTL_STATIC -DTL_NO_STDIO -DTL_NO_THREAD_LOCALS -c $(BUILD)/impl.c -o $(BUILD)/impl_static.o
+	gcc   $(STRICT) -O1 -I. -c tensorlite.c -o $(BUILD)/tensorlite.o
+	sh tests/readme_snippets.sh $(BUILD)/readme
+	@echo "test-compile: ok"
+
+$(BUILD)/test_%: tests/test_%.c tensorlite.h tests/harness.h | $(BUILD)
+	$(CC) $(STRICT) $(CFLAGS) -I. -Itests $< -o $@ -lm
+
+$(BUILD)/asan/test_%: tests/test_%.c tensorlite.h tests/harness.h | $(BUILD)
+	$(CC) $(STRICT) $(SAN) -I. -Itests $< -o $@ -lm
+
+test-c: $(addprefix $(BUILD)/,$(TESTS))
+	@set -e; for t in $(TESTS); do echo "== $$t"; ./$(BUILD)/$$t; done
+
+test-asan: $(addprefix $(BUILD)/asan/,$(TESTS))
+	@set -e; for t in $(TESTS); do echo "== asan $$t"; ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(BUILD)/asan/$$t; done
+
+test-torch: $(BUILD)
+	@sh tests/torch/run.sh
+
+examples: $(BUILD)
+	@for e in $(EXAMPLES); do $(CC) $(STRICT) -O2 -I. examples/$$e.c -o $(BUILD)/$$e -lm || exit 1; done
+
+bench: $(BUILD)
+	@echo "bench: not yet"
+
+clean:
+	rm -rf $(BUILD)

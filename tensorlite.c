@@ -1,0 +1,2 @@
+#define TL_IMPLEMENTATION
+#include "tensorlite.h"

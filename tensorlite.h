@@ -1,0 +1,3895 @@
+/* tensorlite.h - v0.1.0 - PyTorch's training workflow in one C header - license at end of file
+
+   QUICK START
+   ===========
+   Put this in exactly ONE .c file (or compile the shipped tensorlite.c):
+
+       #define TL_IMPLEMENTATION
+       #include "tensorlite.h"
+
+   Every other file just includes "tensorlite.h". Never put the define in a shared header.
+
+       tl_scope s = tl_scope_begin();                    // temporaries die at scope end
+       tl_tensor *a = tl_arange(0, 6, 1, TL_F32);        // tensor([0., 1., 2., 3., 4., 5.])
+       tl_tensor *m = tl_view(a, TL_SHAPE(2, 3));        // a view: shares a's storage
+       tl_tensor *y = tl_sum(tl_mul(m, m), 1, 0);        // tensor([ 5., 50.])
+       if (!y) fprintf(stderr, "%s\n", tl_last_error()); // one check per expression
+       tl_print(y);
+       tl_scope_end(s);
+
+   TABLE OF CONTENTS (search for the tag; each appears once in the API, once in the implementation)
+   =================
+       >>types      dtypes, status codes, opaque handles
+       >>setup      tl_setup: allocator, error hook
+       >>errors     tl_last_error, tl_last_status, tl_clear_error
+       >>memory     retain/release, scopes, live-object counters
+       >>create     empty/zeros/ones/full/arange/linspace/eye/from_data/from_buffer/clone/to_dtype
+       >>views      view/reshape/transpose/permute/narrow/select/slice/expand/squeeze/flatten/cat/stack/...
+       >>ops        elementwise with broadcasting: add/sub/mul/div/pow/..., unary math, activations
+       >>reduce     sum/mean/var/std/max/min/argmax/prod/norm/logsumexp/softmax/log_softmax/cumsum
+       >>linalg     matmul/mm/mv/bmm/dot/outer
+       >>debug      tl_print, tl_to_string
+
+   COMPILE-TIME OPTIONS (define before including the implementation)
+   ====================
+       TL_IMPLEMENTATION     compile the implementation into this translation unit
+       TL_STATIC             make every function static (private to one translation unit)
+       TL_MALLOC/TL_REALLOC/TL_FREE   replace malloc/realloc/free (define all three or none)
+       TL_ASSERT(x)          assertion for the library's own invariants (default: assert)
+       TL_MAX_DIMS           maximum number of dimensions (default 8)
+       TL_NO_STDIO           no FILE* functions (tl_print); tl_to_string still works
+       TL_NO_THREAD_LOCALS   per-thread state becomes global (then use from one thread only)
+       TL_ABORT_ON_ERROR     abort() at the first error (for a stack trace in a debugger)
+
+   OWNERSHIP RULES
+   ===============
+   Every function that returns a tl_tensor* returns a NEW reference, views and tl_retain included.
+   Between tl_scope_begin() and tl_scope_end() new references belong to the innermost scope and are
+   released when it ends; tl_keep(t) hands one to the enclosing scope (or to the caller when no scope
+   is left). Outside any scope the caller owns the result and calls tl_release (which accepts NULL).
+   Views share their base's refcounted storage: releasing the base never invalidates a view.
+   In-place ops (names ending in _) return a tl_status and create no reference.
+
+   ERROR HANDLING
+   ==============
+   Functions returning a pointer return NULL on failure; the others return tl_status (TL_OK == 0,
+   errors negative). The first failure records a message naming the op, shapes and dtypes
+   ("tl_matmul: mat1 and mat2 shapes cannot be multiplied (3x10 and 20x5)") readable with
+   tl_last_error() (never NULL, "" when none) until tl_clear_error(). An op given a NULL input while
+   an error is pending returns NULL and keeps the first message, so
+   tl_relu(tl_add(tl_matmul(x, w), b)) needs one check at the end. Nothing aborts on user input or
+   file bytes; every allocation is checked (TL_ERR_OOM). tl_desc.on_error sees each failure.
+
+   THREAD SAFETY
+   =============
+   Error state, scopes and grad mode are per thread. A tensor belongs to one thread at a time (its
+   refcount is a plain int); hand it over, don't share it. tl_setup must run before other threads
+   use the library. The live-object counters are atomic where the compiler supports it.
+
+   RECENT CHANGES
+   ==============
+       0.1.0  tensor core: dtypes, storage, views, broadcasting ops, reductions, matmul, printing
+*/
+#ifndef TL_H_INCLUDED
+#define TL_H_INCLUDED
+
+#include <stddef.h>
+#include <stdint.h>
+#ifndef TL_NO_STDIO
+#include <stdio.h>
+#endif
+
+#define TL_VERSION_MAJOR 0
+#define TL_VERSION_MINOR 1
+#define TL_VERSION_PATCH 0
+#define TL_VERSION_STRING "0.1.0"
+
+#ifndef TL_MAX_DIMS
+#define TL_MAX_DIMS 8
+#endif
+
+#if defined(TL_STATIC) && (defined(__GNUC__) || defined(__clang__))
+#define TLDEF static __attribute__((unused))
+#elif defined(TL_STATIC)
+#define TLDEF static
+#else
+#define TLDEF extern
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ===== >>types ================================================================================ */
+
+/* Element types. Every op supports float32 and float64; integer and bool types work wherever
+   PyTorch allows them; float16/bfloat16 are for storage and conversion (computed in float32). */
+typedef enum tl_dtype {
+    TL_F32 = 0, /* torch.float32 (the default dtype) */
+    TL_F64,     /* torch.float64 */
+    TL_F16,     /* torch.float16 */
+    TL_BF16,    /* torch.bfloat16 */
+    TL_I64,     /* torch.int64 (labels, indices) */
+    TL_I32,     /* torch.int32 */
+    TL_I16,     /* torch.int16 (what int8 + uint8 promotes to) */
+    TL_I8,      /* torch.int8 */
+    TL_U8,      /* torch.uint8 */
+    TL_BOOL,    /* torch.bool */
+    TL_DTYPE_COUNT
+} tl_dtype;
+
+/* Status codes: TL_OK is 0, every error is negative. */
+typedef enum tl_status {
+    TL_OK = 0,
+    TL_ERR_ARG = -1,    /* bad argument: NULL, out-of-range dim or index, bad option */
+    TL_ERR_SHAPE = -2,  /* shapes that do not fit together */
+    TL_ERR_DTYPE = -3,  /* a dtype the op does not support, or mismatched dtypes */
+    TL_ERR_OOM = -4,    /* an allocation failed */
+    TL_ERR_IO = -5,     /* a file could not be read or written */
+    TL_ERR_STATE = -6,  /* the call is not allowed in the current state */
+    TL_ERR_FORMAT = -7, /* malformed or refused file content */
+    TL_ERR_INDEX = -8   /* an index value outside its dimension */
+} tl_status;
+
+typedef struct tl_tensor tl_tensor;   /* opaque: use the accessors below */
+typedef struct tl_storage tl_storage; /* opaque: refcounted bytes shared by views */
+
+/* Shape literal for C callers: tl_zeros(TL_SHAPE(2, 3), TL_F32) passes ndim and the sizes. */
+#define TL_SHAPE(...) \
+    (int)(sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (const int64_t[]){__VA_ARGS__}
+/* A list literal of ints (dims for permute, sum_dims, ...): same expansion as TL_SHAPE. */
+#define TL_DIMS(...) \
+    (int)(sizeof((const int[]){__VA_ARGS__}) / sizeof(int)), (const int[]){__VA_ARGS__}
+
+/* ===== >>setup ================================================================================ */
+
+/* Allocator hooks: both or neither. alloc_fn returns NULL on failure (reported as TL_ERR_OOM). */
+typedef struct tl_allocator {
+    void *(*alloc_fn)(size_t size, void *user_data);
+    void (*free_fn)(void *ptr, void *user_data);
+    void *user_data;
+} tl_allocator;
+
+/* Called where each failure happens, after the message is recorded (first error or not). */
+typedef void (*tl_error_fn)(tl_status status, const char *message, const char *file, int line,
+                            void *user_data);
+
+/* Runtime configuration; a zeroed tl_desc means all defaults. */
+typedef struct tl_desc {
+    tl_allocator allocator; /* zero: TL_MALLOC/TL_FREE */
+    tl_error_fn on_error;   /* optional */
+    void *user_data;        /* passed to on_error */
+} tl_desc;
+
+/* Installs the allocator and hooks. Fails with TL_ERR_STATE while tensors are alive. */
+TLDEF tl_status tl_setup(const tl_desc *desc);
+/* Releases library caches. Tensors still alive stay valid. */
+TLDEF void tl_shutdown(void);
+
+/* ===== >>errors =============================================================================== */
+
+TLDEF tl_status tl_last_status(void);      /* first error since the last clear, or TL_OK */
+TLDEF const char *tl_last_error(void);     /* its message; "" when none; never NULL */
+TLDEF void tl_clear_error(void);           /* forget the pending error */
+TLDEF const char *tl_status_str(tl_status s); /* "TL_ERR_SHAPE", ...; never NULL */
+
+TLDEF const char *tl_dtype_name(tl_dtype dt); /* "float32", "int64", ... (torch's names) */
+TLDEF size_t tl_dtype_size(tl_dtype dt);      /* bytes per element; 0 for an invalid dtype */
+TLDEF int tl_dtype_is_floating(tl_dtype dt);  /* 1 for F32/F64/F16/BF16 */
+/* torch.promote_types(a, b) */
+TLDEF tl_dtype tl_promote_types(tl_dtype a, tl_dtype b);
+
+/* ===== >>memory =============================================================================== */
+
+TLDEF tl_tensor *tl_retain(tl_tensor *t); /* one more reference to t (new reference); NULL-safe */
+TLDEF void tl_release(tl_tensor *t);      /* drop one reference; NULL-safe */
+
+/* A scope owns every new reference created while it is the innermost one. */
+typedef struct tl_scope { int depth; } tl_scope;
+TLDEF tl_scope tl_scope_begin(void);
+/* Releases what s (and any scope opened inside it and not ended) owns. */
+TLDEF void tl_scope_end(tl_scope s);
+/* Moves t from the innermost scope to its parent (or to the caller outside scopes); returns t. */
+TLDEF tl_tensor *tl_keep(tl_tensor *t);
+
+TLDEF long tl_debug_live_tensors(void);  /* tensor headers alive in the process */
+TLDEF long tl_debug_live_storages(void); /* storages alive in the process */
+
+/* Accessors (no new references). shape/stride point into t and live as long as t. */
+TLDEF int tl_ndim(const tl_tensor *t);
+TLDEF const int64_t *tl_shape(const tl_tensor *t);
+TLDEF int64_t tl_size(const tl_tensor *t, int dim);        /* negative dims count from the end */
+TLDEF const int64_t *tl_stride(const tl_tensor *t);        /* in elements, like torch */
+TLDEF int64_t tl_storage_offset(const tl_tensor *t);       /* in elements */
+TLDEF int64_t tl_numel(const tl_tensor *t);
+TLDEF tl_dtype tl_dtype_of(const tl_tensor *t);
+TLDEF void *tl_data_ptr(const tl_tensor *t);               /* address of element [0,...,0] */
+TLDEF int tl_is_contiguous(const tl_tensor *t);
+TLDEF int tl_same_storage(const tl_tensor *a, const tl_tensor *b);
+
+/* ===== >>create =============================================================================== */
+
+/* New contiguous tensors. shape has ndim sizes (ndim 0 = a scalar tensor). */
+TLDEF tl_tensor *tl_empty(int ndim, const int64_t *shape, tl_dtype dt);
+TLDEF tl_tensor *tl_zeros(int ndim, const int64_t *shape, tl_dtype dt);
+TLDEF tl_tensor *tl_ones(int ndim, const int64_t *shape, tl_dtype dt);
+TLDEF tl_tensor *tl_full(int ndim, const int64_t *shape, double value, tl_dtype dt);
+TLDEF tl_tensor *tl_empty_like(const tl_tensor *t);
+TLDEF tl_tensor *tl_zeros_like(const tl_tensor *t);
+TLDEF tl_tensor *tl_ones_like(const tl_tensor *t);
+TLDEF tl_tensor *tl_full_like(const tl_tensor *t, double value);
+/* 0-dim tensor holding v: torch.tensor(v, dtype=dt). */
+TLDEF tl_tensor *tl_scalar_tensor(double v, tl_dtype dt);
+/* torch.arange(start, end, step): ceil((end - start) / step) values. */
+TLDEF tl_tensor *tl_arange(double start, double end, double step, tl_dtype dt);
+/* torch.linspace(start, end, steps). */
+TLDEF tl_tensor *tl_linspace(double start, double end, int64_t steps, tl_dtype dt);
+/* torch.eye(n, m): [n, m] with ones on the diagonal (m < 0 means m = n). */
+TLDEF tl_tensor *tl_eye(int64_t n, int64_t m, tl_dtype dt);
+/* Copies numel elements of type dt from data (C order) into a new tensor. */
+TLDEF tl_tensor *tl_from_data(const void *data, int ndim, const int64_t *shape, tl_dtype dt);
+/* Wraps a user buffer without copying; release(data, user) runs when the last view dies
+   (release may be NULL: the buffer must then outlive every view). */
+TLDEF tl_tensor *tl_from_buffer(void *data, int ndim, const int64_t *shape, tl_dtype dt,
+                                void (*release)(void *data, void *user), void *user);
+TLDEF tl_tensor *tl_clone(const tl_tensor *t);              /* contiguous copy, same dtype */
+/* t.to(dtype): a new reference to t itself when dt is already t's dtype, else a converted copy. */
+TLDEF tl_tensor *tl_to_dtype(const tl_tensor *t, tl_dtype dt);
+
+/* Element access. idx has tl_ndim(t) entries (negative indices count from the end). */
+TLDEF double tl_item(const tl_tensor *t);       /* the value of a 1-element tensor; 0 + error else */
+TLDEF int64_t tl_item_i64(const tl_tensor *t);  /* exact for int64 */
+TLDEF double tl_get(const tl_tensor *t, const int64_t *idx);
+TLDEF tl_status tl_set(tl_tensor *t, const int64_t *idx, double value);
+/* Copies numel elements out, converted to dt, in C order (t may be any view). */
+TLDEF tl_status tl_copy_to_buffer(const tl_tensor *t, void *out, tl_dtype dt);
+
+/* ===== >>views ================================================================================ */
+/* All of these share t's storage (no copy), except where noted. Negative dims count from the end. */
+
+/* t.view(shape): one size may be -1; fails when t's strides cannot express the shape. */
+TLDEF tl_tensor *tl_view(const tl_tensor *t, int ndim, const int64_t *shape);
+/* t.reshape(shape): a view when possible, otherwise a contiguous copy. */
+TLDEF tl_tensor *tl_reshape(const tl_tensor *t, int ndim, const int64_t *shape);
+TLDEF tl_tensor *tl_transpose(const tl_tensor *t, int dim0, int dim1);
+TLDEF tl_tensor *tl_t(const tl_tensor *t);                  /* t.t(): 0-2 dims only */
+TLDEF tl_tensor *tl_permute(const tl_tensor *t, int ndims, const int *dims);
+TLDEF tl_tensor *tl_narrow(const tl_tensor *t, int dim, int64_t start, int64_t length);
+TLDEF tl_tensor *tl_select(const tl_tensor *t, int dim, int64_t index); /* removes dim */
+/* t[start:end:step] along dim, Python rules (negatives, clamping); step >= 1. */
+TLDEF tl_tensor *tl_slice(const tl_tensor *t, int dim, int64_t start, int64_t end, int64_t step);
+#define TL_END INT64_MAX /* "to the end" for tl_slice */
+/* t.expand(shape): -1 keeps a size; size-1 dims (and new leading dims) get stride 0. */
+TLDEF tl_tensor *tl_expand(const tl_tensor *t, int ndim, const int64_t *shape);
+TLDEF tl_tensor *tl_expand_as(const tl_tensor *t, const tl_tensor *other);
+TLDEF tl_tensor *tl_squeeze(const tl_tensor *t);            /* drops every size-1 dim */
+TLDEF tl_tensor *tl_squeeze_dim(const tl_tensor *t, int dim);
+TLDEF tl_tensor *tl_unsqueeze(const tl_tensor *t, int dim);
+TLDEF tl_tensor *tl_flatten(const tl_tensor *t, int start_dim, int end_dim); /* reshape rules */
+TLDEF tl_tensor *tl_unflatten(const tl_tensor *t, int dim, int ndim, const int64_t *sizes);
+TLDEF tl_tensor *tl_contiguous(const tl_tensor *t);         /* t itself when already contiguous */
+
+/* Joining and splitting (copies for cat/stack; split/chunk return views). */
+TLDEF tl_tensor *tl_cat(int n, tl_tensor *const *ts, int dim);
+TLDEF tl_tensor *tl_stack(int n, tl_tensor *const *ts, int dim);
+/* Splits into pieces of split_size along dim (last one smaller); writes up to max_out new
+   references to out and returns the number of pieces, or a negative tl_status. */
+TLDEF int tl_split(const tl_tensor *t, int64_t split_size, int dim, tl_tensor **out, int max_out);
+TLDEF int tl_chunk(const tl_tensor *t, int chunks, int dim, tl_tensor **out, int max_out);
+
+/* Indexing (copies). index is an int64 or int32 tensor. */
+TLDEF tl_tensor *tl_index_select(const tl_tensor *t, int dim, const tl_tensor *index);
+TLDEF tl_tensor *tl_gather(const tl_tensor *t, int dim, const tl_tensor *index);
+/* torch.where(cond, a, b): cond is bool; result dtype is the promotion of a and b. */
+TLDEF tl_tensor *tl_where(const tl_tensor *cond, const tl_tensor *a, const tl_tensor *b);
+TLDEF tl_tensor *tl_masked_fill(const tl_tensor *t, const tl_tensor *mask, double value);
+TLDEF tl_status tl_masked_fill_(tl_tensor *t, const tl_tensor *mask, double value);
+
+/* ===== >>ops ================================================================================== */
+/* Elementwise with NumPy broadcasting and torch's type promotion. A double "scalar" argument acts
+   like a Python number: an integral value like a Python int, anything else like a Python float
+   (so int_tensor * 2 stays int64, int_tensor * 0.5 becomes float32). In-place forms write into
+   their first argument (the result must fit its shape and dtype) and return a tl_status. */
+
+TLDEF tl_tensor *tl_add(const tl_tensor *a, const tl_tensor *b);
+TLDEF tl_tensor *tl_sub(const tl_tensor *a, const tl_tensor *b);
+TLDEF tl_tensor *tl_mul(const tl_tensor *a, const tl_tensor *b);
+TLDEF tl_tensor *tl_div(const tl_tensor *a, const tl_tensor *b);   /* true division */
+TLDEF tl_tensor *tl_pow(const tl_tensor *a, const tl_tensor *b);
+TLDEF tl_tensor *tl_maximum(const tl_tensor *a, const tl_tensor *b); /* NaN propagates */
+TLDEF tl_tensor *tl_minimum(const tl_tensor *a, const tl_tensor *b);
+TLDEF tl_tensor *tl_add_alpha(const tl_tensor *a, const tl_tensor *b, double alpha); /* a+alpha*b */
+TLDEF tl_tensor *tl_sub_alpha(const tl_tensor *a, const tl_tensor *b, double alpha); /* a-alpha*b */
+TLDEF tl_tensor *tl_add_scalar(const tl_tensor *a, double s);
+TLDEF tl_tensor *tl_sub_scalar(const tl_tensor *a, double s);
+TLDEF tl_tensor *tl_rsub_scalar(const tl_tensor *a, double s);     /* s - a */
+TLDEF tl_tensor *tl_mul_scalar(const tl_tensor *a, double s);
+TLDEF tl_tensor *tl_div_scalar(const tl_tensor *a, double s);
+TLDEF tl_tensor *tl_pow_scalar(const tl_tensor *a, double exponent);
+
+/* Comparisons: bool results. */
+TLDEF tl_tensor *tl_eq(const tl_tensor *a, const tl_tensor *b);
+TLDEF tl_tensor *tl_ne(const tl_tensor *a, const tl_tensor *b);
+TLDEF tl_tensor *tl_lt(const tl_tensor *a, const tl_tensor *b);
+TLDEF tl_tensor *tl_le(const tl_tensor *a, const tl_tensor *b);
+TLDEF tl_tensor *tl_gt(const tl_tensor *a, const tl_tensor *b);
+TLDEF tl_tensor *tl_ge(const tl_tensor *a, const tl_tensor *b);
+TLDEF tl_tensor *tl_eq_scalar(const tl_tensor *a, double s);
+TLDEF tl_tensor *tl_ne_scalar(const tl_tensor *a, double s);
+TLDEF tl_tensor *tl_lt_scalar(const tl_tensor *a, double s);
+TLDEF tl_tensor *tl_le_scalar(const tl_tensor *a, double s);
+TLDEF tl_tensor *tl_gt_scalar(const tl_tensor *a, double s);
+TLDEF tl_tensor *tl_ge_scalar(const tl_tensor *a, double s);
+
+/* Unary math. neg/abs/sign/relu keep integer dtypes; the rest turn integers into float32. */
+TLDEF tl_tensor *tl_neg(const tl_tensor *t);
+TLDEF tl_tensor *tl_abs(const tl_tensor *t);
+TLDEF tl_tensor *tl_sign(const tl_tensor *t);
+TLDEF tl_tensor *tl_exp(const tl_tensor *t);
+TLDEF tl_tensor *tl_log(const tl_tensor *t);
+TLDEF tl_tensor *tl_log1p(const tl_tensor *t);
+TLDEF tl_tensor *tl_sqrt(const tl_tensor *t);
+TLDEF tl_tensor *tl_rsqrt(const tl_tensor *t);
+TLDEF tl_tensor *tl_sin(const tl_tensor *t);
+TLDEF tl_tensor *tl_cos(const tl_tensor *t);
+TLDEF tl_tensor *tl_tanh(const tl_tensor *t);
+TLDEF tl_tensor *tl_sigmoid(const tl_tensor *t);
+TLDEF tl_tensor *tl_relu(const tl_tensor *t);
+TLDEF tl_tensor *tl_leaky_relu(const tl_tensor *t, double negative_slope); /* torch default 0.01 */
+/* F.gelu(t, approximate='none' | 'tanh'): approximate_tanh 0 or 1. */
+TLDEF tl_tensor *tl_gelu(const tl_tensor *t, int approximate_tanh);
+TLDEF tl_tensor *tl_silu(const tl_tensor *t);
+/* F.softplus(t, beta, threshold): torch defaults 1 and 20. */
+TLDEF tl_tensor *tl_softplus(const tl_tensor *t, double beta, double threshold);
+/* torch.clamp(t, min, max); pass -INFINITY / INFINITY for no bound. */
+TLDEF tl_tensor *tl_clamp(const tl_tensor *t, double min, double max);
+
+/* In place: the first argument receives the result. */
+TLDEF tl_status tl_add_(tl_tensor *a, const tl_tensor *b);
+TLDEF tl_status tl_sub_(tl_tensor *a, const tl_tensor *b);
+TLDEF tl_status tl_mul_(tl_tensor *a, const tl_tensor *b);
+TLDEF tl_status tl_div_(tl_tensor *a, const tl_tensor *b);
+TLDEF tl_status tl_add_alpha_(tl_tensor *a, const tl_tensor *b, double alpha);
+TLDEF tl_status tl_add_scalar_(tl_tensor *a, double s);
+TLDEF tl_status tl_sub_scalar_(tl_tensor *a, double s);
+TLDEF tl_status tl_mul_scalar_(tl_tensor *a, double s);
+TLDEF tl_status tl_div_scalar_(tl_tensor *a, double s);
+TLDEF tl_status tl_pow_scalar_(tl_tensor *a, double exponent);
+TLDEF tl_status tl_neg_(tl_tensor *t);
+TLDEF tl_status tl_abs_(tl_tensor *t);
+TLDEF tl_status tl_exp_(tl_tensor *t);
+TLDEF tl_status tl_log_(tl_tensor *t);
+TLDEF tl_status tl_sqrt_(tl_tensor *t);
+TLDEF tl_status tl_tanh_(tl_tensor *t);
+TLDEF tl_status tl_sigmoid_(tl_tensor *t);
+TLDEF tl_status tl_relu_(tl_tensor *t);
+TLDEF tl_status tl_clamp_(tl_tensor *t, double min, double max);
+TLDEF tl_status tl_fill_(tl_tensor *t, double value);
+TLDEF tl_status tl_zero_(tl_tensor *t);
+/* dst.copy_(src): src broadcasts to dst's shape and converts to dst's dtype. */
+TLDEF tl_status tl_copy_(tl_tensor *dst, const tl_tensor *src);
+
+/* ===== >>reduce =============================================================================== */
+/* dim may be negative. keepdim keeps reduced dims with size 1. "_all" forms reduce every dim to a
+   0-dim tensor. Integer/bool sums and products give int64, like torch. */
+
+TLDEF tl_tensor *tl_sum(const tl_tensor *t, int dim, int keepdim);
+TLDEF tl_tensor *tl_sum_dims(const tl_tensor *t, int ndims, const int *dims, int keepdim);
+TLDEF tl_tensor *tl_sum_all(const tl_tensor *t);
+TLDEF tl_tensor *tl_mean(const tl_tensor *t, int dim, int keepdim);   /* floating dtypes only */
+TLDEF tl_tensor *tl_mean_dims(const tl_tensor *t, int ndims, const int *dims, int keepdim);
+TLDEF tl_tensor *tl_mean_all(const tl_tensor *t);
+/* Variance / standard deviation; unbiased divides by N-1 (torch's default). */
+TLDEF tl_tensor *tl_var(const tl_tensor *t, int dim, int unbiased, int keepdim);
+TLDEF tl_tensor *tl_var_all(const tl_tensor *t, int unbiased);
+TLDEF tl_tensor *tl_std(const tl_tensor *t, int dim, int unbiased, int keepdim);
+TLDEF tl_tensor *tl_std_all(const tl_tensor *t, int unbiased);
+TLDEF tl_tensor *tl_prod(const tl_tensor *t, int dim, int keepdim);
+TLDEF tl_tensor *tl_prod_all(const tl_tensor *t);
+/* torch.max(t, dim, keepdim): values; *indices (if not NULL) receives the int64 argmax. */
+TLDEF tl_tensor *tl_max(const tl_tensor *t, int dim, int keepdim, tl_tensor **indices);
+TLDEF tl_tensor *tl_min(const tl_tensor *t, int dim, int keepdim, tl_tensor **indices);
+TLDEF tl_tensor *tl_max_all(const tl_tensor *t);
+TLDEF tl_tensor *tl_min_all(const tl_tensor *t);
+TLDEF tl_tensor *tl_argmax(const tl_tensor *t, int dim, int keepdim);
+TLDEF tl_tensor *tl_argmin(const tl_tensor *t, int dim, int keepdim);
+TLDEF tl_tensor *tl_argmax_all(const tl_tensor *t); /* index into the flattened tensor */
+TLDEF tl_tensor *tl_argmin_all(const tl_tensor *t);
+/* torch.norm(t, p, dim, keepdim): p = 1, 2, any p > 0, INFINITY, -INFINITY; 'fro' is p = 2. */
+#define TL_NORM_FRO 2.0
+TLDEF tl_tensor *tl_norm(const tl_tensor *t, double p, int dim, int keepdim);
+TLDEF tl_tensor *tl_norm_dims(const tl_tensor *t, double p, int ndims, const int *dims, int keepdim);
+TLDEF tl_tensor *tl_norm_all(const tl_tensor *t, double p);
+TLDEF tl_tensor *tl_logsumexp(const tl_tensor *t, int dim, int keepdim);
+TLDEF tl_tensor *tl_softmax(const tl_tensor *t, int dim);
+TLDEF tl_tensor *tl_log_softmax(const tl_tensor *t, int dim);
+TLDEF tl_tensor *tl_cumsum(const tl_tensor *t, int dim);
+
+/* ===== >>linalg =============================================================================== */
+
+/* torch.matmul: 1-D.1-D dot, 2-D mm, 1-D/2-D mixes, and batched with broadcast batch dims. */
+TLDEF tl_tensor *tl_matmul(const tl_tensor *a, const tl_tensor *b);
+TLDEF tl_tensor *tl_mm(const tl_tensor *a, const tl_tensor *b);   /* [n,k] x [k,m] -> [n,m] */
+TLDEF tl_tensor *tl_mv(const tl_tensor *a, const tl_tensor *v);   /* [n,k] x [k] -> [n] */
+TLDEF tl_tensor *tl_bmm(const tl_tensor *a, const tl_tensor *b);  /* [b,n,k] x [b,k,m] */
+TLDEF tl_tensor *tl_dot(const tl_tensor *a, const tl_tensor *b);  /* [n] . [n] -> 0-dim */
+TLDEF tl_tensor *tl_outer(const tl_tensor *a, const tl_tensor *b);/* [n] x [m] -> [n,m] */
+
+/* ===== >>debug ================================================================================ */
+
+/* Writes the tensor as torch prints it ("tensor([1., 2.])", summarised with ... past 1000
+   elements, dtype shown when not float32/int64/bool) into buf (always NUL-terminated when
+   cap > 0). Returns the full length the text needs, or a negative tl_status. */
+TLDEF int tl_to_string(const tl_tensor *t, char *buf, size_t cap);
+#ifndef TL_NO_STDIO
+TLDEF tl_status tl_fprint(FILE *f, const tl_tensor *t); /* text + newline */
+TLDEF tl_status tl_print(const tl_tensor *t);           /* to stdout */
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TL_H_INCLUDED */
+/* The API ends here. Everything below is the implementation. */
+
+#if defined(__INTELLISENSE__) || defined(__CDT_PARSER__)
+#define TL_IMPLEMENTATION
+#endif
+
+/* ============================================================================================== */
+/*                                        IMPLEMENTATION                                          */
+/* ============================================================================================== */
+#ifdef TL_IMPLEMENTATION
+#ifndef TL_IMPLEMENTATION_INCLUDED
+#define TL_IMPLEMENTATION_INCLUDED
+
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#include <stdarg.h>
+#include <float.h>
+#include <stdio.h> /* snprintf for messages (TL_NO_STDIO only removes the FILE* API) */
+
+#if defined(TL_MALLOC) && defined(TL_FREE) && defined(TL_REALLOC)
+/* all three given */
+#elif !defined(TL_MALLOC) && !defined(TL_FREE) && !defined(TL_REALLOC)
+#define TL_MALLOC(sz) malloc(sz)
+#define TL_REALLOC(p, sz) realloc(p, sz)
+#define TL_FREE(p) free(p)
+#else
+#error "tensorlite.h: define all of TL_MALLOC, TL_REALLOC and TL_FREE, or none of them"
+#endif
+
+#ifndef TL_ASSERT
+#include <assert.h>
+#define TL_ASSERT(x) assert(x)
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define TL__PRIVATE static __attribute__((unused))
+#else
+#define TL__PRIVATE static
+#endif
+
+/* Thread-local selector (C11, C++11, GNU, MSVC), or plain globals with TL_NO_THREAD_LOCALS. */
+#if defined(TL_NO_THREAD_LOCALS)
+#define TL__TLS
+#elif defined(__cplusplus) && __cplusplus >= 201103L
+#define TL__TLS thread_local
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && !defined(__STDC_NO_THREADS__)
+#define TL__TLS _Thread_local
+#elif defined(__GNUC__) || defined(__clang__)
+#define TL__TLS __thread
+#elif defined(_MSC_VER)
+#define TL__TLS __declspec(thread)
+#else
+#define TL__TLS
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define TL__ATOMIC_ADD(p, v) __atomic_add_fetch((p), (v), __ATOMIC_RELAXED)
+#define TL__ATOMIC_LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#else
+#define TL__ATOMIC_ADD(p, v) (*(p) += (v))
+#define TL__ATOMIC_LOAD(p) (*(p))
+#endif
+
+#define TL__MAX_SCOPES 64
+#define TL__SCOPE_INLINE 256
+
+/* ===== >>types (implementation) =============================================================== */
+
+struct tl_storage {
+    int refcount;
+    size_t nbytes;
+    void *data;
+    void (*release)(void *data, void *user); /* borrowed buffer: called instead of tl__free */
+    void *release_user;
+    int borrowed;
+    uint32_t version; /* bumped by in-place writes; shared by every view (torch's version counter) */
+};
+
+struct tl_tensor {
+    int refcount;
+    int ndim;
+    tl_dtype dtype;
+    int requires_grad;
+    tl_storage *storage;
+    int64_t offset;                  /* in elements */
+    int64_t shape[TL_MAX_DIMS];
+    int64_t stride[TL_MAX_DIMS];     /* in elements */
+    tl_tensor *grad;                 /* autograd: accumulated gradient (owned) */
+    void *grad_fn;                   /* autograd: tape node that produced this tensor */
+};
+
+/* Per-thread state: first error, scopes, scratch for messages. Zero means "unset" everywhere. */
+typedef struct tl__tls_state {
+    tl_status status;
+    char msg[512];
+    char shape_buf[4][160];
+    int shape_next;
+    int scope_depth;
+    int scope_mark[TL__MAX_SCOPES];
+    int scope_n, scope_cap;
+    tl_tensor **scope_items;             /* heap when scope_inline overflows */
+    tl_tensor *scope_inline[TL__SCOPE_INLINE];
+} tl__tls_state;
+
+static TL__TLS tl__tls_state tl__tls;
+
+/* Process-wide configuration (set by tl_setup before threads start). */
+static struct {
+    tl_allocator alloc;
+    tl_error_fn on_error;
+    void *user_data;
+} tl__g;
+
+static long tl__live_tensors_n;
+static long tl__live_storages_n;
+
+static const char *const tl__dtype_names[TL_DTYPE_COUNT] = {
+    "float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool"};
+static const size_t tl__dtype_sizes[TL_DTYPE_COUNT] = {4, 8, 2, 2, 8, 4, 2, 1, 1, 1};
+
+#define TL__VALID_DT(dt) ((int)(dt) >= 0 && (int)(dt) < (int)TL_DTYPE_COUNT)
+#define TL__IS_FLOAT(dt) ((dt) == TL_F32 || (dt) == TL_F64 || (dt) == TL_F16 || (dt) == TL_BF16)
+#define TL__IS_INTLIKE(dt) (!TL__IS_FLOAT(dt)) /* integers and bool */
+
+/* ===== >>util ================================================================================= */
+
+static void *tl__malloc(size_t n) {
+    if (n == 0) n = 1;
+    if (tl__g.alloc.alloc_fn) return tl__g.alloc.alloc_fn(n, tl__g.alloc.user_data);
+    return TL_MALLOC(n);
+}
+static void tl__free(void *p) {
+    if (!p) return;
+    if (tl__g.alloc.free_fn) tl__g.alloc.free_fn(p, tl__g.alloc.user_data);
+    else TL_FREE(p);
+}
+
+/* Records a failure: the first one is kept until tl_clear_error; the hook sees every one. */
+static void tl__failv(const char *file, int line, tl_status st, const char *fmt, va_list ap) {
+    char tmp[512];
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
+    if (tl__tls.status == TL_OK) {
+        tl__tls.status = st;
+        memcpy(tl__tls.msg, tmp, sizeof tmp);
+    }
+    if (tl__g.on_error) tl__g.on_error(st, tmp, file, line, tl__g.user_data);
+#ifdef TL_ABORT_ON_ERROR
+    abort();
+#endif
+}
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((format(printf, 4, 5)))
+#endif
+static tl_status tl__fail_at(const char *file, int line, tl_status st, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    tl__failv(file, line, st, fmt, ap);
+    va_end(ap);
+    return st;
+}
+#define TL__FAIL(st, ...) tl__fail_at(__FILE__, __LINE__, (st), __VA_ARGS__)
+/* Records and returns NULL, for pointer-returning functions. */
+#define TL__FAILN(st, ...) (TL__FAIL((st), __VA_ARGS__), (tl_tensor *)NULL)
+
+/* Formats a shape as "[2, 3]" into one of four rotating per-thread buffers. */
+static const char *tl__fmt_shape(int ndim, const int64_t *shape) {
+    char *b = tl__tls.shape_buf[tl__tls.shape_next];
+    size_t cap = sizeof tl__tls.shape_buf[0], n = 0;
+    int i;
+    tl__tls.shape_next = (tl__tls.shape_next + 1) & 3;
+    b[n++] = '[';
+    for (i = 0; i < ndim && n + 24 < cap; i++)
+        n += (size_t)snprintf(b + n, cap - n, i ? ", %lld" : "%lld", (long long)shape[i]);
+    if (i < ndim) n += (size_t)snprintf(b + n, cap - n, ", ...");
+    snprintf(b + n, cap - n, "]");
+    return b;
+}
+#define TL__SH(t) tl__fmt_shape((t)->ndim, (t)->shape)
+#define TL__DT(t) tl__dtype_names[(t)->dtype]
+
+/* NULL-in check: with no pending error a NULL input is itself the error. */
+static int tl__null_in(const char *op, const void *p) {
+    if (p) return 0;
+    if (tl__tls.status == TL_OK) TL__FAIL(TL_ERR_ARG, "%s: input is NULL", op);
+    return 1;
+}
+#define TL__CHECK1(op, a) if (tl__null_in(op, a)) return NULL
+#define TL__CHECK2(op, a, b) if (tl__null_in(op, a) || tl__null_in(op, b)) return NULL
+#define TL__CHECK1S(op, a) if (tl__null_in(op, a)) return tl__tls.status ? tl__tls.status : TL_ERR_ARG
+#define TL__CHECK2S(op, a, b) \
+    if (tl__null_in(op, a) || tl__null_in(op, b)) return tl__tls.status ? tl__tls.status : TL_ERR_ARG
+
+/* Wraps a negative dim into [0, ndim); ndim 0 accepts -1 and 0 like torch. -1 on error. */
+static int tl__wrap_dim(const char *op, int dim, int ndim) {
+    int n = ndim > 0 ? ndim : 1;
+    if (dim < -n || dim >= n) {
+        TL__FAIL(TL_ERR_ARG, "%s: dimension out of range (expected to be in range of [%d, %d], but got %d)",
+                 op, -n, n - 1, dim);
+        return -1;
+    }
+    return dim < 0 ? dim + n : dim;
+}
+
+static int64_t tl__prod(int n, const int64_t *s) {
+    int64_t p = 1;
+    int i;
+    for (i = 0; i < n; i++) p *= s[i];
+    return p;
+}
+
+/* ===== >>setup ================================================================================ */
+
+TLDEF tl_status tl_setup(const tl_desc *desc) {
+    tl_desc zero;
+    if (!desc) {
+        memset(&zero, 0, sizeof zero);
+        desc = &zero;
+    }
+    if (TL__ATOMIC_LOAD(&tl__live_tensors_n) != 0 || TL__ATOMIC_LOAD(&tl__live_storages_n) != 0)
+        return TL__FAIL(TL_ERR_STATE, "tl_setup: %ld tensors and %ld storages are still alive; "
+                                      "release them before changing the allocator",
+                        TL__ATOMIC_LOAD(&tl__live_tensors_n), TL__ATOMIC_LOAD(&tl__live_storages_n));
+    if ((desc->allocator.alloc_fn == NULL) != (desc->allocator.free_fn == NULL))
+        return TL__FAIL(TL_ERR_ARG, "tl_setup: allocator needs both alloc_fn and free_fn, or neither");
+    tl_shutdown();
+    tl__g.alloc = desc->allocator;
+    tl__g.on_error = desc->on_error;
+    tl__g.user_data = desc->user_data;
+    return TL_OK;
+}
+
+TLDEF void tl_shutdown(void) {
+    if (tl__tls.scope_items && tl__tls.scope_items != tl__tls.scope_inline && tl__tls.scope_depth == 0) {
+        tl__free(tl__tls.scope_items);
+        tl__tls.scope_items = NULL;
+        tl__tls.scope_cap = 0;
+    }
+}
+
+/* ===== >>errors =============================================================================== */
+
+TLDEF tl_status tl_last_status(void) { return tl__tls.status; }
+TLDEF const char *tl_last_error(void) { return tl__tls.msg; }
+TLDEF void tl_clear_error(void) {
+    tl__tls.status = TL_OK;
+    tl__tls.msg[0] = 0;
+}
+TLDEF const char *tl_status_str(tl_status s) {
+    switch (s) {
+    case TL_OK: return "TL_OK";
+    case TL_ERR_ARG: return "TL_ERR_ARG";
+    case TL_ERR_SHAPE: return "TL_ERR_SHAPE";
+    case TL_ERR_DTYPE: return "TL_ERR_DTYPE";
+    case TL_ERR_OOM: return "TL_ERR_OOM";
+    case TL_ERR_IO: return "TL_ERR_IO";
+    case TL_ERR_STATE: return "TL_ERR_STATE";
+    case TL_ERR_FORMAT: return "TL_ERR_FORMAT";
+    case TL_ERR_INDEX: return "TL_ERR_INDEX";
+    }
+    return "TL_ERR_UNKNOWN";
+}
+TLDEF const char *tl_dtype_name(tl_dtype dt) { return TL__VALID_DT(dt) ? tl__dtype_names[dt] : "invalid"; }
+TLDEF size_t tl_dtype_size(tl_dtype dt) { return TL__VALID_DT(dt) ? tl__dtype_sizes[dt] : 0; }
+TLDEF int tl_dtype_is_floating(tl_dtype dt) { return TL__VALID_DT(dt) && TL__IS_FLOAT(dt); }
+
+/* Rank of integer types for promotion: bool < u8/i8 < i16 < i32 < i64. */
+static int tl__int_rank(tl_dtype d) {
+    switch (d) {
+    case TL_BOOL: return 0;
+    case TL_U8: case TL_I8: return 1;
+    case TL_I16: return 2;
+    case TL_I32: return 3;
+    default: return 4;
+    }
+}
+/* torch.promote_types: bool < integers < floats; u8+i8 -> i16; f16+bf16 -> f32. */
+TLDEF tl_dtype tl_promote_types(tl_dtype a, tl_dtype b) {
+    if (a == b) return a;
+    if (!TL__VALID_DT(a) || !TL__VALID_DT(b)) return TL_F32;
+    if (TL__IS_FLOAT(a) || TL__IS_FLOAT(b)) {
+        if (!TL__IS_FLOAT(a)) return b;
+        if (!TL__IS_FLOAT(b)) return a;
+        if (a == TL_F64 || b == TL_F64) return TL_F64;
+        return TL_F32; /* f32 with f16/bf16, or f16 with bf16 */
+    }
+    if (a == TL_BOOL) return b;
+    if (b == TL_BOOL) return a;
+    if ((a == TL_U8 && b == TL_I8) || (a == TL_I8 && b == TL_U8)) return TL_I16;
+    return tl__int_rank(a) >= tl__int_rank(b) ? a : b;
+}
+
+/* torch's result_type: dimensioned tensors win over 0-dim tensors, which win over Python scalars,
+   unless the lower class is of a higher category (bool < int < float). -1 = undefined. */
+typedef struct tl__rtype { int dim, zero, wrapped; } tl__rtype;
+static void tl__rtype_init(tl__rtype *r) { r->dim = r->zero = r->wrapped = -1; }
+static int tl__promote_u(int a, int b) {
+    if (a < 0) return b;
+    if (b < 0) return a;
+    return (int)tl_promote_types((tl_dtype)a, (tl_dtype)b);
+}
+static void tl__rtype_tensor(tl__rtype *r, const tl_tensor *t) {
+    if (t->ndim == 0) r->zero = tl__promote_u(r->zero, (int)t->dtype);
+    else r->dim = tl__promote_u(r->dim, (int)t->dtype);
+}
+/* A C double acts like a Python int when integral, like a Python float otherwise. */
+static int tl__scalar_is_int(double s) { return s == floor(s) && fabs(s) < 9.2e18; }
+static void tl__rtype_scalar(tl__rtype *r, double s) {
+    r->wrapped = tl__promote_u(r->wrapped, tl__scalar_is_int(s) ? (int)TL_I64 : (int)TL_F32);
+}
+static int tl__combine_cat(int higher, int lower) {
+    if (higher >= 0 && TL__IS_FLOAT((tl_dtype)higher)) return higher;
+    if (higher == (int)TL_BOOL || (lower >= 0 && TL__IS_FLOAT((tl_dtype)lower)))
+        return tl__promote_u(higher, lower);
+    if (higher >= 0) return higher;
+    return lower;
+}
+static tl_dtype tl__rtype_result(const tl__rtype *r) {
+    int d = tl__combine_cat(r->dim, tl__combine_cat(r->zero, r->wrapped));
+    return d < 0 ? TL_F32 : (tl_dtype)d;
+}
+/* torch's canCast: no float -> integer, no non-bool -> bool. */
+static int tl__can_cast(tl_dtype from, tl_dtype to) {
+    if (TL__IS_FLOAT(from) && !TL__IS_FLOAT(to)) return 0;
+    if (from != TL_BOOL && to == TL_BOOL) return 0;
+    return 1;
+}
+
+/* ===== >>memory =============================================================================== */
+
+static tl_storage *tl__storage_new(size_t nbytes) {
+    tl_storage *s = (tl_storage *)tl__malloc(sizeof(tl_storage));
+    if (!s) return NULL;
+    memset(s, 0, sizeof *s);
+    s->data = tl__malloc(nbytes);
+    if (!s->data) {
+        tl__free(s);
+        return NULL;
+    }
+    s->refcount = 1;
+    s->nbytes = nbytes;
+    TL__ATOMIC_ADD(&tl__live_storages_n, 1);
+    return s;
+}
+static void tl__storage_release(tl_storage *s) {
+    if (!s || --s->refcount > 0) return;
+    if (s->borrowed) {
+        if (s->release) s->release(s->data, s->release_user);
+    } else {
+        tl__free(s->data);
+    }
+    tl__free(s);
+    TL__ATOMIC_ADD(&tl__live_storages_n, -1);
+}
+
+/* A tensor header with no storage; shape/stride zeroed. */
+static tl_tensor *tl__header(void) {
+    tl_tensor *t = (tl_tensor *)tl__malloc(sizeof(tl_tensor));
+    if (!t) return NULL;
+    memset(t, 0, sizeof *t);
+    t->refcount = 1;
+    TL__ATOMIC_ADD(&tl__live_tensors_n, 1);
+    return t;
+}
+
+static void tl__release(tl_tensor *t) {
+    if (!t || --t->refcount > 0) return;
+    tl__storage_release(t->storage);
+    if (t->grad) tl__release(t->grad);
+    tl__free(t);
+    TL__ATOMIC_ADD(&tl__live_tensors_n, -1);
+}
+
+static void tl__set_contig_strides(tl_tensor *t) {
+    int64_t st = 1;
+    int i;
+    for (i = t->ndim - 1; i >= 0; i--) {
+        t->stride[i] = st;
+        st *= t->shape[i] > 1 ? t->shape[i] : 1;
+    }
+}
+
+/* Validates a shape: 0 <= ndim <= TL_MAX_DIMS, sizes >= 0, byte size fits. */
+static int tl__check_shape(const char *op, int ndim, const int64_t *shape, tl_dtype dt) {
+    int i;
+    double total = 1;
+    if (!TL__VALID_DT(dt)) {
+        TL__FAIL(TL_ERR_DTYPE, "%s: invalid dtype %d", op, (int)dt);
+        return 0;
+    }
+    if (ndim < 0 || ndim > TL_MAX_DIMS) {
+        TL__FAIL(TL_ERR_SHAPE, "%s: %d dimensions requested, tensors have 0 to %d", op, ndim, TL_MAX_DIMS);
+        return 0;
+    }
+    if (ndim > 0 && !shape) {
+        TL__FAIL(TL_ERR_ARG, "%s: shape is NULL", op);
+        return 0;
+    }
+    for (i = 0; i < ndim; i++) {
+        if (shape[i] < 0) {
+            TL__FAIL(TL_ERR_SHAPE, "%s: negative dimension %lld in shape %s", op, (long long)shape[i],
+                     tl__fmt_shape(ndim, shape));
+            return 0;
+        }
+        total *= (double)shape[i];
+    }
+    if (total * (double)tl__dtype_sizes[dt] > 9.0e18) {
+        TL__FAIL(TL_ERR_OOM, "%s: shape %s is too large", op, tl__fmt_shape(ndim, shape));
+        return 0;
+    }
+    return 1;
+}
+
+/* New contiguous tensor with uninitialised data (untracked: internal use). */
+static tl_tensor *tl__new(const char *op, int ndim, const int64_t *shape, tl_dtype dt) {
+    tl_tensor *t;
+    int64_t n;
+    if (!tl__check_shape(op, ndim, shape, dt)) return NULL;
+    n = tl__prod(ndim, shape);
+    t = tl__header();
+    if (!t) return TL__FAILN(TL_ERR_OOM, "%s: out of memory allocating a tensor header", op);
+    t->storage = tl__storage_new((size_t)n * tl__dtype_sizes[dt]);
+    if (!t->storage) {
+        tl__release(t);
+        return TL__FAILN(TL_ERR_OOM, "%s: out of memory allocating %s %s (%lld bytes)", op,
+                         tl__dtype_names[dt], tl__fmt_shape(ndim, shape),
+                         (long long)((size_t)n * tl__dtype_sizes[dt]));
+    }
+    t->ndim = ndim;
+    t->dtype = dt;
+    { int i_; for (i_ = 0; i_ < ndim && i_ < TL_MAX_DIMS; i_++) t->shape[i_] = shape[i_]; }
+    tl__set_contig_strides(t);
+    return t;
+}
+static tl_tensor *tl__new_like(const char *op, const tl_tensor *t, tl_dtype dt) {
+    return tl__new(op, t->ndim, t->shape, dt);
+}
+
+/* A new header sharing src's storage and metadata (the start of every view). */
+static tl_tensor *tl__alias(const char *op, const tl_tensor *src) {
+    tl_tensor *t = tl__header();
+    if (!t) return TL__FAILN(TL_ERR_OOM, "%s: out of memory allocating a view of %s", op, TL__SH(src));
+    t->storage = src->storage;
+    t->storage->refcount++;
+    t->ndim = src->ndim;
+    t->dtype = src->dtype;
+    t->offset = src->offset;
+    memcpy(t->shape, src->shape, sizeof t->shape);
+    memcpy(t->stride, src->stride, sizeof t->stride);
+    return t;
+}
+
+/* Registers a new reference with the innermost scope (public functions return through this). */
+static tl_tensor *tl__ret(tl_tensor *t) {
+    tl__tls_state *s = &tl__tls;
+    if (!t || s->scope_depth == 0) return t;
+    if (!s->scope_items) {
+        s->scope_items = s->scope_inline;
+        s->scope_cap = TL__SCOPE_INLINE;
+    }
+    if (s->scope_n == s->scope_cap) {
+        int cap = s->scope_cap * 2;
+        tl_tensor **items = (tl_tensor **)tl__malloc(sizeof(tl_tensor *) * (size_t)cap);
+        if (!items) {
+            tl__release(t);
+            return TL__FAILN(TL_ERR_OOM, "tl_scope: out of memory tracking %d temporaries", s->scope_n);
+        }
+        memcpy(items, s->scope_items, sizeof(tl_tensor *) * (size_t)s->scope_n);
+        if (s->scope_items != s->scope_inline) tl__free(s->scope_items);
+        s->scope_items = items;
+        s->scope_cap = cap;
+    }
+    s->scope_items[s->scope_n++] = t;
+    return t;
+}
+
+TLDEF tl_tensor *tl_retain(tl_tensor *t) {
+    if (!t) return NULL;
+    t->refcount++;
+    return tl__ret(t);
+}
+TLDEF void tl_release(tl_tensor *t) { tl__release(t); }
+
+TLDEF tl_scope tl_scope_begin(void) {
+    tl_scope sc;
+    tl__tls_state *s = &tl__tls;
+    if (s->scope_depth >= TL__MAX_SCOPES) {
+        TL__FAIL(TL_ERR_STATE, "tl_scope_begin: more than %d nested scopes", TL__MAX_SCOPES);
+        sc.depth = -1;
+        return sc;
+    }
+    s->scope_mark[s->scope_depth] = s->scope_n;
+    sc.depth = s->scope_depth++;
+    return sc;
+}
+
+TLDEF void tl_scope_end(tl_scope sc) {
+    tl__tls_state *s = &tl__tls;
+    int mark;
+    if (sc.depth < 0 || sc.depth >= s->scope_depth) return; /* ended already or never begun */
+    mark = s->scope_mark[sc.depth];
+    while (s->scope_n > mark) tl__release(s->scope_items[--s->scope_n]);
+    s->scope_depth = sc.depth;
+    if (s->scope_depth == 0 && s->scope_items != s->scope_inline && s->scope_items) {
+        tl__free(s->scope_items); /* give back a grown list once the outermost scope ends */
+        s->scope_items = s->scope_inline;
+        s->scope_cap = TL__SCOPE_INLINE;
+    }
+}
+
+TLDEF tl_tensor *tl_keep(tl_tensor *t) {
+    tl__tls_state *s = &tl__tls;
+    int i, lo;
+    if (!t || s->scope_depth == 0) return t;
+    lo = s->scope_mark[s->scope_depth - 1];
+    for (i = s->scope_n - 1; i >= lo; i--) {
+        if (s->scope_items[i] == t) {
+            /* Move the entry below the innermost scope's mark: it then belongs to the parent. */
+            memmove(s->scope_items + lo + 1, s->scope_items + lo, sizeof(tl_tensor *) * (size_t)(i - lo));
+            s->scope_items[lo] = t;
+            s->scope_mark[s->scope_depth - 1]++;
+            if (s->scope_depth == 1) { /* no parent: the caller owns it; drop the entry */
+                memmove(s->scope_items + lo, s->scope_items + lo + 1,
+                        sizeof(tl_tensor *) * (size_t)(s->scope_n - lo - 1));
+                s->scope_n--;
+                s->scope_mark[0]--;
+            }
+            return t;
+        }
+    }
+    return t; /* not owned by the innermost scope: nothing to move */
+}
+
+TLDEF long tl_debug_live_tensors(void) { return TL__ATOMIC_LOAD(&tl__live_tensors_n); }
+TLDEF long tl_debug_live_storages(void) { return TL__ATOMIC_LOAD(&tl__live_storages_n); }
+
+TLDEF int tl_ndim(const tl_tensor *t) { return t ? t->ndim : 0; }
+TLDEF const int64_t *tl_shape(const tl_tensor *t) { return t ? t->shape : NULL; }
+TLDEF int64_t tl_size(const tl_tensor *t, int dim) {
+    int d;
+    if (tl__null_in("tl_size", t)) return -1;
+    if (t->ndim == 0) {
+        TL__FAIL(TL_ERR_ARG, "tl_size: dimension specified as %d but tensor has no dimensions", dim);
+        return -1;
+    }
+    d = tl__wrap_dim("tl_size", dim, t->ndim);
+    return d < 0 ? -1 : t->shape[d];
+}
+TLDEF const int64_t *tl_stride(const tl_tensor *t) { return t ? t->stride : NULL; }
+TLDEF int64_t tl_storage_offset(const tl_tensor *t) { return t ? t->offset : 0; }
+TLDEF int64_t tl_numel(const tl_tensor *t) { return t ? tl__prod(t->ndim, t->shape) : 0; }
+TLDEF tl_dtype tl_dtype_of(const tl_tensor *t) { return t ? t->dtype : TL_F32; }
+static char *tl__ptr(const tl_tensor *t) {
+    return (char *)t->storage->data + (size_t)t->offset * tl__dtype_sizes[t->dtype];
+}
+TLDEF void *tl_data_ptr(const tl_tensor *t) { return t ? (void *)tl__ptr(t) : NULL; }
+/* torch's rule: strides of size-1 dims don't matter. */
+TLDEF int tl_is_contiguous(const tl_tensor *t) {
+    int64_t st = 1;
+    int i;
+    if (!t) return 0;
+    for (i = t->ndim - 1; i >= 0; i--) {
+        if (t->shape[i] == 0) return 1;
+        if (t->shape[i] != 1) {
+            if (t->stride[i] != st) return 0;
+            st *= t->shape[i];
+        }
+    }
+    return 1;
+}
+TLDEF int tl_same_storage(const tl_tensor *a, const tl_tensor *b) {
+    return a && b && a->storage == b->storage;
+}
+
+/* ===== >>engine (elementwise iteration and dtype conversion) ================================== */
+
+/* IEEE half <-> float, round to nearest even. */
+static float tl__h2f(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu, bits;
+    float f;
+    if (e == 0) {
+        f = ldexpf((float)m, -24); /* zero or subnormal */
+        return sign ? -f : f;
+    }
+    if (e == 31) bits = sign | 0x7f800000u | (m << 13);
+    else bits = sign | ((e + 112u) << 23) | (m << 13);
+    memcpy(&f, &bits, 4);
+    return f;
+}
+static uint16_t tl__f2h(float f) {
+    uint32_t x, ax, sign, e, m, h, rem;
+    memcpy(&x, &f, 4);
+    sign = (x >> 16) & 0x8000u;
+    ax = x & 0x7fffffffu;
+    if (ax >= 0x7f800000u) return (uint16_t)(sign | 0x7c00u | (ax > 0x7f800000u ? 0x200u : 0u));
+    if (ax >= 0x477ff000u) return (uint16_t)(sign | 0x7c00u); /* rounds to infinity */
+    if (ax < 0x38800000u) {                                    /* half subnormal or zero */
+        float af;
+        memcpy(&af, &ax, 4);
+        return (uint16_t)(sign | (uint32_t)rintf(af * 16777216.0f));
+    }
+    e = (ax >> 23) - 112u;
+    m = ax & 0x7fffffu;
+    h = (e << 10) | (m >> 13);
+    rem = m & 0x1fffu;
+    if (rem > 0x1000u || (rem == 0x1000u && (h & 1u))) h++;
+    return (uint16_t)(sign | h);
+}
+static float tl__bf2f(uint16_t b) {
+    uint32_t bits = (uint32_t)b << 16;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+static uint16_t tl__f2bf(float f) {
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    if ((x & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((x >> 16) | 0x40u); /* quiet NaN */
+    x += 0x7fffu + ((x >> 16) & 1u);
+    return (uint16_t)(x >> 16);
+}
+/* double -> int64 without undefined behaviour: out-of-range and NaN give INT64_MIN (as x86 does). */
+static int64_t tl__d2i(double v) {
+    if (!(v > -9223372036854775808.0 && v < 9223372036854775808.0)) return INT64_MIN;
+    return (int64_t)v;
+}
+
+/* Compute types: every kernel works on float, double or int64 buffers. */
+enum { TL__CT_F32 = 0, TL__CT_F64 = 1, TL__CT_I64 = 2 };
+static int tl__ctype(tl_dtype dt) {
+    if (dt == TL_F64) return TL__CT_F64;
+    if (TL__IS_FLOAT(dt)) return TL__CT_F32;
+    return TL__CT_I64;
+}
+static const tl_dtype tl__ct_dtype[3] = {TL_F32, TL_F64, TL_I64};
+static const size_t tl__ct_size[3] = {4, 8, 8};
+
+/* Reads n elements of dtype sd (byte stride ss) into buf of compute type ct. */
+#define TL__LOAD_CASE(DT, RD)                                              \
+    case DT:                                                               \
+        for (i = 0; i < n; i++, src += ss) {                               \
+            if (ct == TL__CT_F32) ((float *)buf)[i] = (float)(RD);         \
+            else if (ct == TL__CT_F64) ((double *)buf)[i] = (double)(RD);  \
+            else ((int64_t *)buf)[i] = TL__LOAD_TOI(RD);                   \
+        }                                                                  \
+        break;
+static void tl__load(void *buf, int ct, const char *src, tl_dtype sd, int64_t ss, int64_t n) {
+    int64_t i;
+#define TL__LOAD_TOI(v) tl__d2i((double)(v))
+    switch (sd) {
+        TL__LOAD_CASE(TL_F32, *(const float *)src)
+        TL__LOAD_CASE(TL_F64, *(const double *)src)
+        TL__LOAD_CASE(TL_F16, tl__h2f(*(const uint16_t *)src))
+        TL__LOAD_CASE(TL_BF16, tl__bf2f(*(const uint16_t *)src))
+#undef TL__LOAD_TOI
+#define TL__LOAD_TOI(v) (int64_t)(v)
+        TL__LOAD_CASE(TL_I64, *(const int64_t *)src)
+        TL__LOAD_CASE(TL_I32, *(const int32_t *)src)
+        TL__LOAD_CASE(TL_I16, *(const int16_t *)src)
+        TL__LOAD_CASE(TL_I8, *(const int8_t *)src)
+        TL__LOAD_CASE(TL_U8, *(const uint8_t *)src)
+        TL__LOAD_CASE(TL_BOOL, *(const uint8_t *)src != 0)
+#undef TL__LOAD_TOI
+    default: break;
+    }
+}
+#undef TL__LOAD_CASE
+
+/* Writes n values of compute type ct from buf to dst (dtype dd, byte stride ds). Integers wrap,
+   floats convert with C rules (out-of-range float -> int gives the x86 "indefinite" value). */
+#define TL__STORE_CASE(DT, T, FROMF, FROMI)                                                     \
+    case DT:                                                                                    \
+        for (i = 0; i < n; i++, dst += ds) {                                                    \
+            if (ct == TL__CT_F32) *(T *)dst = FROMF(((const float *)buf)[i]);                   \
+            else if (ct == TL__CT_F64) *(T *)dst = FROMF(((const double *)buf)[i]);             \
+            else *(T *)dst = FROMI(((const int64_t *)buf)[i]);                                  \
+        }                                                                                       \
+        break;
+#define TL__CAST_F32(v) (float)(v)
+#define TL__CAST_F64(v) (double)(v)
+#define TL__CAST_H(v) tl__f2h((float)(v))
+#define TL__CAST_BF(v) tl__f2bf((float)(v))
+#define TL__F2I64(v) tl__d2i((double)(v))
+#define TL__F2I32(v) (int32_t)tl__d2i((double)(v))
+#define TL__F2I16(v) (int16_t)tl__d2i((double)(v))
+#define TL__F2I8(v) (int8_t)tl__d2i((double)(v))
+#define TL__F2U8(v) (uint8_t)tl__d2i((double)(v))
+#define TL__TO_BOOL(v) (uint8_t)((v) != 0)
+#define TL__I2I64(v) (int64_t)(v)
+#define TL__I2I32(v) (int32_t)(v)
+#define TL__I2I16(v) (int16_t)(v)
+#define TL__I2I8(v) (int8_t)(v)
+#define TL__I2U8(v) (uint8_t)(v)
+static void tl__store(char *dst, tl_dtype dd, int64_t ds, const void *buf, int ct, int64_t n) {
+    int64_t i;
+    switch (dd) {
+        TL__STORE_CASE(TL_F32, float, TL__CAST_F32, TL__CAST_F32)
+        TL__STORE_CASE(TL_F64, double, TL__CAST_F64, TL__CAST_F64)
+        TL__STORE_CASE(TL_F16, uint16_t, TL__CAST_H, TL__CAST_H)
+        TL__STORE_CASE(TL_BF16, uint16_t, TL__CAST_BF, TL__CAST_BF)
+        TL__STORE_CASE(TL_I64, int64_t, TL__F2I64, TL__I2I64)
+        TL__STORE_CASE(TL_I32, int32_t, TL__F2I32, TL__I2I32)
+        TL__STORE_CASE(TL_I16, int16_t, TL__F2I16, TL__I2I16)
+        TL__STORE_CASE(TL_I8, int8_t, TL__F2I8, TL__I2I8)
+        TL__STORE_CASE(TL_U8, uint8_t, TL__F2U8, TL__I2U8)
+        TL__STORE_CASE(TL_BOOL, uint8_t, TL__TO_BOOL, TL__TO_BOOL)
+    default: break;
+    }
+}
+#undef TL__STORE_CASE
+
+/* Strided N-d iteration over up to 4 operands (operand 0 is the output). Strides are in bytes;
+   dims of size 1 are dropped and dims that are contiguous for every operand are merged, so the
+   inner callback sees the longest possible 1-D runs. */
+#define TL__MAX_OPS 4
+typedef struct tl__iter {
+    int nd, nop;
+    int64_t shape[TL_MAX_DIMS];
+    char *base[TL__MAX_OPS];
+    int64_t st[TL__MAX_OPS][TL_MAX_DIMS];
+} tl__iter;
+typedef void (*tl__inner_fn)(void *ctx, int64_t n, char **p, const int64_t *s);
+
+static void tl__iter_init(tl__iter *it, int nd, const int64_t *shape) {
+    memset(it, 0, sizeof *it);
+    it->nd = nd;
+    if (nd) memcpy(it->shape, shape, sizeof(int64_t) * (size_t)nd);
+}
+/* Adds an operand: estrides are element strides aligned to the iteration shape (0 = broadcast). */
+static void tl__iter_add(tl__iter *it, char *base, const int64_t *estrides, size_t esz) {
+    int d, k = it->nop++;
+    it->base[k] = base;
+    for (d = 0; d < it->nd; d++) it->st[k][d] = estrides ? estrides[d] * (int64_t)esz : 0;
+}
+/* Element strides of t broadcast to (nd, shape), right-aligned as NumPy does. */
+static void tl__bcast_strides(const tl_tensor *t, int nd, const int64_t *shape, int64_t *out) {
+    int d, off = nd - t->ndim;
+    for (d = 0; d < nd; d++) {
+        if (d < off) out[d] = 0;
+        else out[d] = (t->shape[d - off] == 1 && shape[d] != 1) ? 0 : t->stride[d - off];
+    }
+}
+static void tl__iter_add_tensor(tl__iter *it, const tl_tensor *t) {
+    int64_t st[TL_MAX_DIMS];
+    tl__bcast_strides(t, it->nd, it->shape, st);
+    tl__iter_add(it, tl__ptr(t), st, tl__dtype_sizes[t->dtype]);
+}
+static void tl__iter_coalesce(tl__iter *it) {
+    int d, k, n = 0;
+    /* drop size-1 dims */
+    for (d = 0; d < it->nd; d++) {
+        if (it->shape[d] == 1) continue;
+        it->shape[n] = it->shape[d];
+        for (k = 0; k < it->nop; k++) it->st[k][n] = it->st[k][d];
+        n++;
+    }
+    it->nd = n;
+    /* merge dim d into d+1 when every operand is contiguous across them */
+    n = 0;
+    for (d = 1; d < it->nd; d++) {
+        int ok = 1;
+        for (k = 0; k < it->nop; k++)
+            if (it->st[k][n] != it->st[k][d] * it->shape[d]) ok = 0;
+        if (ok) {
+            it->shape[n] *= it->shape[d];
+            for (k = 0; k < it->nop; k++) it->st[k][n] = it->st[k][d];
+        } else {
+            n++;
+            it->shape[n] = it->shape[d];
+            for (k = 0; k < it->nop; k++) it->st[k][n] = it->st[k][d];
+        }
+    }
+    if (it->nd > 0) it->nd = n + 1;
+}
+static void tl__iter_run(tl__iter *it, tl__inner_fn fn, void *ctx) {
+    int64_t idx[TL_MAX_DIMS], s[TL__MAX_OPS];
+    char *p[TL__MAX_OPS];
+    int d, k, last;
+    for (d = 0; d < it->nd; d++)
+        if (it->shape[d] == 0) return;
+    for (k = 0; k < it->nop; k++) p[k] = it->base[k];
+    if (it->nd == 0) {
+        for (k = 0; k < it->nop; k++) s[k] = 0;
+        fn(ctx, 1, p, s);
+        return;
+    }
+    last = it->nd - 1;
+    for (k = 0; k < it->nop; k++) s[k] = it->st[k][last];
+    memset(idx, 0, sizeof idx);
+    for (;;) {
+        fn(ctx, it->shape[last], p, s);
+        for (d = last - 1; d >= 0; d--) {
+            if (++idx[d] < it->shape[d]) {
+                for (k = 0; k < it->nop; k++) p[k] += it->st[k][d];
+                break;
+            }
+            idx[d] = 0;
+            for (k = 0; k < it->nop; k++) p[k] -= it->st[k][d] * (it->shape[d] - 1);
+        }
+        if (d < 0) return;
+    }
+}
+
+/* ---- conversion copy: dst[...] = src[...] with broadcasting and dtype conversion ---- */
+
+#define TL__CHUNK 256
+typedef struct tl__copy_ctx { tl_dtype dd, sd; } tl__copy_ctx;
+static void tl__copy_inner(void *vctx, int64_t n, char **p, const int64_t *s) {
+    tl__copy_ctx *c = (tl__copy_ctx *)vctx;
+    size_t esz = tl__dtype_sizes[c->dd];
+    int64_t off, m, i;
+    if (c->dd == c->sd) {
+        if (s[0] == (int64_t)esz && s[1] == (int64_t)esz) {
+            memcpy(p[0], p[1], (size_t)n * esz);
+            return;
+        }
+        for (i = 0; i < n; i++) memcpy(p[0] + i * s[0], p[1] + i * s[1], esz);
+        return;
+    }
+    {
+        /* int64 buffers keep integers exact; doubles carry everything else */
+        int ct = (TL__IS_INTLIKE(c->dd) && TL__IS_INTLIKE(c->sd)) ? TL__CT_I64 : TL__CT_F64;
+        double buf[TL__CHUNK];
+        for (off = 0; off < n; off += m) {
+            m = n - off < TL__CHUNK ? n - off : TL__CHUNK;
+            tl__load(buf, ct, p[1] + off * s[1], c->sd, s[1], m);
+            tl__store(p[0] + off * s[0], c->dd, s[0], buf, ct, m);
+        }
+    }
+}
+/* Copies src (broadcast to dst's shape) into dst; shapes must already be compatible. */
+static void tl__copy_into(tl_tensor *dst, const tl_tensor *src) {
+    tl__iter it;
+    tl__copy_ctx c;
+    c.dd = dst->dtype;
+    c.sd = src->dtype;
+    tl__iter_init(&it, dst->ndim, dst->shape);
+    tl__iter_add(&it, tl__ptr(dst), dst->stride, tl__dtype_sizes[dst->dtype]);
+    tl__iter_add_tensor(&it, src);
+    tl__iter_coalesce(&it);
+    tl__iter_run(&it, tl__copy_inner, &c);
+}
+/* Contiguous copy of t in dtype dt (untracked). */
+static tl_tensor *tl__copy_as(const char *op, const tl_tensor *t, tl_dtype dt) {
+    tl_tensor *r = tl__new_like(op, t, dt);
+    if (r) tl__copy_into(r, t);
+    return r;
+}
+/* t itself (+1) when contiguous, else a contiguous copy (untracked). */
+static tl_tensor *tl__contig(const char *op, const tl_tensor *t) {
+    if (tl_is_contiguous(t)) {
+        ((tl_tensor *)t)->refcount++;
+        return (tl_tensor *)t;
+    }
+    return tl__copy_as(op, t, t->dtype);
+}
+/* t converted to dt and contiguous; t itself (+1) when it already is. */
+static tl_tensor *tl__contig_as(const char *op, const tl_tensor *t, tl_dtype dt) {
+    if (t->dtype == dt) return tl__contig(op, t);
+    return tl__copy_as(op, t, dt);
+}
+
+/* ---- the op table: every op's id and name (autograd records these ids) ---- */
+#define TL__OPS(X)                                                                                 \
+    X(ADD, "add") X(SUB, "sub") X(MUL, "mul") X(DIV, "div") X(POW, "pow") X(MAXIMUM, "maximum")   \
+    X(MINIMUM, "minimum") X(EQ, "eq") X(NE, "ne") X(LT, "lt") X(LE, "le") X(GT, "gt") X(GE, "ge") \
+    X(NEG, "neg") X(ABS, "abs") X(SIGN, "sign") X(EXP, "exp") X(LOG, "log") X(LOG1P, "log1p")      \
+    X(SQRT, "sqrt") X(RSQRT, "rsqrt") X(SIN, "sin") X(COS, "cos") X(TANH, "tanh")                  \
+    X(SIGMOID, "sigmoid") X(RELU, "relu") X(LEAKY_RELU, "leaky_relu") X(GELU, "gelu")              \
+    X(SILU, "silu") X(SOFTPLUS, "softplus") X(CLAMP, "clamp") X(WHERE, "where") X(FILL, "fill")    \
+    X(SUM, "sum") X(MEAN, "mean") X(VAR, "var") X(STD, "std") X(PROD, "prod") X(MAX, "max")        \
+    X(MIN, "min") X(ARGMAX, "argmax") X(ARGMIN, "argmin") X(NORM, "norm")                          \
+    X(LOGSUMEXP, "logsumexp") X(SOFTMAX, "softmax") X(LOG_SOFTMAX, "log_softmax")                  \
+    X(CUMSUM, "cumsum") X(MATMUL, "matmul") X(VIEW, "view") X(EXPAND, "expand")                    \
+    X(PERMUTE, "permute") X(SLICE, "slice") X(SELECT, "select") X(CAT, "cat")                      \
+    X(INDEX_SELECT, "index_select") X(GATHER, "gather") X(COPY, "copy") X(TO_DTYPE, "to")
+#define TL__OP_ENUM(id, name) TL__OP_##id,
+typedef enum tl__op { TL__OPS(TL__OP_ENUM) TL__OP_COUNT } tl__op;
+#undef TL__OP_ENUM
+#define TL__OP_NAME(id, name) name,
+static const char *const tl__op_names[] = {TL__OPS(TL__OP_NAME) "?"};
+#undef TL__OP_NAME
+/* compile-time check that the name table matches the enum */
+typedef char tl__op_names_check[(sizeof tl__op_names / sizeof tl__op_names[0]) == TL__OP_COUNT + 1 ? 1 : -1];
+
+/* ---- elementwise kernels on compute buffers ---- */
+
+typedef struct tl__ew {
+    tl__op op;
+    int nin;      /* 0..3 inputs */
+    int ct;       /* compute type */
+    double p[4];  /* op parameters (alpha, slope, bounds, ...) */
+    tl_dtype in_dt[3], out_dt;
+} tl__ew;
+
+static int64_t tl__ipow(int64_t b, int64_t e) {
+    uint64_t r = 1, bb = (uint64_t)b; /* unsigned: wraps like torch's int64 overflow */
+    if (e < 0) return b == 1 ? 1 : (b == -1 ? ((e & 1) ? -1 : 1) : 0);
+    while (e) {
+        if (e & 1) r *= bb;
+        bb *= bb;
+        e >>= 1;
+    }
+    return (int64_t)r;
+}
+
+#define TL__MF(name) name##f
+#define TL__MD(name) name
+#define TL__LOOP(EXPR) for (i = 0; i < n; i++) o[i] = (EXPR)
+/* One body for float and double: T is the type, FN turns a libm name into its T version. */
+#define TL__FLOAT_KERNEL(NAME, T, FN)                                                              \
+    static void NAME(const tl__ew *e, int64_t n, const void *const *in, void *out) {              \
+        const T *a = (const T *)in[0], *b = (const T *)in[1], *c = (const T *)in[2];               \
+        T *o = (T *)out, p0 = (T)e->p[0], p1 = (T)e->p[1];                                        \
+        int64_t i;                                                                                 \
+        switch (e->op) {                                                                           \
+        case TL__OP_ADD: TL__LOOP(a[i] + p0 * b[i]); break;                                        \
+        case TL__OP_SUB: TL__LOOP(a[i] - p0 * b[i]); break;                                        \
+        case TL__OP_MUL: TL__LOOP(a[i] * b[i]); break;                                             \
+        case TL__OP_DIV: TL__LOOP(a[i] / b[i]); break;                                             \
+        case TL__OP_POW: TL__LOOP(FN(pow)(a[i], b[i])); break;                                     \
+        case TL__OP_MAXIMUM: TL__LOOP(a[i] != a[i] ? a[i] : (b[i] != b[i] || b[i] > a[i]) ? b[i] : a[i]); break; \
+        case TL__OP_MINIMUM: TL__LOOP(a[i] != a[i] ? a[i] : (b[i] != b[i] || b[i] < a[i]) ? b[i] : a[i]); break; \
+        case TL__OP_EQ: TL__LOOP((T)(a[i] == b[i])); break;                                        \
+        case TL__OP_NE: TL__LOOP((T)(a[i] != b[i])); break;                                        \
+        case TL__OP_LT: TL__LOOP((T)(a[i] < b[i])); break;                                         \
+        case TL__OP_LE: TL__LOOP((T)(a[i] <= b[i])); break;                                        \
+        case TL__OP_GT: TL__LOOP((T)(a[i] > b[i])); break;                                         \
+        case TL__OP_GE: TL__LOOP((T)(a[i] >= b[i])); break;                                        \
+        case TL__OP_NEG: TL__LOOP(-a[i]); break;                                                   \
+        case TL__OP_ABS: TL__LOOP(FN(fabs)(a[i])); break;                                          \
+        case TL__OP_SIGN: TL__LOOP((T)((a[i] > 0) - (a[i] < 0))); break;                           \
+        case TL__OP_EXP: TL__LOOP(FN(exp)(a[i])); break;                                           \
+        case TL__OP_LOG: TL__LOOP(FN(log)(a[i])); break;                                           \
+        case TL__OP_LOG1P: TL__LOOP(FN(log1p)(a[i])); break;                                       \
+        case TL__OP_SQRT: TL__LOOP(FN(sqrt)(a[i])); break;                                         \
+        case TL__OP_RSQRT: TL__LOOP((T)1 / FN(sqrt)(a[i])); break;                                 \
+        case TL__OP_SIN: TL__LOOP(FN(sin)(a[i])); break;                                           \
+        case TL__OP_COS: TL__LOOP(FN(cos)(a[i])); break;                                           \
+        case TL__OP_TANH: TL__LOOP(FN(tanh)(a[i])); break;                                         \
+        case TL__OP_SIGMOID: TL__LOOP((T)1 / ((T)1 + FN(exp)(-a[i]))); break;                      \
+        case TL__OP_RELU: TL__LOOP(a[i] > 0 ? a[i] : (a[i] != a[i] ? a[i] : (T)0)); break;         \
+        case TL__OP_LEAKY_RELU: TL__LOOP(a[i] > 0 ? a[i] : a[i] * p0); break;                      \
+        case TL__OP_GELU:                                                                          \
+            if (e->p[0] != 0) /* tanh approximation */                                             \
+                TL__LOOP((T)0.5 * a[i] *                                                           \
+                         ((T)1 + FN(tanh)((T)0.7978845608028654 * (a[i] + (T)0.044715 * a[i] * a[i] * a[i])))); \
+            else                                                                                   \
+                TL__LOOP((T)0.5 * a[i] * ((T)1 + FN(erf)(a[i] * (T)0.7071067811865476)));          \
+            break;                                                                                 \
+        case TL__OP_SILU: TL__LOOP(a[i] / ((T)1 + FN(exp)(-a[i]))); break;                         \
+        case TL__OP_SOFTPLUS: TL__LOOP(a[i] * p0 > p1 ? a[i] : FN(log1p)(FN(exp)(a[i] * p0)) / p0); break; \
+        case TL__OP_CLAMP:                                                                         \
+            for (i = 0; i < n; i++) {                                                              \
+                T x = a[i];                                                                        \
+                if (x < p0) x = p0;                                                                \
+                if (x > p1) x = p1;                                                                \
+                o[i] = x;                                                                          \
+            }                                                                                      \
+            break;                                                                                 \
+        case TL__OP_WHERE: TL__LOOP(a[i] != 0 ? b[i] : c[i]); break;                               \
+        case TL__OP_FILL: TL__LOOP(p0); break;                                                     \
+        case TL__OP_COPY: TL__LOOP(a[i]); break;                                                   \
+        default: break;                                                                            \
+        }                                                                                          \
+    }
+TL__FLOAT_KERNEL(tl__kern_f32, float, TL__MF)
+TL__FLOAT_KERNEL(tl__kern_f64, double, TL__MD)
+
+static void tl__kern_i64(const tl__ew *e, int64_t n, const void *const *in, void *out) {
+    const int64_t *a = (const int64_t *)in[0], *b = (const int64_t *)in[1], *c = (const int64_t *)in[2];
+    int64_t *o = (int64_t *)out, i;
+    int64_t p0 = tl__d2i(e->p[0]);
+    switch (e->op) {
+    /* unsigned arithmetic: wraps on overflow like torch instead of being undefined */
+    case TL__OP_ADD: TL__LOOP((int64_t)((uint64_t)a[i] + (uint64_t)p0 * (uint64_t)b[i])); break;
+    case TL__OP_SUB: TL__LOOP((int64_t)((uint64_t)a[i] - (uint64_t)p0 * (uint64_t)b[i])); break;
+    case TL__OP_MUL: TL__LOOP((int64_t)((uint64_t)a[i] * (uint64_t)b[i])); break;
+    case TL__OP_POW: TL__LOOP(tl__ipow(a[i], b[i])); break;
+    case TL__OP_MAXIMUM: TL__LOOP(a[i] > b[i] ? a[i] : b[i]); break;
+    case TL__OP_MINIMUM: TL__LOOP(a[i] < b[i] ? a[i] : b[i]); break;
+    case TL__OP_EQ: TL__LOOP(a[i] == b[i]); break;
+    case TL__OP_NE: TL__LOOP(a[i] != b[i]); break;
+    case TL__OP_LT: TL__LOOP(a[i] < b[i]); break;
+    case TL__OP_LE: TL__LOOP(a[i] <= b[i]); break;
+    case TL__OP_GT: TL__LOOP(a[i] > b[i]); break;
+    case TL__OP_GE: TL__LOOP(a[i] >= b[i]); break;
+    case TL__OP_NEG: TL__LOOP((int64_t)(0u - (uint64_t)a[i])); break;
+    case TL__OP_ABS: TL__LOOP(a[i] < 0 ? (int64_t)(0u - (uint64_t)a[i]) : a[i]); break;
+    case TL__OP_SIGN: TL__LOOP((a[i] > 0) - (a[i] < 0)); break;
+    case TL__OP_RELU: TL__LOOP(a[i] > 0 ? a[i] : 0); break;
+    case TL__OP_CLAMP:
+        for (i = 0; i < n; i++) {
+            int64_t x = a[i];
+            if (e->p[0] > -INFINITY && (double)x < e->p[0]) x = tl__d2i(e->p[0]);
+            if (e->p[1] < INFINITY && (double)x > e->p[1]) x = tl__d2i(e->p[1]);
+            o[i] = x;
+        }
+        break;
+    case TL__OP_WHERE: TL__LOOP(a[i] != 0 ? b[i] : c[i]); break;
+    case TL__OP_FILL: TL__LOOP(p0); break;
+    case TL__OP_COPY: TL__LOOP(a[i]); break;
+    default: break;
+    }
+}
+#undef TL__LOOP
+
+typedef void (*tl__kern_fn)(const tl__ew *e, int64_t n, const void *const *in, void *out);
+static const tl__kern_fn tl__kerns[3] = {tl__kern_f32, tl__kern_f64, tl__kern_i64};
+
+/* Inner loop of the elementwise engine: operands whose dtype is the compute type and whose stride
+   is one element are used in place; the others are converted through chunk buffers. */
+static void tl__ew_inner(void *vctx, int64_t n, char **p, const int64_t *s) {
+    const tl__ew *e = (const tl__ew *)vctx;
+    double bufs[4][TL__CHUNK];
+    const void *in[3] = {NULL, NULL, NULL};
+    void *out;
+    int64_t off, m;
+    int k, ct = e->ct;
+    int64_t csz = (int64_t)tl__ct_size[ct];
+    tl_dtype cdt = tl__ct_dtype[ct];
+    for (off = 0; off < n; off += m) {
+        m = n - off < TL__CHUNK ? n - off : TL__CHUNK;
+        for (k = 0; k < e->nin; k++) {
+            char *src = p[k + 1] + off * s[k + 1];
+            if (e->in_dt[k] == cdt && s[k + 1] == csz) in[k] = src;
+            else {
+                tl__load(bufs[k + 1], ct, src, e->in_dt[k], s[k + 1], m);
+                in[k] = bufs[k + 1];
+            }
+        }
+        out = (e->out_dt == cdt && s[0] == csz) ? (void *)(p[0] + off * s[0]) : (void *)bufs[0];
+        tl__kerns[ct](e, m, in, out);
+        if (out == (void *)bufs[0]) tl__store(p[0] + off * s[0], e->out_dt, s[0], bufs[0], ct, m);
+    }
+}
+
+/* An elementwise operand: a tensor (broadcast to the output) or a scalar value. */
+typedef struct tl__opnd {
+    const tl_tensor *t;
+    double d;       /* scalar value when t is NULL */
+    int64_t i;
+} tl__opnd;
+
+/* Runs e over out's shape. Scalars are passed as values of the compute type. */
+static void tl__ew_exec(tl__ew *e, tl_tensor *out, int nin, tl__opnd *in) {
+    tl__iter it;
+    float sf[3];
+    int k;
+    e->nin = nin;
+    e->out_dt = out->dtype;
+    tl__iter_init(&it, out->ndim, out->shape);
+    tl__iter_add(&it, tl__ptr(out), out->stride, tl__dtype_sizes[out->dtype]);
+    for (k = 0; k < nin; k++) {
+        if (in[k].t) {
+            e->in_dt[k] = in[k].t->dtype;
+            tl__iter_add_tensor(&it, in[k].t);
+        } else if (e->ct == TL__CT_I64) {
+            in[k].i = tl__d2i(in[k].d);
+            e->in_dt[k] = TL_I64;
+            tl__iter_add(&it, (char *)&in[k].i, NULL, 8);
+        } else if (e->ct == TL__CT_F32) {
+            sf[k] = (float)in[k].d;
+            e->in_dt[k] = TL_F32;
+            tl__iter_add(&it, (char *)&sf[k], NULL, 4);
+        } else {
+            e->in_dt[k] = TL_F64;
+            tl__iter_add(&it, (char *)&in[k].d, NULL, 8);
+        }
+    }
+    tl__iter_coalesce(&it);
+    tl__iter_run(&it, tl__ew_inner, e);
+}
+
+/* Broadcast shape of n tensors (NumPy rules). Returns 0 and records an error when incompatible. */
+static int tl__broadcast_n(const char *op, int n, const tl_tensor *const *ts, int *nd, int64_t *shape) {
+    int i, d, out_nd = 0;
+    for (i = 0; i < n; i++)
+        if (ts[i] && ts[i]->ndim > out_nd) out_nd = ts[i]->ndim;
+    for (d = 0; d < out_nd; d++) shape[d] = 1;
+    for (i = 0; i < n; i++) {
+        const tl_tensor *t = ts[i];
+        if (!t) continue;
+        for (d = 0; d < t->ndim; d++) {
+            int od = out_nd - t->ndim + d;
+            int64_t sz = t->shape[d];
+            if (sz == shape[od] || sz == 1) continue;
+            if (shape[od] == 1) {
+                shape[od] = sz;
+                continue;
+            }
+            {
+                /* find the earlier tensor that set this size, for the message */
+                int j;
+                for (j = 0; j < i; j++) {
+                    const tl_tensor *u = ts[j];
+                    int ud = u ? d + u->ndim - t->ndim : -1;
+                    if (u && ud >= 0 && ud < u->ndim && u->shape[ud] == shape[od]) break;
+                }
+                TL__FAIL(TL_ERR_SHAPE,
+                         "%s: the size of tensor %c (%lld) must match the size of tensor %c (%lld) at "
+                         "non-singleton dimension %d (shapes %s and %s)",
+                         op, 'a' + (j < i ? j : 0), (long long)shape[od], 'a' + i, (long long)sz, od,
+                         j < i ? TL__SH(ts[j]) : "?", TL__SH(t));
+            }
+            return 0;
+        }
+    }
+    *nd = out_nd;
+    return 1;
+}
+
+/* ===== >>create =============================================================================== */
+
+static tl_status tl__fill(tl_tensor *t, double v) {
+    tl__ew e;
+    memset(&e, 0, sizeof e);
+    e.op = TL__OP_FILL;
+    e.ct = tl__ctype(t->dtype);
+    e.p[0] = v;
+    tl__ew_exec(&e, t, 0, NULL);
+    return TL_OK;
+}
+static tl_tensor *tl__full(const char *op, int ndim, const int64_t *shape, double v, tl_dtype dt) {
+    tl_tensor *t = tl__new(op, ndim, shape, dt);
+    if (t) tl__fill(t, v);
+    return t;
+}
+TLDEF tl_tensor *tl_empty(int ndim, const int64_t *shape, tl_dtype dt) {
+    return tl__ret(tl__new("tl_empty", ndim, shape, dt));
+}
+TLDEF tl_tensor *tl_zeros(int ndim, const int64_t *shape, tl_dtype dt) {
+    return tl__ret(tl__full("tl_zeros", ndim, shape, 0, dt));
+}
+TLDEF tl_tensor *tl_ones(int ndim, const int64_t *shape, tl_dtype dt) {
+    return tl__ret(tl__full("tl_ones", ndim, shape, 1, dt));
+}
+TLDEF tl_tensor *tl_full(int ndim, const int64_t *shape, double value, tl_dtype dt) {
+    return tl__ret(tl__full("tl_full", ndim, shape, value, dt));
+}
+TLDEF tl_tensor *tl_empty_like(const tl_tensor *t) {
+    TL__CHECK1("tl_empty_like", t);
+    return tl__ret(tl__new("tl_empty_like", t->ndim, t->shape, t->dtype));
+}
+TLDEF tl_tensor *tl_zeros_like(const tl_tensor *t) {
+    TL__CHECK1("tl_zeros_like", t);
+    return tl__ret(tl__full("tl_zeros_like", t->ndim, t->shape, 0, t->dtype));
+}
+TLDEF tl_tensor *tl_ones_like(const tl_tensor *t) {
+    TL__CHECK1("tl_ones_like", t);
+    return tl__ret(tl__full("tl_ones_like", t->ndim, t->shape, 1, t->dtype));
+}
+TLDEF tl_tensor *tl_full_like(const tl_tensor *t, double value) {
+    TL__CHECK1("tl_full_like", t);
+    return tl__ret(tl__full("tl_full_like", t->ndim, t->shape, value, t->dtype));
+}
+TLDEF tl_tensor *tl_scalar_tensor(double v, tl_dtype dt) {
+    return tl__ret(tl__full("tl_scalar_tensor", 0, NULL, v, dt));
+}
+
+/* Writes n doubles into a new 1-D tensor of dtype dt (values computed in double, like torch's
+   arange/linspace for float64; float32 results are rounded from the same doubles). */
+TLDEF tl_tensor *tl_arange(double start, double end, double step, tl_dtype dt) {
+    double nd;
+    int64_t n, i;
+    tl_tensor *t;
+    if (step == 0 || step != step)
+        return TL__FAILN(TL_ERR_ARG, "tl_arange: step must be nonzero (got %g)", step);
+    if (!(start == start && end == end) || isinf(start) || isinf(end))
+        return TL__FAILN(TL_ERR_ARG, "tl_arange: unsupported range %g -> %g", start, end);
+    if ((step > 0 && start > end) || (step < 0 && start < end))
+        return TL__FAILN(TL_ERR_ARG, "tl_arange: upper bound and larger bound inconsistent with step "
+                                     "sign (start %g, end %g, step %g)", start, end, step);
+    nd = ceil((end - start) / step);
+    if (nd > 4.0e18) return TL__FAILN(TL_ERR_ARG, "tl_arange: too many elements (%g)", nd);
+    n = (int64_t)nd;
+    t = tl__new("tl_arange", 1, &n, dt);
+    if (!t) return NULL;
+    for (i = 0; i < n; i++) {
+        double v = start + (double)i * step;
+        if (TL__IS_INTLIKE(dt)) {
+            int64_t iv = tl__d2i(v);
+            tl__store(tl__ptr(t) + (size_t)i * tl__dtype_sizes[dt], dt, 0, &iv, TL__CT_I64, 1);
+        } else {
+            tl__store(tl__ptr(t) + (size_t)i * tl__dtype_sizes[dt], dt, 0, &v, TL__CT_F64, 1);
+        }
+    }
+    return tl__ret(t);
+}
+
+/* torch.linspace: the first half counts up from start, the second half down from end. */
+TLDEF tl_tensor *tl_linspace(double start, double end, int64_t steps, tl_dtype dt) {
+    tl_tensor *t;
+    int64_t i, half;
+    double step;
+    if (steps < 0) return TL__FAILN(TL_ERR_ARG, "tl_linspace: number of steps must be non-negative (got %lld)",
+                                    (long long)steps);
+    t = tl__new("tl_linspace", 1, &steps, dt);
+    if (!t) return NULL;
+    step = steps > 1 ? (end - start) / (double)(steps - 1) : 0;
+    half = steps / 2;
+    for (i = 0; i < steps; i++) {
+        double v = i < half ? start + step * (double)i : end - step * (double)(steps - i - 1);
+        if (TL__IS_INTLIKE(dt)) {
+            int64_t iv = tl__d2i(v);
+            tl__store(tl__ptr(t) + (size_t)i * tl__dtype_sizes[dt], dt, 0, &iv, TL__CT_I64, 1);
+        } else if (dt == TL_F64) {
+            tl__store(tl__ptr(t) + (size_t)i * tl__dtype_sizes[dt], dt, 0, &v, TL__CT_F64, 1);
+        } else { /* torch computes float32 linspace in float */
+            float fs = (float)start, fe = (float)end, fstep = steps > 1 ? (fe - fs) / (float)(steps - 1) : 0;
+            float fv = i < half ? fs + fstep * (float)i : fe - fstep * (float)(steps - i - 1);
+            tl__store(tl__ptr(t) + (size_t)i * tl__dtype_sizes[dt], dt, 0, &fv, TL__CT_F32, 1);
+        }
+    }
+    return tl__ret(t);
+}
+
+TLDEF tl_tensor *tl_eye(int64_t n, int64_t m, tl_dtype dt) {
+    int64_t shape[2], i;
+    tl_tensor *t;
+    if (m < 0) m = n;
+    shape[0] = n;
+    shape[1] = m;
+    t = tl__full("tl_eye", 2, shape, 0, dt);
+    if (!t) return NULL;
+    for (i = 0; i < n && i < m; i++) {
+        int64_t one = 1;
+        tl__store(tl__ptr(t) + (size_t)(i * m + i) * tl__dtype_sizes[dt], dt, 0, &one, TL__CT_I64, 1);
+    }
+    return tl__ret(t);
+}
+
+TLDEF tl_tensor *tl_from_data(const void *data, int ndim, const int64_t *shape, tl_dtype dt) {
+    tl_tensor *t;
+    if (tl__null_in("tl_from_data", data)) return NULL;
+    t = tl__new("tl_from_data", ndim, shape, dt);
+    if (t) memcpy(t->storage->data, data, t->storage->nbytes);
+    return tl__ret(t);
+}
+
+TLDEF tl_tensor *tl_from_buffer(void *data, int ndim, const int64_t *shape, tl_dtype dt,
+                                void (*release)(void *data, void *user), void *user) {
+    tl_tensor *t;
+    tl_storage *s;
+    if (tl__null_in("tl_from_buffer", data)) return NULL;
+    if (!tl__check_shape("tl_from_buffer", ndim, shape, dt)) return NULL;
+    t = tl__header();
+    s = (tl_storage *)tl__malloc(sizeof(tl_storage));
+    if (!t || !s) {
+        tl__free(s);
+        tl__release(t);
+        return TL__FAILN(TL_ERR_OOM, "tl_from_buffer: out of memory wrapping %s %s", tl__dtype_names[dt],
+                         tl__fmt_shape(ndim, shape));
+    }
+    memset(s, 0, sizeof *s);
+    s->refcount = 1;
+    s->data = data;
+    s->nbytes = (size_t)tl__prod(ndim, shape) * tl__dtype_sizes[dt];
+    s->borrowed = 1;
+    s->release = release;
+    s->release_user = user;
+    TL__ATOMIC_ADD(&tl__live_storages_n, 1);
+    t->storage = s;
+    t->ndim = ndim;
+    t->dtype = dt;
+    { int i_; for (i_ = 0; i_ < ndim && i_ < TL_MAX_DIMS; i_++) t->shape[i_] = shape[i_]; }
+    tl__set_contig_strides(t);
+    return tl__ret(t);
+}
+
+TLDEF tl_tensor *tl_clone(const tl_tensor *t) {
+    TL__CHECK1("tl_clone", t);
+    return tl__ret(tl__copy_as("tl_clone", t, t->dtype));
+}
+
+TLDEF tl_tensor *tl_to_dtype(const tl_tensor *t, tl_dtype dt) {
+    TL__CHECK1("tl_to_dtype", t);
+    if (!TL__VALID_DT(dt)) return TL__FAILN(TL_ERR_DTYPE, "tl_to_dtype: invalid dtype %d", (int)dt);
+    if (t->dtype == dt) return tl_retain((tl_tensor *)t);
+    return tl__ret(tl__copy_as("tl_to_dtype", t, dt));
+}
+
+/* Byte offset of element idx (negative indices wrap), or -1 with an error. */
+static int64_t tl__elem_offset(const char *op, const tl_tensor *t, const int64_t *idx) {
+    int64_t off = t->offset;
+    int d;
+    if (t->ndim > 0 && !idx) {
+        TL__FAIL(TL_ERR_ARG, "%s: index array is NULL for a tensor of shape %s", op, TL__SH(t));
+        return -1;
+    }
+    for (d = 0; d < t->ndim; d++) {
+        int64_t i = idx[d] < 0 ? idx[d] + t->shape[d] : idx[d];
+        if (i < 0 || i >= t->shape[d]) {
+            TL__FAIL(TL_ERR_INDEX, "%s: index %lld is out of bounds for dimension %d with size %lld (shape %s)",
+                     op, (long long)idx[d], d, (long long)t->shape[d], TL__SH(t));
+            return -1;
+        }
+        off += i * t->stride[d];
+    }
+    return off;
+}
+static int tl__item_check(const char *op, const tl_tensor *t) {
+    if (tl__null_in(op, t)) return 0;
+    if (tl_numel(t) != 1) {
+        TL__FAIL(TL_ERR_SHAPE, "%s: a Tensor with %lld elements cannot be converted to Scalar (shape %s)", op,
+                 (long long)tl_numel(t), TL__SH(t));
+        return 0;
+    }
+    return 1;
+}
+TLDEF double tl_item(const tl_tensor *t) {
+    double v = 0;
+    if (!tl__item_check("tl_item", t)) return 0;
+    tl__load(&v, TL__CT_F64, tl__ptr(t), t->dtype, 0, 1);
+    return v;
+}
+TLDEF int64_t tl_item_i64(const tl_tensor *t) {
+    int64_t v = 0;
+    if (!tl__item_check("tl_item_i64", t)) return 0;
+    tl__load(&v, TL__CT_I64, tl__ptr(t), t->dtype, 0, 1);
+    return v;
+}
+TLDEF double tl_get(const tl_tensor *t, const int64_t *idx) {
+    double v = 0;
+    int64_t off;
+    if (tl__null_in("tl_get", t)) return 0;
+    off = tl__elem_offset("tl_get", t, idx);
+    if (off < 0) return 0;
+    tl__load(&v, TL__CT_F64, (char *)t->storage->data + (size_t)off * tl__dtype_sizes[t->dtype], t->dtype, 0, 1);
+    return v;
+}
+TLDEF tl_status tl_set(tl_tensor *t, const int64_t *idx, double value) {
+    int64_t off;
+    TL__CHECK1S("tl_set", t);
+    off = tl__elem_offset("tl_set", t, idx);
+    if (off < 0) return tl__tls.status;
+    if (TL__IS_INTLIKE(t->dtype)) {
+        int64_t iv = tl__d2i(value);
+        tl__store((char *)t->storage->data + (size_t)off * tl__dtype_sizes[t->dtype], t->dtype, 0, &iv, TL__CT_I64, 1);
+    } else {
+        tl__store((char *)t->storage->data + (size_t)off * tl__dtype_sizes[t->dtype], t->dtype, 0, &value, TL__CT_F64, 1);
+    }
+    t->storage->version++;
+    return TL_OK;
+}
+TLDEF tl_status tl_copy_to_buffer(const tl_tensor *t, void *out, tl_dtype dt) {
+    tl_tensor *view;
+    TL__CHECK2S("tl_copy_to_buffer", t, out);
+    view = tl__header();
+    if (!view) return TL__FAIL(TL_ERR_OOM, "tl_copy_to_buffer: out of memory");
+    /* a temporary borrowed contiguous tensor over the user's buffer, then one converting copy */
+    view->storage = (tl_storage *)tl__malloc(sizeof(tl_storage));
+    if (!view->storage) {
+        tl__release(view);
+        return TL__FAIL(TL_ERR_OOM, "tl_copy_to_buffer: out of memory");
+    }
+    memset(view->storage, 0, sizeof(tl_storage));
+    view->storage->refcount = 1;
+    view->storage->data = out;
+    view->storage->borrowed = 1;
+    TL__ATOMIC_ADD(&tl__live_storages_n, 1);
+    view->ndim = t->ndim;
+    view->dtype = TL__VALID_DT(dt) ? dt : TL_F32;
+    memcpy(view->shape, t->shape, sizeof view->shape);
+    tl__set_contig_strides(view);
+    if (!TL__VALID_DT(dt)) {
+        tl__release(view);
+        return TL__FAIL(TL_ERR_DTYPE, "tl_copy_to_buffer: invalid dtype %d", (int)dt);
+    }
+    tl__copy_into(view, t);
+    tl__release(view);
+    return TL_OK;
+}
+
+/* ===== >>ops ================================================================================== */
+
+/* Output of a binary op with result dtype dt (bool for comparisons). */
+static tl_tensor *tl__binary(const char *op, tl__op id, const tl_tensor *a, const tl_tensor *b,
+                             int b_is_scalar, double bs, double alpha) {
+    tl__rtype rt;
+    tl_dtype res, out_dt;
+    tl_tensor *out;
+    tl__ew e;
+    tl__opnd in[2];
+    int nd = 0;
+    int64_t shape[TL_MAX_DIMS];
+    const tl_tensor *ts[2];
+    if (tl__null_in(op, a) || (!b_is_scalar && tl__null_in(op, b))) return NULL;
+    tl__rtype_init(&rt);
+    tl__rtype_tensor(&rt, a);
+    if (b_is_scalar) tl__rtype_scalar(&rt, bs);
+    else tl__rtype_tensor(&rt, b);
+    res = tl__rtype_result(&rt);
+    if (id == TL__OP_SUB && (a->dtype == TL_BOOL || (!b_is_scalar && b->dtype == TL_BOOL)))
+        return TL__FAILN(TL_ERR_DTYPE, "%s: subtraction with a bool tensor is not supported (%s %s and %s); "
+                         "use logical_xor or ~ instead", op, TL__DT(a), TL__SH(a),
+                         b_is_scalar ? "a scalar" : TL__DT(b));
+    if ((id == TL__OP_ADD || id == TL__OP_SUB) && alpha != 1 && TL__IS_INTLIKE(res) && !tl__scalar_is_int(alpha))
+        return TL__FAILN(TL_ERR_DTYPE, "%s: for integral input tensors, argument alpha must not be a floating "
+                         "point number (got %g for %s)", op, alpha, tl__dtype_names[res]);
+    if (id == TL__OP_DIV && TL__IS_INTLIKE(res)) res = TL_F32;
+    if (id == TL__OP_POW && TL__IS_INTLIKE(res) && b_is_scalar && bs < 0)
+        return TL__FAILN(TL_ERR_ARG, "%s: integers to negative integer powers are not allowed (%s %s ** %g)",
+                         op, TL__DT(a), TL__SH(a), bs);
+    if (id == TL__OP_POW && res == TL_BOOL) res = TL_I64;
+    if ((id == TL__OP_MAXIMUM || id == TL__OP_MINIMUM) && res == TL_BOOL) { /* bool max is "or"/"and" */ }
+    out_dt = (id >= TL__OP_EQ && id <= TL__OP_GE) ? TL_BOOL : res;
+    ts[0] = a;
+    ts[1] = b_is_scalar ? NULL : b;
+    if (!tl__broadcast_n(op, 2, ts, &nd, shape)) return NULL;
+    out = tl__new(op, nd, shape, out_dt);
+    if (!out) return NULL;
+    memset(&e, 0, sizeof e);
+    e.op = id;
+    e.ct = tl__ctype(res);
+    e.p[0] = alpha;
+    in[0].t = a;
+    in[1].t = b_is_scalar ? NULL : b;
+    in[1].d = bs;
+    tl__ew_exec(&e, out, 2, in);
+    return out;
+}
+
+/* The in-place form: writes into a (result dtype must cast to a's, broadcast shape must be a's). */
+static tl_status tl__binary_(const char *op, tl__op id, tl_tensor *a, const tl_tensor *b, int b_is_scalar,
+                             double bs, double alpha);
+static int tl__check_writable(const char *op, const tl_tensor *t) {
+    int d;
+    for (d = 0; d < t->ndim; d++)
+        if (t->stride[d] == 0 && t->shape[d] > 1) {
+            TL__FAIL(TL_ERR_ARG, "%s: unsupported operation: more than one element of the written-to tensor "
+                     "refers to a single memory location (shape %s, an expanded tensor); clone it first",
+                     op, TL__SH(t));
+            return 0;
+        }
+    return 1;
+}
+static tl_status tl__binary_(const char *op, tl__op id, tl_tensor *a, const tl_tensor *b, int b_is_scalar,
+                             double bs, double alpha) {
+    tl__rtype rt;
+    tl_dtype res;
+    tl__ew e;
+    tl__opnd in[2];
+    int nd = 0;
+    int64_t shape[TL_MAX_DIMS];
+    const tl_tensor *ts[2];
+    if (tl__null_in(op, a) || (!b_is_scalar && tl__null_in(op, b))) return tl__tls.status;
+    tl__rtype_init(&rt);
+    tl__rtype_tensor(&rt, a);
+    if (b_is_scalar) tl__rtype_scalar(&rt, bs);
+    else tl__rtype_tensor(&rt, b);
+    res = tl__rtype_result(&rt);
+    if (id == TL__OP_SUB && (a->dtype == TL_BOOL || (!b_is_scalar && b->dtype == TL_BOOL)))
+        return TL__FAIL(TL_ERR_DTYPE, "%s: subtraction with a bool tensor is not supported (%s %s)", op,
+                        TL__DT(a), TL__SH(a));
+    if (id == TL__OP_DIV && TL__IS_INTLIKE(res)) res = TL_F32;
+    if (id == TL__OP_POW && TL__IS_INTLIKE(res) && b_is_scalar && bs < 0)
+        return TL__FAIL(TL_ERR_ARG, "%s: integers to negative integer powers are not allowed (%s %s ** %g)",
+                        op, TL__DT(a), TL__SH(a), bs);
+    if (!tl__can_cast(res, a->dtype))
+        return TL__FAIL(TL_ERR_DTYPE, "%s: result type %s can't be cast to the desired output type %s (%s)", op,
+                        tl__dtype_names[res], TL__DT(a), TL__SH(a));
+    ts[0] = a;
+    ts[1] = b_is_scalar ? NULL : b;
+    if (!tl__broadcast_n(op, 2, ts, &nd, shape)) return tl__tls.status;
+    if (nd != a->ndim || memcmp(shape, a->shape, sizeof(int64_t) * (size_t)nd) != 0)
+        return TL__FAIL(TL_ERR_SHAPE, "%s: output with shape %s doesn't match the broadcast shape %s", op,
+                        TL__SH(a), tl__fmt_shape(nd, shape));
+    if (!tl__check_writable(op, a)) return tl__tls.status;
+    memset(&e, 0, sizeof e);
+    e.op = id;
+    e.ct = tl__ctype(res);
+    e.p[0] = alpha;
+    in[0].t = a;
+    in[1].t = b_is_scalar ? NULL : b;
+    in[1].d = bs;
+    tl__ew_exec(&e, a, 2, in);
+    a->storage->version++;
+    return TL_OK;
+}
+
+#define TL__BINARY_API(name, id)                                                                   \
+    TLDEF tl_tensor *tl_##name(const tl_tensor *a, const tl_tensor *b) {                           \
+        return tl__ret(tl__binary("tl_" #name, id, a, b, 0, 0, 1));                                \
+    }                                                                                              \
+    TLDEF tl_tensor *tl_##name##_scalar(const tl_tensor *a, double s) {                            \
+        return tl__ret(tl__binary("tl_" #name "_scalar", id, a, NULL, 1, s, 1));                   \
+    }
+TL__BINARY_API(add, TL__OP_ADD)
+TL__BINARY_API(sub, TL__OP_SUB)
+TL__BINARY_API(mul, TL__OP_MUL)
+TL__BINARY_API(div, TL__OP_DIV)
+TL__BINARY_API(eq, TL__OP_EQ)
+TL__BINARY_API(ne, TL__OP_NE)
+TL__BINARY_API(lt, TL__OP_LT)
+TL__BINARY_API(le, TL__OP_LE)
+TL__BINARY_API(gt, TL__OP_GT)
+TL__BINARY_API(ge, TL__OP_GE)
+#undef TL__BINARY_API
+TLDEF tl_tensor *tl_pow(const tl_tensor *a, const tl_tensor *b) {
+    return tl__ret(tl__binary("tl_pow", TL__OP_POW, a, b, 0, 0, 1));
+}
+TLDEF tl_tensor *tl_pow_scalar(const tl_tensor *a, double exponent) {
+    return tl__ret(tl__binary("tl_pow_scalar", TL__OP_POW, a, NULL, 1, exponent, 1));
+}
+TLDEF tl_tensor *tl_maximum(const tl_tensor *a, const tl_tensor *b) {
+    return tl__ret(tl__binary("tl_maximum", TL__OP_MAXIMUM, a, b, 0, 0, 1));
+}
+TLDEF tl_tensor *tl_minimum(const tl_tensor *a, const tl_tensor *b) {
+    return tl__ret(tl__binary("tl_minimum", TL__OP_MINIMUM, a, b, 0, 0, 1));
+}
+TLDEF tl_tensor *tl_add_alpha(const tl_tensor *a, const tl_tensor *b, double alpha) {
+    return tl__ret(tl__binary("tl_add_alpha", TL__OP_ADD, a, b, 0, 0, alpha));
+}
+TLDEF tl_tensor *tl_sub_alpha(const tl_tensor *a, const tl_tensor *b, double alpha) {
+    return tl__ret(tl__binary("tl_sub_alpha", TL__OP_SUB, a, b, 0, 0, alpha));
+}
+/* s - a: computed as (-1) * a + s with torch's promotion of (a, s). */
+TLDEF tl_tensor *tl_rsub_scalar(const tl_tensor *a, double s) {
+    tl_tensor *n, *r;
+    TL__CHECK1("tl_rsub_scalar", a);
+    if (a->dtype == TL_BOOL)
+        return TL__FAILN(TL_ERR_DTYPE, "tl_rsub_scalar: subtraction with a bool tensor is not supported (%s %s)",
+                         TL__DT(a), TL__SH(a));
+    n = tl__binary("tl_rsub_scalar", TL__OP_MUL, a, NULL, 1, -1, 1);
+    if (!n) return NULL;
+    r = tl__binary("tl_rsub_scalar", TL__OP_ADD, n, NULL, 1, s, 1);
+    tl__release(n);
+    return tl__ret(r);
+}
+
+TLDEF tl_status tl_add_(tl_tensor *a, const tl_tensor *b) { return tl__binary_("tl_add_", TL__OP_ADD, a, b, 0, 0, 1); }
+TLDEF tl_status tl_sub_(tl_tensor *a, const tl_tensor *b) { return tl__binary_("tl_sub_", TL__OP_SUB, a, b, 0, 0, 1); }
+TLDEF tl_status tl_mul_(tl_tensor *a, const tl_tensor *b) { return tl__binary_("tl_mul_", TL__OP_MUL, a, b, 0, 0, 1); }
+TLDEF tl_status tl_div_(tl_tensor *a, const tl_tensor *b) { return tl__binary_("tl_div_", TL__OP_DIV, a, b, 0, 0, 1); }
+TLDEF tl_status tl_add_alpha_(tl_tensor *a, const tl_tensor *b, double alpha) {
+    return tl__binary_("tl_add_alpha_", TL__OP_ADD, a, b, 0, 0, alpha);
+}
+TLDEF tl_status tl_add_scalar_(tl_tensor *a, double s) { return tl__binary_("tl_add_scalar_", TL__OP_ADD, a, NULL, 1, s, 1); }
+TLDEF tl_status tl_sub_scalar_(tl_tensor *a, double s) { return tl__binary_("tl_sub_scalar_", TL__OP_SUB, a, NULL, 1, s, 1); }
+TLDEF tl_status tl_mul_scalar_(tl_tensor *a, double s) { return tl__binary_("tl_mul_scalar_", TL__OP_MUL, a, NULL, 1, s, 1); }
+TLDEF tl_status tl_div_scalar_(tl_tensor *a, double s) { return tl__binary_("tl_div_scalar_", TL__OP_DIV, a, NULL, 1, s, 1); }
+TLDEF tl_status tl_pow_scalar_(tl_tensor *a, double e) { return tl__binary_("tl_pow_scalar_", TL__OP_POW, a, NULL, 1, e, 1); }
+
+/* ---- unary ops ---- */
+
+/* Result dtype of a unary op on dt, or -1 (with an error) where torch refuses the dtype. */
+static int tl__unary_dtype(const char *op, tl__op id, const tl_tensor *t) {
+    tl_dtype dt = t->dtype;
+    switch (id) {
+    case TL__OP_NEG:
+    case TL__OP_ABS:
+    case TL__OP_RELU:
+        if (dt == TL_BOOL) {
+            TL__FAIL(TL_ERR_DTYPE, "%s: not supported for bool tensors (%s %s)%s", op, TL__DT(t), TL__SH(t),
+                     id == TL__OP_NEG ? "; use logical_not or ~ to invert a mask" : "");
+            return -1;
+        }
+        return (int)dt;
+    case TL__OP_SIGN: return (int)dt;
+    case TL__OP_LEAKY_RELU:
+    case TL__OP_GELU:
+    case TL__OP_SILU:
+    case TL__OP_SOFTPLUS:
+        if (TL__IS_INTLIKE(dt)) {
+            TL__FAIL(TL_ERR_DTYPE, "%s: not implemented for %s tensors (%s); convert to a floating dtype first",
+                     op, TL__DT(t), TL__SH(t));
+            return -1;
+        }
+        return (int)dt;
+    default: /* exp, log, sqrt, ...: integers and bool compute in the default float dtype */
+        return TL__IS_INTLIKE(dt) ? (int)TL_F32 : (int)dt;
+    }
+}
+static tl_tensor *tl__unary(const char *op, tl__op id, const tl_tensor *t, double p0, double p1) {
+    int res;
+    tl_tensor *out;
+    tl__ew e;
+    tl__opnd in[1];
+    TL__CHECK1(op, t);
+    res = tl__unary_dtype(op, id, t);
+    if (res < 0) return NULL;
+    out = tl__new(op, t->ndim, t->shape, (tl_dtype)res);
+    if (!out) return NULL;
+    memset(&e, 0, sizeof e);
+    e.op = id;
+    e.ct = tl__ctype((tl_dtype)res);
+    e.p[0] = p0;
+    e.p[1] = p1;
+    in[0].t = t;
+    tl__ew_exec(&e, out, 1, in);
+    return out;
+}
+static tl_status tl__unary_(const char *op, tl__op id, tl_tensor *t, double p0, double p1) {
+    int res;
+    tl__ew e;
+    tl__opnd in[1];
+    TL__CHECK1S(op, t);
+    res = tl__unary_dtype(op, id, t);
+    if (res < 0) return tl__tls.status;
+    if (!tl__can_cast((tl_dtype)res, t->dtype))
+        return TL__FAIL(TL_ERR_DTYPE, "%s: result type %s can't be cast to the desired output type %s (%s)", op,
+                        tl__dtype_names[res], TL__DT(t), TL__SH(t));
+    if (!tl__check_writable(op, t)) return tl__tls.status;
+    memset(&e, 0, sizeof e);
+    e.op = id;
+    e.ct = tl__ctype((tl_dtype)res);
+    e.p[0] = p0;
+    e.p[1] = p1;
+    in[0].t = t;
+    tl__ew_exec(&e, t, 1, in);
+    t->storage->version++;
+    return TL_OK;
+}
+#define TL__UNARY_API(name, id)                                                                    \
+    TLDEF tl_tensor *tl_##name(const tl_tensor *t) { return tl__ret(tl__unary("tl_" #name, id, t, 0, 0)); }
+TL__UNARY_API(neg, TL__OP_NEG)
+TL__UNARY_API(abs, TL__OP_ABS)
+TL__UNARY_API(sign, TL__OP_SIGN)
+TL__UNARY_API(exp, TL__OP_EXP)
+TL__UNARY_API(log, TL__OP_LOG)
+TL__UNARY_API(log1p, TL__OP_LOG1P)
+TL__UNARY_API(sqrt, TL__OP_SQRT)
+TL__UNARY_API(rsqrt, TL__OP_RSQRT)
+TL__UNARY_API(sin, TL__OP_SIN)
+TL__UNARY_API(cos, TL__OP_COS)
+TL__UNARY_API(tanh, TL__OP_TANH)
+TL__UNARY_API(sigmoid, TL__OP_SIGMOID)
+TL__UNARY_API(relu, TL__OP_RELU)
+TL__UNARY_API(silu, TL__OP_SILU)
+#undef TL__UNARY_API
+#define TL__UNARY_API_(name, id)                                                                   \
+    TLDEF tl_status tl_##name##_(tl_tensor *t) { return tl__unary_("tl_" #name "_", id, t, 0, 0); }
+TL__UNARY_API_(neg, TL__OP_NEG)
+TL__UNARY_API_(abs, TL__OP_ABS)
+TL__UNARY_API_(exp, TL__OP_EXP)
+TL__UNARY_API_(log, TL__OP_LOG)
+TL__UNARY_API_(sqrt, TL__OP_SQRT)
+TL__UNARY_API_(tanh, TL__OP_TANH)
+TL__UNARY_API_(sigmoid, TL__OP_SIGMOID)
+TL__UNARY_API_(relu, TL__OP_RELU)
+#undef TL__UNARY_API_
+TLDEF tl_tensor *tl_leaky_relu(const tl_tensor *t, double negative_slope) {
+    return tl__ret(tl__unary("tl_leaky_relu", TL__OP_LEAKY_RELU, t, negative_slope, 0));
+}
+TLDEF tl_tensor *tl_gelu(const tl_tensor *t, int approximate_tanh) {
+    return tl__ret(tl__unary("tl_gelu", TL__OP_GELU, t, approximate_tanh ? 1 : 0, 0));
+}
+TLDEF tl_tensor *tl_softplus(const tl_tensor *t, double beta, double threshold) {
+    return tl__ret(tl__unary("tl_softplus", TL__OP_SOFTPLUS, t, beta, threshold));
+}
+
+/* clamp: integer tensors with fractional bounds promote like torch (int.clamp(1.5) -> float32). */
+static tl_dtype tl__clamp_dtype(const tl_tensor *t, double lo, double hi) {
+    tl__rtype rt;
+    tl__rtype_init(&rt);
+    tl__rtype_tensor(&rt, t);
+    if (!isinf(lo)) tl__rtype_scalar(&rt, lo);
+    if (!isinf(hi)) tl__rtype_scalar(&rt, hi);
+    return tl__rtype_result(&rt);
+}
+TLDEF tl_tensor *tl_clamp(const tl_tensor *t, double lo, double hi) {
+    tl_dtype res;
+    tl_tensor *out;
+    tl__ew e;
+    tl__opnd in[1];
+    TL__CHECK1("tl_clamp", t);
+    if (lo != lo || hi != hi) return TL__FAILN(TL_ERR_ARG, "tl_clamp: NaN bound for %s", TL__SH(t));
+    res = tl__clamp_dtype(t, lo, hi);
+    if (res == TL_BOOL && t->dtype == TL_BOOL && (isinf(lo) && isinf(hi))) res = TL_BOOL;
+    out = tl__new("tl_clamp", t->ndim, t->shape, res);
+    if (!out) return NULL;
+    memset(&e, 0, sizeof e);
+    e.op = TL__OP_CLAMP;
+    e.ct = tl__ctype(res);
+    e.p[0] = lo;
+    e.p[1] = hi;
+    in[0].t = t;
+    tl__ew_exec(&e, out, 1, in);
+    return tl__ret(out);
+}
+TLDEF tl_status tl_clamp_(tl_tensor *t, double lo, double hi) {
+    TL__CHECK1S("tl_clamp_", t);
+    if (lo != lo || hi != hi) return TL__FAIL(TL_ERR_ARG, "tl_clamp_: NaN bound for %s", TL__SH(t));
+    if (!tl__can_cast(tl__clamp_dtype(t, lo, hi), t->dtype))
+        return TL__FAIL(TL_ERR_DTYPE, "tl_clamp_: result type %s can't be cast to the desired output type %s (%s)",
+                        tl__dtype_names[tl__clamp_dtype(t, lo, hi)], TL__DT(t), TL__SH(t));
+    return tl__unary_("tl_clamp_", TL__OP_CLAMP, t, lo, hi);
+}
+
+TLDEF tl_status tl_fill_(tl_tensor *t, double value) {
+    TL__CHECK1S("tl_fill_", t);
+    if (!tl__check_writable("tl_fill_", t)) return tl__tls.status;
+    tl__fill(t, value);
+    t->storage->version++;
+    return TL_OK;
+}
+TLDEF tl_status tl_zero_(tl_tensor *t) {
+    TL__CHECK1S("tl_zero_", t);
+    return tl_fill_(t, 0);
+}
+TLDEF tl_status tl_copy_(tl_tensor *dst, const tl_tensor *src) {
+    int nd = 0;
+    int64_t shape[TL_MAX_DIMS];
+    const tl_tensor *ts[2];
+    TL__CHECK2S("tl_copy_", dst, src);
+    ts[0] = dst;
+    ts[1] = src;
+    if (!tl__broadcast_n("tl_copy_", 2, ts, &nd, shape)) return tl__tls.status;
+    if (nd != dst->ndim || memcmp(shape, dst->shape, sizeof(int64_t) * (size_t)nd) != 0)
+        return TL__FAIL(TL_ERR_SHAPE, "tl_copy_: source %s cannot be broadcast to destination %s", TL__SH(src),
+                        TL__SH(dst));
+    if (!tl__check_writable("tl_copy_", dst)) return tl__tls.status;
+    tl__copy_into(dst, src);
+    dst->storage->version++;
+    return TL_OK;
+}
+
+/* where(cond, a, b) with scalars allowed for a or b (used by masked_fill). */
+static tl_tensor *tl__where(const char *op, const tl_tensor *cond, const tl_tensor *a, const tl_tensor *b,
+                            double bs) {
+    tl__rtype rt;
+    tl_dtype res;
+    tl_tensor *out;
+    tl__ew e;
+    tl__opnd in[3];
+    int nd = 0;
+    int64_t shape[TL_MAX_DIMS];
+    const tl_tensor *ts[3];
+    if (cond->dtype != TL_BOOL && cond->dtype != TL_U8)
+        return TL__FAILN(TL_ERR_DTYPE, "%s: expected condition to be a boolean tensor, but got a tensor with "
+                         "dtype %s (shape %s)", op, TL__DT(cond), TL__SH(cond));
+    tl__rtype_init(&rt);
+    tl__rtype_tensor(&rt, a);
+    if (b) tl__rtype_tensor(&rt, b);
+    else tl__rtype_scalar(&rt, bs);
+    res = tl__rtype_result(&rt);
+    ts[0] = cond;
+    ts[1] = a;
+    ts[2] = b;
+    if (!tl__broadcast_n(op, 3, ts, &nd, shape)) return NULL;
+    out = tl__new(op, nd, shape, res);
+    if (!out) return NULL;
+    memset(&e, 0, sizeof e);
+    e.op = TL__OP_WHERE;
+    e.ct = tl__ctype(res);
+    in[0].t = cond;
+    in[1].t = a;
+    in[2].t = b;
+    in[2].d = bs;
+    tl__ew_exec(&e, out, 3, in);
+    return out;
+}
+TLDEF tl_tensor *tl_where(const tl_tensor *cond, const tl_tensor *a, const tl_tensor *b) {
+    if (tl__null_in("tl_where", cond) || tl__null_in("tl_where", a) || tl__null_in("tl_where", b)) return NULL;
+    return tl__ret(tl__where("tl_where", cond, a, b, 0));
+}
+/* masked_fill keeps t's dtype: where(mask, value, t) cast back to t's dtype. */
+static int tl__masked_check(const char *op, const tl_tensor *t, const tl_tensor *mask) {
+    if (mask->dtype != TL_BOOL) {
+        TL__FAIL(TL_ERR_DTYPE, "%s: expected mask to be a bool tensor, got %s (mask %s, input %s)", op,
+                 TL__DT(mask), TL__SH(mask), TL__SH(t));
+        return 0;
+    }
+    return 1;
+}
+TLDEF tl_status tl_masked_fill_(tl_tensor *t, const tl_tensor *mask, double value) {
+    tl__ew e;
+    tl__opnd in[3];
+    int nd = 0;
+    int64_t shape[TL_MAX_DIMS];
+    const tl_tensor *ts[2];
+    TL__CHECK2S("tl_masked_fill_", t, mask);
+    if (!tl__masked_check("tl_masked_fill_", t, mask)) return tl__tls.status;
+    ts[0] = t;
+    ts[1] = mask;
+    if (!tl__broadcast_n("tl_masked_fill_", 2, ts, &nd, shape)) return tl__tls.status;
+    if (nd != t->ndim || memcmp(shape, t->shape, sizeof(int64_t) * (size_t)nd) != 0)
+        return TL__FAIL(TL_ERR_SHAPE, "tl_masked_fill_: mask %s cannot be broadcast to the input %s", TL__SH(mask),
+                        TL__SH(t));
+    if (!tl__check_writable("tl_masked_fill_", t)) return tl__tls.status;
+    memset(&e, 0, sizeof e);
+    e.op = TL__OP_WHERE;
+    e.ct = tl__ctype(t->dtype);
+    in[0].t = mask;
+    in[1].t = NULL;
+    in[1].d = value;
+    in[2].t = t;
+    tl__ew_exec(&e, t, 3, in);
+    t->storage->version++;
+    return TL_OK;
+}
+TLDEF tl_tensor *tl_masked_fill(const tl_tensor *t, const tl_tensor *mask, double value) {
+    tl_tensor *out;
+    TL__CHECK2("tl_masked_fill", t, mask);
+    if (!tl__masked_check("tl_masked_fill", t, mask)) return NULL;
+    out = tl__copy_as("tl_masked_fill", t, t->dtype);
+    if (!out) return NULL;
+    if (tl_masked_fill_(out, mask, value) != TL_OK) {
+        tl__release(out);
+        return NULL;
+    }
+    return tl__ret(out);
+}
+
+/* ===== >>views ================================================================================ */
+
+/* Resolves one -1 in shape against numel; writes the result to out. 0 + error when impossible. */
+static int tl__infer_shape(const char *op, const tl_tensor *t, int ndim, const int64_t *shape, int64_t *out) {
+    int i, infer = -1;
+    int64_t known = 1, numel = tl_numel(t);
+    if (ndim < 0 || ndim > TL_MAX_DIMS) {
+        TL__FAIL(TL_ERR_SHAPE, "%s: %d dimensions requested, tensors have 0 to %d", op, ndim, TL_MAX_DIMS);
+        return 0;
+    }
+    if (ndim > 0 && !shape) {
+        TL__FAIL(TL_ERR_ARG, "%s: shape is NULL", op);
+        return 0;
+    }
+    for (i = 0; i < ndim; i++) {
+        if (shape[i] == -1) {
+            if (infer >= 0) {
+                TL__FAIL(TL_ERR_SHAPE, "%s: only one dimension can be inferred (shape %s for input %s)", op,
+                         tl__fmt_shape(ndim, shape), TL__SH(t));
+                return 0;
+            }
+            infer = i;
+        } else if (shape[i] < 0) {
+            TL__FAIL(TL_ERR_SHAPE, "%s: invalid shape dimension %lld in %s (input %s)", op, (long long)shape[i],
+                     tl__fmt_shape(ndim, shape), TL__SH(t));
+            return 0;
+        } else {
+            known *= shape[i];
+        }
+        out[i] = shape[i];
+    }
+    if (infer >= 0) {
+        if (known == 0 || numel % known != 0) goto bad;
+        out[infer] = numel / known;
+    } else if (known != numel) {
+        goto bad;
+    }
+    return 1;
+bad:
+    TL__FAIL(TL_ERR_SHAPE, "%s: shape '%s' is invalid for input of size %lld (input %s)", op,
+             tl__fmt_shape(ndim, shape), (long long)numel, TL__SH(t));
+    return 0;
+}
+
+/* torch's computeStride: strides for viewing (old shape/stride) as new shape, or 0 if the memory
+   layout cannot express it without a copy. */
+static int tl__view_strides(const tl_tensor *t, int nnd, const int64_t *nshape, int64_t *nstride) {
+    int64_t chunk_base, tensor_numel = 1, view_numel = 1;
+    int td, vd = nnd - 1;
+    if (t->ndim == 0 || tl_numel(t) == 0) {
+        int64_t st = 1;
+        int i;
+        for (i = nnd - 1; i >= 0; i--) {
+            nstride[i] = st;
+            st *= nshape[i] > 1 ? nshape[i] : 1;
+        }
+        return 1;
+    }
+    chunk_base = t->stride[t->ndim - 1];
+    for (td = t->ndim - 1; td >= 0; td--) {
+        tensor_numel *= t->shape[td];
+        if (td == 0 || (t->shape[td - 1] != 1 && t->stride[td - 1] != tensor_numel * chunk_base)) {
+            while (vd >= 0 && (view_numel < tensor_numel || nshape[vd] == 1)) {
+                nstride[vd] = view_numel * chunk_base;
+                view_numel *= nshape[vd];
+                vd--;
+            }
+            if (view_numel != tensor_numel) return 0;
+            if (td > 0) {
+                chunk_base = t->stride[td - 1];
+                tensor_numel = 1;
+                view_numel = 1;
+            }
+        }
+    }
+    return vd == -1;
+}
+
+static tl_tensor *tl__view(const char *op, const tl_tensor *t, int ndim, const int64_t *shape, int allow_copy) {
+    int64_t nshape[TL_MAX_DIMS], nstride[TL_MAX_DIMS];
+    tl_tensor *r;
+    if (!tl__infer_shape(op, t, ndim, shape, nshape)) return NULL;
+    if (!tl__view_strides(t, ndim, nshape, nstride)) {
+        tl_tensor *c;
+        if (!allow_copy)
+            return TL__FAILN(TL_ERR_SHAPE, "%s: view size is not compatible with input tensor's size and stride "
+                             "(input %s with strides %s, requested %s): at least one dimension spans across two "
+                             "contiguous subspaces; use tl_reshape instead", op, TL__SH(t),
+                             tl__fmt_shape(t->ndim, t->stride), tl__fmt_shape(ndim, nshape));
+        c = tl__copy_as(op, t, t->dtype);
+        if (!c) return NULL;
+        r = tl__view(op, c, ndim, nshape, 0);
+        tl__release(c);
+        return r;
+    }
+    r = tl__alias(op, t);
+    if (!r) return NULL;
+    r->ndim = ndim;
+    if (ndim) {
+        memcpy(r->shape, nshape, sizeof(int64_t) * (size_t)ndim);
+        memcpy(r->stride, nstride, sizeof(int64_t) * (size_t)ndim);
+    }
+    return r;
+}
+TLDEF tl_tensor *tl_view(const tl_tensor *t, int ndim, const int64_t *shape) {
+    TL__CHECK1("tl_view", t);
+    return tl__ret(tl__view("tl_view", t, ndim, shape, 0));
+}
+TLDEF tl_tensor *tl_reshape(const tl_tensor *t, int ndim, const int64_t *shape) {
+    TL__CHECK1("tl_reshape", t);
+    return tl__ret(tl__view("tl_reshape", t, ndim, shape, 1));
+}
+
+static tl_tensor *tl__transpose(const char *op, const tl_tensor *t, int d0, int d1) {
+    tl_tensor *r;
+    int64_t tmp;
+    if (t->ndim == 0 && (d0 == 0 || d0 == -1) && (d1 == 0 || d1 == -1)) return tl__alias(op, t);
+    d0 = tl__wrap_dim(op, d0, t->ndim);
+    if (d0 < 0) return NULL;
+    d1 = tl__wrap_dim(op, d1, t->ndim);
+    if (d1 < 0) return NULL;
+    r = tl__alias(op, t);
+    if (!r) return NULL;
+    tmp = r->shape[d0]; r->shape[d0] = r->shape[d1]; r->shape[d1] = tmp;
+    tmp = r->stride[d0]; r->stride[d0] = r->stride[d1]; r->stride[d1] = tmp;
+    return r;
+}
+TLDEF tl_tensor *tl_transpose(const tl_tensor *t, int dim0, int dim1) {
+    TL__CHECK1("tl_transpose", t);
+    return tl__ret(tl__transpose("tl_transpose", t, dim0, dim1));
+}
+TLDEF tl_tensor *tl_t(const tl_tensor *t) {
+    TL__CHECK1("tl_t", t);
+    if (t->ndim > 2)
+        return TL__FAILN(TL_ERR_SHAPE, "tl_t: expects a tensor with <= 2 dimensions, but got %dD %s", t->ndim,
+                         TL__SH(t));
+    if (t->ndim < 2) return tl__ret(tl__alias("tl_t", t));
+    return tl__ret(tl__transpose("tl_t", t, 0, 1));
+}
+
+static tl_tensor *tl__permute(const char *op, const tl_tensor *t, int ndims, const int *dims) {
+    int seen[TL_MAX_DIMS], i;
+    tl_tensor *r;
+    if (ndims != t->ndim)
+        return TL__FAILN(TL_ERR_ARG, "%s: number of dims don't match in permute (input %s has %d dims, %d given)",
+                         op, TL__SH(t), t->ndim, ndims);
+    if (ndims > 0 && !dims) return TL__FAILN(TL_ERR_ARG, "%s: dims is NULL", op);
+    memset(seen, 0, sizeof seen);
+    r = tl__alias(op, t);
+    if (!r) return NULL;
+    for (i = 0; i < ndims; i++) {
+        int d = tl__wrap_dim(op, dims[i], t->ndim);
+        if (d < 0 || seen[d]) {
+            if (d >= 0) TL__FAIL(TL_ERR_ARG, "%s: duplicate dims are not allowed (dim %d, input %s)", op, dims[i],
+                                 TL__SH(t));
+            tl__release(r);
+            return NULL;
+        }
+        seen[d] = 1;
+        r->shape[i] = t->shape[d];
+        r->stride[i] = t->stride[d];
+    }
+    return r;
+}
+TLDEF tl_tensor *tl_permute(const tl_tensor *t, int ndims, const int *dims) {
+    TL__CHECK1("tl_permute", t);
+    return tl__ret(tl__permute("tl_permute", t, ndims, dims));
+}
+
+static int tl__need_dims(const char *op, const tl_tensor *t) {
+    if (t->ndim > 0) return 1;
+    TL__FAIL(TL_ERR_ARG, "%s: cannot be applied to a 0-dim tensor", op);
+    return 0;
+}
+static tl_tensor *tl__narrow(const char *op, const tl_tensor *t, int dim, int64_t start, int64_t length) {
+    tl_tensor *r;
+    int d;
+    if (!tl__need_dims(op, t)) return NULL;
+    d = tl__wrap_dim(op, dim, t->ndim);
+    if (d < 0) return NULL;
+    if (start < 0) start += t->shape[d];
+    if (start < 0 || start > t->shape[d] || length < 0 || start + length > t->shape[d])
+        return TL__FAILN(TL_ERR_INDEX, "%s: start (%lld) + length (%lld) exceeds dimension size (%lld) of %s at dim %d",
+                         op, (long long)start, (long long)length, (long long)t->shape[d], TL__SH(t), d);
+    r = tl__alias(op, t);
+    if (!r) return NULL;
+    r->offset += start * t->stride[d];
+    r->shape[d] = length;
+    return r;
+}
+TLDEF tl_tensor *tl_narrow(const tl_tensor *t, int dim, int64_t start, int64_t length) {
+    TL__CHECK1("tl_narrow", t);
+    return tl__ret(tl__narrow("tl_narrow", t, dim, start, length));
+}
+static tl_tensor *tl__select(const char *op, const tl_tensor *t, int dim, int64_t index) {
+    tl_tensor *r;
+    int d, i;
+    if (!tl__need_dims(op, t)) return NULL;
+    d = tl__wrap_dim(op, dim, t->ndim);
+    if (d < 0) return NULL;
+    if (index < -t->shape[d] || index >= t->shape[d])
+        return TL__FAILN(TL_ERR_INDEX, "%s: index %lld out of range for tensor of size %s at dimension %d", op,
+                         (long long)index, TL__SH(t), d);
+    if (index < 0) index += t->shape[d];
+    r = tl__alias(op, t);
+    if (!r) return NULL;
+    r->offset += index * t->stride[d];
+    for (i = d; i < t->ndim - 1; i++) {
+        r->shape[i] = t->shape[i + 1];
+        r->stride[i] = t->stride[i + 1];
+    }
+    r->ndim--;
+    return r;
+}
+TLDEF tl_tensor *tl_select(const tl_tensor *t, int dim, int64_t index) {
+    TL__CHECK1("tl_select", t);
+    return tl__ret(tl__select("tl_select", t, dim, index));
+}
+TLDEF tl_tensor *tl_slice(const tl_tensor *t, int dim, int64_t start, int64_t end, int64_t step) {
+    tl_tensor *r;
+    int d;
+    int64_t n;
+    TL__CHECK1("tl_slice", t);
+    if (!tl__need_dims("tl_slice", t)) return NULL;
+    d = tl__wrap_dim("tl_slice", dim, t->ndim);
+    if (d < 0) return NULL;
+    if (step <= 0)
+        return TL__FAILN(TL_ERR_ARG, "tl_slice: slice step must be positive (got %lld for %s)", (long long)step,
+                         TL__SH(t));
+    n = t->shape[d];
+    if (start < 0) start += n;
+    if (end < 0) end += n;
+    if (start < 0) start = 0;
+    if (start > n) start = n;
+    if (end < start) end = start;
+    if (end > n) end = n;
+    r = tl__alias("tl_slice", t);
+    if (!r) return NULL;
+    r->offset += start * t->stride[d];
+    r->shape[d] = (end - start + step - 1) / step;
+    r->stride[d] = t->stride[d] * step;
+    return tl__ret(r);
+}
+
+static tl_tensor *tl__expand(const char *op, const tl_tensor *t, int ndim, const int64_t *shape) {
+    tl_tensor *r;
+    int d, off;
+    if (ndim < t->ndim || ndim > TL_MAX_DIMS)
+        return TL__FAILN(TL_ERR_SHAPE, "%s: the number of sizes provided (%d) must be greater or equal to the number "
+                         "of dimensions in the tensor (%d) and at most %d (input %s)", op, ndim, t->ndim,
+                         TL_MAX_DIMS, TL__SH(t));
+    if (ndim > 0 && !shape) return TL__FAILN(TL_ERR_ARG, "%s: shape is NULL", op);
+    r = tl__alias(op, t);
+    if (!r) return NULL;
+    off = ndim - t->ndim;
+    r->ndim = ndim;
+    for (d = ndim - 1; d >= 0; d--) {
+        int64_t want = shape[d];
+        if (d < off) {
+            if (want < 0) {
+                TL__FAIL(TL_ERR_SHAPE, "%s: the expanded size of the tensor (%lld) isn't allowed in a leading, "
+                         "non-existing dimension %d (input %s, target %s)", op, (long long)want, d, TL__SH(t),
+                         tl__fmt_shape(ndim, shape));
+                tl__release(r);
+                return NULL;
+            }
+            r->shape[d] = want;
+            r->stride[d] = 0;
+        } else {
+            int64_t have = t->shape[d - off];
+            if (want == -1) want = have;
+            if (want != have) {
+                if (have != 1 || want < 0) {
+                    TL__FAIL(TL_ERR_SHAPE, "%s: the expanded size of the tensor (%lld) must match the existing size "
+                             "(%lld) at non-singleton dimension %d. Target sizes: %s. Tensor sizes: %s", op,
+                             (long long)want, (long long)have, d, tl__fmt_shape(ndim, shape), TL__SH(t));
+                    tl__release(r);
+                    return NULL;
+                }
+                r->shape[d] = want;
+                r->stride[d] = 0;
+            } else {
+                r->shape[d] = have;
+                r->stride[d] = t->stride[d - off];
+            }
+        }
+    }
+    return r;
+}
+TLDEF tl_tensor *tl_expand(const tl_tensor *t, int ndim, const int64_t *shape) {
+    TL__CHECK1("tl_expand", t);
+    return tl__ret(tl__expand("tl_expand", t, ndim, shape));
+}
+TLDEF tl_tensor *tl_expand_as(const tl_tensor *t, const tl_tensor *other) {
+    TL__CHECK2("tl_expand_as", t, other);
+    return tl__ret(tl__expand("tl_expand_as", t, other->ndim, other->shape));
+}
+
+static tl_tensor *tl__squeeze(const char *op, const tl_tensor *t, int only_dim) {
+    tl_tensor *r = tl__alias(op, t);
+    int d, n = 0;
+    if (!r) return NULL;
+    for (d = 0; d < t->ndim; d++) {
+        if (t->shape[d] == 1 && (only_dim < 0 || only_dim == d)) continue;
+        r->shape[n] = t->shape[d];
+        r->stride[n] = t->stride[d];
+        n++;
+    }
+    r->ndim = n;
+    return r;
+}
+TLDEF tl_tensor *tl_squeeze(const tl_tensor *t) {
+    TL__CHECK1("tl_squeeze", t);
+    return tl__ret(tl__squeeze("tl_squeeze", t, -1));
+}
+TLDEF tl_tensor *tl_squeeze_dim(const tl_tensor *t, int dim) {
+    int d;
+    TL__CHECK1("tl_squeeze_dim", t);
+    d = tl__wrap_dim("tl_squeeze_dim", dim, t->ndim);
+    if (d < 0) return NULL;
+    if (t->ndim == 0) return tl__ret(tl__alias("tl_squeeze_dim", t));
+    return tl__ret(tl__squeeze("tl_squeeze_dim", t, d));
+}
+static tl_tensor *tl__unsqueeze(const char *op, const tl_tensor *t, int dim) {
+    tl_tensor *r;
+    int d, i;
+    if (t->ndim >= TL_MAX_DIMS)
+        return TL__FAILN(TL_ERR_SHAPE, "%s: tensor %s already has the maximum of %d dims", op, TL__SH(t), TL_MAX_DIMS);
+    d = tl__wrap_dim(op, dim, t->ndim + 1);
+    if (d < 0) return NULL;
+    r = tl__alias(op, t);
+    if (!r) return NULL;
+    for (i = t->ndim; i > d; i--) {
+        r->shape[i] = t->shape[i - 1];
+        r->stride[i] = t->stride[i - 1];
+    }
+    r->shape[d] = 1;
+    r->stride[d] = d >= t->ndim ? 1 : t->shape[d] * t->stride[d];
+    r->ndim = t->ndim + 1;
+    return r;
+}
+TLDEF tl_tensor *tl_unsqueeze(const tl_tensor *t, int dim) {
+    TL__CHECK1("tl_unsqueeze", t);
+    return tl__ret(tl__unsqueeze("tl_unsqueeze", t, dim));
+}
+TLDEF tl_tensor *tl_flatten(const tl_tensor *t, int start_dim, int end_dim) {
+    int64_t shape[TL_MAX_DIMS];
+    int s, e, d, n = 0;
+    TL__CHECK1("tl_flatten", t);
+    if (t->ndim == 0) {
+        int64_t one = 1;
+        return tl__ret(tl__view("tl_flatten", t, 1, &one, 1));
+    }
+    s = tl__wrap_dim("tl_flatten", start_dim, t->ndim);
+    if (s < 0) return NULL;
+    e = tl__wrap_dim("tl_flatten", end_dim, t->ndim);
+    if (e < 0) return NULL;
+    if (s > e)
+        return TL__FAILN(TL_ERR_ARG, "tl_flatten: flatten() has invalid args: start_dim (%d) cannot come after "
+                         "end_dim (%d) (input %s)", start_dim, end_dim, TL__SH(t));
+    for (d = 0; d < s; d++) shape[n++] = t->shape[d];
+    shape[n++] = tl__prod(e - s + 1, t->shape + s);
+    for (d = e + 1; d < t->ndim; d++) shape[n++] = t->shape[d];
+    return tl__ret(tl__view("tl_flatten", t, n, shape, 1));
+}
+TLDEF tl_tensor *tl_unflatten(const tl_tensor *t, int dim, int ndim, const int64_t *sizes) {
+    int64_t shape[TL_MAX_DIMS], known = 1;
+    int d, i, n = 0, infer = -1;
+    TL__CHECK1("tl_unflatten", t);
+    if (!tl__need_dims("tl_unflatten", t)) return NULL;
+    d = tl__wrap_dim("tl_unflatten", dim, t->ndim);
+    if (d < 0) return NULL;
+    if (ndim < 1 || !sizes || t->ndim - 1 + ndim > TL_MAX_DIMS)
+        return TL__FAILN(TL_ERR_ARG, "tl_unflatten: provided sizes must be a non-empty list of at most %d dims "
+                         "(input %s)", TL_MAX_DIMS - t->ndim + 1, TL__SH(t));
+    for (i = 0; i < ndim; i++) {
+        if (sizes[i] == -1 && infer < 0) infer = i;
+        else if (sizes[i] < 0)
+            return TL__FAILN(TL_ERR_SHAPE, "tl_unflatten: invalid sizes %s for dim %d of %s",
+                             tl__fmt_shape(ndim, sizes), d, TL__SH(t));
+        else known *= sizes[i];
+    }
+    for (i = 0; i < d; i++) shape[n++] = t->shape[i];
+    for (i = 0; i < ndim; i++) {
+        shape[n] = sizes[i];
+        if (i == infer) shape[n] = known ? t->shape[d] / known : 0;
+        n++;
+    }
+    for (i = d + 1; i < t->ndim; i++) shape[n++] = t->shape[i];
+    if ((infer >= 0 && (known == 0 || t->shape[d] % known != 0)) || (infer < 0 && known != t->shape[d]))
+        return TL__FAILN(TL_ERR_SHAPE, "tl_unflatten: provided sizes %s don't multiply up to the size of dim %d "
+                         "(%lld) in the input tensor %s", tl__fmt_shape(ndim, sizes), d, (long long)t->shape[d],
+                         TL__SH(t));
+    return tl__ret(tl__view("tl_unflatten", t, n, shape, 1));
+}
+TLDEF tl_tensor *tl_contiguous(const tl_tensor *t) {
+    TL__CHECK1("tl_contiguous", t);
+    return tl__ret(tl__contig("tl_contiguous", t));
+}
+
+/* ---- joining and splitting ---- */
+
+TLDEF tl_tensor *tl_cat(int n, tl_tensor *const *ts, int dim) {
+    const tl_tensor *ref = NULL;
+    int64_t shape[TL_MAX_DIMS], pos = 0;
+    tl_dtype dt = TL_BOOL;
+    tl_tensor *out;
+    int i, d, k, any = 0;
+    if (n <= 0 || !ts) return TL__FAILN(TL_ERR_ARG, "tl_cat: expected a non-empty list of tensors (got %d)", n);
+    for (i = 0; i < n; i++) {
+        if (tl__null_in("tl_cat", ts[i])) return NULL;
+        dt = any ? tl_promote_types(dt, ts[i]->dtype) : ts[i]->dtype;
+        any = 1;
+        /* torch skips legacy empty 1-D tensors of shape [0] */
+        if (!ref && !(ts[i]->ndim == 1 && ts[i]->shape[0] == 0)) ref = ts[i];
+    }
+    if (!ref) ref = ts[0];
+    if (ref->ndim == 0)
+        return TL__FAILN(TL_ERR_SHAPE, "tl_cat: zero-dimensional tensor (at position %d) cannot be concatenated",
+                         (int)(ref - ts[0] >= 0 ? 0 : 0));
+    d = tl__wrap_dim("tl_cat", dim, ref->ndim);
+    if (d < 0) return NULL;
+    memcpy(shape, ref->shape, sizeof shape);
+    shape[d] = 0;
+    for (i = 0; i < n; i++) {
+        const tl_tensor *t = ts[i];
+        if (t->ndim == 1 && t->shape[0] == 0 && ref->ndim != 1) continue;
+        if (t->ndim != ref->ndim)
+            return TL__FAILN(TL_ERR_SHAPE, "tl_cat: tensors must have same number of dimensions: got %d and %d "
+                             "(%s and %s at position %d)", ref->ndim, t->ndim, TL__SH(ref), TL__SH(t), i);
+        for (k = 0; k < t->ndim; k++)
+            if (k != d && t->shape[k] != ref->shape[k])
+                return TL__FAILN(TL_ERR_SHAPE, "tl_cat: sizes of tensors must match except in dimension %d. Expected "
+                                 "size %lld but got size %lld for tensor number %d in the list (%s and %s)", d,
+                                 (long long)ref->shape[k], (long long)t->shape[k], i, TL__SH(ref), TL__SH(t));
+        shape[d] += t->shape[d];
+    }
+    out = tl__new("tl_cat", ref->ndim, shape, dt);
+    if (!out) return NULL;
+    for (i = 0; i < n; i++) {
+        const tl_tensor *t = ts[i];
+        tl_tensor *part;
+        if (t->ndim == 1 && t->shape[0] == 0 && ref->ndim != 1) continue;
+        part = tl__narrow("tl_cat", out, d, pos, t->shape[d]);
+        if (!part) {
+            tl__release(out);
+            return NULL;
+        }
+        tl__copy_into(part, t);
+        tl__release(part);
+        pos += t->shape[d];
+    }
+    return tl__ret(out);
+}
+
+TLDEF tl_tensor *tl_stack(int n, tl_tensor *const *ts, int dim) {
+    int64_t shape[TL_MAX_DIMS];
+    tl_dtype dt;
+    tl_tensor *out;
+    int i, d, k;
+    if (n <= 0 || !ts) return TL__FAILN(TL_ERR_ARG, "tl_stack: expected a non-empty list of tensors (got %d)", n);
+    for (i = 0; i < n; i++)
+        if (tl__null_in("tl_stack", ts[i])) return NULL;
+    dt = ts[0]->dtype;
+    for (i = 1; i < n; i++) {
+        if (ts[i]->ndim != ts[0]->ndim || memcmp(ts[i]->shape, ts[0]->shape, sizeof(int64_t) * (size_t)ts[0]->ndim))
+            return TL__FAILN(TL_ERR_SHAPE, "tl_stack: stack expects each tensor to be equal size, but got %s at entry "
+                             "0 and %s at entry %d", TL__SH(ts[0]), TL__SH(ts[i]), i);
+        dt = tl_promote_types(dt, ts[i]->dtype);
+    }
+    if (ts[0]->ndim >= TL_MAX_DIMS)
+        return TL__FAILN(TL_ERR_SHAPE, "tl_stack: tensors %s already have %d dims", TL__SH(ts[0]), TL_MAX_DIMS);
+    d = tl__wrap_dim("tl_stack", dim, ts[0]->ndim + 1);
+    if (d < 0) return NULL;
+    for (k = 0, i = 0; k <= ts[0]->ndim; k++) shape[k] = k == d ? n : ts[0]->shape[i++];
+    out = tl__new("tl_stack", ts[0]->ndim + 1, shape, dt);
+    if (!out) return NULL;
+    for (i = 0; i < n; i++) {
+        tl_tensor *part = tl__select("tl_stack", out, d, i);
+        if (!part) {
+            tl__release(out);
+            return NULL;
+        }
+        tl__copy_into(part, ts[i]);
+        tl__release(part);
+    }
+    return tl__ret(out);
+}
+
+static int tl__split(const char *op, const tl_tensor *t, int64_t split_size, int d, tl_tensor **out, int max_out) {
+    int64_t size = t->shape[d], start;
+    int n, i;
+    n = size == 0 ? 1 : (int)((size + split_size - 1) / split_size);
+    if (!out || max_out < n) {
+        return TL__FAIL(TL_ERR_ARG, "%s: %d pieces needed for %s split by %lld along dim %d, but max_out is %d",
+                        op, n, TL__SH(t), (long long)split_size, d, max_out);
+    }
+    for (i = 0, start = 0; i < n; i++, start += split_size) {
+        int64_t len = size - start < split_size ? size - start : split_size;
+        out[i] = tl__ret(tl__narrow(op, t, d, start, len));
+        if (!out[i]) {
+            while (i-- > 0) {
+                /* pieces already handed to a scope are released there; outside scopes release them */
+                if (tl__tls.scope_depth == 0) tl__release(out[i]);
+                out[i] = NULL;
+            }
+            return tl__tls.status;
+        }
+    }
+    return n;
+}
+TLDEF int tl_split(const tl_tensor *t, int64_t split_size, int dim, tl_tensor **out, int max_out) {
+    int d;
+    TL__CHECK1S("tl_split", t);
+    if (!tl__need_dims("tl_split", t)) return tl__tls.status;
+    d = tl__wrap_dim("tl_split", dim, t->ndim);
+    if (d < 0) return tl__tls.status;
+    if (split_size <= 0)
+        return TL__FAIL(TL_ERR_ARG, "tl_split: split_size must be positive (got %lld for %s)", (long long)split_size,
+                        TL__SH(t));
+    return tl__split("tl_split", t, split_size, d, out, max_out);
+}
+TLDEF int tl_chunk(const tl_tensor *t, int chunks, int dim, tl_tensor **out, int max_out) {
+    int d;
+    int64_t size;
+    TL__CHECK1S("tl_chunk", t);
+    if (!tl__need_dims("tl_chunk", t)) return tl__tls.status;
+    d = tl__wrap_dim("tl_chunk", dim, t->ndim);
+    if (d < 0) return tl__tls.status;
+    if (chunks <= 0)
+        return TL__FAIL(TL_ERR_ARG, "tl_chunk: number of chunks must be greater than 0 (got %d for %s)", chunks,
+                        TL__SH(t));
+    size = t->shape[d];
+    return tl__split("tl_chunk", t, size == 0 ? 1 : (size + chunks - 1) / chunks, d, out, max_out);
+}
+
+/* ---- indexing ---- */
+
+static int tl__index_dtype_ok(const char *op, const tl_tensor *index) {
+    if (index->dtype == TL_I64 || index->dtype == TL_I32) return 1;
+    TL__FAIL(TL_ERR_DTYPE, "%s: expected dtype int64 or int32 for index, got %s (index %s)", op, TL__DT(index),
+             TL__SH(index));
+    return 0;
+}
+static int64_t tl__index_at(const tl_tensor *index, int64_t off) {
+    const char *p = (const char *)index->storage->data + (size_t)off * tl__dtype_sizes[index->dtype];
+    return index->dtype == TL_I64 ? *(const int64_t *)p : (int64_t) * (const int32_t *)p;
+}
+
+TLDEF tl_tensor *tl_index_select(const tl_tensor *t, int dim, const tl_tensor *index) {
+    int64_t shape[TL_MAX_DIMS], n, i;
+    tl_tensor *out;
+    int d;
+    TL__CHECK2("tl_index_select", t, index);
+    d = tl__wrap_dim("tl_index_select", dim, t->ndim);
+    if (d < 0) return NULL;
+    if (!tl__index_dtype_ok("tl_index_select", index)) return NULL;
+    if (index->ndim > 1)
+        return TL__FAILN(TL_ERR_SHAPE, "tl_index_select: index should have 0 or 1 dimensions, got %s", TL__SH(index));
+    n = tl_numel(index);
+    for (i = 0; i < n; i++) {
+        int64_t v = tl__index_at(index, index->offset + (index->ndim ? i * index->stride[0] : 0));
+        int64_t size = t->ndim ? t->shape[d] : 1;
+        if (v < 0 || v >= size)
+            return TL__FAILN(TL_ERR_INDEX, "tl_index_select: index %lld is out of bounds for dimension %d with size "
+                             "%lld (input %s)", (long long)v, d, (long long)size, TL__SH(t));
+    }
+    if (t->ndim == 0) return tl__ret(tl__copy_as("tl_index_select", t, t->dtype));
+    memcpy(shape, t->shape, sizeof shape);
+    shape[d] = n;
+    out = tl__new("tl_index_select", t->ndim, shape, t->dtype);
+    if (!out) return NULL;
+    for (i = 0; i < n; i++) {
+        int64_t v = tl__index_at(index, index->offset + (index->ndim ? i * index->stride[0] : 0));
+        tl_tensor *src = tl__narrow("tl_index_select", t, d, v, 1);
+        tl_tensor *dst = src ? tl__narrow("tl_index_select", out, d, i, 1) : NULL;
+        if (!dst) {
+            tl__release(src);
+            tl__release(out);
+            return NULL;
+        }
+        tl__copy_into(dst, src);
+        tl__release(src);
+        tl__release(dst);
+    }
+    return tl__ret(out);
+}
+
+/* out[i][j][k] = t[index[i][j][k]][j][k] (dim 0), and likewise for other dims. */
+TLDEF tl_tensor *tl_gather(const tl_tensor *t, int dim, const tl_tensor *index) {
+    int64_t idx[TL_MAX_DIMS], n, e;
+    tl_tensor *out;
+    size_t esz;
+    int d, k, nd;
+    TL__CHECK2("tl_gather", t, index);
+    d = tl__wrap_dim("tl_gather", dim, t->ndim);
+    if (d < 0) return NULL;
+    if (!tl__index_dtype_ok("tl_gather", index)) return NULL;
+    nd = t->ndim > 0 ? t->ndim : 1;
+    if ((index->ndim > 0 ? index->ndim : 1) != nd)
+        return TL__FAILN(TL_ERR_SHAPE, "tl_gather: index tensor must have the same number of dimensions as input "
+                         "tensor (index %s, input %s)", TL__SH(index), TL__SH(t));
+    for (k = 0; k < index->ndim && t->ndim; k++)
+        if (k != d && index->shape[k] > t->shape[k])
+            return TL__FAILN(TL_ERR_SHAPE, "tl_gather: size does not match at dimension %d: expected index %s to be "
+                             "smaller than self %s apart from dimension %d", k, TL__SH(index), TL__SH(t), d);
+    out = tl__new("tl_gather", index->ndim, index->shape, t->dtype);
+    if (!out) return NULL;
+    esz = tl__dtype_sizes[t->dtype];
+    n = tl_numel(index);
+    memset(idx, 0, sizeof idx);
+    for (e = 0; e < n; e++) {
+        int64_t ioff = index->offset, soff = t->offset, v;
+        for (k = 0; k < index->ndim; k++) ioff += idx[k] * index->stride[k];
+        v = tl__index_at(index, ioff);
+        if (v < 0 || v >= (t->ndim ? t->shape[d] : 1)) {
+            TL__FAIL(TL_ERR_INDEX, "tl_gather: index %lld is out of bounds for dimension %d with size %lld (input %s, "
+                     "index %s)", (long long)v, d, (long long)(t->ndim ? t->shape[d] : 1), TL__SH(t), TL__SH(index));
+            tl__release(out);
+            return NULL;
+        }
+        for (k = 0; k < t->ndim; k++) soff += (k == d ? v : idx[k]) * t->stride[k];
+        memcpy((char *)out->storage->data + (size_t)e * esz, (char *)t->storage->data + (size_t)soff * esz, esz);
+        for (k = index->ndim - 1; k >= 0; k--) {
+            if (++idx[k] < index->shape[k]) break;
+            idx[k] = 0;
+        }
+    }
+    return tl__ret(out);
+}
+
+/* ===== >>reduce =============================================================================== */
+
+/* A reduction plan: the kept dims (output order) and the reduced dims, with input strides. Each
+   output element gathers its rn inputs into a buffer (double, or int64 for exact integer sums)
+   and one small function reduces the buffer. */
+typedef struct tl__rplan {
+    int nk, nr, out_nd;
+    int64_t kshape[TL_MAX_DIMS], kstride[TL_MAX_DIMS];
+    int64_t rshape[TL_MAX_DIMS], rstride[TL_MAX_DIMS];
+    int64_t out_shape[TL_MAX_DIMS];
+    int64_t kn, rn;
+} tl__rplan;
+
+/* dims == NULL or ndims == 0 reduces every dim. Returns 0 with an error for a bad dim list. */
+static int tl__rplan_make(const char *op, const tl_tensor *t, int ndims, const int *dims, int keepdim, tl__rplan *p) {
+    int mask[TL_MAX_DIMS], i;
+    memset(p, 0, sizeof *p);
+    memset(mask, 0, sizeof mask);
+    if (ndims > 0 && !dims) {
+        TL__FAIL(TL_ERR_ARG, "%s: dims is NULL", op);
+        return 0;
+    }
+    if (!dims || ndims <= 0) {
+        for (i = 0; i < t->ndim; i++) mask[i] = 1;
+    } else {
+        for (i = 0; i < ndims; i++) {
+            int d = tl__wrap_dim(op, dims[i], t->ndim);
+            if (d < 0) return 0;
+            if (t->ndim == 0) continue;
+            if (mask[d]) {
+                TL__FAIL(TL_ERR_ARG, "%s: dim %d appears multiple times in the list of dims (input %s)", op, d,
+                         TL__SH(t));
+                return 0;
+            }
+            mask[d] = 1;
+        }
+    }
+    p->kn = p->rn = 1;
+    for (i = 0; i < t->ndim; i++) {
+        if (mask[i]) {
+            p->rshape[p->nr] = t->shape[i];
+            p->rstride[p->nr++] = t->stride[i];
+            p->rn *= t->shape[i];
+            if (keepdim) p->out_shape[p->out_nd++] = 1;
+        } else {
+            p->kshape[p->nk] = t->shape[i];
+            p->kstride[p->nk++] = t->stride[i];
+            p->kn *= t->shape[i];
+            p->out_shape[p->out_nd++] = t->shape[i];
+        }
+    }
+    return 1;
+}
+
+/* Gathers the rn inputs of the output element whose input base offset is base. */
+static void tl__rgather(const tl_tensor *t, const tl__rplan *p, int64_t base, void *buf, int ct) {
+    int64_t idx[TL_MAX_DIMS], done = 0, esz = (int64_t)tl__dtype_sizes[t->dtype];
+    const char *data = (const char *)t->storage->data;
+    int last = p->nr - 1, k;
+    if (p->rn == 0) return;
+    if (p->nr == 0) {
+        tl__load(buf, ct, data + base * esz, t->dtype, 0, 1);
+        return;
+    }
+    memset(idx, 0, sizeof idx);
+    for (;;) {
+        int64_t off = base;
+        for (k = 0; k < last; k++) off += idx[k] * p->rstride[k];
+        tl__load((char *)buf + done * 8, ct, data + off * esz, t->dtype, p->rstride[last] * esz, p->rshape[last]);
+        done += p->rshape[last];
+        for (k = last - 1; k >= 0; k--) {
+            if (++idx[k] < p->rshape[k]) break;
+            idx[k] = 0;
+        }
+        if (k < 0) return;
+    }
+}
+
+typedef struct tl__rres { double v; int64_t iv, index; } tl__rres;
+
+/* Reduces n doubles. p is the norm order, or unbiased for var/std. */
+static tl__rres tl__rfloat(tl__op kind, const double *x, int64_t n, double p) {
+    tl__rres r;
+    int64_t i;
+    double acc = 0, m;
+    r.v = 0;
+    r.iv = 0;
+    r.index = 0;
+    switch (kind) {
+    case TL__OP_SUM:
+        for (i = 0; i < n; i++) acc += x[i];
+        r.v = acc;
+        break;
+    case TL__OP_MEAN:
+        for (i = 0; i < n; i++) acc += x[i];
+        r.v = acc / (double)n;
+        break;
+    case TL__OP_PROD:
+        acc = 1;
+        for (i = 0; i < n; i++) acc *= x[i];
+        r.v = acc;
+        break;
+    case TL__OP_VAR:
+    case TL__OP_STD:
+        for (i = 0; i < n; i++) acc += x[i];
+        m = acc / (double)n;
+        acc = 0;
+        for (i = 0; i < n; i++) acc += (x[i] - m) * (x[i] - m);
+        r.v = (double)n - p > 0 ? acc / ((double)n - p) : NAN;
+        if (kind == TL__OP_STD) r.v = sqrt(r.v);
+        break;
+    case TL__OP_MAX:
+    case TL__OP_ARGMAX:
+    case TL__OP_MIN:
+    case TL__OP_ARGMIN: {
+        int is_max = kind == TL__OP_MAX || kind == TL__OP_ARGMAX;
+        r.v = x[0];
+        for (i = 0; i < n; i++) {
+            if (x[i] != x[i]) { /* NaN wins, first one */
+                r.v = x[i];
+                r.index = i;
+                break;
+            }
+            if (is_max ? x[i] > r.v : x[i] < r.v) {
+                r.v = x[i];
+                r.index = i;
+            }
+        }
+        break;
+    }
+    case TL__OP_NORM:
+        if (isinf(p)) {
+            m = p > 0 ? 0 : INFINITY;
+            for (i = 0; i < n; i++) {
+                double a = fabs(x[i]);
+                if (a != a) { m = a; break; }
+                if (p > 0 ? a > m : a < m) m = a;
+            }
+            r.v = m;
+        } else if (p == 0) {
+            for (i = 0; i < n; i++) acc += x[i] != 0;
+            r.v = acc;
+        } else if (p == 1) {
+            for (i = 0; i < n; i++) acc += fabs(x[i]);
+            r.v = acc;
+        } else if (p == 2) {
+            for (i = 0; i < n; i++) acc += x[i] * x[i];
+            r.v = sqrt(acc);
+        } else {
+            for (i = 0; i < n; i++) acc += pow(fabs(x[i]), p);
+            r.v = pow(acc, 1.0 / p);
+        }
+        break;
+    case TL__OP_LOGSUMEXP:
+        m = -INFINITY;
+        for (i = 0; i < n; i++)
+            if (x[i] > m || x[i] != x[i]) m = x[i];
+        if (isinf(m) || m != m) {
+            r.v = m;
+            break;
+        }
+        for (i = 0; i < n; i++) acc += exp(x[i] - m);
+        r.v = m + log(acc);
+        break;
+    default: break;
+    }
+    return r;
+}
+/* Exact integer reductions: sum/prod wrap like torch's int64, max/min keep the first extreme. */
+static tl__rres tl__rint(tl__op kind, const int64_t *x, int64_t n) {
+    tl__rres r;
+    int64_t i;
+    uint64_t acc;
+    r.v = 0;
+    r.iv = 0;
+    r.index = 0;
+    switch (kind) {
+    case TL__OP_SUM:
+        for (acc = 0, i = 0; i < n; i++) acc += (uint64_t)x[i];
+        r.iv = (int64_t)acc;
+        break;
+    case TL__OP_PROD:
+        for (acc = 1, i = 0; i < n; i++) acc *= (uint64_t)x[i];
+        r.iv = (int64_t)acc;
+        break;
+    case TL__OP_MAX:
+    case TL__OP_ARGMAX:
+        r.iv = x[0];
+        for (i = 1; i < n; i++)
+            if (x[i] > r.iv) { r.iv = x[i]; r.index = i; }
+        break;
+    case TL__OP_MIN:
+    case TL__OP_ARGMIN:
+        r.iv = x[0];
+        for (i = 1; i < n; i++)
+            if (x[i] < r.iv) { r.iv = x[i]; r.index = i; }
+        break;
+    default: break;
+    }
+    return r;
+}
+
+/* The one reduction driver behind sum/mean/var/std/prod/max/min/argmax/argmin/norm/logsumexp. */
+static tl_tensor *tl__reduce(const char *op, tl__op kind, const tl_tensor *t, int ndims, const int *dims,
+                             int keepdim, double p, tl_tensor **indices) {
+    tl__rplan pl;
+    tl_dtype out_dt;
+    tl_tensor *out = NULL, *idx = NULL;
+    void *buf = NULL;
+    int ct, k, want_index = kind == TL__OP_ARGMAX || kind == TL__OP_ARGMIN ||
+                            ((kind == TL__OP_MAX || kind == TL__OP_MIN) && indices);
+    int64_t kidx[TL_MAX_DIMS], o;
+    int is_int = TL__IS_INTLIKE(t->dtype);
+    if (indices) *indices = NULL;
+    switch (kind) {
+    case TL__OP_SUM:
+    case TL__OP_PROD: out_dt = is_int ? TL_I64 : t->dtype; break;
+    case TL__OP_MEAN:
+    case TL__OP_VAR:
+    case TL__OP_STD:
+    case TL__OP_NORM:
+        if (is_int)
+            return TL__FAILN(TL_ERR_DTYPE, "%s: input dtype must be a floating point dtype, got %s (input %s)", op,
+                             TL__DT(t), TL__SH(t));
+        out_dt = t->dtype;
+        break;
+    case TL__OP_LOGSUMEXP: out_dt = is_int ? TL_F32 : t->dtype; break;
+    case TL__OP_ARGMAX:
+    case TL__OP_ARGMIN: out_dt = TL_I64; break;
+    default: out_dt = t->dtype; break; /* max, min */
+    }
+    if (!tl__rplan_make(op, t, ndims, dims, keepdim, &pl)) return NULL;
+    if (pl.rn == 0 && (kind == TL__OP_MAX || kind == TL__OP_MIN || kind == TL__OP_ARGMAX || kind == TL__OP_ARGMIN)) {
+        if (!dims || ndims <= 0)
+            return TL__FAILN(TL_ERR_SHAPE, "%s: expected reduction dim to be specified for input.numel() == 0 "
+                             "(input %s)", op, TL__SH(t));
+        return TL__FAILN(TL_ERR_SHAPE, "%s: expected reduction dim to have non-zero size (input %s)", op, TL__SH(t));
+    }
+    /* integer sums/products/max/min stay exact in int64; everything else goes through double */
+    ct = (is_int && kind != TL__OP_LOGSUMEXP) ? TL__CT_I64 : TL__CT_F64;
+    out = tl__new(op, pl.out_nd, pl.out_shape, out_dt);
+    if (!out) return NULL;
+    if (want_index && kind != TL__OP_ARGMAX && kind != TL__OP_ARGMIN) {
+        idx = tl__new(op, pl.out_nd, pl.out_shape, TL_I64);
+        if (!idx) goto fail;
+    }
+    buf = tl__malloc((size_t)(pl.rn > 0 ? pl.rn : 1) * 8);
+    if (!buf) {
+        TL__FAIL(TL_ERR_OOM, "%s: out of memory reducing %s", op, TL__SH(t));
+        goto fail;
+    }
+    memset(kidx, 0, sizeof kidx);
+    for (o = 0; o < pl.kn; o++) {
+        int64_t base = t->offset;
+        tl__rres r;
+        for (k = 0; k < pl.nk; k++) base += kidx[k] * pl.kstride[k];
+        tl__rgather(t, &pl, base, buf, ct);
+        if (ct == TL__CT_I64) {
+            r = tl__rint(kind, (const int64_t *)buf, pl.rn);
+            if (kind == TL__OP_ARGMAX || kind == TL__OP_ARGMIN) r.iv = r.index;
+            tl__store((char *)out->storage->data + (size_t)o * tl__dtype_sizes[out_dt], out_dt, 0, &r.iv, TL__CT_I64, 1);
+        } else {
+            r = tl__rfloat(kind, (const double *)buf, pl.rn, p);
+            if (kind == TL__OP_ARGMAX || kind == TL__OP_ARGMIN) {
+                tl__store((char *)out->storage->data + (size_t)o * 8, TL_I64, 0, &r.index, TL__CT_I64, 1);
+            } else {
+                tl__store((char *)out->storage->data + (size_t)o * tl__dtype_sizes[out_dt], out_dt, 0, &r.v,
+                          TL__CT_F64, 1);
+            }
+        }
+        if (idx) ((int64_t *)idx->storage->data)[o] = r.index;
+        for (k = pl.nk - 1; k >= 0; k--) {
+            if (++kidx[k] < pl.kshape[k]) break;
+            kidx[k] = 0;
+        }
+    }
+    tl__free(buf);
+    if (indices) *indices = idx;
+    return out;
+fail:
+    tl__free(buf);
+    tl__release(out);
+    tl__release(idx);
+    return NULL;
+}
+
+TLDEF tl_tensor *tl_sum(const tl_tensor *t, int dim, int keepdim) {
+    TL__CHECK1("tl_sum", t);
+    return tl__ret(tl__reduce("tl_sum", TL__OP_SUM, t, 1, &dim, keepdim, 0, NULL));
+}
+TLDEF tl_tensor *tl_sum_dims(const tl_tensor *t, int ndims, const int *dims, int keepdim) {
+    TL__CHECK1("tl_sum_dims", t);
+    return tl__ret(tl__reduce("tl_sum_dims", TL__OP_SUM, t, ndims, dims, keepdim, 0, NULL));
+}
+TLDEF tl_tensor *tl_sum_all(const tl_tensor *t) {
+    TL__CHECK1("tl_sum_all", t);
+    return tl__ret(tl__reduce("tl_sum_all", TL__OP_SUM, t, 0, NULL, 0, 0, NULL));
+}
+TLDEF tl_tensor *tl_mean(const tl_tensor *t, int dim, int keepdim) {
+    TL__CHECK1("tl_mean", t);
+    return tl__ret(tl__reduce("tl_mean", TL__OP_MEAN, t, 1, &dim, keepdim, 0, NULL));
+}
+TLDEF tl_tensor *tl_mean_dims(const tl_tensor *t, int ndims, const int *dims, int keepdim) {
+    TL__CHECK1("tl_mean_dims", t);
+    return tl__ret(tl__reduce("tl_mean_dims", TL__OP_MEAN, t, ndims, dims, keepdim, 0, NULL));
+}
+TLDEF tl_tensor *tl_mean_all(const tl_tensor *t) {
+    TL__CHECK1("tl_mean_all", t);
+    return tl__ret(tl__reduce("tl_mean_all", TL__OP_MEAN, t, 0, NULL, 0, 0, NULL));
+}
+TLDEF tl_tensor *tl_var(const tl_tensor *t, int dim, int unbiased, int keepdim) {
+    TL__CHECK1("tl_var", t);
+    return tl__ret(tl__reduce("tl_var", TL__OP_VAR, t, 1, &dim, keepdim, unbiased ? 1 : 0, NULL));
+}
+TLDEF tl_tensor *tl_var_all(const tl_tensor *t, int unbiased) {
+    TL__CHECK1("tl_var_all", t);
+    return tl__ret(tl__reduce("tl_var_all", TL__OP_VAR, t, 0, NULL, 0, unbiased ? 1 : 0, NULL));
+}
+TLDEF tl_tensor *tl_std(const tl_tensor *t, int dim, int unbiased, int keepdim) {
+    TL__CHECK1("tl_std", t);
+    return tl__ret(tl__reduce("tl_std", TL__OP_STD, t, 1, &dim, keepdim, unbiased ? 1 : 0, NULL));
+}
+TLDEF tl_tensor *tl_std_all(const tl_tensor *t, int unbiased) {
+    TL__CHECK1("tl_std_all", t);
+    return tl__ret(tl__reduce("tl_std_all", TL__OP_STD, t, 0, NULL, 0, unbiased ? 1 : 0, NULL));
+}
+TLDEF tl_tensor *tl_prod(const tl_tensor *t, int dim, int keepdim) {
+    TL__CHECK1("tl_prod", t);
+    return tl__ret(tl__reduce("tl_prod", TL__OP_PROD, t, 1, &dim, keepdim, 0, NULL));
+}
+TLDEF tl_tensor *tl_prod_all(const tl_tensor *t) {
+    TL__CHECK1("tl_prod_all", t);
+    return tl__ret(tl__reduce("tl_prod_all", TL__OP_PROD, t, 0, NULL, 0, 0, NULL));
+}
+TLDEF tl_tensor *tl_max(const tl_tensor *t, int dim, int keepdim, tl_tensor **indices) {
+    tl_tensor *r;
+    if (indices) *indices = NULL;
+    TL__CHECK1("tl_max", t);
+    r = tl__ret(tl__reduce("tl_max", TL__OP_MAX, t, 1, &dim, keepdim, 0, indices));
+    if (indices) *indices = r ? tl__ret(*indices) : NULL;
+    return r;
+}
+TLDEF tl_tensor *tl_min(const tl_tensor *t, int dim, int keepdim, tl_tensor **indices) {
+    tl_tensor *r;
+    if (indices) *indices = NULL;
+    TL__CHECK1("tl_min", t);
+    r = tl__ret(tl__reduce("tl_min", TL__OP_MIN, t, 1, &dim, keepdim, 0, indices));
+    if (indices) *indices = r ? tl__ret(*indices) : NULL;
+    return r;
+}
+TLDEF tl_tensor *tl_max_all(const tl_tensor *t) {
+    TL__CHECK1("tl_max_all", t);
+    return tl__ret(tl__reduce("tl_max_all", TL__OP_MAX, t, 0, NULL, 0, 0, NULL));
+}
+TLDEF tl_tensor *tl_min_all(const tl_tensor *t) {
+    TL__CHECK1("tl_min_all", t);
+    return tl__ret(tl__reduce("tl_min_all", TL__OP_MIN, t, 0, NULL, 0, 0, NULL));
+}
+TLDEF tl_tensor *tl_argmax(const tl_tensor *t, int dim, int keepdim) {
+    TL__CHECK1("tl_argmax", t);
+    return tl__ret(tl__reduce("tl_argmax", TL__OP_ARGMAX, t, 1, &dim, keepdim, 0, NULL));
+}
+TLDEF tl_tensor *tl_argmin(const tl_tensor *t, int dim, int keepdim) {
+    TL__CHECK1("tl_argmin", t);
+    return tl__ret(tl__reduce("tl_argmin", TL__OP_ARGMIN, t, 1, &dim, keepdim, 0, NULL));
+}
+/* argmax over all dims indexes the flattened tensor: reduce a contiguous copy viewed as 1-D. */
+static tl_tensor *tl__arg_all(const char *op, tl__op kind, const tl_tensor *t) {
+    int64_t n = tl_numel(t);
+    int zero = 0;
+    tl_tensor *flat = tl__view(op, t, 1, &n, 1), *r;
+    if (!flat) return NULL;
+    r = tl__reduce(op, kind, flat, 0, NULL, 0, 0, NULL);
+    (void)zero;
+    tl__release(flat);
+    return r;
+}
+TLDEF tl_tensor *tl_argmax_all(const tl_tensor *t) {
+    TL__CHECK1("tl_argmax_all", t);
+    return tl__ret(tl__arg_all("tl_argmax_all", TL__OP_ARGMAX, t));
+}
+TLDEF tl_tensor *tl_argmin_all(const tl_tensor *t) {
+    TL__CHECK1("tl_argmin_all", t);
+    return tl__ret(tl__arg_all("tl_argmin_all", TL__OP_ARGMIN, t));
+}
+static int tl__norm_p_ok(const char *op, double p) {
+    if (p == p && p >= 0) return 1;
+    if (p == -INFINITY) return 1;
+    TL__FAIL(TL_ERR_ARG, "%s: unsupported norm order p = %g (use p >= 0, INFINITY or -INFINITY)", op, p);
+    return 0;
+}
+TLDEF tl_tensor *tl_norm(const tl_tensor *t, double p, int dim, int keepdim) {
+    TL__CHECK1("tl_norm", t);
+    if (!tl__norm_p_ok("tl_norm", p)) return NULL;
+    return tl__ret(tl__reduce("tl_norm", TL__OP_NORM, t, 1, &dim, keepdim, p, NULL));
+}
+TLDEF tl_tensor *tl_norm_dims(const tl_tensor *t, double p, int ndims, const int *dims, int keepdim) {
+    TL__CHECK1("tl_norm_dims", t);
+    if (!tl__norm_p_ok("tl_norm_dims", p)) return NULL;
+    return tl__ret(tl__reduce("tl_norm_dims", TL__OP_NORM, t, ndims, dims, keepdim, p, NULL));
+}
+TLDEF tl_tensor *tl_norm_all(const tl_tensor *t, double p) {
+    TL__CHECK1("tl_norm_all", t);
+    if (!tl__norm_p_ok("tl_norm_all", p)) return NULL;
+    return tl__ret(tl__reduce("tl_norm_all", TL__OP_NORM, t, 0, NULL, 0, p, NULL));
+}
+TLDEF tl_tensor *tl_logsumexp(const tl_tensor *t, int dim, int keepdim) {
+    TL__CHECK1("tl_logsumexp", t);
+    return tl__ret(tl__reduce("tl_logsumexp", TL__OP_LOGSUMEXP, t, 1, &dim, keepdim, 0, NULL));
+}
+
+/* ---- lane ops: softmax, log_softmax, cumsum along one dim ---- */
+
+static tl_tensor *tl__lane(const char *op, tl__op kind, const tl_tensor *t, int dim) {
+    tl__rplan pl;
+    tl_dtype out_dt;
+    tl_tensor *out;
+    int64_t kidx[TL_MAX_DIMS], ostride[TL_MAX_DIMS], o, i;
+    double *buf;
+    int d, k, j, ct;
+    d = tl__wrap_dim(op, dim, t->ndim);
+    if (d < 0) return NULL;
+    if (kind == TL__OP_CUMSUM) {
+        out_dt = TL__IS_INTLIKE(t->dtype) ? TL_I64 : t->dtype;
+    } else {
+        if (TL__IS_INTLIKE(t->dtype))
+            return TL__FAILN(TL_ERR_DTYPE, "%s: not implemented for %s tensors (input %s)", op, TL__DT(t), TL__SH(t));
+        out_dt = t->dtype;
+    }
+    ct = out_dt == TL_I64 ? TL__CT_I64 : TL__CT_F64;
+    if (!tl__rplan_make(op, t, 1, &d, 1, &pl)) return NULL;
+    out = tl__new(op, t->ndim, t->shape, out_dt);
+    if (!out) return NULL;
+    /* output strides of the kept dims, in the same order as the plan */
+    for (j = 0, k = 0; k < t->ndim; k++)
+        if (k != d) ostride[j++] = out->stride[k];
+    buf = (double *)tl__malloc((size_t)(pl.rn > 0 ? pl.rn : 1) * 8);
+    if (!buf) {
+        tl__release(out);
+        return TL__FAILN(TL_ERR_OOM, "%s: out of memory (input %s)", op, TL__SH(t));
+    }
+    memset(kidx, 0, sizeof kidx);
+    for (o = 0; o < pl.kn; o++) {
+        int64_t base = t->offset, obase = 0, n = pl.rn;
+        for (k = 0; k < pl.nk; k++) {
+            base += kidx[k] * pl.kstride[k];
+            obase += kidx[k] * ostride[k];
+        }
+        tl__rgather(t, &pl, base, buf, ct);
+        if (kind == TL__OP_CUMSUM) {
+            if (ct == TL__CT_I64) {
+                uint64_t acc = 0;
+                int64_t *ib = (int64_t *)(void *)buf;
+                for (i = 0; i < n; i++) ib[i] = (int64_t)(acc += (uint64_t)ib[i]);
+            } else {
+                double acc = 0;
+                for (i = 0; i < n; i++) buf[i] = acc += buf[i];
+            }
+        } else {
+            double m = -INFINITY, s = 0;
+            for (i = 0; i < n; i++)
+                if (buf[i] > m) m = buf[i];
+            for (i = 0; i < n; i++) s += exp(buf[i] - m);
+            if (kind == TL__OP_SOFTMAX)
+                for (i = 0; i < n; i++) buf[i] = exp(buf[i] - m) / s;
+            else
+                for (i = 0; i < n; i++) buf[i] = buf[i] - m - log(s);
+        }
+        if (n > 0)
+            tl__store((char *)out->storage->data + (size_t)obase * tl__dtype_sizes[out_dt], out_dt,
+                      (t->ndim ? out->stride[d] : 0) * (int64_t)tl__dtype_sizes[out_dt], buf, ct, n);
+        for (k = pl.nk - 1; k >= 0; k--) {
+            if (++kidx[k] < pl.kshape[k]) break;
+            kidx[k] = 0;
+        }
+    }
+    tl__free(buf);
+    return out;
+}
+TLDEF tl_tensor *tl_softmax(const tl_tensor *t, int dim) {
+    TL__CHECK1("tl_softmax", t);
+    return tl__ret(tl__lane("tl_softmax", TL__OP_SOFTMAX, t, dim));
+}
+TLDEF tl_tensor *tl_log_softmax(const tl_tensor *t, int dim) {
+    TL__CHECK1("tl_log_softmax", t);
+    return tl__ret(tl__lane("tl_log_softmax", TL__OP_LOG_SOFTMAX, t, dim));
+}
+TLDEF tl_tensor *tl_cumsum(const tl_tensor *t, int dim) {
+    TL__CHECK1("tl_cumsum", t);
+    return tl__ret(tl__lane("tl_cumsum", TL__OP_CUMSUM, t, dim));
+}
+
+/* ===== >>linalg =============================================================================== */
+
+/* C[n,m] = A[n,k] @ B[k,m], all row-major contiguous. The i-p-j order streams rows of B and C, so
+   the inner loop vectorises; k is blocked so a panel of B stays in cache. */
+#define TL__GEMM_BODY(T)                                                                           \
+    {                                                                                              \
+        int64_t i, j, p, p0, kb = 256;                                                             \
+        for (i = 0; i < n * m; i++) C[i] = 0;                                                      \
+        for (p0 = 0; p0 < k; p0 += kb) {                                                           \
+            int64_t p1 = p0 + kb < k ? p0 + kb : k;                                                \
+            for (i = 0; i < n; i++) {                                                              \
+                T *c = C + i * m;                                                                  \
+                const T *a = A + i * k;                                                            \
+                for (p = p0; p < p1; p++) {                                                        \
+                    const T av = a[p], *b = B + p * m;                                             \
+                    for (j = 0; j < m; j++) c[j] += av * b[j];                                     \
+                }                                                                                  \
+            }                                                                                      \
+        }                                                                                          \
+    }
+static void tl__gemm_f32(int64_t n, int64_t k, int64_t m, const float *A, const float *B, float *C) TL__GEMM_BODY(float)
+static void tl__gemm_f64(int64_t n, int64_t k, int64_t m, const double *A, const double *B, double *C) TL__GEMM_BODY(double)
+static void tl__gemm_i64(int64_t n, int64_t k, int64_t m, const int64_t *A, const int64_t *B, int64_t *C) {
+    int64_t i, j, p;
+    for (i = 0; i < n * m; i++) C[i] = 0;
+    for (i = 0; i < n; i++)
+        for (p = 0; p < k; p++) {
+            uint64_t av = (uint64_t)A[i * k + p];
+            for (j = 0; j < m; j++) C[i * m + j] = (int64_t)((uint64_t)C[i * m + j] + av * (uint64_t)B[p * m + j]);
+        }
+}
+
+static int tl__mm_dtype_ok(const char *op, const tl_tensor *a, const tl_tensor *b) {
+    if (a->dtype != b->dtype) {
+        TL__FAIL(TL_ERR_DTYPE, "%s: expected both inputs to have the same dtype, but got %s %s and %s %s", op,
+                 TL__DT(a), TL__SH(a), TL__DT(b), TL__SH(b));
+        return 0;
+    }
+    if (a->dtype == TL_BOOL) {
+        TL__FAIL(TL_ERR_DTYPE, "%s: not implemented for bool tensors (%s and %s)", op, TL__SH(a), TL__SH(b));
+        return 0;
+    }
+    return 1;
+}
+
+/* [B,n,k] x [B,k,m] -> [B,n,m] (shapes already checked). Computes in float, double or int64 and
+   stores in the inputs' dtype. */
+static tl_tensor *tl__bmm(const char *op, const tl_tensor *a, const tl_tensor *b) {
+    int64_t B = a->shape[0], n = a->shape[1], k = a->shape[2], m = b->shape[2], shape[3], bi;
+    int ct = tl__ctype(a->dtype);
+    tl_dtype cdt = tl__ct_dtype[ct];
+    tl_tensor *ac, *bc, *out, *oc;
+    size_t cs = tl__ct_size[ct];
+    shape[0] = B;
+    shape[1] = n;
+    shape[2] = m;
+    ac = tl__contig_as(op, a, cdt);
+    bc = ac ? tl__contig_as(op, b, cdt) : NULL;
+    out = bc ? tl__new(op, 3, shape, a->dtype) : NULL;
+    oc = out ? (a->dtype == cdt ? (out->refcount++, out) : tl__new(op, 3, shape, cdt)) : NULL;
+    if (!oc) {
+        tl__release(ac);
+        tl__release(bc);
+        tl__release(out);
+        return NULL;
+    }
+    for (bi = 0; bi < B; bi++) {
+        const char *pa = tl__ptr(ac) + (size_t)(bi * n * k) * cs, *pb = tl__ptr(bc) + (size_t)(bi * k * m) * cs;
+        char *pc = tl__ptr(oc) + (size_t)(bi * n * m) * cs;
+        if (ct == TL__CT_F32) tl__gemm_f32(n, k, m, (const float *)pa, (const float *)pb, (float *)pc);
+        else if (ct == TL__CT_F64) tl__gemm_f64(n, k, m, (const double *)pa, (const double *)pb, (double *)pc);
+        else tl__gemm_i64(n, k, m, (const int64_t *)pa, (const int64_t *)pb, (int64_t *)pc);
+    }
+    if (oc != out) tl__copy_into(out, oc);
+    tl__release(oc);
+    tl__release(ac);
+    tl__release(bc);
+    return out;
+}
+
+static tl_tensor *tl__mm(const char *op, const tl_tensor *a, const tl_tensor *b) {
+    tl_tensor *a3, *b3, *r3, *r;
+    int64_t s[3];
+    if (a->ndim != 2 || b->ndim != 2)
+        return TL__FAILN(TL_ERR_SHAPE, "%s: expected 2-D tensors, got %s and %s", op, TL__SH(a), TL__SH(b));
+    if (!tl__mm_dtype_ok(op, a, b)) return NULL;
+    if (a->shape[1] != b->shape[0])
+        return TL__FAILN(TL_ERR_SHAPE, "%s: mat1 and mat2 shapes cannot be multiplied (%lldx%lld and %lldx%lld): %s "
+                         "and %s", op, (long long)a->shape[0], (long long)a->shape[1], (long long)b->shape[0],
+                         (long long)b->shape[1], TL__SH(a), TL__SH(b));
+    a3 = tl__unsqueeze(op, a, 0);
+    b3 = a3 ? tl__unsqueeze(op, b, 0) : NULL;
+    r3 = b3 ? tl__bmm(op, a3, b3) : NULL;
+    tl__release(a3);
+    tl__release(b3);
+    if (!r3) return NULL;
+    s[0] = a->shape[0];
+    s[1] = b->shape[1];
+    r = tl__view(op, r3, 2, s, 0);
+    tl__release(r3);
+    return r;
+}
+TLDEF tl_tensor *tl_mm(const tl_tensor *a, const tl_tensor *b) {
+    TL__CHECK2("tl_mm", a, b);
+    return tl__ret(tl__mm("tl_mm", a, b));
+}
+TLDEF tl_tensor *tl_bmm(const tl_tensor *a, const tl_tensor *b) {
+    TL__CHECK2("tl_bmm", a, b);
+    if (a->ndim != 3 || b->ndim != 3)
+        return TL__FAILN(TL_ERR_SHAPE, "tl_bmm: expected 3-D tensors, got %s and %s", TL__SH(a), TL__SH(b));
+    if (!tl__mm_dtype_ok("tl_bmm", a, b)) return NULL;
+    if (a->shape[0] != b->shape[0] || a->shape[2] != b->shape[1])
+        return TL__FAILN(TL_ERR_SHAPE, "tl_bmm: expected size for first two dimensions of batch2 tensor to be: "
+                         "[%lld, %lld] but got: [%lld, %lld] (batch1 %s, batch2 %s)", (long long)a->shape[0],
+                         (long long)a->shape[2], (long long)b->shape[0], (long long)b->shape[1], TL__SH(a), TL__SH(b));
+    return tl__ret(tl__bmm("tl_bmm", a, b));
+}
+static tl_tensor *tl__mv(const char *op, const tl_tensor *a, const tl_tensor *v) {
+    tl_tensor *v2, *r2, *r;
+    if (a->ndim != 2 || v->ndim != 1)
+        return TL__FAILN(TL_ERR_SHAPE, "%s: expected a 2-D matrix and a 1-D vector, got %s and %s", op, TL__SH(a),
+                         TL__SH(v));
+    if (!tl__mm_dtype_ok(op, a, v)) return NULL;
+    if (a->shape[1] != v->shape[0])
+        return TL__FAILN(TL_ERR_SHAPE, "%s: size mismatch, got %s and %s (%lld != %lld)", op, TL__SH(a), TL__SH(v),
+                         (long long)a->shape[1], (long long)v->shape[0]);
+    v2 = tl__unsqueeze(op, v, 1);
+    r2 = v2 ? tl__mm(op, a, v2) : NULL;
+    r = r2 ? tl__squeeze(op, r2, 1) : NULL;
+    tl__release(v2);
+    tl__release(r2);
+    return r;
+}
+TLDEF tl_tensor *tl_mv(const tl_tensor *a, const tl_tensor *v) {
+    TL__CHECK2("tl_mv", a, v);
+    return tl__ret(tl__mv("tl_mv", a, v));
+}
+static tl_tensor *tl__dot(const char *op, const tl_tensor *a, const tl_tensor *b) {
+    tl_tensor *a2, *b2, *r2, *r;
+    if (a->ndim != 1 || b->ndim != 1)
+        return TL__FAILN(TL_ERR_SHAPE, "%s: 1D tensors expected, but got %s and %s", op, TL__SH(a), TL__SH(b));
+    if (!tl__mm_dtype_ok(op, a, b)) return NULL;
+    if (a->shape[0] != b->shape[0])
+        return TL__FAILN(TL_ERR_SHAPE, "%s: inconsistent tensor size, expected tensor %s and src %s to have the same "
+                         "number of elements", op, TL__SH(a), TL__SH(b));
+    a2 = tl__unsqueeze(op, a, 0);
+    b2 = a2 ? tl__unsqueeze(op, b, 1) : NULL;
+    r2 = b2 ? tl__mm(op, a2, b2) : NULL;
+    r = r2 ? tl__view(op, r2, 0, NULL, 0) : NULL;
+    tl__release(a2);
+    tl__release(b2);
+    tl__release(r2);
+    return r;
+}
+TLDEF tl_tensor *tl_dot(const tl_tensor *a, const tl_tensor *b) {
+    TL__CHECK2("tl_dot", a, b);
+    return tl__ret(tl__dot("tl_dot", a, b));
+}
+/* outer(a, b) = a[:, None] * b[None, :] (promotes like mul). */
+TLDEF tl_tensor *tl_outer(const tl_tensor *a, const tl_tensor *b) {
+    tl_tensor *a2, *b2, *r;
+    TL__CHECK2("tl_outer", a, b);
+    if (a->ndim != 1 || b->ndim != 1)
+        return TL__FAILN(TL_ERR_SHAPE, "tl_outer: expected 1-D arguments, but got %s and %s", TL__SH(a), TL__SH(b));
+    a2 = tl__unsqueeze("tl_outer", a, 1);
+    b2 = a2 ? tl__unsqueeze("tl_outer", b, 0) : NULL;
+    r = b2 ? tl__binary("tl_outer", TL__OP_MUL, a2, b2, 0, 0, 1) : NULL;
+    tl__release(a2);
+    tl__release(b2);
+    return tl__ret(r);
+}
+
+/* torch.matmul: promote 1-D operands, broadcast batch dims, run one batched product, then drop the
+   dims that were added. */
+static tl_tensor *tl__matmul(const char *op, const tl_tensor *a, const tl_tensor *b) {
+    int64_t batch[TL_MAX_DIMS], ea[TL_MAX_DIMS], eb[TL_MAX_DIMS], s3[3], oshape[TL_MAX_DIMS];
+    int nba, nbb, nb, i, onl = 0;
+    int64_t n, k, kb, m, B = 1;
+    tl_tensor *ax = NULL, *bx = NULL, *a3 = NULL, *b3 = NULL, *r3 = NULL, *r = NULL;
+    if (a->ndim == 0 || b->ndim == 0)
+        return TL__FAILN(TL_ERR_SHAPE, "%s: both arguments to matmul need to be at least 1D, but they are %s and %s",
+                         op, TL__SH(a), TL__SH(b));
+    if (a->ndim == 1 && b->ndim == 1) return tl__dot(op, a, b);
+    if (a->ndim == 2 && b->ndim == 1) return tl__mv(op, a, b);
+    if (a->ndim == 2 && b->ndim == 2) return tl__mm(op, a, b);
+    if (!tl__mm_dtype_ok(op, a, b)) return NULL;
+    n = a->ndim == 1 ? 1 : a->shape[a->ndim - 2];
+    k = a->shape[a->ndim - 1];
+    kb = b->ndim == 1 ? b->shape[0] : b->shape[b->ndim - 2];
+    m = b->ndim == 1 ? 1 : b->shape[b->ndim - 1];
+    if (k != kb)
+        return TL__FAILN(TL_ERR_SHAPE, "%s: shapes %s and %s cannot be multiplied (%lld != %lld)", op, TL__SH(a),
+                         TL__SH(b), (long long)k, (long long)kb);
+    nba = a->ndim > 2 ? a->ndim - 2 : 0;
+    nbb = b->ndim > 2 ? b->ndim - 2 : 0;
+    nb = nba > nbb ? nba : nbb;
+    for (i = 0; i < nb; i++) {
+        int ia = i - (nb - nba), ib = i - (nb - nbb);
+        int64_t sa = ia >= 0 ? a->shape[ia] : 1, sb = ib >= 0 ? b->shape[ib] : 1;
+        if (sa != sb && sa != 1 && sb != 1)
+            return TL__FAILN(TL_ERR_SHAPE, "%s: batch dimensions of %s and %s cannot be broadcast (%lld vs %lld at "
+                             "batch dim %d)", op, TL__SH(a), TL__SH(b), (long long)sa, (long long)sb, i);
+        batch[i] = sa == 1 ? sb : sa;
+        B *= batch[i];
+    }
+    /* expand a to batch + [n, k] and b to batch + [k, m] */
+    memcpy(ea, batch, sizeof(int64_t) * (size_t)nb);
+    memcpy(eb, batch, sizeof(int64_t) * (size_t)nb);
+    ea[nb] = n; ea[nb + 1] = k;
+    eb[nb] = k; eb[nb + 1] = m;
+    ax = a->ndim == 1 ? tl__unsqueeze(op, a, 0) : (((tl_tensor *)a)->refcount++, (tl_tensor *)a);
+    bx = b->ndim == 1 ? tl__unsqueeze(op, b, 1) : (((tl_tensor *)b)->refcount++, (tl_tensor *)b);
+    if (!ax || !bx) goto done;
+    {
+        tl_tensor *t1 = tl__expand(op, ax, nb + 2, ea), *t2;
+        if (!t1) goto done;
+        s3[0] = B; s3[1] = n; s3[2] = k;
+        a3 = tl__view(op, t1, 3, s3, 1);
+        tl__release(t1);
+        t2 = a3 ? tl__expand(op, bx, nb + 2, eb) : NULL;
+        if (!t2) goto done;
+        s3[1] = k; s3[2] = m;
+        b3 = tl__view(op, t2, 3, s3, 1);
+        tl__release(t2);
+        if (!b3) goto done;
+    }
+    r3 = tl__bmm(op, a3, b3);
+    if (!r3) goto done;
+    for (i = 0; i < nb; i++) oshape[onl++] = batch[i];
+    if (a->ndim > 1) oshape[onl++] = n;
+    if (b->ndim > 1) oshape[onl++] = m;
+    r = tl__view(op, r3, onl, oshape, 0);
+done:
+    tl__release(ax);
+    tl__release(bx);
+    tl__release(a3);
+    tl__release(b3);
+    tl__release(r3);
+    return r;
+}
+TLDEF tl_tensor *tl_matmul(const tl_tensor *a, const tl_tensor *b) {
+    TL__CHECK2("tl_matmul", a, b);
+    return tl__ret(tl__matmul("tl_matmul", a, b));
+}
+
+/* ===== >>debug ================================================================================ */
+
+/* Growable string; oom is sticky. */
+typedef struct tl__sb { char *p; size_t n, cap; int oom; } tl__sb;
+static void tl__sb_put(tl__sb *s, const char *str, size_t len) {
+    if (s->oom) return;
+    if (s->n + len + 1 > s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 256;
+        char *np;
+        while (cap < s->n + len + 1) cap *= 2;
+        np = (char *)tl__malloc(cap);
+        if (!np) {
+            s->oom = 1;
+            return;
+        }
+        if (s->p) memcpy(np, s->p, s->n);
+        tl__free(s->p);
+        s->p = np;
+        s->cap = cap;
+    }
+    memcpy(s->p + s->n, str, len);
+    s->n += len;
+    s->p[s->n] = 0;
+}
+static void tl__sb_str(tl__sb *s, const char *str) { tl__sb_put(s, str, strlen(str)); }
+static void tl__sb_rep(tl__sb *s, char c, int n) {
+    while (n-- > 0) tl__sb_put(s, &c, 1);
+}
+
+/* torch's print options: precision 4, threshold 1000, edgeitems 3, linewidth 80. */
+#define TL__PR_EDGE 3
+#define TL__PR_WIDTH 80
+
+/* torch's _Formatter state. */
+typedef struct tl__fmt {
+    int is_float, int_mode, sci_mode, max_width;
+    double nz_min, nz_max;
+    int has_nz, not_int;
+} tl__fmt;
+
+static double tl__pr_getd(const tl_tensor *t, int64_t off) {
+    double v = 0;
+    tl__load(&v, TL__CT_F64, (const char *)t->storage->data + (size_t)off * tl__dtype_sizes[t->dtype], t->dtype, 0, 1);
+    return v;
+}
+static int64_t tl__pr_geti(const tl_tensor *t, int64_t off) {
+    int64_t v = 0;
+    tl__load(&v, TL__CT_I64, (const char *)t->storage->data + (size_t)off * tl__dtype_sizes[t->dtype], t->dtype, 0, 1);
+    return v;
+}
+/* One element as Python's str()/format() would write it, before padding. */
+static int tl__pr_elem(const tl_tensor *t, const tl__fmt *f, int64_t off, char *b, size_t cap) {
+    if (!f->is_float) {
+        if (t->dtype == TL_BOOL) return snprintf(b, cap, "%s", tl__pr_geti(t, off) ? "True" : "False");
+        return snprintf(b, cap, "%lld", (long long)tl__pr_geti(t, off));
+    }
+    {
+        double v = tl__pr_getd(t, off);
+        if (v != v) return snprintf(b, cap, "nan");
+        if (f->sci_mode) return snprintf(b, cap, "%.4e", v);
+        if (f->int_mode) return snprintf(b, cap, isinf(v) ? "%.0f" : "%.0f.", v);
+        return snprintf(b, cap, "%.4f", v);
+    }
+}
+/* Visits the offsets of the elements that will be printed (all, or the summarised edges). */
+static void tl__pr_scan(const tl_tensor *t, tl__fmt *f, int level, int64_t off, int summarize) {
+    int64_t i, n;
+    if (level == t->ndim) {
+        char b[64];
+        if (!f->is_float) {
+            int len = tl__pr_elem(t, f, off, b, sizeof b);
+            if (len > f->max_width) f->max_width = len;
+        } else {
+            double v = tl__pr_getd(t, off), a = fabs(v);
+            if (v == v && !isinf(v) && v != 0) {
+                if (!f->has_nz || a < f->nz_min) f->nz_min = a;
+                if (!f->has_nz || a > f->nz_max) f->nz_max = a;
+                f->has_nz = 1;
+                if (v != ceil(v)) f->not_int = 1;
+            }
+        }
+        return;
+    }
+    n = t->shape[level];
+    for (i = 0; i < n; i++) {
+        if (summarize && n > 2 * TL__PR_EDGE && i == TL__PR_EDGE) i = n - TL__PR_EDGE;
+        tl__pr_scan(t, f, level + 1, off + i * t->stride[level], summarize);
+    }
+}
+/* Second pass for floats: widths of the nonzero finite printed values in the chosen mode. */
+static void tl__pr_widths(const tl_tensor *t, tl__fmt *f, int level, int64_t off, int summarize) {
+    int64_t i, n;
+    if (level == t->ndim) {
+        double v = tl__pr_getd(t, off);
+        char b[64];
+        int len;
+        if (!(v == v && !isinf(v) && v != 0)) return;
+        if (f->sci_mode) len = snprintf(b, sizeof b, "%.4e", v);
+        else if (f->int_mode) len = snprintf(b, sizeof b, "%.0f", v) + 1;
+        else len = snprintf(b, sizeof b, "%.4f", v);
+        if (len > f->max_width) f->max_width = len;
+        return;
+    }
+    n = t->shape[level];
+    for (i = 0; i < n; i++) {
+        if (summarize && n > 2 * TL__PR_EDGE && i == TL__PR_EDGE) i = n - TL__PR_EDGE;
+        tl__pr_widths(t, f, level + 1, off + i * t->stride[level], summarize);
+    }
+}
+static void tl__pr_value(tl__sb *s, const tl_tensor *t, const tl__fmt *f, int64_t off) {
+    char b[64];
+    int len = tl__pr_elem(t, f, off, b, sizeof b);
+    tl__sb_rep(s, ' ', f->max_width - len);
+    tl__sb_put(s, b, (size_t)len);
+}
+static void tl__pr_rec(tl__sb *s, const tl_tensor *t, const tl__fmt *f, int level, int64_t off, int indent,
+                       int summarize) {
+    int64_t i, n;
+    int dim = t->ndim - level;
+    if (dim == 0) {
+        tl__pr_value(s, t, f, off);
+        return;
+    }
+    n = t->shape[level];
+    tl__sb_put(s, "[", 1);
+    if (dim == 1) {
+        int per_line = (TL__PR_WIDTH - indent) / (f->max_width + 2), col = 0;
+        if (per_line < 1) per_line = 1;
+        for (i = 0; i < n; i++) {
+            int dots = summarize && n > 2 * TL__PR_EDGE && i == TL__PR_EDGE;
+            if (col == per_line) {
+                tl__sb_str(s, ",\n");
+                tl__sb_rep(s, ' ', indent + 1);
+                col = 0;
+            } else if (i > 0) {
+                tl__sb_str(s, ", ");
+            }
+            if (dots) {
+                tl__sb_str(s, " ...");
+                i = n - TL__PR_EDGE - 1;
+            } else {
+                tl__pr_value(s, t, f, off + i * t->stride[level]);
+            }
+            col++;
+        }
+    } else {
+        for (i = 0; i < n; i++) {
+            if (i > 0) {
+                tl__sb_put(s, ",", 1);
+                tl__sb_rep(s, '\n', dim - 1);
+                tl__sb_rep(s, ' ', indent + 1);
+            }
+            if (summarize && n > 2 * TL__PR_EDGE && i == TL__PR_EDGE) {
+                tl__sb_str(s, "...");
+                i = n - TL__PR_EDGE - 1;
+                continue;
+            }
+            tl__pr_rec(s, t, f, level + 1, off + i * t->stride[level], indent + 1, summarize);
+        }
+    }
+    tl__sb_put(s, "]", 1);
+}
+
+/* torch's _str_intern for a plain CPU tensor. */
+static int tl__to_string(const tl_tensor *t, tl__sb *s) {
+    const char *suffix[3];
+    char sizebuf[200], dtbuf[40];
+    int ns = 0, i, indent = 7;
+    int64_t numel = tl_numel(t);
+    tl__sb_str(s, "tensor(");
+    if (t->dtype != TL_F32 && !(numel > 0 && (t->dtype == TL_I64 || t->dtype == TL_BOOL))) {
+        snprintf(dtbuf, sizeof dtbuf, "dtype=torch.%s", tl__dtype_names[t->dtype]);
+    }
+    if (numel == 0) {
+        if (t->ndim != 1) {
+            size_t n = 0;
+            n += (size_t)snprintf(sizebuf + n, sizeof sizebuf - n, "size=(");
+            for (i = 0; i < t->ndim; i++)
+                n += (size_t)snprintf(sizebuf + n, sizeof sizebuf - n, i ? ", %lld" : "%lld", (long long)t->shape[i]);
+            snprintf(sizebuf + n, sizeof sizebuf - n, t->ndim == 1 ? ",)" : ")");
+            suffix[ns++] = sizebuf;
+        }
+        if (t->dtype != TL_F32) suffix[ns++] = dtbuf;
+        tl__sb_str(s, "[]");
+    } else {
+        tl__fmt f;
+        int summarize = numel > 1000;
+        if (t->dtype != TL_F32 && t->dtype != TL_I64 && t->dtype != TL_BOOL) suffix[ns++] = dtbuf;
+        memset(&f, 0, sizeof f);
+        f.is_float = TL__IS_FLOAT(t->dtype);
+        f.int_mode = 1;
+        f.max_width = 1;
+        tl__pr_scan(t, &f, 0, t->offset, summarize);
+        if (f.is_float && f.has_nz) {
+            f.int_mode = !f.not_int;
+            if (f.int_mode) f.sci_mode = f.nz_max / f.nz_min > 1000.0 || f.nz_max > 1.0e8;
+            else f.sci_mode = f.nz_max / f.nz_min > 1000.0 || f.nz_max > 1.0e8 || f.nz_min < 1.0e-4;
+            tl__pr_widths(t, &f, 0, t->offset, summarize);
+        }
+        tl__pr_rec(s, t, &f, 0, t->offset, indent, summarize);
+    }
+    if (t->requires_grad) suffix[ns++] = "requires_grad=True";
+    /* torch's _add_suffixes: wrap a suffix onto a new line when the line would pass 80 columns */
+    {
+        long len = (long)s->n, nl = -1, last_line;
+        for (i = 0; i < (int)len && s->p; i++)
+            if (s->p[i] == '\n') nl = i;
+        last_line = len - nl + 1;
+        for (i = 0; i < ns; i++) {
+            long sl = (long)strlen(suffix[i]);
+            if (last_line + sl + 2 > TL__PR_WIDTH) {
+                tl__sb_str(s, ",\n");
+                tl__sb_rep(s, ' ', indent);
+                last_line = indent + sl;
+            } else {
+                tl__sb_str(s, ", ");
+                last_line += sl + 2;
+            }
+            tl__sb_str(s, suffix[i]);
+        }
+    }
+    tl__sb_put(s, ")", 1);
+    return s->oom ? 0 : 1;
+}
+
+TLDEF int tl_to_string(const tl_tensor *t, char *buf, size_t cap) {
+    tl__sb s;
+    int n;
+    TL__CHECK1S("tl_to_string", t);
+    memset(&s, 0, sizeof s);
+    if (!tl__to_string(t, &s)) {
+        tl__free(s.p);
+        return TL__FAIL(TL_ERR_OOM, "tl_to_string: out of memory formatting %s", TL__SH(t));
+    }
+    if (buf && cap > 0) {
+        size_t c = s.n < cap - 1 ? s.n : cap - 1;
+        memcpy(buf, s.p, c);
+        buf[c] = 0;
+    }
+    n = (int)s.n;
+    tl__free(s.p);
+    return n;
+}
+#ifndef TL_NO_STDIO
+TLDEF tl_status tl_fprint(FILE *f, const tl_tensor *t) {
+    tl__sb s;
+    TL__CHECK2S("tl_fprint", f, t);
+    memset(&s, 0, sizeof s);
+    if (!tl__to_string(t, &s)) {
+        tl__free(s.p);
+        return TL__FAIL(TL_ERR_OOM, "tl_fprint: out of memory formatting %s", TL__SH(t));
+    }
+    fputs(s.p, f);
+    fputc('\n', f);
+    tl__free(s.p);
+    return TL_OK;
+}
+TLDEF tl_status tl_print(const tl_tensor *t) { return tl_fprint(stdout, t); }
+#endif
+
+#endif /* TL_IMPLEMENTATION_INCLUDED */
+#endif /* TL_IMPLEMENTATION */
+
+/*
+   VERSION HISTORY
+   ===============
+       0.1.0  (2026-11-22) tensor core: storage, views, broadcasting ops, reductions, matmul, printing
+
+   LICENSE
+   =======
+   MIT License
+
+   Copyright (c) 2026 the tensorlite authors
+
+   Permission is hereby granted, free of charge, to any person obtaining a copy of this software and
+   associated documentation files (the "Software"), to deal in the Software without restriction,
+   including without limitation the rights to use, copy, modify, merge, publish, distribute,
+   sublicense, and/or sell copies of the Software, and to permit persons to whom the Software is
+   furnished to do so, subject to the following conditions:
+
+   The above copyright notice and this permission notice shall be included in all copies or
+   substantial portions of the Software.
+
+   THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED, INCLUDING BUT
+   NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY, FITNESS FOR A PARTICULAR PURPOSE AND
+   NONINFRINGEMENT. IN NO EVENT SHALL THE AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM,
+   DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT
+   OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.
+*/

@@ -1,0 +1,59 @@
+#!/bin/sh
+# The whole suite (make test): strict compile matrix, README snippets, every tests/test_*.c plain and
+# under ASan+UBSan, examples, then the PyTorch oracle. Ends with one "N passed, N failed" line that
+# sums the counts every stage printed.
+set -u
+B=build
+mkdir -p $B/asan
+STRICT="-std=c99 -Wall -Wextra -Wpedantic -Werror"
+SAN="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+pass=0; fail=0
+log=$B/suite.log; : > $log
+
+stage() { # name, command...: runs it, adds its "N passed, N failed" line (or 1/0 by exit code)
+  name=$1; shift
+  echo "== $name"
+  out=$B/stage.out
+  "$@" > $out 2>&1; rc=$?
+  cat $out; cat $out >> $log
+  line=$(grep -E '^([A-Za-z_]+: )?[0-9]+ passed, [0-9]+ failed' $out | tail -n 1)
+  if [ -n "$line" ]; then
+    p=$(echo "$line" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+')
+    f=$(echo "$line" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+')
+    pass=$((pass + p)); fail=$((fail + f))
+    [ $rc -ne 0 ] && [ "$f" -eq 0 ] && { fail=$((fail + 1)); echo "!! $name exited $rc"; }
+  elif [ $rc -eq 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "!! $name FAILED (exit $rc)"; fi
+}
+
+printf '#define TL_IMPLEMENTATION\n#include "tensorlite.h"\nint main(void){return 0;}\n' > $B/impl.c
+cp $B/impl.c $B/impl.cpp
+stage "gcc -std=c99 strict"  gcc $STRICT -O2 -I. -c $B/impl.c -o $B/impl_gcc.o
+stage "clang -std=c99 strict" clang $STRICT -O2 -I. -c $B/impl.c -o $B/impl_clang.o
+stage "g++ -std=c++11 strict" g++ -std=c++11 -Wall -Wextra -Wpedantic -Werror -O2 -I. -c $B/impl.cpp -o $B/impl_cpp.o
+stage "clang++ -std=c++11 strict" clang++ -std=c++11 -Wall -Wextra -Wpedantic -Werror -O1 -I. -c $B/impl.cpp -o $B/impl_clangpp.o
+stage "TL_STATIC TL_NO_STDIO TL_NO_THREAD_LOCALS" gcc $STRICT -O1 -I. -DTL_STATIC -DTL_NO_STDIO -DTL_NO_THREAD_LOCALS -c $B/impl.c -o $B/impl_static.o
+stage "tensorlite.c" gcc $STRICT -O1 -I. -c tensorlite.c -o $B/tensorlite.o
+stage "README snippets" sh tests/readme_snippets.sh $B/readme
+for e in examples/*.c; do
+  n=$(basename $e .c)
+  stage "example $n" gcc $STRICT -O2 -I. $e -o $B/$n -lm
+done
+stage "run example 01_tensors" ./$B/01_tensors
+
+for t in tests/test_*.c; do
+  n=$(basename $t .c)
+  if gcc $STRICT -O2 -g -I. -Itests $t -o $B/$n -lm 2>$B/cc.err; then stage "$n" ./$B/$n
+  else cat $B/cc.err; fail=$((fail + 1)); echo "!! $n does not compile"; fi
+done
+for t in tests/test_*.c; do
+  n=$(basename $t .c)
+  if gcc $STRICT $SAN -I. -Itests $t -o $B/asan/$n -lm 2>$B/cc.err; then
+    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 stage "asan $n" ./$B/asan/$n
+  else cat $B/cc.err; fail=$((fail + 1)); echo "!! asan $n does not compile"; fi
+done
+
+stage "PyTorch oracle (tests/torch)" sh tests/torch/run.sh
+
+echo
+echo "suite: $pass passed, $fail failed"
+[ $fail -eq 0 ]
