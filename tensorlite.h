@@ -28,6 +28,7 @@
        >>ops        elementwise with broadcasting: add/sub/mul/div/pow/..., unary math, activations
        >>reduce     sum/mean/var/std/max/min/argmax/prod/norm/logsumexp/softmax/log_softmax/cumsum
        >>linalg     matmul/mm/mv/bmm/dot/outer
+       >>autograd   requires_grad, backward, grad, no_grad, detach, autograd_grad, hooks
        >>debug      tl_print, tl_to_string
 
    COMPILE-TIME OPTIONS (define before including the implementation)
@@ -277,7 +278,7 @@ TLDEF tl_tensor *tl_stack(int n, tl_tensor *const *ts, int dim);
 TLDEF int tl_split(const tl_tensor *t, int64_t split_size, int dim, tl_tensor **out, int max_out);
 TLDEF int tl_chunk(const tl_tensor *t, int chunks, int dim, tl_tensor **out, int max_out);
 
-/* Indexing (copies). index is an int64 or int32 tensor. */
+/* Indexing (copies). index_select takes an int64 or int32 index, gather an int64 one (as torch). */
 TLDEF tl_tensor *tl_index_select(const tl_tensor *t, int dim, const tl_tensor *index);
 TLDEF tl_tensor *tl_gather(const tl_tensor *t, int dim, const tl_tensor *index);
 /* torch.where(cond, a, b): cond is bool; result dtype is the promotion of a and b. */
@@ -415,6 +416,46 @@ TLDEF tl_tensor *tl_bmm(const tl_tensor *a, const tl_tensor *b);  /* [b,n,k] x [
 TLDEF tl_tensor *tl_dot(const tl_tensor *a, const tl_tensor *b);  /* [n] . [n] -> 0-dim */
 TLDEF tl_tensor *tl_outer(const tl_tensor *a, const tl_tensor *b);/* [n] x [m] -> [n,m] */
 
+/* ===== >>autograd ============================================================================= */
+/* Tape autograd with torch's semantics. Ops on tensors that require grad record a node while grad
+   mode is on; tl_backward walks the recorded nodes from the output back to the leaves and adds
+   into each leaf's .grad (gradients accumulate until you clear them). */
+
+/* t.requires_grad_(flag): leaves only, floating dtypes only. */
+TLDEF tl_status tl_requires_grad_(tl_tensor *t, int requires_grad);
+TLDEF int tl_requires_grad(const tl_tensor *t);
+TLDEF int tl_is_leaf(const tl_tensor *t);      /* no grad_fn: created by the user, not by an op */
+/* t.grad: a new reference, or NULL (and no error) when there is none. */
+TLDEF tl_tensor *tl_grad(const tl_tensor *t);
+/* t.grad = g (NULL clears it, like setting None); g must match t's shape and dtype. */
+TLDEF tl_status tl_set_grad(tl_tensor *t, const tl_tensor *g);
+/* loss.backward(): loss must have one element. Frees the graph. */
+TLDEF tl_status tl_backward(tl_tensor *loss);
+/* out.backward(gradient, retain_graph): gradient NULL only for one-element outputs. */
+TLDEF tl_status tl_backward_ex(tl_tensor *out, const tl_tensor *gradient, int retain_graph);
+/* t.retain_grad(): keep .grad of a non-leaf after backward. */
+TLDEF tl_status tl_retain_grad(tl_tensor *t);
+/* t.detach(): shares storage (and the version counter), no history, requires_grad false. */
+TLDEF tl_tensor *tl_detach(const tl_tensor *t);
+/* torch.autograd.grad(outputs, inputs, grad_outputs): writes nin new references to grads_out
+   without touching any .grad. grad_outputs may be NULL (all outputs one-element). */
+TLDEF tl_status tl_autograd_grad(int nout, tl_tensor *const *outputs, int nin, tl_tensor *const *inputs,
+                                 tl_tensor *const *grad_outputs, int retain_graph, tl_tensor **grads_out);
+/* Gradient hook (t.register_hook): fn sees the gradient of t during backward and returns a
+   replacement (new reference) or NULL to keep it. */
+typedef tl_tensor *(*tl_hook_fn)(const tl_tensor *grad, void *user);
+TLDEF tl_status tl_register_hook(tl_tensor *t, tl_hook_fn fn, void *user);
+/* torch's grad_fn class name ("MulBackward0"), or NULL for leaves. */
+TLDEF const char *tl_grad_fn_name(const tl_tensor *t);
+
+/* Grad mode (per thread): with torch.no_grad() / with torch.enable_grad() blocks, nestable. */
+TLDEF void tl_no_grad_begin(void);
+TLDEF void tl_no_grad_end(void);
+TLDEF void tl_enable_grad_begin(void);
+TLDEF void tl_enable_grad_end(void);
+TLDEF int tl_set_grad_enabled(int enabled); /* returns the previous mode */
+TLDEF int tl_is_grad_enabled(void);
+
 /* ===== >>debug ================================================================================ */
 
 /* Writes the tensor as torch prints it ("tensor([1., 2.])", summarised with ... past 1000
@@ -520,8 +561,44 @@ struct tl_tensor {
     int64_t shape[TL_MAX_DIMS];
     int64_t stride[TL_MAX_DIMS];     /* in elements */
     tl_tensor *grad;                 /* autograd: accumulated gradient (owned) */
-    void *grad_fn;                   /* autograd: tape node that produced this tensor */
+    struct tl__node *grad_fn;        /* autograd: the node that produced this tensor (owned) */
+    int retains_grad;                /* autograd: keep .grad of a non-leaf (tl_retain_grad) */
+    struct tl__hook *hooks;          /* autograd: gradient hooks (owned list) */
 };
+
+/* Autograd graph node: one recorded op. The output tensor owns its node (grad_fn); a node owns
+   references to its inputs (so the graph lives exactly as long as some output needs it) and to
+   what backward reads. seq orders nodes by creation: walking them by decreasing seq is walking
+   the per-thread tape backwards, which visits every consumer before its producers. */
+#define TL__NODE_IN 3
+typedef struct tl__node {
+    int refcount;
+    int op;                          /* tl__op */
+    uint64_t seq;
+    int nin;                         /* entries used in in[] */
+    tl_tensor *in[TL__NODE_IN];      /* inputs (NULL for a scalar operand) */
+    tl_tensor **ins;                 /* variable-length inputs (cat, stack) */
+    int nins;
+    uint32_t in_ver[TL__NODE_IN];    /* storage versions of inputs backward reads (in_saved bits) */
+    int in_saved;
+    tl_tensor *out;                  /* detached alias of the output, when backward reads it */
+    uint32_t out_ver;
+    tl_tensor *aux;                  /* indices / masks / index tensors backward needs */
+    double p[4];                     /* op parameters (alpha, exponent, bounds, ...) */
+    int ip[TL_MAX_DIMS + 1];         /* int parameters (dims, permutation, ...) */
+    int nip;
+    int64_t lp[2];                   /* int64 parameters (start, step) */
+    tl_tensor *out_weak;             /* the output tensor itself (not owned), for retain_grad/hooks */
+    tl_tensor *grad;                 /* gradient accumulated during backward */
+    int released;                    /* backward freed what this node saved */
+    uint64_t mark;                   /* traversal stamp */
+} tl__node;
+
+typedef struct tl__hook {
+    tl_tensor *(*fn)(const tl_tensor *grad, void *user);
+    void *user;
+    struct tl__hook *next;
+} tl__hook;
 
 /* Per-thread state: first error, scopes, scratch for messages. Zero means "unset" everywhere. */
 typedef struct tl__tls_state {
@@ -534,6 +611,11 @@ typedef struct tl__tls_state {
     int scope_n, scope_cap;
     tl_tensor **scope_items;             /* heap when scope_inline overflows */
     tl_tensor *scope_inline[TL__SCOPE_INLINE];
+    int grad_off;                        /* 0: grad mode on (torch's default) */
+    int grad_sp;                         /* saved modes of nested no_grad/enable_grad blocks */
+    int grad_stack[TL__MAX_SCOPES];
+    int record_off;                      /* >0 inside an op that records itself as one node */
+    uint64_t seq, stamp;                 /* node creation counter, traversal stamp */
 } tl__tls_state;
 
 static TL__TLS tl__tls_state tl__tls;
@@ -624,22 +706,33 @@ static int tl__null_in(const char *op, const void *p) {
 #define TL__CHECK2S(op, a, b) \
     if (tl__null_in(op, a) || tl__null_in(op, b)) return tl__tls.status ? tl__tls.status : TL_ERR_ARG
 
-/* Wraps a negative dim into [0, ndim); ndim 0 accepts -1 and 0 like torch. -1 on error. */
-static int tl__wrap_dim(const char *op, int dim, int ndim) {
+/* Wraps a negative dim into [0, ndim); ndim 0 accepts -1 and 0 like torch. -1 on error (the
+   message shows t, the tensor the dim refers to). */
+static int tl__wrap_dim(const char *op, int dim, int ndim, const tl_tensor *t) {
     int n = ndim > 0 ? ndim : 1;
     if (dim < -n || dim >= n) {
-        TL__FAIL(TL_ERR_ARG, "%s: dimension out of range (expected to be in range of [%d, %d], but got %d)",
-                 op, -n, n - 1, dim);
+        TL__FAIL(TL_ERR_ARG, "%s: dimension out of range (expected to be in range of [%d, %d], but got %d) (input %s)",
+                 op, -n, n - 1, dim, tl__fmt_shape(t->ndim, t->shape));
         return -1;
     }
     return dim < 0 ? dim + n : dim;
 }
 
+/* Product of sizes. Unsigned, so a product that shape checks have not vetted wraps instead of
+   being undefined behaviour. */
 static int64_t tl__prod(int n, const int64_t *s) {
-    int64_t p = 1;
+    uint64_t p = 1;
     int i;
-    for (i = 0; i < n; i++) p *= s[i];
-    return p;
+    for (i = 0; i < n; i++) p *= (uint64_t)s[i];
+    return (int64_t)p;
+}
+/* True when the product of the non-zero sizes does not fit in int64 (torch: "overflow"). */
+static int tl__shape_overflows(int n, const int64_t *s) {
+    double p = 1;
+    int i;
+    for (i = 0; i < n; i++)
+        if (s[i] > 0) p *= (double)s[i];
+    return p > 9.0e18;
 }
 
 /* ===== >>setup ================================================================================ */
@@ -796,10 +889,31 @@ static tl_tensor *tl__header(void) {
     return t;
 }
 
+static void tl__release(tl_tensor *t);
+static void tl__node_release(tl__node *n) {
+    int k;
+    if (!n || --n->refcount > 0) return;
+    for (k = 0; k < n->nin; k++) tl__release(n->in[k]);
+    for (k = 0; k < n->nins; k++) tl__release(n->ins[k]);
+    tl__free(n->ins);
+    tl__release(n->out);
+    tl__release(n->aux);
+    tl__release(n->grad);
+    tl__free(n);
+}
 static void tl__release(tl_tensor *t) {
     if (!t || --t->refcount > 0) return;
     tl__storage_release(t->storage);
     if (t->grad) tl__release(t->grad);
+    if (t->grad_fn) {
+        if (t->grad_fn->out_weak == t) t->grad_fn->out_weak = NULL;
+        tl__node_release(t->grad_fn);
+    }
+    while (t->hooks) {
+        tl__hook *h = t->hooks;
+        t->hooks = h->next;
+        tl__free(h);
+    }
     tl__free(t);
     TL__ATOMIC_ADD(&tl__live_tensors_n, -1);
 }
@@ -835,7 +949,7 @@ static int tl__check_shape(const char *op, int ndim, const int64_t *shape, tl_dt
                      tl__fmt_shape(ndim, shape));
             return 0;
         }
-        total *= (double)shape[i];
+        if (shape[i] > 0) total *= (double)shape[i]; /* zeros too: [2^32, 2^32, 0] overflows in torch */
     }
     if (total * (double)tl__dtype_sizes[dt] > 9.0e18) {
         TL__FAIL(TL_ERR_OOM, "%s: shape %s is too large", op, tl__fmt_shape(ndim, shape));
@@ -881,6 +995,57 @@ static tl_tensor *tl__alias(const char *op, const tl_tensor *src) {
     memcpy(t->shape, src->shape, sizeof t->shape);
     memcpy(t->stride, src->stride, sizeof t->stride);
     return t;
+}
+
+/* ---- autograd recording (the backward engine is in >>autograd) ---- */
+
+static int tl__grad_mode(void) { return tl__tls.grad_off == 0 && tl__tls.record_off == 0; }
+/* True when an op on these inputs must be recorded: grad mode on and an input requires grad. */
+static int tl__wants_grad(const tl_tensor *a, const tl_tensor *b, const tl_tensor *c) {
+    if (!tl__grad_mode()) return 0;
+    return (a && a->requires_grad) || (b && b->requires_grad) || (c && c->requires_grad);
+}
+/* Attaches a new node for op to out, retaining the inputs. Integer/bool outputs are never
+   differentiable, so nothing is recorded for them. Returns 0 (OOM recorded) on failure. */
+static int tl__record(tl_tensor *out, int op, const tl_tensor *a, const tl_tensor *b, const tl_tensor *c) {
+    tl__node *n;
+    const tl_tensor *ins[3];
+    int k;
+    if (!TL__IS_FLOAT(out->dtype)) return 1;
+    n = (tl__node *)tl__malloc(sizeof(tl__node));
+    if (!n) {
+        TL__FAIL(TL_ERR_OOM, "autograd: out of memory recording an op on %s", TL__SH(out));
+        return 0;
+    }
+    memset(n, 0, sizeof *n);
+    n->refcount = 1;
+    n->op = op;
+    n->seq = ++tl__tls.seq;
+    ins[0] = a;
+    ins[1] = b;
+    ins[2] = c;
+    for (k = 0; k < 3; k++) {
+        if (ins[k]) ((tl_tensor *)ins[k])->refcount++;
+        n->in[k] = (tl_tensor *)ins[k];
+    }
+    n->nin = c ? 3 : (b ? 2 : 1);
+    n->out_weak = out;
+    if (out->grad_fn) tl__node_release(out->grad_fn);
+    out->grad_fn = n;
+    out->requires_grad = 1;
+    return 1;
+}
+/* Backward will read input k: remember its version to detect later in-place changes. */
+static void tl__save_in(tl__node *n, int k) {
+    n->in_saved |= 1 << k;
+    n->in_ver[k] = n->in[k]->storage->version;
+}
+/* Backward will read the output: keep a detached alias (no grad_fn, so no reference cycle). */
+static int tl__save_out(tl__node *n, const tl_tensor *out) {
+    n->out = tl__alias("autograd", out);
+    if (!n->out) return 0;
+    n->out_ver = out->storage->version;
+    return 1;
 }
 
 /* Registers a new reference with the innermost scope (public functions return through this). */
@@ -976,7 +1141,7 @@ TLDEF int64_t tl_size(const tl_tensor *t, int dim) {
         TL__FAIL(TL_ERR_ARG, "tl_size: dimension specified as %d but tensor has no dimensions", dim);
         return -1;
     }
-    d = tl__wrap_dim("tl_size", dim, t->ndim);
+    d = tl__wrap_dim("tl_size", dim, t->ndim, t);
     return d < 0 ? -1 : t->shape[d];
 }
 TLDEF const int64_t *tl_stride(const tl_tensor *t) { return t ? t->stride : NULL; }
@@ -1293,28 +1458,94 @@ static tl_tensor *tl__contig_as(const char *op, const tl_tensor *t, tl_dtype dt)
     return tl__copy_as(op, t, dt);
 }
 
-/* ---- the op table: every op's id and name (autograd records these ids) ---- */
+/* ---- the op table ----
+   X(id, name, torch's grad_fn name, backward family). Each family's backward function sits next to
+   its forward code; tl__bwd_table (in >>autograd) is generated from this list. */
 #define TL__OPS(X)                                                                                 \
-    X(ADD, "add") X(SUB, "sub") X(MUL, "mul") X(DIV, "div") X(POW, "pow") X(MAXIMUM, "maximum")   \
-    X(MINIMUM, "minimum") X(EQ, "eq") X(NE, "ne") X(LT, "lt") X(LE, "le") X(GT, "gt") X(GE, "ge") \
-    X(NEG, "neg") X(ABS, "abs") X(SIGN, "sign") X(EXP, "exp") X(LOG, "log") X(LOG1P, "log1p")      \
-    X(SQRT, "sqrt") X(RSQRT, "rsqrt") X(SIN, "sin") X(COS, "cos") X(TANH, "tanh")                  \
-    X(SIGMOID, "sigmoid") X(RELU, "relu") X(LEAKY_RELU, "leaky_relu") X(GELU, "gelu")              \
-    X(SILU, "silu") X(SOFTPLUS, "softplus") X(CLAMP, "clamp") X(WHERE, "where") X(FILL, "fill")    \
-    X(SUM, "sum") X(MEAN, "mean") X(VAR, "var") X(STD, "std") X(PROD, "prod") X(MAX, "max")        \
-    X(MIN, "min") X(ARGMAX, "argmax") X(ARGMIN, "argmin") X(NORM, "norm")                          \
-    X(LOGSUMEXP, "logsumexp") X(SOFTMAX, "softmax") X(LOG_SOFTMAX, "log_softmax")                  \
-    X(CUMSUM, "cumsum") X(MATMUL, "matmul") X(VIEW, "view") X(EXPAND, "expand")                    \
-    X(PERMUTE, "permute") X(SLICE, "slice") X(SELECT, "select") X(CAT, "cat")                      \
-    X(INDEX_SELECT, "index_select") X(GATHER, "gather") X(COPY, "copy") X(TO_DTYPE, "to")
-#define TL__OP_ENUM(id, name) TL__OP_##id,
+    X(ADD, "add", "AddBackward0", binary) X(SUB, "sub", "SubBackward0", binary)                    \
+    X(MUL, "mul", "MulBackward0", binary) X(DIV, "div", "DivBackward0", binary)                    \
+    X(POW, "pow", "PowBackward0", binary) X(MAXIMUM, "maximum", "MaximumBackward0", binary)        \
+    X(MINIMUM, "minimum", "MinimumBackward0", binary)                                              \
+    X(EQ, "eq", "", none) X(NE, "ne", "", none) X(LT, "lt", "", none) X(LE, "le", "", none)        \
+    X(GT, "gt", "", none) X(GE, "ge", "", none)                                                    \
+    X(NEG, "neg", "NegBackward0", unary) X(ABS, "abs", "AbsBackward0", unary)                      \
+    X(SIGN, "sign", "SignBackward0", unary) X(EXP, "exp", "ExpBackward0", unary)                   \
+    X(LOG, "log", "LogBackward0", unary) X(LOG1P, "log1p", "Log1PBackward0", unary)                \
+    X(SQRT, "sqrt", "SqrtBackward0", unary) X(RSQRT, "rsqrt", "RsqrtBackward0", unary)             \
+    X(SIN, "sin", "SinBackward0", unary) X(COS, "cos", "CosBackward0", unary)                      \
+    X(TANH, "tanh", "TanhBackward0", unary) X(SIGMOID, "sigmoid", "SigmoidBackward0", unary)       \
+    X(RELU, "relu", "ReluBackward0", unary) X(LEAKY_RELU, "leaky_relu", "LeakyReluBackward0", unary) \
+    X(GELU, "gelu", "GeluBackward0", unary) X(SILU, "silu", "SiluBackward0", unary)                \
+    X(SOFTPLUS, "softplus", "SoftplusBackward0", unary) X(CLAMP, "clamp", "ClampBackward1", unary) \
+    X(WHERE, "where", "WhereBackward0", where) X(MASKED_FILL, "masked_fill", "MaskedFillBackward0", where) \
+    X(FILL, "fill", "FillBackward0", where)                                                        \
+    X(SUM, "sum", "SumBackward1", reduce) X(MEAN, "mean", "MeanBackward1", reduce)                 \
+    X(VAR, "var", "VarBackward0", reduce) X(STD, "std", "StdBackward0", reduce)                    \
+    X(PROD, "prod", "ProdBackward1", reduce) X(MAX, "max", "MaxBackward0", reduce)                 \
+    X(MIN, "min", "MinBackward0", reduce) X(ARGMAX, "argmax", "", none) X(ARGMIN, "argmin", "", none) \
+    X(NORM, "norm", "NormBackward1", reduce) X(LOGSUMEXP, "logsumexp", "LogsumexpBackward0", reduce) \
+    X(SOFTMAX, "softmax", "SoftmaxBackward0", lane)                                                \
+    X(LOG_SOFTMAX, "log_softmax", "LogSoftmaxBackward0", lane) X(CUMSUM, "cumsum", "CumsumBackward0", lane) \
+    X(MM, "mm", "MmBackward0", linalg) X(BMM, "bmm", "BmmBackward0", linalg)                       \
+    X(VIEW, "view", "ViewBackward0", view) X(EXPAND, "expand", "ExpandBackward0", view)            \
+    X(PERMUTE, "permute", "PermuteBackward0", view) X(SLICE, "slice", "SliceBackward0", view)      \
+    X(SELECT, "select", "SelectBackward0", view) X(CAT, "cat", "CatBackward0", cat)                \
+    X(STACK, "stack", "StackBackward0", cat)                                                       \
+    X(INDEX_SELECT, "index_select", "IndexSelectBackward0", index)                                 \
+    X(GATHER, "gather", "GatherBackward0", index) X(COPY, "copy", "CloneBackward0", copy)          \
+    X(TO_DTYPE, "to", "ToCopyBackward0", copy)
+#define TL__OP_ENUM(id, name, tname, fam) TL__OP_##id,
 typedef enum tl__op { TL__OPS(TL__OP_ENUM) TL__OP_COUNT } tl__op;
 #undef TL__OP_ENUM
-#define TL__OP_NAME(id, name) name,
+#define TL__OP_NAME(id, name, tname, fam) name,
 static const char *const tl__op_names[] = {TL__OPS(TL__OP_NAME) "?"};
 #undef TL__OP_NAME
-/* compile-time check that the name table matches the enum */
+#define TL__OP_TNAME(id, name, tname, fam) tname,
+static const char *const tl__op_torch_names[] = {TL__OPS(TL__OP_TNAME) "?"};
+#undef TL__OP_TNAME
+/* compile-time check that the name tables match the enum */
 typedef char tl__op_names_check[(sizeof tl__op_names / sizeof tl__op_names[0]) == TL__OP_COUNT + 1 ? 1 : -1];
+
+/* Every backward family: given the node and the gradient of its output, write the gradients of
+   its inputs (untracked new references, NULL where none) to gin. */
+typedef tl_status (*tl__bwd_fn)(tl__node *n, const tl_tensor *g, tl_tensor **gin);
+/* Records a one-input op whose output r needs no saved values (views, copies) when t requires
+   grad; releases r on failure. */
+static tl_tensor *tl__view_record(tl_tensor *r, const tl_tensor *t, tl__op id) {
+    if (r && tl__wants_grad(t, NULL, NULL) && !tl__record(r, id, t, NULL, NULL)) {
+        tl__release(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* Records an op over a list of inputs (cat, stack). */
+static int tl__record_list(tl_tensor *out, tl__op id, int n, tl_tensor *const *ts, int dim) {
+    tl__node *nd;
+    int i;
+    if (!tl__record(out, id, NULL, NULL, NULL)) return 0;
+    nd = out->grad_fn;
+    if (!nd) return 1;
+    nd->ins = (tl_tensor **)tl__malloc(sizeof(tl_tensor *) * (size_t)n);
+    if (!nd->ins) {
+        TL__FAIL(TL_ERR_OOM, "autograd: out of memory recording a join of %d tensors", n);
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        nd->ins[i] = ts[i];
+        ts[i]->refcount++;
+    }
+    nd->nins = n;
+    nd->ip[0] = dim;
+    return 1;
+}
+static int tl__any_requires_grad(int n, tl_tensor *const *ts) {
+    int i;
+    if (!tl__grad_mode()) return 0;
+    for (i = 0; i < n; i++)
+        if (ts[i]->requires_grad) return 1;
+    return 0;
+}
 
 /* ---- elementwise kernels on compute buffers ---- */
 
@@ -1322,6 +1553,7 @@ typedef struct tl__ew {
     tl__op op;
     int nin;      /* 0..3 inputs */
     int ct;       /* compute type */
+    int bwd;      /* 1: run the backward kernel of op (inputs: grad, x, y) */
     double p[4];  /* op parameters (alpha, slope, bounds, ...) */
     tl_dtype in_dt[3], out_dt;
 } tl__ew;
@@ -1436,10 +1668,66 @@ static void tl__kern_i64(const tl__ew *e, int64_t n, const void *const *in, void
     default: break;
     }
 }
+
+/* Backward kernels of the unary family: a = incoming gradient, b = input x, c = output y. */
+#define TL__FLOAT_BWD_KERNEL(NAME, T, FN)                                                          \
+    static void NAME(const tl__ew *e, int64_t n, const void *const *in, void *out) {              \
+        const T *a = (const T *)in[0], *b = (const T *)in[1], *c = (const T *)in[2];               \
+        T *o = (T *)out, p0 = (T)e->p[0], p1 = (T)e->p[1];                                        \
+        int64_t i;                                                                                 \
+        switch (e->op) {                                                                           \
+        case TL__OP_NEG: TL__LOOP(-a[i]); break;                                                   \
+        case TL__OP_ABS: TL__LOOP(b[i] > 0 ? a[i] : (b[i] < 0 ? -a[i] : (T)0)); break;             \
+        case TL__OP_SIGN: TL__LOOP((T)0); break;                                                   \
+        case TL__OP_EXP: TL__LOOP(a[i] * c[i]); break;                                             \
+        case TL__OP_LOG: TL__LOOP(a[i] / b[i]); break;                                             \
+        case TL__OP_LOG1P: TL__LOOP(a[i] / ((T)1 + b[i])); break;                                  \
+        case TL__OP_SQRT: TL__LOOP(a[i] / ((T)2 * c[i])); break;                                   \
+        case TL__OP_RSQRT: TL__LOOP((T)-0.5 * a[i] * c[i] * c[i] * c[i]); break;                   \
+        case TL__OP_SIN: TL__LOOP(a[i] * FN(cos)(b[i])); break;                                    \
+        case TL__OP_COS: TL__LOOP(-a[i] * FN(sin)(b[i])); break;                                   \
+        case TL__OP_TANH: TL__LOOP(a[i] * ((T)1 - c[i] * c[i])); break;                            \
+        case TL__OP_SIGMOID: TL__LOOP(a[i] * c[i] * ((T)1 - c[i])); break;                         \
+        case TL__OP_RELU: TL__LOOP(c[i] > 0 ? a[i] : (T)0); break;                                 \
+        case TL__OP_LEAKY_RELU: TL__LOOP(b[i] > 0 ? a[i] : a[i] * p0); break;                      \
+        case TL__OP_GELU:                                                                          \
+            for (i = 0; i < n; i++) {                                                              \
+                T x = b[i];                                                                        \
+                if (e->p[0] != 0) {                                                                \
+                    T kb = (T)0.7978845608028654, kk = (T)0.044715;                                \
+                    T th = FN(tanh)(kb * (x + kk * x * x * x));                                    \
+                    T right = (T)0.5 * x * ((T)1 - th * th) * kb * ((T)1 + (T)3 * kk * x * x);      \
+                    o[i] = a[i] * ((T)0.5 * ((T)1 + th) + right);                                  \
+                } else {                                                                           \
+                    T cdf = (T)0.5 * ((T)1 + FN(erf)(x * (T)0.7071067811865476));                  \
+                    T pdf = FN(exp)((T)-0.5 * x * x) * (T)0.3989422804014327;                      \
+                    o[i] = a[i] * (cdf + x * pdf);                                                 \
+                }                                                                                  \
+            }                                                                                      \
+            break;                                                                                 \
+        case TL__OP_SILU:                                                                          \
+            for (i = 0; i < n; i++) {                                                              \
+                T sg = (T)1 / ((T)1 + FN(exp)(-b[i]));                                             \
+                o[i] = a[i] * sg * ((T)1 + b[i] * ((T)1 - sg));                                    \
+            }                                                                                      \
+            break;                                                                                 \
+        case TL__OP_SOFTPLUS:                                                                      \
+            for (i = 0; i < n; i++) {                                                              \
+                T z = FN(exp)(b[i] * p0);                                                          \
+                o[i] = b[i] * p0 > p1 ? a[i] : a[i] * z / (z + (T)1);                              \
+            }                                                                                      \
+            break;                                                                                 \
+        case TL__OP_CLAMP: TL__LOOP(b[i] >= p0 && b[i] <= p1 ? a[i] : (T)0); break;                \
+        default: break;                                                                            \
+        }                                                                                          \
+    }
+TL__FLOAT_BWD_KERNEL(tl__kern_bwd_f32, float, TL__MF)
+TL__FLOAT_BWD_KERNEL(tl__kern_bwd_f64, double, TL__MD)
 #undef TL__LOOP
 
 typedef void (*tl__kern_fn)(const tl__ew *e, int64_t n, const void *const *in, void *out);
 static const tl__kern_fn tl__kerns[3] = {tl__kern_f32, tl__kern_f64, tl__kern_i64};
+static const tl__kern_fn tl__bwd_kerns[3] = {tl__kern_bwd_f32, tl__kern_bwd_f64, tl__kern_i64};
 
 /* Inner loop of the elementwise engine: operands whose dtype is the compute type and whose stride
    is one element are used in place; the others are converted through chunk buffers. */
@@ -1463,7 +1751,7 @@ static void tl__ew_inner(void *vctx, int64_t n, char **p, const int64_t *s) {
             }
         }
         out = (e->out_dt == cdt && s[0] == csz) ? (void *)(p[0] + off * s[0]) : (void *)bufs[0];
-        tl__kerns[ct](e, m, in, out);
+        (e->bwd ? tl__bwd_kerns : tl__kerns)[ct](e, m, in, out);
         if (out == (void *)bufs[0]) tl__store(p[0] + off * s[0], e->out_dt, s[0], bufs[0], ct, m);
     }
 }
@@ -1703,14 +1991,14 @@ TLDEF tl_tensor *tl_from_buffer(void *data, int ndim, const int64_t *shape, tl_d
 
 TLDEF tl_tensor *tl_clone(const tl_tensor *t) {
     TL__CHECK1("tl_clone", t);
-    return tl__ret(tl__copy_as("tl_clone", t, t->dtype));
+    return tl__ret(tl__view_record(tl__copy_as("tl_clone", t, t->dtype), t, TL__OP_COPY));
 }
 
 TLDEF tl_tensor *tl_to_dtype(const tl_tensor *t, tl_dtype dt) {
     TL__CHECK1("tl_to_dtype", t);
     if (!TL__VALID_DT(dt)) return TL__FAILN(TL_ERR_DTYPE, "tl_to_dtype: invalid dtype %d", (int)dt);
     if (t->dtype == dt) return tl_retain((tl_tensor *)t);
-    return tl__ret(tl__copy_as("tl_to_dtype", t, dt));
+    return tl__ret(tl__view_record(tl__copy_as("tl_to_dtype", t, dt), t, TL__OP_TO_DTYPE));
 }
 
 /* Byte offset of element idx (negative indices wrap), or -1 with an error. */
@@ -1807,6 +2095,89 @@ TLDEF tl_status tl_copy_to_buffer(const tl_tensor *t, void *out, tl_dtype dt) {
 
 /* ===== >>ops ================================================================================== */
 
+/* ---- autograd helpers shared by the elementwise families ---- */
+
+static tl_tensor *tl__reduce(const char *op, tl__op kind, const tl_tensor *t, int ndims, const int *dims,
+                             int keepdim, double p, tl_tensor **indices);
+static tl_tensor *tl__view(const char *op, const tl_tensor *t, int ndim, const int64_t *shape, int allow_copy);
+
+/* Undoes broadcasting: sums g (consumed) down to like's shape and converts it to like's dtype. */
+static tl_tensor *tl__sum_to(tl_tensor *g, const tl_tensor *like) {
+    int dims[TL_MAX_DIMS], nd = 0, d, lead;
+    tl_tensor *r;
+    if (!g) return NULL;
+    lead = g->ndim - like->ndim;
+    for (d = 0; d < g->ndim; d++)
+        if (d < lead || (like->shape[d - lead] == 1 && g->shape[d] != 1)) dims[nd++] = d;
+    if (nd > 0) {
+        tl_tensor *s1 = tl__reduce("autograd", TL__OP_SUM, g, nd, dims, 1, 0, NULL);
+        tl__release(g);
+        if (!s1) return NULL;
+        g = tl__view("autograd", s1, like->ndim, like->shape, 1);
+        tl__release(s1);
+        if (!g) return NULL;
+    }
+    if (g->dtype != like->dtype) {
+        r = tl__copy_as("autograd", g, like->dtype);
+        tl__release(g);
+        return r;
+    }
+    return g;
+}
+
+/* Before an in-place op that autograd must record: a leaf that requires grad is refused, as is a
+   view with history; otherwise a's history moves to a private copy of its old value, which becomes
+   the recorded op's input. Returns that copy (new reference) or NULL with an error. */
+static tl_tensor *tl__inplace_prepare(const char *op, tl_tensor *a) {
+    tl_tensor *old;
+    if (!a->grad_fn && a->requires_grad)
+        return TL__FAILN(TL_ERR_STATE, "%s: a leaf Variable that requires grad (%s %s) is being used in an in-place "
+                         "operation; wrap the update in tl_no_grad_begin/end or use an out-of-place op", op,
+                         TL__DT(a), TL__SH(a));
+    if (a->grad_fn && (a->grad_fn->op == TL__OP_VIEW || a->grad_fn->op == TL__OP_EXPAND ||
+                       a->grad_fn->op == TL__OP_PERMUTE || a->grad_fn->op == TL__OP_SLICE ||
+                       a->grad_fn->op == TL__OP_SELECT))
+        return TL__FAILN(TL_ERR_STATE, "%s: in-place operation on a view (%s, output of %s) of a tensor that requires "
+                         "grad is not supported; clone it first", op, TL__SH(a), tl__op_torch_names[a->grad_fn->op]);
+    old = tl__copy_as(op, a, a->dtype);
+    if (!old) return NULL;
+    old->grad_fn = a->grad_fn;
+    old->requires_grad = a->requires_grad;
+    if (old->grad_fn && old->grad_fn->out_weak == a) old->grad_fn->out_weak = old;
+    a->grad_fn = NULL;
+    a->requires_grad = 0;
+    return old;
+}
+
+/* Records a binary op on out (b NULL for a scalar operand bs) with what its backward reads. */
+static int tl__binary_record(tl_tensor *out, tl__op id, const tl_tensor *a, const tl_tensor *b, double bs,
+                             double alpha) {
+    tl__node *n;
+    if (!tl__record(out, id, a, b, NULL)) return 0;
+    n = out->grad_fn;
+    if (!n) return 1;
+    n->p[0] = alpha;
+    n->p[1] = bs;
+    switch (id) {
+    case TL__OP_MUL:
+    case TL__OP_DIV:
+    case TL__OP_MAXIMUM:
+    case TL__OP_MINIMUM:
+        tl__save_in(n, 0);
+        if (b) tl__save_in(n, 1);
+        break;
+    case TL__OP_POW:
+        tl__save_in(n, 0);
+        if (b) {
+            tl__save_in(n, 1);
+            if (!tl__save_out(n, out)) return 0;
+        }
+        break;
+    default: break;
+    }
+    return 1;
+}
+
 /* Output of a binary op with result dtype dt (bool for comparisons). */
 static tl_tensor *tl__binary(const char *op, tl__op id, const tl_tensor *a, const tl_tensor *b,
                              int b_is_scalar, double bs, double alpha) {
@@ -1851,6 +2222,10 @@ static tl_tensor *tl__binary(const char *op, tl__op id, const tl_tensor *a, cons
     in[1].t = b_is_scalar ? NULL : b;
     in[1].d = bs;
     tl__ew_exec(&e, out, 2, in);
+    if (tl__wants_grad(a, in[1].t, NULL) && !tl__binary_record(out, id, a, in[1].t, bs, alpha)) {
+        tl__release(out);
+        return NULL;
+    }
     return out;
 }
 
@@ -1870,6 +2245,7 @@ static int tl__check_writable(const char *op, const tl_tensor *t) {
 }
 static tl_status tl__binary_(const char *op, tl__op id, tl_tensor *a, const tl_tensor *b, int b_is_scalar,
                              double bs, double alpha) {
+    tl_tensor *old = NULL;
     tl__rtype rt;
     tl_dtype res;
     tl__ew e;
@@ -1900,6 +2276,7 @@ static tl_status tl__binary_(const char *op, tl__op id, tl_tensor *a, const tl_t
         return TL__FAIL(TL_ERR_SHAPE, "%s: output with shape %s doesn't match the broadcast shape %s", op,
                         TL__SH(a), tl__fmt_shape(nd, shape));
     if (!tl__check_writable(op, a)) return tl__tls.status;
+    if (tl__wants_grad(a, b_is_scalar ? NULL : b, NULL) && !(old = tl__inplace_prepare(op, a))) return tl__tls.status;
     memset(&e, 0, sizeof e);
     e.op = id;
     e.ct = tl__ctype(res);
@@ -1909,6 +2286,11 @@ static tl_status tl__binary_(const char *op, tl__op id, tl_tensor *a, const tl_t
     in[1].d = bs;
     tl__ew_exec(&e, a, 2, in);
     a->storage->version++;
+    if (old) {
+        int ok = tl__binary_record(a, id, old, in[1].t, bs, alpha);
+        tl__release(old);
+        if (!ok) return tl__tls.status;
+    }
     return TL_OK;
 }
 
@@ -1975,7 +2357,108 @@ TLDEF tl_status tl_mul_scalar_(tl_tensor *a, double s) { return tl__binary_("tl_
 TLDEF tl_status tl_div_scalar_(tl_tensor *a, double s) { return tl__binary_("tl_div_scalar_", TL__OP_DIV, a, NULL, 1, s, 1); }
 TLDEF tl_status tl_pow_scalar_(tl_tensor *a, double e) { return tl__binary_("tl_pow_scalar_", TL__OP_POW, a, NULL, 1, e, 1); }
 
+/* Backward of add/sub/mul/div/pow/maximum/minimum: g has the output's shape; each input gradient
+   is summed back to that input's shape (undoing broadcasting) and converted to its dtype. */
+#define TL__AB(op, x, y) tl__binary("autograd", TL__OP_##op, x, y, 0, 0, 1)
+#define TL__AS(op, x, s) tl__binary("autograd", TL__OP_##op, x, NULL, 1, s, 1)
+#define TL__TMP(x) (tmp[nt++] = (x))
+static tl_tensor *tl__where(const char *op, const tl_tensor *cond, const tl_tensor *a, double as,
+                            const tl_tensor *b, double bs);
+static tl_tensor *tl__unary(const char *op, tl__op id, const tl_tensor *t, double p0, double p1);
+static tl_status tl__bwd_binary(tl__node *n, const tl_tensor *g, tl_tensor **gin) {
+    tl_tensor *a = n->in[0], *b = n->in[1], *ga = NULL, *gb = NULL, *tmp[8];
+    double s = n->p[1], alpha = n->p[0];
+    int need_a = a && a->requires_grad, need_b = b && b->requires_grad, nt = 0, k;
+    tl_tensor *gg = (tl_tensor *)g;
+    switch (n->op) {
+    case TL__OP_ADD:
+    case TL__OP_SUB:
+        if (need_a) {
+            ga = gg;
+            gg->refcount++;
+        }
+        if (need_b) gb = TL__AS(MUL, g, n->op == TL__OP_SUB ? -alpha : alpha);
+        break;
+    case TL__OP_MUL:
+        if (need_a) ga = b ? TL__AB(MUL, g, b) : TL__AS(MUL, g, s);
+        if (need_b) gb = TL__AB(MUL, g, a);
+        break;
+    case TL__OP_DIV: /* d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 */
+        if (need_a) ga = b ? TL__AB(DIV, g, b) : TL__AS(DIV, g, s);
+        if (need_b) {
+            TL__TMP(TL__AB(DIV, a, b));
+            TL__TMP(TL__AB(DIV, tmp[0], b));
+            TL__TMP(TL__AB(MUL, g, tmp[1]));
+            gb = TL__AS(MUL, tmp[2], -1);
+        }
+        break;
+    case TL__OP_POW:
+        if (!b) { /* a ** s: s * a^(s-1), zero when s == 0 */
+            if (need_a) {
+                if (s == 0) ga = TL__AS(MUL, g, 0);
+                else {
+                    TL__TMP(TL__AS(POW, a, s - 1));
+                    TL__TMP(TL__AS(MUL, tmp[0], s));
+                    ga = TL__AB(MUL, g, tmp[1]);
+                }
+            }
+        } else {
+            if (need_a) { /* b * a^(b-1), masked to 0 where b == 0 (torch) */
+                TL__TMP(TL__AS(SUB, b, 1));
+                TL__TMP(TL__AB(POW, a, tmp[0]));
+                TL__TMP(TL__AB(MUL, tmp[1], b));
+                TL__TMP(TL__AS(EQ, b, 0));
+                TL__TMP(tl__where("autograd", tmp[3], NULL, 0, tmp[2], 0));
+                ga = TL__AB(MUL, g, tmp[4]);
+            }
+            if (need_b) { /* a^b * log(a), 0 where a == 0 and b >= 0 */
+                int base = nt;
+                TL__TMP(tl__unary("autograd", TL__OP_LOG, a, 0, 0));
+                TL__TMP(TL__AB(MUL, n->out, tmp[base]));
+                TL__TMP(TL__AS(EQ, a, 0));
+                TL__TMP(TL__AS(GE, b, 0));
+                TL__TMP(TL__AB(MUL, tmp[base + 2], tmp[base + 3]));
+                TL__TMP(tl__where("autograd", tmp[base + 4], NULL, 0, tmp[base + 1], 0));
+                gb = TL__AB(MUL, g, tmp[base + 5]);
+            }
+        }
+        break;
+    case TL__OP_MAXIMUM:
+    case TL__OP_MINIMUM: { /* ties split the gradient in half, as torch does */
+        int is_max = n->op == TL__OP_MAXIMUM;
+        TL__TMP(TL__AS(MUL, g, 0.5));
+        TL__TMP(TL__AB(EQ, a, b));
+        TL__TMP(tl__where("autograd", tmp[1], tmp[0], 0, g, 0));
+        if (need_a) {
+            TL__TMP(is_max ? TL__AB(LT, a, b) : TL__AB(GT, a, b));
+            ga = tl__where("autograd", tmp[3], NULL, 0, tmp[2], 0);
+        }
+        if (need_b) {
+            int k2 = nt;
+            TL__TMP(is_max ? TL__AB(GT, a, b) : TL__AB(LT, a, b));
+            gb = tl__where("autograd", tmp[k2], NULL, 0, tmp[2], 0);
+        }
+        break;
+    }
+    default: break;
+    }
+    for (k = 0; k < nt; k++) tl__release(tmp[k]);
+    gin[0] = need_a ? tl__sum_to(ga, a) : NULL;
+    gin[1] = need_b ? tl__sum_to(gb, b) : NULL;
+    return (need_a && !gin[0]) || (need_b && !gin[1]) ? tl__tls.status : TL_OK;
+}
+
 /* ---- unary ops ---- */
+
+/* clamp: integer tensors with fractional bounds promote like torch (int.clamp(1.5) -> float32). */
+static tl_dtype tl__clamp_dtype(const tl_tensor *t, double lo, double hi) {
+    tl__rtype rt;
+    tl__rtype_init(&rt);
+    tl__rtype_tensor(&rt, t);
+    if (!isinf(lo)) tl__rtype_scalar(&rt, lo);
+    if (!isinf(hi)) tl__rtype_scalar(&rt, hi);
+    return tl__rtype_result(&rt);
+}
 
 /* Result dtype of a unary op on dt, or -1 (with an error) where torch refuses the dtype. */
 static int tl__unary_dtype(const char *op, tl__op id, const tl_tensor *t) {
@@ -2005,13 +2488,35 @@ static int tl__unary_dtype(const char *op, tl__op id, const tl_tensor *t) {
         return TL__IS_INTLIKE(dt) ? (int)TL_F32 : (int)dt;
     }
 }
+/* Records a unary op; backward reads the output (exp, sqrt, rsqrt, tanh, sigmoid, relu), nothing
+   (neg, sign) or the input (the rest). */
+static int tl__unary_record(tl_tensor *out, tl__op id, const tl_tensor *t, double p0, double p1) {
+    tl__node *n;
+    if (!tl__record(out, id, t, NULL, NULL)) return 0;
+    n = out->grad_fn;
+    if (!n) return 1;
+    n->p[0] = p0;
+    n->p[1] = p1;
+    switch (id) {
+    case TL__OP_NEG:
+    case TL__OP_SIGN: break;
+    case TL__OP_EXP:
+    case TL__OP_SQRT:
+    case TL__OP_RSQRT:
+    case TL__OP_TANH:
+    case TL__OP_SIGMOID:
+    case TL__OP_RELU: return tl__save_out(n, out);
+    default: tl__save_in(n, 0); break;
+    }
+    return 1;
+}
 static tl_tensor *tl__unary(const char *op, tl__op id, const tl_tensor *t, double p0, double p1) {
     int res;
     tl_tensor *out;
     tl__ew e;
     tl__opnd in[1];
     TL__CHECK1(op, t);
-    res = tl__unary_dtype(op, id, t);
+    res = id == TL__OP_CLAMP ? (int)tl__clamp_dtype(t, p0, p1) : tl__unary_dtype(op, id, t);
     if (res < 0) return NULL;
     out = tl__new(op, t->ndim, t->shape, (tl_dtype)res);
     if (!out) return NULL;
@@ -2022,19 +2527,25 @@ static tl_tensor *tl__unary(const char *op, tl__op id, const tl_tensor *t, doubl
     e.p[1] = p1;
     in[0].t = t;
     tl__ew_exec(&e, out, 1, in);
+    if (tl__wants_grad(t, NULL, NULL) && !tl__unary_record(out, id, t, p0, p1)) {
+        tl__release(out);
+        return NULL;
+    }
     return out;
 }
 static tl_status tl__unary_(const char *op, tl__op id, tl_tensor *t, double p0, double p1) {
     int res;
     tl__ew e;
     tl__opnd in[1];
+    tl_tensor *old = NULL;
     TL__CHECK1S(op, t);
-    res = tl__unary_dtype(op, id, t);
+    res = id == TL__OP_CLAMP ? (int)tl__clamp_dtype(t, p0, p1) : tl__unary_dtype(op, id, t);
     if (res < 0) return tl__tls.status;
     if (!tl__can_cast((tl_dtype)res, t->dtype))
         return TL__FAIL(TL_ERR_DTYPE, "%s: result type %s can't be cast to the desired output type %s (%s)", op,
                         tl__dtype_names[res], TL__DT(t), TL__SH(t));
     if (!tl__check_writable(op, t)) return tl__tls.status;
+    if (tl__wants_grad(t, NULL, NULL) && !(old = tl__inplace_prepare(op, t))) return tl__tls.status;
     memset(&e, 0, sizeof e);
     e.op = id;
     e.ct = tl__ctype((tl_dtype)res);
@@ -2043,8 +2554,36 @@ static tl_status tl__unary_(const char *op, tl__op id, tl_tensor *t, double p0, 
     in[0].t = t;
     tl__ew_exec(&e, t, 1, in);
     t->storage->version++;
+    if (old) {
+        int ok = tl__unary_record(t, id, old, p0, p1);
+        tl__release(old);
+        if (!ok) return tl__tls.status;
+    }
     return TL_OK;
 }
+/* Backward of the unary family in one fused pass: gin = f'(x, y) * g (see tl__kern_bwd_*). */
+static tl_status tl__bwd_unary(tl__node *n, const tl_tensor *g, tl_tensor **gin) {
+    tl_tensor *x = n->in[0], *r;
+    tl__ew e;
+    tl__opnd in[3];
+    gin[0] = NULL;
+    if (!x->requires_grad) return TL_OK;
+    r = tl__new("autograd", g->ndim, g->shape, g->dtype);
+    if (!r) return tl__tls.status;
+    memset(&e, 0, sizeof e);
+    e.op = (tl__op)n->op;
+    e.bwd = 1;
+    e.ct = tl__ctype(g->dtype);
+    e.p[0] = n->p[0];
+    e.p[1] = n->p[1];
+    in[0].t = g;
+    in[1].t = (n->in_saved & 1) ? x : g;
+    in[2].t = n->out ? n->out : g;
+    tl__ew_exec(&e, r, 3, in);
+    gin[0] = tl__sum_to(r, x);
+    return gin[0] ? TL_OK : tl__tls.status;
+}
+
 #define TL__UNARY_API(name, id)                                                                    \
     TLDEF tl_tensor *tl_##name(const tl_tensor *t) { return tl__ret(tl__unary("tl_" #name, id, t, 0, 0)); }
 TL__UNARY_API(neg, TL__OP_NEG)
@@ -2082,76 +2621,22 @@ TLDEF tl_tensor *tl_gelu(const tl_tensor *t, int approximate_tanh) {
 TLDEF tl_tensor *tl_softplus(const tl_tensor *t, double beta, double threshold) {
     return tl__ret(tl__unary("tl_softplus", TL__OP_SOFTPLUS, t, beta, threshold));
 }
-
-/* clamp: integer tensors with fractional bounds promote like torch (int.clamp(1.5) -> float32). */
-static tl_dtype tl__clamp_dtype(const tl_tensor *t, double lo, double hi) {
-    tl__rtype rt;
-    tl__rtype_init(&rt);
-    tl__rtype_tensor(&rt, t);
-    if (!isinf(lo)) tl__rtype_scalar(&rt, lo);
-    if (!isinf(hi)) tl__rtype_scalar(&rt, hi);
-    return tl__rtype_result(&rt);
-}
 TLDEF tl_tensor *tl_clamp(const tl_tensor *t, double lo, double hi) {
-    tl_dtype res;
-    tl_tensor *out;
-    tl__ew e;
-    tl__opnd in[1];
     TL__CHECK1("tl_clamp", t);
     if (lo != lo || hi != hi) return TL__FAILN(TL_ERR_ARG, "tl_clamp: NaN bound for %s", TL__SH(t));
-    res = tl__clamp_dtype(t, lo, hi);
-    if (res == TL_BOOL && t->dtype == TL_BOOL && (isinf(lo) && isinf(hi))) res = TL_BOOL;
-    out = tl__new("tl_clamp", t->ndim, t->shape, res);
-    if (!out) return NULL;
-    memset(&e, 0, sizeof e);
-    e.op = TL__OP_CLAMP;
-    e.ct = tl__ctype(res);
-    e.p[0] = lo;
-    e.p[1] = hi;
-    in[0].t = t;
-    tl__ew_exec(&e, out, 1, in);
-    return tl__ret(out);
+    return tl__ret(tl__unary("tl_clamp", TL__OP_CLAMP, t, lo, hi));
 }
 TLDEF tl_status tl_clamp_(tl_tensor *t, double lo, double hi) {
     TL__CHECK1S("tl_clamp_", t);
     if (lo != lo || hi != hi) return TL__FAIL(TL_ERR_ARG, "tl_clamp_: NaN bound for %s", TL__SH(t));
-    if (!tl__can_cast(tl__clamp_dtype(t, lo, hi), t->dtype))
-        return TL__FAIL(TL_ERR_DTYPE, "tl_clamp_: result type %s can't be cast to the desired output type %s (%s)",
-                        tl__dtype_names[tl__clamp_dtype(t, lo, hi)], TL__DT(t), TL__SH(t));
     return tl__unary_("tl_clamp_", TL__OP_CLAMP, t, lo, hi);
 }
 
-TLDEF tl_status tl_fill_(tl_tensor *t, double value) {
-    TL__CHECK1S("tl_fill_", t);
-    if (!tl__check_writable("tl_fill_", t)) return tl__tls.status;
-    tl__fill(t, value);
-    t->storage->version++;
-    return TL_OK;
-}
-TLDEF tl_status tl_zero_(tl_tensor *t) {
-    TL__CHECK1S("tl_zero_", t);
-    return tl_fill_(t, 0);
-}
-TLDEF tl_status tl_copy_(tl_tensor *dst, const tl_tensor *src) {
-    int nd = 0;
-    int64_t shape[TL_MAX_DIMS];
-    const tl_tensor *ts[2];
-    TL__CHECK2S("tl_copy_", dst, src);
-    ts[0] = dst;
-    ts[1] = src;
-    if (!tl__broadcast_n("tl_copy_", 2, ts, &nd, shape)) return tl__tls.status;
-    if (nd != dst->ndim || memcmp(shape, dst->shape, sizeof(int64_t) * (size_t)nd) != 0)
-        return TL__FAIL(TL_ERR_SHAPE, "tl_copy_: source %s cannot be broadcast to destination %s", TL__SH(src),
-                        TL__SH(dst));
-    if (!tl__check_writable("tl_copy_", dst)) return tl__tls.status;
-    tl__copy_into(dst, src);
-    dst->storage->version++;
-    return TL_OK;
-}
+/* ---- where, masked_fill, fill, copy ---- */
 
-/* where(cond, a, b) with scalars allowed for a or b (used by masked_fill). */
-static tl_tensor *tl__where(const char *op, const tl_tensor *cond, const tl_tensor *a, const tl_tensor *b,
-                            double bs) {
+/* where(cond, a, b); a NULL means the scalar as, b NULL the scalar bs (masked_fill, backward). */
+static tl_tensor *tl__where(const char *op, const tl_tensor *cond, const tl_tensor *a, double as,
+                            const tl_tensor *b, double bs) {
     tl__rtype rt;
     tl_dtype res;
     tl_tensor *out;
@@ -2160,11 +2645,13 @@ static tl_tensor *tl__where(const char *op, const tl_tensor *cond, const tl_tens
     int nd = 0;
     int64_t shape[TL_MAX_DIMS];
     const tl_tensor *ts[3];
+    if (!cond) return NULL;
     if (cond->dtype != TL_BOOL && cond->dtype != TL_U8)
         return TL__FAILN(TL_ERR_DTYPE, "%s: expected condition to be a boolean tensor, but got a tensor with "
                          "dtype %s (shape %s)", op, TL__DT(cond), TL__SH(cond));
     tl__rtype_init(&rt);
-    tl__rtype_tensor(&rt, a);
+    if (a) tl__rtype_tensor(&rt, a);
+    else tl__rtype_scalar(&rt, as);
     if (b) tl__rtype_tensor(&rt, b);
     else tl__rtype_scalar(&rt, bs);
     res = tl__rtype_result(&rt);
@@ -2179,48 +2666,72 @@ static tl_tensor *tl__where(const char *op, const tl_tensor *cond, const tl_tens
     e.ct = tl__ctype(res);
     in[0].t = cond;
     in[1].t = a;
+    in[1].d = as;
     in[2].t = b;
     in[2].d = bs;
     tl__ew_exec(&e, out, 3, in);
+    if (tl__wants_grad(a, b, NULL)) {
+        if (!tl__record(out, TL__OP_WHERE, cond, a, b)) {
+            tl__release(out);
+            return NULL;
+        }
+        if (out->grad_fn) tl__save_in(out->grad_fn, 0);
+    }
     return out;
 }
 TLDEF tl_tensor *tl_where(const tl_tensor *cond, const tl_tensor *a, const tl_tensor *b) {
     if (tl__null_in("tl_where", cond) || tl__null_in("tl_where", a) || tl__null_in("tl_where", b)) return NULL;
-    return tl__ret(tl__where("tl_where", cond, a, b, 0));
+    return tl__ret(tl__where("tl_where", cond, a, 0, b, 0));
 }
-/* masked_fill keeps t's dtype: where(mask, value, t) cast back to t's dtype. */
 static int tl__masked_check(const char *op, const tl_tensor *t, const tl_tensor *mask) {
+    int nd = 0;
+    int64_t shape[TL_MAX_DIMS];
+    const tl_tensor *ts[2];
     if (mask->dtype != TL_BOOL) {
         TL__FAIL(TL_ERR_DTYPE, "%s: expected mask to be a bool tensor, got %s (mask %s, input %s)", op,
                  TL__DT(mask), TL__SH(mask), TL__SH(t));
         return 0;
     }
-    return 1;
-}
-TLDEF tl_status tl_masked_fill_(tl_tensor *t, const tl_tensor *mask, double value) {
-    tl__ew e;
-    tl__opnd in[3];
-    int nd = 0;
-    int64_t shape[TL_MAX_DIMS];
-    const tl_tensor *ts[2];
-    TL__CHECK2S("tl_masked_fill_", t, mask);
-    if (!tl__masked_check("tl_masked_fill_", t, mask)) return tl__tls.status;
     ts[0] = t;
     ts[1] = mask;
-    if (!tl__broadcast_n("tl_masked_fill_", 2, ts, &nd, shape)) return tl__tls.status;
-    if (nd != t->ndim || memcmp(shape, t->shape, sizeof(int64_t) * (size_t)nd) != 0)
-        return TL__FAIL(TL_ERR_SHAPE, "tl_masked_fill_: mask %s cannot be broadcast to the input %s", TL__SH(mask),
-                        TL__SH(t));
-    if (!tl__check_writable("tl_masked_fill_", t)) return tl__tls.status;
+    if (!tl__broadcast_n(op, 2, ts, &nd, shape)) return 0;
+    if (nd != t->ndim || memcmp(shape, t->shape, sizeof(int64_t) * (size_t)nd) != 0) {
+        TL__FAIL(TL_ERR_SHAPE, "%s: mask %s cannot be broadcast to the input %s", op, TL__SH(mask), TL__SH(t));
+        return 0;
+    }
+    return 1;
+}
+/* t[mask] = value in place (no checks, no recording). */
+static void tl__masked_fill_raw(tl_tensor *t, const tl_tensor *mask, double value) {
+    tl__ew e;
+    tl__opnd in[3];
     memset(&e, 0, sizeof e);
+    memset(in, 0, sizeof in);
     e.op = TL__OP_WHERE;
     e.ct = tl__ctype(t->dtype);
     in[0].t = mask;
-    in[1].t = NULL;
     in[1].d = value;
     in[2].t = t;
     tl__ew_exec(&e, t, 3, in);
     t->storage->version++;
+}
+static int tl__masked_record(tl_tensor *out, const tl_tensor *t, const tl_tensor *mask) {
+    if (!tl__record(out, TL__OP_MASKED_FILL, t, mask, NULL)) return 0;
+    if (out->grad_fn) tl__save_in(out->grad_fn, 1);
+    return 1;
+}
+TLDEF tl_status tl_masked_fill_(tl_tensor *t, const tl_tensor *mask, double value) {
+    tl_tensor *old = NULL;
+    TL__CHECK2S("tl_masked_fill_", t, mask);
+    if (!tl__masked_check("tl_masked_fill_", t, mask)) return tl__tls.status;
+    if (!tl__check_writable("tl_masked_fill_", t)) return tl__tls.status;
+    if (tl__wants_grad(t, NULL, NULL) && !(old = tl__inplace_prepare("tl_masked_fill_", t))) return tl__tls.status;
+    tl__masked_fill_raw(t, mask, value);
+    if (old) {
+        int ok = tl__masked_record(t, old, mask);
+        tl__release(old);
+        if (!ok) return tl__tls.status;
+    }
     return TL_OK;
 }
 TLDEF tl_tensor *tl_masked_fill(const tl_tensor *t, const tl_tensor *mask, double value) {
@@ -2229,11 +2740,72 @@ TLDEF tl_tensor *tl_masked_fill(const tl_tensor *t, const tl_tensor *mask, doubl
     if (!tl__masked_check("tl_masked_fill", t, mask)) return NULL;
     out = tl__copy_as("tl_masked_fill", t, t->dtype);
     if (!out) return NULL;
-    if (tl_masked_fill_(out, mask, value) != TL_OK) {
+    tl__masked_fill_raw(out, mask, value);
+    if (tl__wants_grad(t, NULL, NULL) && !tl__masked_record(out, t, mask)) {
         tl__release(out);
         return NULL;
     }
     return tl__ret(out);
+}
+TLDEF tl_status tl_fill_(tl_tensor *t, double value) {
+    tl_tensor *old = NULL;
+    TL__CHECK1S("tl_fill_", t);
+    if (!tl__check_writable("tl_fill_", t)) return tl__tls.status;
+    if (tl__wants_grad(t, NULL, NULL) && !(old = tl__inplace_prepare("tl_fill_", t))) return tl__tls.status;
+    tl__fill(t, value);
+    t->storage->version++;
+    if (old) {
+        int ok = tl__record(t, TL__OP_FILL, old, NULL, NULL);
+        tl__release(old);
+        if (!ok) return tl__tls.status;
+    }
+    return TL_OK;
+}
+TLDEF tl_status tl_zero_(tl_tensor *t) {
+    TL__CHECK1S("tl_zero_", t);
+    return tl_fill_(t, 0);
+}
+TLDEF tl_status tl_copy_(tl_tensor *dst, const tl_tensor *src) {
+    int nd = 0;
+    int64_t shape[TL_MAX_DIMS];
+    const tl_tensor *ts[2];
+    tl_tensor *old = NULL;
+    TL__CHECK2S("tl_copy_", dst, src);
+    ts[0] = dst;
+    ts[1] = src;
+    if (!tl__broadcast_n("tl_copy_", 2, ts, &nd, shape)) return tl__tls.status;
+    if (nd != dst->ndim || memcmp(shape, dst->shape, sizeof(int64_t) * (size_t)nd) != 0)
+        return TL__FAIL(TL_ERR_SHAPE, "tl_copy_: source %s cannot be broadcast to destination %s", TL__SH(src),
+                        TL__SH(dst));
+    if (!tl__check_writable("tl_copy_", dst)) return tl__tls.status;
+    if (tl__wants_grad(dst, src, NULL) && !(old = tl__inplace_prepare("tl_copy_", dst))) return tl__tls.status;
+    tl__copy_into(dst, src);
+    dst->storage->version++;
+    if (old) { /* the old value gets no gradient; src gets g summed to its shape */
+        int ok = tl__record(dst, TL__OP_TO_DTYPE, old, src, NULL);
+        tl__release(old);
+        if (!ok) return tl__tls.status;
+    }
+    return TL_OK;
+}
+
+/* Backward of where / masked_fill / fill. */
+static tl_status tl__bwd_where(tl__node *n, const tl_tensor *g, tl_tensor **gin) {
+    gin[0] = gin[1] = gin[2] = NULL;
+    if (n->op == TL__OP_WHERE) { /* in: cond, a, b */
+        if (n->in[1] && n->in[1]->requires_grad) {
+            gin[1] = tl__sum_to(tl__where("autograd", n->in[0], g, 0, NULL, 0), n->in[1]);
+            if (!gin[1]) return tl__tls.status;
+        }
+        if (n->in[2] && n->in[2]->requires_grad) {
+            gin[2] = tl__sum_to(tl__where("autograd", n->in[0], NULL, 0, g, 0), n->in[2]);
+            if (!gin[2]) return tl__tls.status;
+        }
+    } else if (n->op == TL__OP_MASKED_FILL && n->in[0]->requires_grad) { /* in: t, mask */
+        gin[0] = tl__sum_to(tl__where("autograd", n->in[1], NULL, 0, g, 0), n->in[0]);
+        if (!gin[0]) return tl__tls.status;
+    }
+    return TL_OK; /* fill: the old value gets no gradient */
 }
 
 /* ===== >>views ================================================================================ */
@@ -2263,9 +2835,14 @@ static int tl__infer_shape(const char *op, const tl_tensor *t, int ndim, const i
                      tl__fmt_shape(ndim, shape), TL__SH(t));
             return 0;
         } else {
-            known *= shape[i];
+            known = (int64_t)((uint64_t)known * (uint64_t)shape[i]); /* vetted just below */
         }
         out[i] = shape[i];
+    }
+    if (tl__shape_overflows(ndim, shape)) {
+        TL__FAIL(TL_ERR_SHAPE, "%s: numel: integer multiplication overflow for shape %s (input %s)", op,
+                 tl__fmt_shape(ndim, shape), TL__SH(t));
+        return 0;
     }
     if (infer >= 0) {
         if (known == 0 || numel % known != 0) goto bad;
@@ -2314,7 +2891,7 @@ static int tl__view_strides(const tl_tensor *t, int nnd, const int64_t *nshape, 
     return vd == -1;
 }
 
-static tl_tensor *tl__view(const char *op, const tl_tensor *t, int ndim, const int64_t *shape, int allow_copy) {
+static tl_tensor *tl__view_impl(const char *op, const tl_tensor *t, int ndim, const int64_t *shape, int allow_copy) {
     int64_t nshape[TL_MAX_DIMS], nstride[TL_MAX_DIMS];
     tl_tensor *r;
     if (!tl__infer_shape(op, t, ndim, shape, nshape)) return NULL;
@@ -2327,7 +2904,7 @@ static tl_tensor *tl__view(const char *op, const tl_tensor *t, int ndim, const i
                              tl__fmt_shape(t->ndim, t->stride), tl__fmt_shape(ndim, nshape));
         c = tl__copy_as(op, t, t->dtype);
         if (!c) return NULL;
-        r = tl__view(op, c, ndim, nshape, 0);
+        r = tl__view_impl(op, c, ndim, nshape, 0);
         tl__release(c);
         return r;
     }
@@ -2339,6 +2916,10 @@ static tl_tensor *tl__view(const char *op, const tl_tensor *t, int ndim, const i
         memcpy(r->stride, nstride, sizeof(int64_t) * (size_t)ndim);
     }
     return r;
+}
+/* view/reshape/flatten/unflatten/squeeze/unsqueeze all record VIEW: backward reshapes g back. */
+static tl_tensor *tl__view(const char *op, const tl_tensor *t, int ndim, const int64_t *shape, int allow_copy) {
+    return tl__view_record(tl__view_impl(op, t, ndim, shape, allow_copy), t, TL__OP_VIEW);
 }
 TLDEF tl_tensor *tl_view(const tl_tensor *t, int ndim, const int64_t *shape) {
     TL__CHECK1("tl_view", t);
@@ -2352,15 +2933,22 @@ TLDEF tl_tensor *tl_reshape(const tl_tensor *t, int ndim, const int64_t *shape) 
 static tl_tensor *tl__transpose(const char *op, const tl_tensor *t, int d0, int d1) {
     tl_tensor *r;
     int64_t tmp;
-    if (t->ndim == 0 && (d0 == 0 || d0 == -1) && (d1 == 0 || d1 == -1)) return tl__alias(op, t);
-    d0 = tl__wrap_dim(op, d0, t->ndim);
+    if (t->ndim == 0 && (d0 == 0 || d0 == -1) && (d1 == 0 || d1 == -1))
+        return tl__view_record(tl__alias(op, t), t, TL__OP_VIEW);
+    d0 = tl__wrap_dim(op, d0, t->ndim, t);
     if (d0 < 0) return NULL;
-    d1 = tl__wrap_dim(op, d1, t->ndim);
+    d1 = tl__wrap_dim(op, d1, t->ndim, t);
     if (d1 < 0) return NULL;
     r = tl__alias(op, t);
     if (!r) return NULL;
     tmp = r->shape[d0]; r->shape[d0] = r->shape[d1]; r->shape[d1] = tmp;
     tmp = r->stride[d0]; r->stride[d0] = r->stride[d1]; r->stride[d1] = tmp;
+    r = tl__view_record(r, t, TL__OP_PERMUTE);
+    if (r && r->grad_fn) { /* the permutation that swaps d0 and d1 */
+        int i;
+        for (i = 0; i < t->ndim; i++) r->grad_fn->ip[i] = i == d0 ? d1 : (i == d1 ? d0 : i);
+        r->grad_fn->nip = t->ndim;
+    }
     return r;
 }
 TLDEF tl_tensor *tl_transpose(const tl_tensor *t, int dim0, int dim1) {
@@ -2372,7 +2960,7 @@ TLDEF tl_tensor *tl_t(const tl_tensor *t) {
     if (t->ndim > 2)
         return TL__FAILN(TL_ERR_SHAPE, "tl_t: expects a tensor with <= 2 dimensions, but got %dD %s", t->ndim,
                          TL__SH(t));
-    if (t->ndim < 2) return tl__ret(tl__alias("tl_t", t));
+    if (t->ndim < 2) return tl__ret(tl__view_record(tl__alias("tl_t", t), t, TL__OP_VIEW));
     return tl__ret(tl__transpose("tl_t", t, 0, 1));
 }
 
@@ -2387,7 +2975,7 @@ static tl_tensor *tl__permute(const char *op, const tl_tensor *t, int ndims, con
     r = tl__alias(op, t);
     if (!r) return NULL;
     for (i = 0; i < ndims; i++) {
-        int d = tl__wrap_dim(op, dims[i], t->ndim);
+        int d = tl__wrap_dim(op, dims[i], t->ndim, t);
         if (d < 0 || seen[d]) {
             if (d >= 0) TL__FAIL(TL_ERR_ARG, "%s: duplicate dims are not allowed (dim %d, input %s)", op, dims[i],
                                  TL__SH(t));
@@ -2398,6 +2986,11 @@ static tl_tensor *tl__permute(const char *op, const tl_tensor *t, int ndims, con
         r->shape[i] = t->shape[d];
         r->stride[i] = t->stride[d];
     }
+    r = tl__view_record(r, t, TL__OP_PERMUTE);
+    if (r && r->grad_fn) {
+        for (i = 0; i < ndims; i++) r->grad_fn->ip[i] = dims[i] < 0 ? dims[i] + ndims : dims[i];
+        r->grad_fn->nip = ndims;
+    }
     return r;
 }
 TLDEF tl_tensor *tl_permute(const tl_tensor *t, int ndims, const int *dims) {
@@ -2407,14 +3000,14 @@ TLDEF tl_tensor *tl_permute(const tl_tensor *t, int ndims, const int *dims) {
 
 static int tl__need_dims(const char *op, const tl_tensor *t) {
     if (t->ndim > 0) return 1;
-    TL__FAIL(TL_ERR_ARG, "%s: cannot be applied to a 0-dim tensor", op);
+    TL__FAIL(TL_ERR_ARG, "%s: cannot be applied to a 0-dim tensor (input %s)", op, TL__SH(t));
     return 0;
 }
 static tl_tensor *tl__narrow(const char *op, const tl_tensor *t, int dim, int64_t start, int64_t length) {
     tl_tensor *r;
     int d;
     if (!tl__need_dims(op, t)) return NULL;
-    d = tl__wrap_dim(op, dim, t->ndim);
+    d = tl__wrap_dim(op, dim, t->ndim, t);
     if (d < 0) return NULL;
     if (start < 0) start += t->shape[d];
     if (start < 0 || start > t->shape[d] || length < 0 || start + length > t->shape[d])
@@ -2424,6 +3017,12 @@ static tl_tensor *tl__narrow(const char *op, const tl_tensor *t, int dim, int64_
     if (!r) return NULL;
     r->offset += start * t->stride[d];
     r->shape[d] = length;
+    r = tl__view_record(r, t, TL__OP_SLICE);
+    if (r && r->grad_fn) {
+        r->grad_fn->ip[0] = d;
+        r->grad_fn->lp[0] = start;
+        r->grad_fn->lp[1] = 1;
+    }
     return r;
 }
 TLDEF tl_tensor *tl_narrow(const tl_tensor *t, int dim, int64_t start, int64_t length) {
@@ -2434,7 +3033,7 @@ static tl_tensor *tl__select(const char *op, const tl_tensor *t, int dim, int64_
     tl_tensor *r;
     int d, i;
     if (!tl__need_dims(op, t)) return NULL;
-    d = tl__wrap_dim(op, dim, t->ndim);
+    d = tl__wrap_dim(op, dim, t->ndim, t);
     if (d < 0) return NULL;
     if (index < -t->shape[d] || index >= t->shape[d])
         return TL__FAILN(TL_ERR_INDEX, "%s: index %lld out of range for tensor of size %s at dimension %d", op,
@@ -2448,22 +3047,26 @@ static tl_tensor *tl__select(const char *op, const tl_tensor *t, int dim, int64_
         r->stride[i] = t->stride[i + 1];
     }
     r->ndim--;
+    r = tl__view_record(r, t, TL__OP_SELECT);
+    if (r && r->grad_fn) {
+        r->grad_fn->ip[0] = d;
+        r->grad_fn->lp[0] = index;
+    }
     return r;
 }
 TLDEF tl_tensor *tl_select(const tl_tensor *t, int dim, int64_t index) {
     TL__CHECK1("tl_select", t);
     return tl__ret(tl__select("tl_select", t, dim, index));
 }
-TLDEF tl_tensor *tl_slice(const tl_tensor *t, int dim, int64_t start, int64_t end, int64_t step) {
+static tl_tensor *tl__slice(const char *op, const tl_tensor *t, int dim, int64_t start, int64_t end, int64_t step) {
     tl_tensor *r;
     int d;
     int64_t n;
-    TL__CHECK1("tl_slice", t);
-    if (!tl__need_dims("tl_slice", t)) return NULL;
-    d = tl__wrap_dim("tl_slice", dim, t->ndim);
+    if (!tl__need_dims(op, t)) return NULL;
+    d = tl__wrap_dim(op, dim, t->ndim, t);
     if (d < 0) return NULL;
     if (step <= 0)
-        return TL__FAILN(TL_ERR_ARG, "tl_slice: slice step must be positive (got %lld for %s)", (long long)step,
+        return TL__FAILN(TL_ERR_ARG, "%s: slice step must be positive (got %lld for %s)", op, (long long)step,
                          TL__SH(t));
     n = t->shape[d];
     if (start < 0) start += n;
@@ -2472,22 +3075,35 @@ TLDEF tl_tensor *tl_slice(const tl_tensor *t, int dim, int64_t start, int64_t en
     if (start > n) start = n;
     if (end < start) end = start;
     if (end > n) end = n;
-    r = tl__alias("tl_slice", t);
+    r = tl__alias(op, t);
     if (!r) return NULL;
     r->offset += start * t->stride[d];
     r->shape[d] = (end - start + step - 1) / step;
     r->stride[d] = t->stride[d] * step;
-    return tl__ret(r);
+    r = tl__view_record(r, t, TL__OP_SLICE);
+    if (r && r->grad_fn) {
+        r->grad_fn->ip[0] = d;
+        r->grad_fn->lp[0] = start;
+        r->grad_fn->lp[1] = step;
+    }
+    return r;
+}
+TLDEF tl_tensor *tl_slice(const tl_tensor *t, int dim, int64_t start, int64_t end, int64_t step) {
+    TL__CHECK1("tl_slice", t);
+    return tl__ret(tl__slice("tl_slice", t, dim, start, end, step));
 }
 
 static tl_tensor *tl__expand(const char *op, const tl_tensor *t, int ndim, const int64_t *shape) {
     tl_tensor *r;
     int d, off;
+    if (ndim > 0 && !shape) return TL__FAILN(TL_ERR_ARG, "%s: shape is NULL", op);
     if (ndim < t->ndim || ndim > TL_MAX_DIMS)
         return TL__FAILN(TL_ERR_SHAPE, "%s: the number of sizes provided (%d) must be greater or equal to the number "
-                         "of dimensions in the tensor (%d) and at most %d (input %s)", op, ndim, t->ndim,
-                         TL_MAX_DIMS, TL__SH(t));
-    if (ndim > 0 && !shape) return TL__FAILN(TL_ERR_ARG, "%s: shape is NULL", op);
+                         "of dimensions in the tensor (%d) and at most %d (input %s, target %s)", op, ndim, t->ndim,
+                         TL_MAX_DIMS, TL__SH(t), tl__fmt_shape(ndim < 0 ? 0 : (ndim > TL_MAX_DIMS ? TL_MAX_DIMS : ndim), shape));
+    if (tl__shape_overflows(ndim, shape))
+        return TL__FAILN(TL_ERR_SHAPE, "%s: numel: integer multiplication overflow for target %s (input %s)", op,
+                         tl__fmt_shape(ndim, shape), TL__SH(t));
     r = tl__alias(op, t);
     if (!r) return NULL;
     off = ndim - t->ndim;
@@ -2523,7 +3139,7 @@ static tl_tensor *tl__expand(const char *op, const tl_tensor *t, int ndim, const
             }
         }
     }
-    return r;
+    return tl__view_record(r, t, TL__OP_EXPAND);
 }
 TLDEF tl_tensor *tl_expand(const tl_tensor *t, int ndim, const int64_t *shape) {
     TL__CHECK1("tl_expand", t);
@@ -2545,7 +3161,7 @@ static tl_tensor *tl__squeeze(const char *op, const tl_tensor *t, int only_dim) 
         n++;
     }
     r->ndim = n;
-    return r;
+    return tl__view_record(r, t, TL__OP_VIEW);
 }
 TLDEF tl_tensor *tl_squeeze(const tl_tensor *t) {
     TL__CHECK1("tl_squeeze", t);
@@ -2554,9 +3170,9 @@ TLDEF tl_tensor *tl_squeeze(const tl_tensor *t) {
 TLDEF tl_tensor *tl_squeeze_dim(const tl_tensor *t, int dim) {
     int d;
     TL__CHECK1("tl_squeeze_dim", t);
-    d = tl__wrap_dim("tl_squeeze_dim", dim, t->ndim);
+    d = tl__wrap_dim("tl_squeeze_dim", dim, t->ndim, t);
     if (d < 0) return NULL;
-    if (t->ndim == 0) return tl__ret(tl__alias("tl_squeeze_dim", t));
+    if (t->ndim == 0) return tl__ret(tl__view_record(tl__alias("tl_squeeze_dim", t), t, TL__OP_VIEW));
     return tl__ret(tl__squeeze("tl_squeeze_dim", t, d));
 }
 static tl_tensor *tl__unsqueeze(const char *op, const tl_tensor *t, int dim) {
@@ -2564,7 +3180,7 @@ static tl_tensor *tl__unsqueeze(const char *op, const tl_tensor *t, int dim) {
     int d, i;
     if (t->ndim >= TL_MAX_DIMS)
         return TL__FAILN(TL_ERR_SHAPE, "%s: tensor %s already has the maximum of %d dims", op, TL__SH(t), TL_MAX_DIMS);
-    d = tl__wrap_dim(op, dim, t->ndim + 1);
+    d = tl__wrap_dim(op, dim, t->ndim + 1, t);
     if (d < 0) return NULL;
     r = tl__alias(op, t);
     if (!r) return NULL;
@@ -2575,7 +3191,7 @@ static tl_tensor *tl__unsqueeze(const char *op, const tl_tensor *t, int dim) {
     r->shape[d] = 1;
     r->stride[d] = d >= t->ndim ? 1 : t->shape[d] * t->stride[d];
     r->ndim = t->ndim + 1;
-    return r;
+    return tl__view_record(r, t, TL__OP_VIEW);
 }
 TLDEF tl_tensor *tl_unsqueeze(const tl_tensor *t, int dim) {
     TL__CHECK1("tl_unsqueeze", t);
@@ -2589,9 +3205,9 @@ TLDEF tl_tensor *tl_flatten(const tl_tensor *t, int start_dim, int end_dim) {
         int64_t one = 1;
         return tl__ret(tl__view("tl_flatten", t, 1, &one, 1));
     }
-    s = tl__wrap_dim("tl_flatten", start_dim, t->ndim);
+    s = tl__wrap_dim("tl_flatten", start_dim, t->ndim, t);
     if (s < 0) return NULL;
-    e = tl__wrap_dim("tl_flatten", end_dim, t->ndim);
+    e = tl__wrap_dim("tl_flatten", end_dim, t->ndim, t);
     if (e < 0) return NULL;
     if (s > e)
         return TL__FAILN(TL_ERR_ARG, "tl_flatten: flatten() has invalid args: start_dim (%d) cannot come after "
@@ -2606,7 +3222,7 @@ TLDEF tl_tensor *tl_unflatten(const tl_tensor *t, int dim, int ndim, const int64
     int d, i, n = 0, infer = -1;
     TL__CHECK1("tl_unflatten", t);
     if (!tl__need_dims("tl_unflatten", t)) return NULL;
-    d = tl__wrap_dim("tl_unflatten", dim, t->ndim);
+    d = tl__wrap_dim("tl_unflatten", dim, t->ndim, t);
     if (d < 0) return NULL;
     if (ndim < 1 || !sizes || t->ndim - 1 + ndim > TL_MAX_DIMS)
         return TL__FAILN(TL_ERR_ARG, "tl_unflatten: provided sizes must be a non-empty list of at most %d dims "
@@ -2616,8 +3232,11 @@ TLDEF tl_tensor *tl_unflatten(const tl_tensor *t, int dim, int ndim, const int64
         else if (sizes[i] < 0)
             return TL__FAILN(TL_ERR_SHAPE, "tl_unflatten: invalid sizes %s for dim %d of %s",
                              tl__fmt_shape(ndim, sizes), d, TL__SH(t));
-        else known *= sizes[i];
+        else known = (int64_t)((uint64_t)known * (uint64_t)sizes[i]);
     }
+    if (tl__shape_overflows(ndim, sizes))
+        return TL__FAILN(TL_ERR_SHAPE, "tl_unflatten: numel: integer multiplication overflow for sizes %s (input %s)",
+                         tl__fmt_shape(ndim, sizes), TL__SH(t));
     for (i = 0; i < d; i++) shape[n++] = t->shape[i];
     for (i = 0; i < ndim; i++) {
         shape[n] = sizes[i];
@@ -2633,7 +3252,8 @@ TLDEF tl_tensor *tl_unflatten(const tl_tensor *t, int dim, int ndim, const int64
 }
 TLDEF tl_tensor *tl_contiguous(const tl_tensor *t) {
     TL__CHECK1("tl_contiguous", t);
-    return tl__ret(tl__contig("tl_contiguous", t));
+    if (tl_is_contiguous(t)) return tl_retain((tl_tensor *)t);
+    return tl__ret(tl__view_record(tl__copy_as("tl_contiguous", t, t->dtype), t, TL__OP_COPY));
 }
 
 /* ---- joining and splitting ---- */
@@ -2654,9 +3274,8 @@ TLDEF tl_tensor *tl_cat(int n, tl_tensor *const *ts, int dim) {
     }
     if (!ref) ref = ts[0];
     if (ref->ndim == 0)
-        return TL__FAILN(TL_ERR_SHAPE, "tl_cat: zero-dimensional tensor (at position %d) cannot be concatenated",
-                         (int)(ref - ts[0] >= 0 ? 0 : 0));
-    d = tl__wrap_dim("tl_cat", dim, ref->ndim);
+        return TL__FAILN(TL_ERR_SHAPE, "tl_cat: zero-dimensional tensor %s cannot be concatenated", TL__SH(ref));
+    d = tl__wrap_dim("tl_cat", dim, ref->ndim, ref);
     if (d < 0) return NULL;
     memcpy(shape, ref->shape, sizeof shape);
     shape[d] = 0;
@@ -2688,6 +3307,10 @@ TLDEF tl_tensor *tl_cat(int n, tl_tensor *const *ts, int dim) {
         tl__release(part);
         pos += t->shape[d];
     }
+    if (tl__any_requires_grad(n, ts) && !tl__record_list(out, TL__OP_CAT, n, ts, d)) {
+        tl__release(out);
+        return NULL;
+    }
     return tl__ret(out);
 }
 
@@ -2708,7 +3331,7 @@ TLDEF tl_tensor *tl_stack(int n, tl_tensor *const *ts, int dim) {
     }
     if (ts[0]->ndim >= TL_MAX_DIMS)
         return TL__FAILN(TL_ERR_SHAPE, "tl_stack: tensors %s already have %d dims", TL__SH(ts[0]), TL_MAX_DIMS);
-    d = tl__wrap_dim("tl_stack", dim, ts[0]->ndim + 1);
+    d = tl__wrap_dim("tl_stack", dim, ts[0]->ndim + 1, ts[0]);
     if (d < 0) return NULL;
     for (k = 0, i = 0; k <= ts[0]->ndim; k++) shape[k] = k == d ? n : ts[0]->shape[i++];
     out = tl__new("tl_stack", ts[0]->ndim + 1, shape, dt);
@@ -2721,6 +3344,10 @@ TLDEF tl_tensor *tl_stack(int n, tl_tensor *const *ts, int dim) {
         }
         tl__copy_into(part, ts[i]);
         tl__release(part);
+    }
+    if (tl__any_requires_grad(n, ts) && !tl__record_list(out, TL__OP_STACK, n, ts, d)) {
+        tl__release(out);
+        return NULL;
     }
     return tl__ret(out);
 }
@@ -2751,7 +3378,7 @@ TLDEF int tl_split(const tl_tensor *t, int64_t split_size, int dim, tl_tensor **
     int d;
     TL__CHECK1S("tl_split", t);
     if (!tl__need_dims("tl_split", t)) return tl__tls.status;
-    d = tl__wrap_dim("tl_split", dim, t->ndim);
+    d = tl__wrap_dim("tl_split", dim, t->ndim, t);
     if (d < 0) return tl__tls.status;
     if (split_size <= 0)
         return TL__FAIL(TL_ERR_ARG, "tl_split: split_size must be positive (got %lld for %s)", (long long)split_size,
@@ -2763,7 +3390,7 @@ TLDEF int tl_chunk(const tl_tensor *t, int chunks, int dim, tl_tensor **out, int
     int64_t size;
     TL__CHECK1S("tl_chunk", t);
     if (!tl__need_dims("tl_chunk", t)) return tl__tls.status;
-    d = tl__wrap_dim("tl_chunk", dim, t->ndim);
+    d = tl__wrap_dim("tl_chunk", dim, t->ndim, t);
     if (d < 0) return tl__tls.status;
     if (chunks <= 0)
         return TL__FAIL(TL_ERR_ARG, "tl_chunk: number of chunks must be greater than 0 (got %d for %s)", chunks,
@@ -2790,7 +3417,7 @@ TLDEF tl_tensor *tl_index_select(const tl_tensor *t, int dim, const tl_tensor *i
     tl_tensor *out;
     int d;
     TL__CHECK2("tl_index_select", t, index);
-    d = tl__wrap_dim("tl_index_select", dim, t->ndim);
+    d = tl__wrap_dim("tl_index_select", dim, t->ndim, t);
     if (d < 0) return NULL;
     if (!tl__index_dtype_ok("tl_index_select", index)) return NULL;
     if (index->ndim > 1)
@@ -2821,6 +3448,16 @@ TLDEF tl_tensor *tl_index_select(const tl_tensor *t, int dim, const tl_tensor *i
         tl__release(src);
         tl__release(dst);
     }
+    if (tl__wants_grad(t, NULL, NULL)) {
+        if (!tl__record(out, TL__OP_INDEX_SELECT, t, index, NULL)) {
+            tl__release(out);
+            return NULL;
+        }
+        if (out->grad_fn) {
+            out->grad_fn->ip[0] = d;
+            tl__save_in(out->grad_fn, 1);
+        }
+    }
     return tl__ret(out);
 }
 
@@ -2831,9 +3468,11 @@ TLDEF tl_tensor *tl_gather(const tl_tensor *t, int dim, const tl_tensor *index) 
     size_t esz;
     int d, k, nd;
     TL__CHECK2("tl_gather", t, index);
-    d = tl__wrap_dim("tl_gather", dim, t->ndim);
+    d = tl__wrap_dim("tl_gather", dim, t->ndim, t);
     if (d < 0) return NULL;
-    if (!tl__index_dtype_ok("tl_gather", index)) return NULL;
+    if (index->dtype != TL_I64)
+        return TL__FAILN(TL_ERR_DTYPE, "tl_gather: expected dtype int64 for index, got %s (index %s, input %s)",
+                         TL__DT(index), TL__SH(index), TL__SH(t));
     nd = t->ndim > 0 ? t->ndim : 1;
     if ((index->ndim > 0 ? index->ndim : 1) != nd)
         return TL__FAILN(TL_ERR_SHAPE, "tl_gather: index tensor must have the same number of dimensions as input "
@@ -2864,7 +3503,135 @@ TLDEF tl_tensor *tl_gather(const tl_tensor *t, int dim, const tl_tensor *index) 
             idx[k] = 0;
         }
     }
+    if (tl__wants_grad(t, NULL, NULL)) {
+        if (!tl__record(out, TL__OP_GATHER, t, index, NULL)) {
+            tl__release(out);
+            return NULL;
+        }
+        if (out->grad_fn) {
+            out->grad_fn->ip[0] = d;
+            tl__save_in(out->grad_fn, 1);
+        }
+    }
     return tl__ret(out);
+}
+
+/* ---- autograd for views, copies, joins and indexing ---- */
+
+/* view-like ops: reshape back, invert the permutation, sum over expanded dims, or scatter the
+   gradient into zeros for slice/select. */
+static tl_status tl__bwd_view(tl__node *n, const tl_tensor *g, tl_tensor **gin) {
+    const tl_tensor *x = n->in[0];
+    tl_tensor *z, *part;
+    int inv[TL_MAX_DIMS], i;
+    gin[0] = NULL;
+    if (!x->requires_grad) return TL_OK;
+    switch (n->op) {
+    case TL__OP_VIEW: gin[0] = tl__view_impl("autograd", g, x->ndim, x->shape, 1); break;
+    case TL__OP_PERMUTE:
+        for (i = 0; i < n->nip; i++) inv[n->ip[i]] = i;
+        gin[0] = tl__permute("autograd", g, n->nip, inv);
+        break;
+    case TL__OP_EXPAND:
+        ((tl_tensor *)g)->refcount++;
+        gin[0] = tl__sum_to((tl_tensor *)g, x);
+        break;
+    case TL__OP_SLICE:
+    case TL__OP_SELECT:
+        z = tl__full("autograd", x->ndim, x->shape, 0, g->dtype);
+        if (!z) return tl__tls.status;
+        if (n->op == TL__OP_SELECT) part = tl__select("autograd", z, n->ip[0], n->lp[0]);
+        else part = tl__slice("autograd", z, n->ip[0], n->lp[0], n->lp[0] + g->shape[n->ip[0]] * n->lp[1], n->lp[1]);
+        if (!part) {
+            tl__release(z);
+            return tl__tls.status;
+        }
+        tl__copy_into(part, g);
+        tl__release(part);
+        gin[0] = z;
+        break;
+    default: break;
+    }
+    return gin[0] ? TL_OK : tl__tls.status;
+}
+/* clone/contiguous/to(dtype): the gradient converted back; copy_(dst, src): src gets it summed. */
+static tl_status tl__bwd_copy(tl__node *n, const tl_tensor *g, tl_tensor **gin) {
+    int k = n->in[1] ? 1 : 0;
+    gin[0] = gin[1] = NULL;
+    if (!n->in[k]->requires_grad) return TL_OK;
+    ((tl_tensor *)g)->refcount++;
+    gin[k] = tl__sum_to((tl_tensor *)g, n->in[k]);
+    return gin[k] ? TL_OK : tl__tls.status;
+}
+/* cat: each input gets its slice of g; stack: each input gets its select of g. */
+static tl_status tl__bwd_cat(tl__node *n, const tl_tensor *g, tl_tensor **gin) {
+    int i, d = n->ip[0];
+    int64_t pos = 0;
+    for (i = 0; i < n->nins; i++) {
+        const tl_tensor *t = n->ins[i];
+        gin[i] = NULL;
+        if (n->op == TL__OP_STACK) {
+            if (t->requires_grad && !(gin[i] = tl__select("autograd", g, d, i))) return tl__tls.status;
+            continue;
+        }
+        if (t->ndim == 1 && t->shape[0] == 0 && g->ndim != 1) continue; /* skipped legacy empty input */
+        if (t->requires_grad && !(gin[i] = tl__narrow("autograd", g, d, pos, t->shape[d]))) return tl__tls.status;
+        pos += t->shape[d];
+    }
+    return TL_OK;
+}
+/* index_select: index_add of g into zeros; gather: scatter_add of g into zeros. */
+static tl_status tl__bwd_index(tl__node *n, const tl_tensor *g, tl_tensor **gin) {
+    const tl_tensor *x = n->in[0], *index = n->in[1];
+    int d = n->ip[0];
+    int64_t i, cnt;
+    tl_tensor *z;
+    gin[0] = gin[1] = NULL;
+    if (!x->requires_grad) return TL_OK;
+    z = tl__full("autograd", x->ndim, x->shape, 0, g->dtype);
+    if (!z) return tl__tls.status;
+    if (n->op == TL__OP_INDEX_SELECT) {
+        cnt = tl_numel(index);
+        for (i = 0; i < cnt && x->ndim > 0; i++) {
+            int64_t v = tl__index_at(index, index->offset + (index->ndim ? i * index->stride[0] : 0));
+            tl_tensor *dst = tl__narrow("autograd", z, d, v, 1), *src = dst ? tl__narrow("autograd", g, d, i, 1) : NULL;
+            if (!src || tl__binary_("autograd", TL__OP_ADD, dst, src, 0, 0, 1) != TL_OK) {
+                tl__release(dst);
+                tl__release(src);
+                tl__release(z);
+                return tl__tls.status;
+            }
+            tl__release(dst);
+            tl__release(src);
+        }
+        if (x->ndim == 0) tl__copy_into(z, g);
+    } else {
+        int64_t idx[TL_MAX_DIMS];
+        int k;
+        cnt = tl_numel(index);
+        memset(idx, 0, sizeof idx);
+        for (i = 0; i < cnt; i++) {
+            int64_t ioff = index->offset, goff = g->offset, zoff = 0, v;
+            double acc, gv;
+            for (k = 0; k < index->ndim; k++) {
+                ioff += idx[k] * index->stride[k];
+                goff += idx[k] * g->stride[k];
+            }
+            v = tl__index_at(index, ioff);
+            for (k = 0; k < x->ndim; k++) zoff += (k == d ? v : idx[k]) * z->stride[k];
+            tl__load(&acc, TL__CT_F64, tl__ptr(z) + (size_t)zoff * tl__dtype_sizes[z->dtype], z->dtype, 0, 1);
+            tl__load(&gv, TL__CT_F64, (const char *)g->storage->data + (size_t)goff * tl__dtype_sizes[g->dtype],
+                     g->dtype, 0, 1);
+            acc += gv;
+            tl__store(tl__ptr(z) + (size_t)zoff * tl__dtype_sizes[z->dtype], z->dtype, 0, &acc, TL__CT_F64, 1);
+            for (k = index->ndim - 1; k >= 0; k--) {
+                if (++idx[k] < index->shape[k]) break;
+                idx[k] = 0;
+            }
+        }
+    }
+    gin[0] = tl__sum_to(z, x);
+    return gin[0] ? TL_OK : tl__tls.status;
 }
 
 /* ===== >>reduce =============================================================================== */
@@ -2878,6 +3645,7 @@ typedef struct tl__rplan {
     int64_t rshape[TL_MAX_DIMS], rstride[TL_MAX_DIMS];
     int64_t out_shape[TL_MAX_DIMS];
     int64_t kn, rn;
+    int rdims[TL_MAX_DIMS];          /* the reduced dims of the input, ascending */
 } tl__rplan;
 
 /* dims == NULL or ndims == 0 reduces every dim. Returns 0 with an error for a bad dim list. */
@@ -2893,7 +3661,7 @@ static int tl__rplan_make(const char *op, const tl_tensor *t, int ndims, const i
         for (i = 0; i < t->ndim; i++) mask[i] = 1;
     } else {
         for (i = 0; i < ndims; i++) {
-            int d = tl__wrap_dim(op, dims[i], t->ndim);
+            int d = tl__wrap_dim(op, dims[i], t->ndim, t);
             if (d < 0) return 0;
             if (t->ndim == 0) continue;
             if (mask[d]) {
@@ -2907,6 +3675,7 @@ static int tl__rplan_make(const char *op, const tl_tensor *t, int ndims, const i
     p->kn = p->rn = 1;
     for (i = 0; i < t->ndim; i++) {
         if (mask[i]) {
+            p->rdims[p->nr] = i;
             p->rshape[p->nr] = t->shape[i];
             p->rstride[p->nr++] = t->stride[i];
             p->rn *= t->shape[i];
@@ -3076,8 +3845,9 @@ static tl_tensor *tl__reduce(const char *op, tl__op kind, const tl_tensor *t, in
     tl_dtype out_dt;
     tl_tensor *out = NULL, *idx = NULL;
     void *buf = NULL;
+    int record = kind != TL__OP_ARGMAX && kind != TL__OP_ARGMIN && tl__wants_grad(t, NULL, NULL);
     int ct, k, want_index = kind == TL__OP_ARGMAX || kind == TL__OP_ARGMIN ||
-                            ((kind == TL__OP_MAX || kind == TL__OP_MIN) && indices);
+                            ((kind == TL__OP_MAX || kind == TL__OP_MIN) && (indices || (record && dims && ndims > 0)));
     int64_t kidx[TL_MAX_DIMS], o;
     int is_int = TL__IS_INTLIKE(t->dtype);
     if (indices) *indices = NULL;
@@ -3144,7 +3914,31 @@ static tl_tensor *tl__reduce(const char *op, tl__op kind, const tl_tensor *t, in
         }
     }
     tl__free(buf);
+    buf = NULL;
+    if (record) { /* what the backward of each reduction reads: see tl__bwd_reduce */
+        tl__node *n;
+        if (!tl__record(out, kind, t, NULL, NULL)) goto fail;
+        n = out->grad_fn;
+        if (n) {
+            for (k = 0; k < pl.nr; k++) n->ip[k] = pl.rdims[k];
+            n->nip = pl.nr;
+            n->p[0] = p;
+            if (kind == TL__OP_MAX || kind == TL__OP_MIN) {
+                if (idx) {
+                    n->aux = idx;
+                    idx->refcount++;
+                } else {
+                    tl__save_in(n, 0);
+                    if (!tl__save_out(n, out)) goto fail;
+                }
+            } else if (kind != TL__OP_SUM && kind != TL__OP_MEAN) {
+                tl__save_in(n, 0);
+                if (kind != TL__OP_VAR && !tl__save_out(n, out)) goto fail;
+            }
+        }
+    }
     if (indices) *indices = idx;
+    else tl__release(idx);
     return out;
 fail:
     tl__free(buf);
@@ -3153,30 +3947,204 @@ fail:
     return NULL;
 }
 
-TLDEF tl_tensor *tl_sum(const tl_tensor *t, int dim, int keepdim) {
-    TL__CHECK1("tl_sum", t);
-    return tl__ret(tl__reduce("tl_sum", TL__OP_SUM, t, 1, &dim, keepdim, 0, NULL));
+/* Backward of the reductions. gk is g viewed with the reduced dims kept as size 1, so it
+   broadcasts against the input x. */
+static tl_status tl__bwd_reduce(tl__node *n, const tl_tensor *g, tl_tensor **gin) {
+    const tl_tensor *x = n->in[0];
+    int64_t kshape[TL_MAX_DIMS], N = 1;
+    tl_tensor *tmp[12], *gk, *ok = NULL, *r = NULL;
+    int i, nt = 0;
+    double p = n->p[0];
+    gin[0] = NULL;
+    if (!x->requires_grad) return TL_OK;
+    memcpy(kshape, x->shape, sizeof kshape);
+    for (i = 0; i < n->nip; i++) {
+        kshape[n->ip[i]] = 1;
+        N *= x->shape[n->ip[i]];
+    }
+    gk = TL__TMP(tl__view_impl("autograd", g, x->ndim, kshape, 1));
+    if (n->out) ok = TL__TMP(tl__view_impl("autograd", n->out, x->ndim, kshape, 1));
+    if (!gk || (n->out && !ok)) goto done;
+    switch (n->op) {
+    case TL__OP_SUM: r = tl__expand("autograd", gk, x->ndim, x->shape); break;
+    case TL__OP_MEAN:
+        TL__TMP(TL__AS(DIV, gk, (double)N));
+        r = tl__expand("autograd", tmp[nt - 1], x->ndim, x->shape);
+        break;
+    case TL__OP_VAR:
+    case TL__OP_STD: { /* var: 2 (x - mean) / (N - c); std: (x - mean) / ((N - c) std) */
+        int base = nt;
+        TL__TMP(tl__reduce("autograd", TL__OP_MEAN, x, n->nip, n->ip, 1, 0, NULL));
+        TL__TMP(TL__AB(SUB, x, tmp[base]));
+        if (n->op == TL__OP_VAR) TL__TMP(TL__AS(MUL, tmp[base + 1], 2.0 / ((double)N - p)));
+        else {
+            TL__TMP(TL__AS(MUL, ok, (double)N - p));
+            TL__TMP(TL__AB(DIV, tmp[base + 1], tmp[base + 2]));
+        }
+        r = TL__AB(MUL, gk, tmp[nt - 1]);
+        break;
+    }
+    case TL__OP_PROD: { /* d/dx_i = product of the other elements of its lane (exact with zeros) */
+        tl__rplan pl;
+        int64_t kidx[TL_MAX_DIMS], o, j;
+        double *buf;
+        int k;
+        if (!tl__rplan_make("autograd", x, n->nip, n->ip, 1, &pl)) goto done;
+        r = tl__new("autograd", x->ndim, x->shape, g->dtype);
+        buf = r ? (double *)tl__malloc((size_t)(pl.rn > 0 ? pl.rn : 1) * 8 * 2) : NULL;
+        if (!buf) {
+            if (r) TL__FAIL(TL_ERR_OOM, "autograd: out of memory in prod backward of %s", TL__SH(x));
+            tl__release(r);
+            r = NULL;
+            goto done;
+        }
+        memset(kidx, 0, sizeof kidx);
+        for (o = 0; o < pl.kn; o++) {
+            int64_t base = x->offset, rbase = 0, goff = gk->offset, e = 0;
+            double acc = 1, gv, *ex = buf + pl.rn;
+            int64_t ridx[TL_MAX_DIMS];
+            for (k = 0, j = 0; k < x->ndim; k++) {
+                int reduced = 0, q;
+                for (q = 0; q < pl.nr; q++) reduced |= pl.rdims[q] == k;
+                if (reduced) continue;
+                base += kidx[j] * x->stride[k];
+                rbase += kidx[j] * r->stride[k];
+                goff += kidx[j] * gk->stride[k];
+                j++;
+            }
+            tl__rgather(x, &pl, base, buf, TL__CT_F64);
+            for (j = 0; j < pl.rn; j++) { ex[j] = acc; acc *= buf[j]; }   /* prefix products */
+            for (acc = 1, j = pl.rn - 1; j >= 0; j--) { ex[j] *= acc; acc *= buf[j]; } /* times suffix */
+            tl__load(&gv, TL__CT_F64, (const char *)gk->storage->data + (size_t)goff * tl__dtype_sizes[gk->dtype],
+                     gk->dtype, 0, 1);
+            memset(ridx, 0, sizeof ridx);
+            for (e = 0; e < pl.rn; e++) { /* scatter in the same order tl__rgather read */
+                int64_t off = rbase;
+                double v = ex[e] * gv;
+                for (k = 0; k < pl.nr; k++) off += ridx[k] * r->stride[pl.rdims[k]];
+                tl__store(tl__ptr(r) + (size_t)off * tl__dtype_sizes[r->dtype], r->dtype, 0, &v, TL__CT_F64, 1);
+                for (k = pl.nr - 1; k >= 0; k--) {
+                    if (++ridx[k] < pl.rshape[k]) break;
+                    ridx[k] = 0;
+                }
+            }
+            for (k = pl.nk - 1; k >= 0; k--) {
+                if (++kidx[k] < pl.kshape[k]) break;
+                kidx[k] = 0;
+            }
+        }
+        tl__free(buf);
+        break;
+    }
+    case TL__OP_MAX:
+    case TL__OP_MIN:
+        if (n->aux) { /* dim form: the gradient goes to the recorded index */
+            tl_tensor *ik = TL__TMP(tl__view_impl("autograd", n->aux, x->ndim, kshape, 1));
+            tl_tensor *gkc = TL__TMP(tl__contig("autograd", gk));
+            int64_t e, cnt = tl_numel(ik), idx[TL_MAX_DIMS];
+            int d = n->ip[0], k;
+            if (!ik || !gkc) goto done;
+            r = tl__full("autograd", x->ndim, x->shape, 0, g->dtype);
+            if (!r) goto done;
+            memset(idx, 0, sizeof idx);
+            for (e = 0; e < cnt; e++) {
+                int64_t ioff = ik->offset, roff = 0, v;
+                for (k = 0; k < x->ndim; k++) ioff += idx[k] * ik->stride[k];
+                v = tl__index_at(ik, ioff);
+                for (k = 0; k < x->ndim; k++) roff += (k == d ? v : idx[k]) * r->stride[k];
+                memcpy(tl__ptr(r) + (size_t)roff * tl__dtype_sizes[r->dtype],
+                       tl__ptr(gkc) + (size_t)e * tl__dtype_sizes[r->dtype], tl__dtype_sizes[r->dtype]);
+                for (k = x->ndim - 1; k >= 0; k--) {
+                    if (++idx[k] < ik->shape[k]) break;
+                    idx[k] = 0;
+                }
+            }
+        } else { /* all-dims form: split evenly among the elements equal to the result */
+            int base = nt;
+            TL__TMP(TL__AB(EQ, x, ok));
+            TL__TMP(tl__reduce("autograd", TL__OP_SUM, tmp[base], n->nip, n->ip, 1, 0, NULL));
+            TL__TMP(TL__AB(DIV, gk, tmp[base + 1]));
+            r = TL__AB(MUL, tmp[base + 2], tmp[base]);
+        }
+        break;
+    case TL__OP_NORM: {
+        int base = nt;
+        if (p == 0) {
+            r = tl__full("autograd", x->ndim, x->shape, 0, g->dtype);
+        } else if (p == 1) {
+            TL__TMP(tl__unary("autograd", TL__OP_SIGN, x, 0, 0));
+            r = TL__AB(MUL, gk, tmp[base]);
+        } else if (isinf(p)) { /* sign(x) * (|x| == norm) / count */
+            TL__TMP(tl__unary("autograd", TL__OP_ABS, x, 0, 0));
+            TL__TMP(TL__AB(EQ, tmp[base], ok));
+            TL__TMP(tl__reduce("autograd", TL__OP_SUM, tmp[base + 1], n->nip, n->ip, 1, 0, NULL));
+            TL__TMP(tl__unary("autograd", TL__OP_SIGN, x, 0, 0));
+            TL__TMP(TL__AB(MUL, tmp[base + 3], tmp[base + 1]));
+            TL__TMP(TL__AB(DIV, gk, tmp[base + 2]));
+            r = TL__AB(MUL, tmp[base + 5], tmp[base + 4]);
+        } else { /* x |x|^(p-2) / norm^(p-1), 0 where the norm is 0 */
+            if (p == 2) TL__TMP(TL__AB(DIV, x, ok));
+            else {
+                TL__TMP(tl__unary("autograd", TL__OP_ABS, x, 0, 0));
+                TL__TMP(TL__AS(POW, tmp[base], p - 2));
+                TL__TMP(TL__AB(MUL, x, tmp[base + 1]));
+                TL__TMP(TL__AS(POW, ok, p - 1));
+                TL__TMP(TL__AB(DIV, tmp[base + 2], tmp[base + 3]));
+            }
+            TL__TMP(TL__AS(EQ, ok, 0));
+            {
+                int last = nt;
+                TL__TMP(tl__where("autograd", tmp[last - 1], NULL, 0, tmp[last - 2], 0));
+            }
+            r = TL__AB(MUL, gk, tmp[nt - 1]);
+        }
+        break;
+    }
+    case TL__OP_LOGSUMEXP: {
+        int base = nt;
+        TL__TMP(TL__AB(SUB, x, ok));
+        TL__TMP(tl__unary("autograd", TL__OP_EXP, tmp[base], 0, 0));
+        r = TL__AB(MUL, gk, tmp[base + 1]);
+        break;
+    }
+    default: break;
+    }
+done:
+    while (nt > 0) tl__release(tmp[--nt]);
+    if (!r) return tl__tls.status ? tl__tls.status : TL_ERR_STATE;
+    gin[0] = tl__sum_to(r, x);
+    return gin[0] ? TL_OK : tl__tls.status;
 }
-TLDEF tl_tensor *tl_sum_dims(const tl_tensor *t, int ndims, const int *dims, int keepdim) {
-    TL__CHECK1("tl_sum_dims", t);
-    return tl__ret(tl__reduce("tl_sum_dims", TL__OP_SUM, t, ndims, dims, keepdim, 0, NULL));
-}
-TLDEF tl_tensor *tl_sum_all(const tl_tensor *t) {
-    TL__CHECK1("tl_sum_all", t);
-    return tl__ret(tl__reduce("tl_sum_all", TL__OP_SUM, t, 0, NULL, 0, 0, NULL));
-}
-TLDEF tl_tensor *tl_mean(const tl_tensor *t, int dim, int keepdim) {
-    TL__CHECK1("tl_mean", t);
-    return tl__ret(tl__reduce("tl_mean", TL__OP_MEAN, t, 1, &dim, keepdim, 0, NULL));
-}
-TLDEF tl_tensor *tl_mean_dims(const tl_tensor *t, int ndims, const int *dims, int keepdim) {
-    TL__CHECK1("tl_mean_dims", t);
-    return tl__ret(tl__reduce("tl_mean_dims", TL__OP_MEAN, t, ndims, dims, keepdim, 0, NULL));
-}
-TLDEF tl_tensor *tl_mean_all(const tl_tensor *t) {
-    TL__CHECK1("tl_mean_all", t);
-    return tl__ret(tl__reduce("tl_mean_all", TL__OP_MEAN, t, 0, NULL, 0, 0, NULL));
-}
+
+/* The dim / dims / all-dims entry points of the plain reductions. */
+#define TL__REDUCE_DIM_API(name, id)                                                               \
+    TLDEF tl_tensor *tl_##name(const tl_tensor *t, int dim, int keepdim) {                         \
+        TL__CHECK1("tl_" #name, t);                                                                \
+        return tl__ret(tl__reduce("tl_" #name, id, t, 1, &dim, keepdim, 0, NULL));                 \
+    }
+#define TL__REDUCE_DIMS_API(name, id)                                                              \
+    TLDEF tl_tensor *tl_##name##_dims(const tl_tensor *t, int ndims, const int *dims, int keepdim) { \
+        TL__CHECK1("tl_" #name "_dims", t);                                                        \
+        return tl__ret(tl__reduce("tl_" #name "_dims", id, t, ndims, dims, keepdim, 0, NULL));     \
+    }
+#define TL__REDUCE_ALL_API(name, id)                                                               \
+    TLDEF tl_tensor *tl_##name##_all(const tl_tensor *t) {                                         \
+        TL__CHECK1("tl_" #name "_all", t);                                                         \
+        return tl__ret(tl__reduce("tl_" #name "_all", id, t, 0, NULL, 0, 0, NULL));                \
+    }
+TL__REDUCE_DIM_API(sum, TL__OP_SUM)
+TL__REDUCE_DIMS_API(sum, TL__OP_SUM)
+TL__REDUCE_ALL_API(sum, TL__OP_SUM)
+TL__REDUCE_DIM_API(mean, TL__OP_MEAN)
+TL__REDUCE_DIMS_API(mean, TL__OP_MEAN)
+TL__REDUCE_ALL_API(mean, TL__OP_MEAN)
+TL__REDUCE_DIM_API(prod, TL__OP_PROD)
+TL__REDUCE_ALL_API(prod, TL__OP_PROD)
+TL__REDUCE_ALL_API(max, TL__OP_MAX)
+TL__REDUCE_ALL_API(min, TL__OP_MIN)
+TL__REDUCE_DIM_API(argmax, TL__OP_ARGMAX)
+TL__REDUCE_DIM_API(argmin, TL__OP_ARGMIN)
+TL__REDUCE_DIM_API(logsumexp, TL__OP_LOGSUMEXP)
 TLDEF tl_tensor *tl_var(const tl_tensor *t, int dim, int unbiased, int keepdim) {
     TL__CHECK1("tl_var", t);
     return tl__ret(tl__reduce("tl_var", TL__OP_VAR, t, 1, &dim, keepdim, unbiased ? 1 : 0, NULL));
@@ -3192,14 +4160,6 @@ TLDEF tl_tensor *tl_std(const tl_tensor *t, int dim, int unbiased, int keepdim) 
 TLDEF tl_tensor *tl_std_all(const tl_tensor *t, int unbiased) {
     TL__CHECK1("tl_std_all", t);
     return tl__ret(tl__reduce("tl_std_all", TL__OP_STD, t, 0, NULL, 0, unbiased ? 1 : 0, NULL));
-}
-TLDEF tl_tensor *tl_prod(const tl_tensor *t, int dim, int keepdim) {
-    TL__CHECK1("tl_prod", t);
-    return tl__ret(tl__reduce("tl_prod", TL__OP_PROD, t, 1, &dim, keepdim, 0, NULL));
-}
-TLDEF tl_tensor *tl_prod_all(const tl_tensor *t) {
-    TL__CHECK1("tl_prod_all", t);
-    return tl__ret(tl__reduce("tl_prod_all", TL__OP_PROD, t, 0, NULL, 0, 0, NULL));
 }
 TLDEF tl_tensor *tl_max(const tl_tensor *t, int dim, int keepdim, tl_tensor **indices) {
     tl_tensor *r;
@@ -3217,30 +4177,16 @@ TLDEF tl_tensor *tl_min(const tl_tensor *t, int dim, int keepdim, tl_tensor **in
     if (indices) *indices = r ? tl__ret(*indices) : NULL;
     return r;
 }
-TLDEF tl_tensor *tl_max_all(const tl_tensor *t) {
-    TL__CHECK1("tl_max_all", t);
-    return tl__ret(tl__reduce("tl_max_all", TL__OP_MAX, t, 0, NULL, 0, 0, NULL));
-}
-TLDEF tl_tensor *tl_min_all(const tl_tensor *t) {
-    TL__CHECK1("tl_min_all", t);
-    return tl__ret(tl__reduce("tl_min_all", TL__OP_MIN, t, 0, NULL, 0, 0, NULL));
-}
-TLDEF tl_tensor *tl_argmax(const tl_tensor *t, int dim, int keepdim) {
-    TL__CHECK1("tl_argmax", t);
-    return tl__ret(tl__reduce("tl_argmax", TL__OP_ARGMAX, t, 1, &dim, keepdim, 0, NULL));
-}
-TLDEF tl_tensor *tl_argmin(const tl_tensor *t, int dim, int keepdim) {
-    TL__CHECK1("tl_argmin", t);
-    return tl__ret(tl__reduce("tl_argmin", TL__OP_ARGMIN, t, 1, &dim, keepdim, 0, NULL));
-}
 /* argmax over all dims indexes the flattened tensor: reduce a contiguous copy viewed as 1-D. */
 static tl_tensor *tl__arg_all(const char *op, tl__op kind, const tl_tensor *t) {
     int64_t n = tl_numel(t);
-    int zero = 0;
-    tl_tensor *flat = tl__view(op, t, 1, &n, 1), *r;
+    tl_tensor *flat, *r;
+    if (n == 0)
+        return TL__FAILN(TL_ERR_SHAPE, "%s: expected reduction dim to be specified for input.numel() == 0 (input %s)",
+                         op, TL__SH(t));
+    flat = tl__view(op, t, 1, &n, 1);
     if (!flat) return NULL;
     r = tl__reduce(op, kind, flat, 0, NULL, 0, 0, NULL);
-    (void)zero;
     tl__release(flat);
     return r;
 }
@@ -3273,10 +4219,6 @@ TLDEF tl_tensor *tl_norm_all(const tl_tensor *t, double p) {
     if (!tl__norm_p_ok("tl_norm_all", p)) return NULL;
     return tl__ret(tl__reduce("tl_norm_all", TL__OP_NORM, t, 0, NULL, 0, p, NULL));
 }
-TLDEF tl_tensor *tl_logsumexp(const tl_tensor *t, int dim, int keepdim) {
-    TL__CHECK1("tl_logsumexp", t);
-    return tl__ret(tl__reduce("tl_logsumexp", TL__OP_LOGSUMEXP, t, 1, &dim, keepdim, 0, NULL));
-}
 
 /* ---- lane ops: softmax, log_softmax, cumsum along one dim ---- */
 
@@ -3287,7 +4229,7 @@ static tl_tensor *tl__lane(const char *op, tl__op kind, const tl_tensor *t, int 
     int64_t kidx[TL_MAX_DIMS], ostride[TL_MAX_DIMS], o, i;
     double *buf;
     int d, k, j, ct;
-    d = tl__wrap_dim(op, dim, t->ndim);
+    d = tl__wrap_dim(op, dim, t->ndim, t);
     if (d < 0) return NULL;
     if (kind == TL__OP_CUMSUM) {
         out_dt = TL__IS_INTLIKE(t->dtype) ? TL_I64 : t->dtype;
@@ -3344,7 +4286,40 @@ static tl_tensor *tl__lane(const char *op, tl__op kind, const tl_tensor *t, int 
         }
     }
     tl__free(buf);
+    if (tl__wants_grad(t, NULL, NULL)) {
+        if (!tl__record(out, kind, t, NULL, NULL) || (out->grad_fn && kind != TL__OP_CUMSUM && !tl__save_out(out->grad_fn, out))) {
+            tl__release(out);
+            return NULL;
+        }
+        if (out->grad_fn) out->grad_fn->ip[0] = d;
+    }
     return out;
+}
+/* softmax: y (g - sum(g y)); log_softmax: g - exp(y) sum(g); cumsum: reversed cumsum of g. */
+static tl_status tl__bwd_lane(tl__node *n, const tl_tensor *g, tl_tensor **gin) {
+    tl_tensor *tmp[4], *r = NULL;
+    int nt = 0, d = n->ip[0];
+    gin[0] = NULL;
+    if (!n->in[0]->requires_grad) return TL_OK;
+    if (n->op == TL__OP_SOFTMAX) {
+        TL__TMP(TL__AB(MUL, g, n->out));
+        TL__TMP(tl__reduce("autograd", TL__OP_SUM, tmp[0], 1, &d, 1, 0, NULL));
+        TL__TMP(TL__AB(MUL, n->out, tmp[1]));
+        r = TL__AB(SUB, tmp[0], tmp[2]);
+    } else if (n->op == TL__OP_LOG_SOFTMAX) {
+        TL__TMP(tl__reduce("autograd", TL__OP_SUM, g, 1, &d, 1, 0, NULL));
+        TL__TMP(tl__unary("autograd", TL__OP_EXP, n->out, 0, 0));
+        TL__TMP(TL__AB(MUL, tmp[1], tmp[0]));
+        r = TL__AB(SUB, g, tmp[2]);
+    } else { /* total - cumsum(g) + g */
+        TL__TMP(tl__reduce("autograd", TL__OP_SUM, g, 1, &d, 1, 0, NULL));
+        TL__TMP(tl__lane("autograd", TL__OP_CUMSUM, g, d));
+        TL__TMP(TL__AB(SUB, tmp[0], tmp[1]));
+        r = TL__AB(ADD, tmp[2], g);
+    }
+    while (nt > 0) tl__release(tmp[--nt]);
+    gin[0] = tl__sum_to(r, n->in[0]);
+    return gin[0] ? TL_OK : tl__tls.status;
 }
 TLDEF tl_tensor *tl_softmax(const tl_tensor *t, int dim) {
     TL__CHECK1("tl_softmax", t);
@@ -3436,6 +4411,16 @@ static tl_tensor *tl__bmm(const char *op, const tl_tensor *a, const tl_tensor *b
     tl__release(oc);
     tl__release(ac);
     tl__release(bc);
+    if (tl__wants_grad(a, b, NULL)) {
+        if (!tl__record(out, TL__OP_BMM, a, b, NULL)) {
+            tl__release(out);
+            return NULL;
+        }
+        if (out->grad_fn) {
+            tl__save_in(out->grad_fn, 0);
+            tl__save_in(out->grad_fn, 1);
+        }
+    }
     return out;
 }
 
@@ -3449,17 +4434,47 @@ static tl_tensor *tl__mm(const char *op, const tl_tensor *a, const tl_tensor *b)
         return TL__FAILN(TL_ERR_SHAPE, "%s: mat1 and mat2 shapes cannot be multiplied (%lldx%lld and %lldx%lld): %s "
                          "and %s", op, (long long)a->shape[0], (long long)a->shape[1], (long long)b->shape[0],
                          (long long)b->shape[1], TL__SH(a), TL__SH(b));
+    tl__tls.record_off++; /* one MM node, not unsqueeze + bmm + view */
     a3 = tl__unsqueeze(op, a, 0);
     b3 = a3 ? tl__unsqueeze(op, b, 0) : NULL;
     r3 = b3 ? tl__bmm(op, a3, b3) : NULL;
     tl__release(a3);
     tl__release(b3);
-    if (!r3) return NULL;
     s[0] = a->shape[0];
     s[1] = b->shape[1];
-    r = tl__view(op, r3, 2, s, 0);
+    r = r3 ? tl__view(op, r3, 2, s, 0) : NULL;
     tl__release(r3);
+    tl__tls.record_off--;
+    if (r && tl__wants_grad(a, b, NULL)) {
+        if (!tl__record(r, TL__OP_MM, a, b, NULL)) {
+            tl__release(r);
+            return NULL;
+        }
+        if (r->grad_fn) {
+            tl__save_in(r->grad_fn, 0);
+            tl__save_in(r->grad_fn, 1);
+        }
+    }
     return r;
+}
+/* mm: ga = g b^T, gb = a^T g; bmm: the same per batch. */
+static tl_status tl__bwd_linalg(tl__node *n, const tl_tensor *g, tl_tensor **gin) {
+    tl_tensor *a = n->in[0], *b = n->in[1], *t;
+    int bmm = n->op == TL__OP_BMM, d0 = bmm ? 1 : 0, d1 = bmm ? 2 : 1;
+    gin[0] = gin[1] = NULL;
+    if (a->requires_grad) {
+        t = tl__transpose("autograd", b, d0, d1);
+        gin[0] = t ? (bmm ? tl__bmm("autograd", g, t) : tl__mm("autograd", g, t)) : NULL;
+        tl__release(t);
+        if (!gin[0]) return tl__tls.status;
+    }
+    if (b->requires_grad) {
+        t = tl__transpose("autograd", a, d0, d1);
+        gin[1] = t ? (bmm ? tl__bmm("autograd", t, g) : tl__mm("autograd", t, g)) : NULL;
+        tl__release(t);
+        if (!gin[1]) return tl__tls.status;
+    }
+    return TL_OK;
 }
 TLDEF tl_tensor *tl_mm(const tl_tensor *a, const tl_tensor *b) {
     TL__CHECK2("tl_mm", a, b);
@@ -3602,6 +4617,421 @@ done:
 TLDEF tl_tensor *tl_matmul(const tl_tensor *a, const tl_tensor *b) {
     TL__CHECK2("tl_matmul", a, b);
     return tl__ret(tl__matmul("tl_matmul", a, b));
+}
+
+/* ===== >>autograd ============================================================================= */
+
+static tl_status tl__bwd_none(tl__node *n, const tl_tensor *g, tl_tensor **gin) {
+    (void)n;
+    (void)g;
+    gin[0] = NULL;
+    return TL_OK;
+}
+#define TL__BWD_ENTRY(id, name, tname, fam) tl__bwd_##fam,
+static const tl__bwd_fn tl__bwd_table[] = {TL__OPS(TL__BWD_ENTRY) tl__bwd_none};
+#undef TL__BWD_ENTRY
+
+TLDEF tl_status tl_requires_grad_(tl_tensor *t, int requires_grad) {
+    TL__CHECK1S("tl_requires_grad_", t);
+    if (t->grad_fn) {
+        if (requires_grad) return TL_OK;
+        return TL__FAIL(TL_ERR_STATE, "tl_requires_grad_: you can only change requires_grad flags of leaf variables "
+                        "(%s is the output of %s); use tl_detach for a copy without history", TL__SH(t),
+                        tl__op_torch_names[t->grad_fn->op]);
+    }
+    if (requires_grad && !TL__IS_FLOAT(t->dtype))
+        return TL__FAIL(TL_ERR_DTYPE, "tl_requires_grad_: only tensors of floating point dtype can require gradients "
+                        "(got %s %s)", TL__DT(t), TL__SH(t));
+    t->requires_grad = requires_grad ? 1 : 0;
+    return TL_OK;
+}
+TLDEF int tl_requires_grad(const tl_tensor *t) { return t ? t->requires_grad : 0; }
+TLDEF int tl_is_leaf(const tl_tensor *t) { return t ? t->grad_fn == NULL : 0; }
+TLDEF tl_tensor *tl_grad(const tl_tensor *t) {
+    if (!t || !t->grad) return NULL;
+    return tl_retain(t->grad);
+}
+TLDEF tl_status tl_set_grad(tl_tensor *t, const tl_tensor *g) {
+    TL__CHECK1S("tl_set_grad", t);
+    if (g && (g->ndim != t->ndim || memcmp(g->shape, t->shape, sizeof(int64_t) * (size_t)t->ndim) ||
+              g->dtype != t->dtype))
+        return TL__FAIL(TL_ERR_SHAPE, "tl_set_grad: assigned grad %s %s does not match the tensor %s %s",
+                        TL__DT(g), TL__SH(g), TL__DT(t), TL__SH(t));
+    if (g) ((tl_tensor *)g)->refcount++;
+    tl__release(t->grad);
+    t->grad = (tl_tensor *)g;
+    return TL_OK;
+}
+TLDEF tl_status tl_retain_grad(tl_tensor *t) {
+    TL__CHECK1S("tl_retain_grad", t);
+    if (!t->requires_grad)
+        return TL__FAIL(TL_ERR_STATE, "tl_retain_grad: can't retain_grad on a tensor that has requires_grad=False (%s)",
+                        TL__SH(t));
+    if (t->grad_fn) t->retains_grad = 1;
+    return TL_OK;
+}
+TLDEF tl_tensor *tl_detach(const tl_tensor *t) {
+    TL__CHECK1("tl_detach", t);
+    return tl__ret(tl__alias("tl_detach", t));
+}
+TLDEF tl_status tl_register_hook(tl_tensor *t, tl_hook_fn fn, void *user) {
+    tl__hook *h, **end;
+    TL__CHECK1S("tl_register_hook", t);
+    if (!fn) return TL__FAIL(TL_ERR_ARG, "tl_register_hook: hook function is NULL (tensor %s)", TL__SH(t));
+    if (!t->requires_grad)
+        return TL__FAIL(TL_ERR_STATE, "tl_register_hook: cannot register a hook on a tensor that doesn't require "
+                        "gradient (%s)", TL__SH(t));
+    h = (tl__hook *)tl__malloc(sizeof *h);
+    if (!h) return TL__FAIL(TL_ERR_OOM, "tl_register_hook: out of memory");
+    h->fn = fn;
+    h->user = user;
+    h->next = NULL;
+    for (end = &t->hooks; *end; end = &(*end)->next) {}
+    *end = h;
+    return TL_OK;
+}
+TLDEF const char *tl_grad_fn_name(const tl_tensor *t) {
+    return t && t->grad_fn ? tl__op_torch_names[t->grad_fn->op] : NULL;
+}
+
+static void tl__grad_push(int off) {
+    tl__tls_state *s = &tl__tls;
+    if (s->grad_sp < TL__MAX_SCOPES) s->grad_stack[s->grad_sp] = s->grad_off;
+    s->grad_sp++;
+    s->grad_off = off;
+}
+static void tl__grad_pop(const char *op) {
+    tl__tls_state *s = &tl__tls;
+    if (s->grad_sp == 0) {
+        TL__FAIL(TL_ERR_STATE, "%s: no matching begin", op);
+        return;
+    }
+    s->grad_sp--;
+    if (s->grad_sp < TL__MAX_SCOPES) s->grad_off = s->grad_stack[s->grad_sp];
+}
+TLDEF void tl_no_grad_begin(void) { tl__grad_push(1); }
+TLDEF void tl_no_grad_end(void) { tl__grad_pop("tl_no_grad_end"); }
+TLDEF void tl_enable_grad_begin(void) { tl__grad_push(0); }
+TLDEF void tl_enable_grad_end(void) { tl__grad_pop("tl_enable_grad_end"); }
+TLDEF int tl_set_grad_enabled(int enabled) {
+    int prev = !tl__tls.grad_off;
+    tl__tls.grad_off = !enabled;
+    return prev;
+}
+TLDEF int tl_is_grad_enabled(void) { return !tl__tls.grad_off; }
+
+/* ---- the backward engine ---- */
+
+typedef struct tl__bw {
+    tl__node **nodes;
+    int n, cap;
+    int ncap;                     /* autograd.grad: capture these tensors' gradients */
+    tl_tensor *const *cap_in;
+    tl_tensor **cap_out;
+} tl__bw;
+
+static int tl__bw_push(tl__bw *b, tl__node *n) {
+    if (b->n == b->cap) {
+        int cap = b->cap ? b->cap * 2 : 64;
+        tl__node **nn = (tl__node **)tl__malloc(sizeof(tl__node *) * (size_t)cap);
+        if (!nn) {
+            TL__FAIL(TL_ERR_OOM, "tl_backward: out of memory collecting %d graph nodes", b->n);
+            return 0;
+        }
+        if (b->nodes) memcpy(nn, b->nodes, sizeof(tl__node *) * (size_t)b->n);
+        tl__free(b->nodes);
+        b->nodes = nn;
+        b->cap = cap;
+    }
+    b->nodes[b->n++] = n;
+    return 1;
+}
+static tl_tensor *tl__node_input(const tl__node *n, int k) { return n->ins ? n->ins[k] : n->in[k]; }
+static int tl__node_ninputs(const tl__node *n) { return n->ins ? n->nins : n->nin; }
+
+/* Every node reachable from the roots, in decreasing creation order (the tape, backwards). */
+static int tl__bw_collect(tl__bw *b, int nroots, tl_tensor *const *roots) {
+    uint64_t stamp = ++tl__tls.stamp;
+    int i, head = 0, k;
+    for (i = 0; i < nroots; i++) {
+        tl__node *n = roots[i]->grad_fn;
+        if (n && n->mark != stamp) {
+            n->mark = stamp;
+            if (!tl__bw_push(b, n)) return 0;
+        }
+    }
+    for (head = 0; head < b->n; head++) { /* breadth-first over input edges */
+        tl__node *n = b->nodes[head];
+        for (k = 0; k < tl__node_ninputs(n); k++) {
+            tl_tensor *in = tl__node_input(n, k);
+            tl__node *m = in ? in->grad_fn : NULL;
+            if (m && in->requires_grad && m->mark != stamp) {
+                m->mark = stamp;
+                if (!tl__bw_push(b, m)) return 0;
+            }
+        }
+    }
+    /* sort by seq, largest first (insertion sort: the BFS order is nearly sorted already) */
+    for (i = 1; i < b->n; i++) {
+        tl__node *x = b->nodes[i];
+        int j = i - 1;
+        while (j >= 0 && b->nodes[j]->seq < x->seq) {
+            b->nodes[j + 1] = b->nodes[j];
+            j--;
+        }
+        b->nodes[j + 1] = x;
+    }
+    return 1;
+}
+
+/* *slot += g (g consumed). The sum is a fresh tensor, so no gradient buffer is ever shared. */
+static int tl__acc(tl_tensor **slot, tl_tensor *g) {
+    tl_tensor *s;
+    if (!*slot) {
+        *slot = g;
+        return 1;
+    }
+    s = tl__binary("autograd", TL__OP_ADD, *slot, g, 0, 0, 1);
+    tl__release(g);
+    if (!s) return 0;
+    tl__release(*slot);
+    *slot = s;
+    return 1;
+}
+/* Runs t's hooks on g (consumed); returns the gradient to use. */
+static tl_tensor *tl__run_hooks(tl_tensor *t, tl_tensor *g) {
+    tl__hook *h;
+    for (h = t->hooks; h && g; h = h->next) {
+        tl_tensor *r;
+        int depth = tl__tls.scope_depth;
+        tl__tls.scope_depth = 0; /* a hook's result is handed to us, not to a scope */
+        r = h->fn(g, h->user);
+        tl__tls.scope_depth = depth;
+        if (r) {
+            tl__release(g);
+            g = r;
+        }
+    }
+    return g;
+}
+static int tl__capture_index(const tl__bw *b, const tl_tensor *t) {
+    int i;
+    for (i = 0; i < b->ncap; i++)
+        if (b->cap_in[i] == t) return i;
+    return -1;
+}
+/* Delivers the gradient g (consumed) of tensor t: into a capture slot (autograd.grad), into a
+   leaf's .grad, or into the pending gradient of t's node. */
+static int tl__deliver(tl__bw *b, tl_tensor *t, tl_tensor *g) {
+    int ci;
+    if (!g) return 1;
+    if (t->grad_fn) return tl__acc(&t->grad_fn->grad, g);
+    g = tl__run_hooks(t, g);
+    ci = tl__capture_index(b, t);
+    if (ci >= 0) return tl__acc(&b->cap_out[ci], g);
+    if (b->ncap > 0) {
+        tl__release(g);
+        return 1;
+    }
+    if (!t->grad) { /* .grad must be a fresh contiguous tensor the user may update in place */
+        if (g->refcount == 1 && g->storage->refcount == 1 && tl_is_contiguous(g) && g->offset == 0 &&
+            !g->grad_fn && g->dtype == t->dtype) {
+            t->grad = g;
+        } else {
+            t->grad = tl__copy_as("tl_backward", g, t->dtype);
+            tl__release(g);
+            if (!t->grad) return 0;
+        }
+        return 1;
+    }
+    {
+        tl_status st = tl__binary_("tl_backward", TL__OP_ADD, t->grad, g, 0, 0, 1);
+        tl__release(g);
+        return st == TL_OK;
+    }
+}
+static int tl__check_versions(const tl__node *n) {
+    int k;
+    for (k = 0; k < n->nin; k++) {
+        if (!(n->in_saved & (1 << k)) || !n->in[k]) continue;
+        if (n->in[k]->storage->version != n->in_ver[k]) {
+            TL__FAIL(TL_ERR_STATE, "tl_backward: one of the variables needed for gradient computation has been modified "
+                     "by an inplace operation: [%s %s], which is input %d of %s, is at version %u; expected version "
+                     "%u instead", TL__DT(n->in[k]), TL__SH(n->in[k]), k, tl__op_torch_names[n->op],
+                     n->in[k]->storage->version, n->in_ver[k]);
+            return 0;
+        }
+    }
+    if (n->out && n->out->storage->version != n->out_ver) {
+        TL__FAIL(TL_ERR_STATE, "tl_backward: one of the variables needed for gradient computation has been modified "
+                 "by an inplace operation: [%s %s], which is output 0 of %s, is at version %u; expected version %u "
+                 "instead", TL__DT(n->out), TL__SH(n->out), tl__op_torch_names[n->op], n->out->storage->version,
+                 n->out_ver);
+        return 0;
+    }
+    return 1;
+}
+/* Frees what a node saved once backward has used it (unless retain_graph). */
+static void tl__node_free_saved(tl__node *n) {
+    int k;
+    for (k = 0; k < n->nin; k++) {
+        tl__release(n->in[k]);
+        n->in[k] = NULL;
+    }
+    for (k = 0; k < n->nins; k++) tl__release(n->ins[k]);
+    tl__free(n->ins);
+    n->ins = NULL;
+    n->nins = 0;
+    tl__release(n->out);
+    tl__release(n->aux);
+    n->out = n->aux = NULL;
+    n->released = 1;
+}
+
+static tl_status tl__run_backward(const char *op, int nroots, tl_tensor *const *roots,
+                                  tl_tensor *const *grads, int retain, tl__bw *b) {
+    int i, k, ok = 1, saved_off = tl__tls.grad_off;
+    tl_tensor *gin_local[TL__NODE_IN], **gin = gin_local;
+    int gin_cap = TL__NODE_IN;
+    for (i = 0; i < nroots; i++) {
+        tl_tensor *r = roots[i];
+        const tl_tensor *gr = grads ? grads[i] : NULL;
+        if (tl__null_in(op, r)) return tl__tls.status;
+        if (!r->requires_grad)
+            return TL__FAIL(TL_ERR_STATE, "%s: element %d of tensors does not require grad and does not have a "
+                            "grad_fn (%s %s)", op, i, TL__DT(r), TL__SH(r));
+        if (!gr && tl_numel(r) != 1)
+            return TL__FAIL(TL_ERR_SHAPE, "%s: grad can be implicitly created only for scalar outputs (output %d has "
+                            "shape %s)", op, i, TL__SH(r));
+        if (gr && (gr->ndim != r->ndim || memcmp(gr->shape, r->shape, sizeof(int64_t) * (size_t)r->ndim)))
+            return TL__FAIL(TL_ERR_SHAPE, "%s: mismatch in shape: grad_output[%d] has a shape of %s and output[%d] "
+                            "has a shape of %s", op, i, TL__SH(gr), i, TL__SH(r));
+        if (r->grad_fn && r->grad_fn->released)
+            return TL__FAIL(TL_ERR_STATE, "%s: trying to backward through the graph a second time (or directly access "
+                            "saved tensors after they have already been freed); pass retain_graph=1 to "
+                            "tl_backward_ex the first time (output %s of %s)", op, TL__SH(r),
+                            tl__op_torch_names[r->grad_fn->op]);
+    }
+    if (!tl__bw_collect(b, nroots, roots)) return tl__tls.status;
+    tl__tls.grad_off = 1; /* backward itself is never recorded */
+    for (i = 0; i < nroots && ok; i++) { /* seed each root */
+        tl_tensor *seed = grads && grads[i] ? tl__copy_as(op, grads[i], roots[i]->dtype)
+                                            : tl__full(op, roots[i]->ndim, roots[i]->shape, 1, roots[i]->dtype);
+        ok = seed && tl__deliver(b, roots[i], seed);
+    }
+    for (i = 0; i < b->n && ok; i++) {
+        tl__node *n = b->nodes[i];
+        tl_tensor *g = n->grad;
+        int nins = tl__node_ninputs(n);
+        n->grad = NULL;
+        if (!g) continue;
+        if (n->released) {
+            TL__FAIL(TL_ERR_STATE, "%s: trying to backward through the graph a second time (or directly access saved "
+                     "tensors after they have already been freed); pass retain_graph=1 to tl_backward_ex the first "
+                     "time (at %s)", op, tl__op_torch_names[n->op]);
+            tl__release(g);
+            ok = 0;
+            break;
+        }
+        if (n->out_weak) { /* hooks, retain_grad and autograd.grad captures of a non-leaf */
+            int ci;
+            tl_tensor *t = n->out_weak;
+            g = tl__run_hooks(t, g);
+            if (t->retains_grad && b->ncap == 0) {
+                tl_tensor *c = tl__copy_as(op, g, t->dtype);
+                ok = c != NULL;
+                if (c && t->grad) {
+                    tl_tensor *s = tl__binary(op, TL__OP_ADD, t->grad, c, 0, 0, 1);
+                    tl__release(c);
+                    c = s;
+                    ok = s != NULL;
+                }
+                if (c) {
+                    tl__release(t->grad);
+                    t->grad = c;
+                }
+            }
+            ci = tl__capture_index(b, t);
+            if (ci >= 0 && ok) {
+                g->refcount++;
+                ok = tl__acc(&b->cap_out[ci], g);
+            }
+        }
+        if (ok && !tl__check_versions(n)) ok = 0;
+        if (ok && nins > gin_cap) {
+            if (gin != gin_local) tl__free(gin);
+            gin = (tl_tensor **)tl__malloc(sizeof(tl_tensor *) * (size_t)nins);
+            gin_cap = gin ? nins : 0;
+            if (!gin) {
+                gin = gin_local;
+                gin_cap = TL__NODE_IN;
+                TL__FAIL(TL_ERR_OOM, "%s: out of memory", op);
+                ok = 0;
+            }
+        }
+        if (ok) {
+            for (k = 0; k < nins; k++) gin[k] = NULL;
+            ok = tl__bwd_table[n->op](n, g, gin) == TL_OK;
+            for (k = 0; k < nins; k++) {
+                tl_tensor *in = tl__node_input(n, k);
+                if (ok && gin[k] && in && in->requires_grad) ok = tl__deliver(b, in, gin[k]);
+                else tl__release(gin[k]);
+            }
+        }
+        tl__release(g);
+        if (!retain) tl__node_free_saved(n);
+    }
+    for (i = 0; i < b->n; i++) { /* after an error, drop what is still pending */
+        tl__release(b->nodes[i]->grad);
+        b->nodes[i]->grad = NULL;
+    }
+    if (gin != gin_local) tl__free(gin);
+    tl__free(b->nodes);
+    tl__tls.grad_off = saved_off;
+    return ok ? TL_OK : (tl__tls.status ? tl__tls.status : TL_ERR_STATE);
+}
+
+TLDEF tl_status tl_backward_ex(tl_tensor *out, const tl_tensor *gradient, int retain_graph) {
+    tl__bw b;
+    TL__CHECK1S("tl_backward", out);
+    memset(&b, 0, sizeof b);
+    return tl__run_backward("tl_backward", 1, &out, gradient ? (tl_tensor *const *)&gradient : NULL, retain_graph, &b);
+}
+TLDEF tl_status tl_backward(tl_tensor *loss) { return tl_backward_ex(loss, NULL, 0); }
+
+TLDEF tl_status tl_autograd_grad(int nout, tl_tensor *const *outputs, int nin, tl_tensor *const *inputs,
+                                 tl_tensor *const *grad_outputs, int retain_graph, tl_tensor **grads_out) {
+    tl__bw b;
+    tl_status st;
+    int i;
+    if (nout <= 0 || nin <= 0 || !outputs || !inputs || !grads_out)
+        return TL__FAIL(TL_ERR_ARG, "tl_autograd_grad: need at least one output and one input (got %d and %d)", nout,
+                        nin);
+    for (i = 0; i < nin; i++) {
+        grads_out[i] = NULL;
+        if (tl__null_in("tl_autograd_grad", inputs[i])) return tl__tls.status;
+        if (!inputs[i]->requires_grad)
+            return TL__FAIL(TL_ERR_STATE, "tl_autograd_grad: one of the differentiated tensors (input %d, %s) does not "
+                            "require grad", i, TL__SH(inputs[i]));
+    }
+    memset(&b, 0, sizeof b);
+    b.ncap = nin;
+    b.cap_in = inputs;
+    b.cap_out = grads_out;
+    st = tl__run_backward("tl_autograd_grad", nout, outputs, grad_outputs, retain_graph, &b);
+    for (i = 0; i < nin && st == TL_OK; i++)
+        if (!grads_out[i])
+            st = TL__FAIL(TL_ERR_STATE, "tl_autograd_grad: one of the differentiated tensors (input %d, %s) appears to "
+                          "not have been used in the graph", i, TL__SH(inputs[i]));
+    for (i = 0; i < nin; i++) {
+        if (st != TL_OK) {
+            tl__release(grads_out[i]);
+            grads_out[i] = NULL;
+        } else {
+            grads_out[i] = tl__ret(grads_out[i]);
+        }
+    }
+    return st;
 }
 
 /* ===== >>debug ================================================================================ */
@@ -3770,7 +5200,7 @@ static void tl__pr_rec(tl__sb *s, const tl_tensor *t, const tl__fmt *f, int leve
 /* torch's _str_intern for a plain CPU tensor. */
 static int tl__to_string(const tl_tensor *t, tl__sb *s) {
     const char *suffix[3];
-    char sizebuf[200], dtbuf[40];
+    char sizebuf[200], dtbuf[40], gfbuf[64];
     int ns = 0, i, indent = 7;
     int64_t numel = tl_numel(t);
     tl__sb_str(s, "tensor(");
@@ -3805,7 +5235,12 @@ static int tl__to_string(const tl_tensor *t, tl__sb *s) {
         }
         tl__pr_rec(s, t, &f, 0, t->offset, indent, summarize);
     }
-    if (t->requires_grad) suffix[ns++] = "requires_grad=True";
+    if (t->grad_fn) {
+        snprintf(gfbuf, sizeof gfbuf, "grad_fn=<%s>", tl__op_torch_names[t->grad_fn->op]);
+        suffix[ns++] = gfbuf;
+    } else if (t->requires_grad) {
+        suffix[ns++] = "requires_grad=True";
+    }
     /* torch's _add_suffixes: wrap a suffix onto a new line when the line would pass 80 columns */
     {
         long len = (long)s->n, nl = -1, last_line;
