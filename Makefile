@@ -55,7 +55,7 @@ examples: $(BUILD)
 	@for e in $(EXAMPLES); do $(CC) $(STRICT) -O2 -I. examples/$$e.c -o $(BUILD)/$$e -lm || exit 1; done
 
 bench: $(BUILD)
-	@echo "bench: not yet"
+	@sh bench/run.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -538,11 +538,17 @@ TLDEF tl_status tl_print(const tl_tensor *t);           /* to stdout */
 
 #define TL__MAX_SCOPES 64
 #define TL__SCOPE_INLINE 256
+#define TL__CACHE_BUCKETS 40             /* storage cache buckets: capacities 2^0 .. 2^39 bytes */
+#define TL__CACHE_PER_BUCKET 64
+#define TL__CACHE_MAX_BYTES ((size_t)256 << 20)
+#define TL__CACHE_HEADERS 4096
 
 /* ===== >>types (implementation) =============================================================== */
 
 struct tl_storage {
     int refcount;
+    int bucket;       /* capacity class 2^bucket bytes for the cache (-1: too large to cache) */
+    struct tl_storage *next_free;
     size_t nbytes;
     void *data;
     void (*release)(void *data, void *user); /* borrowed buffer: called instead of tl__free */
@@ -616,6 +622,14 @@ typedef struct tl__tls_state {
     int grad_stack[TL__MAX_SCOPES];
     int record_off;                      /* >0 inside an op that records itself as one node */
     uint64_t seq, stamp;                 /* node creation counter, traversal stamp */
+    /* caches that keep a steady-state training step free of malloc (off with TL_NO_CACHE) */
+    tl_tensor *free_tensors;             /* released headers, linked through ->grad */
+    int n_free_tensors;
+    tl__node *free_nodes;                /* released nodes, linked through ->grad */
+    int n_free_nodes;
+    tl_storage *free_storage[TL__CACHE_BUCKETS]; /* released storages by capacity 2^b bytes */
+    int n_free_storage[TL__CACHE_BUCKETS];
+    size_t cached_bytes;
 } tl__tls_state;
 
 static TL__TLS tl__tls_state tl__tls;
@@ -756,7 +770,9 @@ TLDEF tl_status tl_setup(const tl_desc *desc) {
     return TL_OK;
 }
 
+static void tl__cache_flush(void);
 TLDEF void tl_shutdown(void) {
+    tl__cache_flush();
     if (tl__tls.scope_items && tl__tls.scope_items != tl__tls.scope_inline && tl__tls.scope_depth == 0) {
         tl__free(tl__tls.scope_items);
         tl__tls.scope_items = NULL;
@@ -854,11 +870,35 @@ static int tl__can_cast(tl_dtype from, tl_dtype to) {
 
 /* ===== >>memory =============================================================================== */
 
+/* Storage comes from a per-thread cache of freed blocks bucketed by power-of-two capacity, so a
+   steady-state training step (same shapes every step) allocates nothing. */
+static int tl__bucket(size_t nbytes) {
+    int b = 0;
+    while (b < TL__CACHE_BUCKETS && ((size_t)1 << b) < nbytes) b++;
+    return b < TL__CACHE_BUCKETS ? b : -1;
+}
 static tl_storage *tl__storage_new(size_t nbytes) {
-    tl_storage *s = (tl_storage *)tl__malloc(sizeof(tl_storage));
+    tl_storage *s;
+    int b = tl__bucket(nbytes);
+#ifndef TL_NO_CACHE
+    if (b >= 0 && tl__tls.free_storage[b]) {
+        s = tl__tls.free_storage[b];
+        tl__tls.free_storage[b] = s->next_free;
+        tl__tls.n_free_storage[b]--;
+        tl__tls.cached_bytes -= (size_t)1 << b;
+        s->refcount = 1;
+        s->nbytes = nbytes;
+        s->version = 0;
+        s->next_free = NULL;
+        TL__ATOMIC_ADD(&tl__live_storages_n, 1);
+        return s;
+    }
+#endif
+    s = (tl_storage *)tl__malloc(sizeof(tl_storage));
     if (!s) return NULL;
     memset(s, 0, sizeof *s);
-    s->data = tl__malloc(nbytes);
+    s->bucket = b;
+    s->data = tl__malloc(b >= 0 ? (size_t)1 << b : nbytes);
     if (!s->data) {
         tl__free(s);
         return NULL;
@@ -870,23 +910,102 @@ static tl_storage *tl__storage_new(size_t nbytes) {
 }
 static void tl__storage_release(tl_storage *s) {
     if (!s || --s->refcount > 0) return;
+    TL__ATOMIC_ADD(&tl__live_storages_n, -1);
     if (s->borrowed) {
         if (s->release) s->release(s->data, s->release_user);
-    } else {
-        tl__free(s->data);
+        tl__free(s);
+        return;
     }
+#ifndef TL_NO_CACHE
+    if (s->bucket >= 0 && tl__tls.n_free_storage[s->bucket] < TL__CACHE_PER_BUCKET &&
+        tl__tls.cached_bytes + ((size_t)1 << s->bucket) <= TL__CACHE_MAX_BYTES) {
+        s->next_free = tl__tls.free_storage[s->bucket];
+        tl__tls.free_storage[s->bucket] = s;
+        tl__tls.n_free_storage[s->bucket]++;
+        tl__tls.cached_bytes += (size_t)1 << s->bucket;
+        return;
+    }
+#endif
+    tl__free(s->data);
     tl__free(s);
-    TL__ATOMIC_ADD(&tl__live_storages_n, -1);
 }
 
-/* A tensor header with no storage; shape/stride zeroed. */
+/* A tensor header with no storage; shape/stride zeroed. Headers and graph nodes are recycled
+   through per-thread free lists. */
 static tl_tensor *tl__header(void) {
-    tl_tensor *t = (tl_tensor *)tl__malloc(sizeof(tl_tensor));
-    if (!t) return NULL;
+    tl_tensor *t = tl__tls.free_tensors;
+    if (t) {
+        tl__tls.free_tensors = t->grad;
+        tl__tls.n_free_tensors--;
+    } else {
+        t = (tl_tensor *)tl__malloc(sizeof(tl_tensor));
+        if (!t) return NULL;
+    }
     memset(t, 0, sizeof *t);
     t->refcount = 1;
     TL__ATOMIC_ADD(&tl__live_tensors_n, 1);
     return t;
+}
+static void tl__header_free(tl_tensor *t) {
+    TL__ATOMIC_ADD(&tl__live_tensors_n, -1);
+#ifndef TL_NO_CACHE
+    if (tl__tls.n_free_tensors < TL__CACHE_HEADERS) {
+        t->grad = tl__tls.free_tensors;
+        tl__tls.free_tensors = t;
+        tl__tls.n_free_tensors++;
+        return;
+    }
+#endif
+    tl__free(t);
+}
+static tl__node *tl__node_alloc(void) {
+    tl__node *n = tl__tls.free_nodes;
+    if (n) {
+        tl__tls.free_nodes = (tl__node *)(void *)n->grad;
+        tl__tls.n_free_nodes--;
+    } else {
+        n = (tl__node *)tl__malloc(sizeof(tl__node));
+        if (!n) return NULL;
+    }
+    memset(n, 0, sizeof *n);
+    return n;
+}
+static void tl__node_free(tl__node *n) {
+#ifndef TL_NO_CACHE
+    if (tl__tls.n_free_nodes < TL__CACHE_HEADERS) {
+        n->grad = (tl_tensor *)(void *)tl__tls.free_nodes;
+        tl__tls.free_nodes = n;
+        tl__tls.n_free_nodes++;
+        return;
+    }
+#endif
+    tl__free(n);
+}
+/* Gives every cached block back to the allocator (tl_shutdown, tl_setup). */
+static void tl__cache_flush(void) {
+    int b;
+    while (tl__tls.free_tensors) {
+        tl_tensor *t = tl__tls.free_tensors;
+        tl__tls.free_tensors = t->grad;
+        tl__free(t);
+    }
+    tl__tls.n_free_tensors = 0;
+    while (tl__tls.free_nodes) {
+        tl__node *n = tl__tls.free_nodes;
+        tl__tls.free_nodes = (tl__node *)(void *)n->grad;
+        tl__free(n);
+    }
+    tl__tls.n_free_nodes = 0;
+    for (b = 0; b < TL__CACHE_BUCKETS; b++) {
+        while (tl__tls.free_storage[b]) {
+            tl_storage *st = tl__tls.free_storage[b];
+            tl__tls.free_storage[b] = st->next_free;
+            tl__free(st->data);
+            tl__free(st);
+        }
+        tl__tls.n_free_storage[b] = 0;
+    }
+    tl__tls.cached_bytes = 0;
 }
 
 static void tl__release(tl_tensor *t);
@@ -899,7 +1018,7 @@ static void tl__node_release(tl__node *n) {
     tl__release(n->out);
     tl__release(n->aux);
     tl__release(n->grad);
-    tl__free(n);
+    tl__node_free(n);
 }
 static void tl__release(tl_tensor *t) {
     if (!t || --t->refcount > 0) return;
@@ -914,8 +1033,7 @@ static void tl__release(tl_tensor *t) {
         t->hooks = h->next;
         tl__free(h);
     }
-    tl__free(t);
-    TL__ATOMIC_ADD(&tl__live_tensors_n, -1);
+    tl__header_free(t);
 }
 
 static void tl__set_contig_strides(tl_tensor *t) {
@@ -1012,12 +1130,11 @@ static int tl__record(tl_tensor *out, int op, const tl_tensor *a, const tl_tenso
     const tl_tensor *ins[3];
     int k;
     if (!TL__IS_FLOAT(out->dtype)) return 1;
-    n = (tl__node *)tl__malloc(sizeof(tl__node));
+    n = tl__node_alloc();
     if (!n) {
         TL__FAIL(TL_ERR_OOM, "autograd: out of memory recording an op on %s", TL__SH(out));
         return 0;
     }
-    memset(n, 0, sizeof *n);
     n->refcount = 1;
     n->op = op;
     n->seq = ++tl__tls.seq;
@@ -1833,6 +1950,25 @@ static int tl__broadcast_n(const char *op, int n, const tl_tensor *const *ts, in
 
 /* ===== >>create =============================================================================== */
 
+/* torch refuses fill values the dtype cannot hold ("value cannot be converted to type int8_t
+   without overflow"); infinities and NaN are fine for floating dtypes. */
+static int tl__value_fits(const char *op, tl_dtype dt, double v, const int64_t *shape, int ndim) {
+    double lo = 0, hi = 0;
+    switch (dt) {
+    case TL_F16: lo = -65504; hi = 65504; break;
+    case TL_F32: lo = -FLT_MAX; hi = FLT_MAX; break;
+    case TL_I8: lo = -128; hi = 127; break;
+    case TL_U8: lo = -255; hi = 255; break; /* torch lets -255..-1 wrap for uint8 */
+    case TL_I16: lo = -32768; hi = 32767; break;
+    case TL_I32: lo = -2147483648.0; hi = 2147483647.0; break;
+    case TL_I64: lo = -9223372036854775808.0; hi = 9223372036854775807.0; break;
+    default: return 1; /* f64, bf16 (float32's range), bool */
+    }
+    if (TL__IS_FLOAT(dt) ? (v != v || isinf(v) || (v >= lo && v <= hi)) : (v > lo - 1 && v < hi + 1)) return 1;
+    TL__FAIL(TL_ERR_ARG, "%s: value %g cannot be converted to type %s without overflow (shape %s)", op, v,
+             tl__dtype_names[dt], tl__fmt_shape(ndim, shape));
+    return 0;
+}
 static tl_status tl__fill(tl_tensor *t, double v) {
     tl__ew e;
     memset(&e, 0, sizeof e);
@@ -1843,7 +1979,11 @@ static tl_status tl__fill(tl_tensor *t, double v) {
     return TL_OK;
 }
 static tl_tensor *tl__full(const char *op, int ndim, const int64_t *shape, double v, tl_dtype dt) {
-    tl_tensor *t = tl__new(op, ndim, shape, dt);
+    tl_tensor *t;
+    if (TL__VALID_DT(dt) && ndim >= 0 && ndim <= TL_MAX_DIMS && (shape || ndim == 0) &&
+        !tl__value_fits(op, dt, v, shape, ndim))
+        return NULL;
+    t = tl__new(op, ndim, shape, dt);
     if (t) tl__fill(t, v);
     return t;
 }
@@ -1875,8 +2015,10 @@ TLDEF tl_tensor *tl_full_like(const tl_tensor *t, double value) {
     TL__CHECK1("tl_full_like", t);
     return tl__ret(tl__full("tl_full_like", t->ndim, t->shape, value, t->dtype));
 }
-TLDEF tl_tensor *tl_scalar_tensor(double v, tl_dtype dt) {
-    return tl__ret(tl__full("tl_scalar_tensor", 0, NULL, v, dt));
+TLDEF tl_tensor *tl_scalar_tensor(double v, tl_dtype dt) { /* torch.tensor(v) converts without a range check */
+    tl_tensor *t = tl__new("tl_scalar_tensor", 0, NULL, dt);
+    if (t) tl__fill(t, v);
+    return tl__ret(t);
 }
 
 /* Writes n doubles into a new 1-D tensor of dtype dt (values computed in double, like torch's
@@ -1921,7 +2063,7 @@ TLDEF tl_tensor *tl_linspace(double start, double end, int64_t steps, tl_dtype d
     step = steps > 1 ? (end - start) / (double)(steps - 1) : 0;
     half = steps / 2;
     for (i = 0; i < steps; i++) {
-        double v = i < half ? start + step * (double)i : end - step * (double)(steps - i - 1);
+        double v = steps == 1 ? start : i < half ? start + step * (double)i : end - step * (double)(steps - i - 1);
         if (TL__IS_INTLIKE(dt)) {
             int64_t iv = tl__d2i(v);
             tl__store(tl__ptr(t) + (size_t)i * tl__dtype_sizes[dt], dt, 0, &iv, TL__CT_I64, 1);
@@ -1929,7 +2071,7 @@ TLDEF tl_tensor *tl_linspace(double start, double end, int64_t steps, tl_dtype d
             tl__store(tl__ptr(t) + (size_t)i * tl__dtype_sizes[dt], dt, 0, &v, TL__CT_F64, 1);
         } else { /* torch computes float32 linspace in float */
             float fs = (float)start, fe = (float)end, fstep = steps > 1 ? (fe - fs) / (float)(steps - 1) : 0;
-            float fv = i < half ? fs + fstep * (float)i : fe - fstep * (float)(steps - i - 1);
+            float fv = steps == 1 ? fs : i < half ? fs + fstep * (float)i : fe - fstep * (float)(steps - i - 1);
             tl__store(tl__ptr(t) + (size_t)i * tl__dtype_sizes[dt], dt, 0, &fv, TL__CT_F32, 1);
         }
     }
@@ -2262,6 +2404,9 @@ static tl_status tl__binary_(const char *op, tl__op id, tl_tensor *a, const tl_t
     if (id == TL__OP_SUB && (a->dtype == TL_BOOL || (!b_is_scalar && b->dtype == TL_BOOL)))
         return TL__FAIL(TL_ERR_DTYPE, "%s: subtraction with a bool tensor is not supported (%s %s)", op,
                         TL__DT(a), TL__SH(a));
+    if ((id == TL__OP_ADD || id == TL__OP_SUB) && alpha != 1 && TL__IS_INTLIKE(res) && !tl__scalar_is_int(alpha))
+        return TL__FAIL(TL_ERR_DTYPE, "%s: for integral input tensors, argument alpha must not be a floating point "
+                        "number (got %g for %s %s)", op, alpha, TL__DT(a), TL__SH(a));
     if (id == TL__OP_DIV && TL__IS_INTLIKE(res)) res = TL_F32;
     if (id == TL__OP_POW && TL__IS_INTLIKE(res) && b_is_scalar && bs < 0)
         return TL__FAIL(TL_ERR_ARG, "%s: integers to negative integer powers are not allowed (%s %s ** %g)",
@@ -2330,18 +2475,37 @@ TLDEF tl_tensor *tl_add_alpha(const tl_tensor *a, const tl_tensor *b, double alp
 TLDEF tl_tensor *tl_sub_alpha(const tl_tensor *a, const tl_tensor *b, double alpha) {
     return tl__ret(tl__binary("tl_sub_alpha", TL__OP_SUB, a, b, 0, 0, alpha));
 }
-/* s - a: computed as (-1) * a + s with torch's promotion of (a, s). */
+/* s - a: the SUB kernel with the scalar as its first operand (promotion of (a, s) as torch). The
+   node records a as the second input of SUB, whose backward gives it -g. */
 TLDEF tl_tensor *tl_rsub_scalar(const tl_tensor *a, double s) {
-    tl_tensor *n, *r;
+    tl__rtype rt;
+    tl_dtype res;
+    tl_tensor *out;
+    tl__ew e;
+    tl__opnd in[2];
     TL__CHECK1("tl_rsub_scalar", a);
     if (a->dtype == TL_BOOL)
         return TL__FAILN(TL_ERR_DTYPE, "tl_rsub_scalar: subtraction with a bool tensor is not supported (%s %s)",
                          TL__DT(a), TL__SH(a));
-    n = tl__binary("tl_rsub_scalar", TL__OP_MUL, a, NULL, 1, -1, 1);
-    if (!n) return NULL;
-    r = tl__binary("tl_rsub_scalar", TL__OP_ADD, n, NULL, 1, s, 1);
-    tl__release(n);
-    return tl__ret(r);
+    tl__rtype_init(&rt);
+    tl__rtype_tensor(&rt, a);
+    tl__rtype_scalar(&rt, s);
+    res = tl__rtype_result(&rt);
+    out = tl__new("tl_rsub_scalar", a->ndim, a->shape, res);
+    if (!out) return NULL;
+    memset(&e, 0, sizeof e);
+    memset(in, 0, sizeof in);
+    e.op = TL__OP_SUB;
+    e.ct = tl__ctype(res);
+    e.p[0] = 1;
+    in[0].d = s;
+    in[1].t = a;
+    tl__ew_exec(&e, out, 2, in);
+    if (tl__wants_grad(a, NULL, NULL) && !tl__binary_record(out, TL__OP_SUB, NULL, a, 0, 1)) {
+        tl__release(out);
+        return NULL;
+    }
+    return tl__ret(out);
 }
 
 TLDEF tl_status tl_add_(tl_tensor *a, const tl_tensor *b) { return tl__binary_("tl_add_", TL__OP_ADD, a, b, 0, 0, 1); }
@@ -2750,6 +2914,7 @@ TLDEF tl_tensor *tl_masked_fill(const tl_tensor *t, const tl_tensor *mask, doubl
 TLDEF tl_status tl_fill_(tl_tensor *t, double value) {
     tl_tensor *old = NULL;
     TL__CHECK1S("tl_fill_", t);
+    if (!tl__value_fits("tl_fill_", t->dtype, value, t->shape, t->ndim)) return tl__tls.status;
     if (!tl__check_writable("tl_fill_", t)) return tl__tls.status;
     if (tl__wants_grad(t, NULL, NULL) && !(old = tl__inplace_prepare("tl_fill_", t))) return tl__tls.status;
     tl__fill(t, value);
@@ -3612,7 +3777,7 @@ static tl_status tl__bwd_index(tl__node *n, const tl_tensor *g, tl_tensor **gin)
         memset(idx, 0, sizeof idx);
         for (i = 0; i < cnt; i++) {
             int64_t ioff = index->offset, goff = g->offset, zoff = 0, v;
-            double acc, gv;
+            double acc = 0, gv = 0;
             for (k = 0; k < index->ndim; k++) {
                 ioff += idx[k] * index->stride[k];
                 goff += idx[k] * g->stride[k];
@@ -4379,8 +4544,37 @@ static int tl__mm_dtype_ok(const char *op, const tl_tensor *a, const tl_tensor *
     return 1;
 }
 
-/* [B,n,k] x [B,k,m] -> [B,n,m] (shapes already checked). Computes in float, double or int64 and
-   stores in the inputs' dtype. */
+/* C[n,m] = A[n,k] @ B[k,m] for any element strides of A and B (C contiguous): rows of B
+   contiguous -> i-p-j (streams B's rows); B transposed (stride 1 along k) -> dot products. */
+#define TL__GEMM_STRIDED(NAME, T)                                                                  \
+    static void NAME(int64_t n, int64_t k, int64_t m, const T *A, int64_t as0, int64_t as1, const T *B,   \
+                     int64_t bs0, int64_t bs1, T *C) {                                            \
+        int64_t i, j, p;                                                                           \
+        if (bs1 == 1) {                                                                            \
+            for (i = 0; i < n; i++) {                                                              \
+                T *c = C + i * m;                                                                  \
+                for (j = 0; j < m; j++) c[j] = 0;                                                  \
+                for (p = 0; p < k; p++) {                                                          \
+                    const T av = A[i * as0 + p * as1], *b = B + p * bs0;                           \
+                    for (j = 0; j < m; j++) c[j] += av * b[j];                                     \
+                }                                                                                  \
+            }                                                                                      \
+        } else {                                                                                   \
+            for (i = 0; i < n; i++)                                                                \
+                for (j = 0; j < m; j++) {                                                          \
+                    const T *a = A + i * as0, *b = B + j * bs1;                                    \
+                    T acc = 0;                                                                     \
+                    for (p = 0; p < k; p++) acc += a[p * as1] * b[p * bs0];                        \
+                    C[i * m + j] = acc;                                                            \
+                }                                                                                  \
+        }                                                                                          \
+    }
+TL__GEMM_STRIDED(tl__gemm_sf32, float)
+TL__GEMM_STRIDED(tl__gemm_sf64, double)
+
+/* [B,n,k] x [B,k,m] -> [B,n,m] (shapes already checked). float32/float64 run straight on the
+   operands' strides (no copy for transposed weights); other dtypes compute in float, double or
+   int64 on contiguous copies and store in the inputs' dtype. */
 static tl_tensor *tl__bmm(const char *op, const tl_tensor *a, const tl_tensor *b) {
     int64_t B = a->shape[0], n = a->shape[1], k = a->shape[2], m = b->shape[2], shape[3], bi;
     int ct = tl__ctype(a->dtype);
@@ -4390,6 +4584,25 @@ static tl_tensor *tl__bmm(const char *op, const tl_tensor *a, const tl_tensor *b
     shape[0] = B;
     shape[1] = n;
     shape[2] = m;
+    if (a->dtype == cdt && ct != TL__CT_I64 && (b->stride[2] == 1 || b->stride[1] == 1 || m == 1 || k == 1)) {
+        out = tl__new(op, 3, shape, a->dtype);
+        if (!out) return NULL;
+        for (bi = 0; bi < B; bi++) {
+            const char *pa = tl__ptr(a) + (size_t)(bi * a->stride[0]) * cs;
+            const char *pb = tl__ptr(b) + (size_t)(bi * b->stride[0]) * cs;
+            char *pc = tl__ptr(out) + (size_t)(bi * n * m) * cs;
+            int64_t bs0 = b->stride[1], bs1 = b->stride[2];
+            if (m == 1) bs1 = 1; /* a single column: its stride never matters */
+            if (k == 1 && bs1 != 1) { bs0 = 0; }
+            if (ct == TL__CT_F32)
+                tl__gemm_sf32(n, k, m, (const float *)pa, a->stride[1], a->stride[2], (const float *)pb, bs0, bs1,
+                              (float *)pc);
+            else
+                tl__gemm_sf64(n, k, m, (const double *)pa, a->stride[1], a->stride[2], (const double *)pb, bs0, bs1,
+                              (double *)pc);
+        }
+        goto record;
+    }
     ac = tl__contig_as(op, a, cdt);
     bc = ac ? tl__contig_as(op, b, cdt) : NULL;
     out = bc ? tl__new(op, 3, shape, a->dtype) : NULL;
@@ -4411,6 +4624,7 @@ static tl_tensor *tl__bmm(const char *op, const tl_tensor *a, const tl_tensor *b
     tl__release(oc);
     tl__release(ac);
     tl__release(bc);
+record:
     if (tl__wants_grad(a, b, NULL)) {
         if (!tl__record(out, TL__OP_BMM, a, b, NULL)) {
             tl__release(out);
