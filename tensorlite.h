@@ -597,6 +597,7 @@ typedef struct tl__node {
     tl_tensor *out_weak;             /* the output tensor itself (not owned), for retain_grad/hooks */
     tl_tensor *grad;                 /* gradient accumulated during backward */
     int released;                    /* backward freed what this node saved */
+    const char *tname;               /* torch's grad_fn name when it differs from the op table's */
     uint64_t mark;                   /* traversal stamp */
 } tl__node;
 
@@ -1103,6 +1104,7 @@ static tl_tensor *tl__new_like(const char *op, const tl_tensor *t, tl_dtype dt) 
 
 /* A new header sharing src's storage and metadata (the start of every view). */
 static tl_tensor *tl__alias(const char *op, const tl_tensor *src) {
+    int d;
     tl_tensor *t = tl__header();
     if (!t) return TL__FAILN(TL_ERR_OOM, "%s: out of memory allocating a view of %s", op, TL__SH(src));
     t->storage = src->storage;
@@ -1110,8 +1112,10 @@ static tl_tensor *tl__alias(const char *op, const tl_tensor *src) {
     t->ndim = src->ndim;
     t->dtype = src->dtype;
     t->offset = src->offset;
-    memcpy(t->shape, src->shape, sizeof t->shape);
-    memcpy(t->stride, src->stride, sizeof t->stride);
+    for (d = 0; d < src->ndim; d++) {
+        t->shape[d] = src->shape[d];
+        t->stride[d] = src->stride[d];
+    }
     return t;
 }
 
@@ -2505,6 +2509,7 @@ TLDEF tl_tensor *tl_rsub_scalar(const tl_tensor *a, double s) {
         tl__release(out);
         return NULL;
     }
+    if (out->grad_fn) out->grad_fn->tname = "RsubBackward1";
     return tl__ret(out);
 }
 
@@ -3111,6 +3116,7 @@ static tl_tensor *tl__transpose(const char *op, const tl_tensor *t, int d0, int 
     r = tl__view_record(r, t, TL__OP_PERMUTE);
     if (r && r->grad_fn) { /* the permutation that swaps d0 and d1 */
         int i;
+        r->grad_fn->tname = strcmp(op, "tl_t") == 0 ? "TBackward0" : "TransposeBackward0";
         for (i = 0; i < t->ndim; i++) r->grad_fn->ip[i] = i == d0 ? d1 : (i == d1 ? d0 : i);
         r->grad_fn->nip = t->ndim;
     }
@@ -3326,7 +3332,9 @@ static tl_tensor *tl__squeeze(const char *op, const tl_tensor *t, int only_dim) 
         n++;
     }
     r->ndim = n;
-    return tl__view_record(r, t, TL__OP_VIEW);
+    r = tl__view_record(r, t, TL__OP_VIEW);
+    if (r && r->grad_fn) r->grad_fn->tname = "SqueezeBackward0";
+    return r;
 }
 TLDEF tl_tensor *tl_squeeze(const tl_tensor *t) {
     TL__CHECK1("tl_squeeze", t);
@@ -3356,7 +3364,9 @@ static tl_tensor *tl__unsqueeze(const char *op, const tl_tensor *t, int dim) {
     r->shape[d] = 1;
     r->stride[d] = d >= t->ndim ? 1 : t->shape[d] * t->stride[d];
     r->ndim = t->ndim + 1;
-    return tl__view_record(r, t, TL__OP_VIEW);
+    r = tl__view_record(r, t, TL__OP_VIEW);
+    if (r && r->grad_fn) r->grad_fn->tname = "UnsqueezeBackward0";
+    return r;
 }
 TLDEF tl_tensor *tl_unsqueeze(const tl_tensor *t, int dim) {
     TL__CHECK1("tl_unsqueeze", t);
@@ -4088,6 +4098,13 @@ static tl_tensor *tl__reduce(const char *op, tl__op kind, const tl_tensor *t, in
             for (k = 0; k < pl.nr; k++) n->ip[k] = pl.rdims[k];
             n->nip = pl.nr;
             n->p[0] = p;
+            if (!dims || ndims <= 0) { /* torch names the all-dims overloads differently */
+                if (kind == TL__OP_SUM) n->tname = "SumBackward0";
+                if (kind == TL__OP_MEAN) n->tname = "MeanBackward0";
+                if (kind == TL__OP_PROD) n->tname = "ProdBackward0";
+                if (kind == TL__OP_MAX) n->tname = "MaxBackward1";
+                if (kind == TL__OP_MIN) n->tname = "MinBackward1";
+            }
             if (kind == TL__OP_MAX || kind == TL__OP_MIN) {
                 if (idx) {
                     n->aux = idx;
@@ -4683,9 +4700,18 @@ static tl_status tl__bwd_linalg(tl__node *n, const tl_tensor *g, tl_tensor **gin
         if (!gin[0]) return tl__tls.status;
     }
     if (b->requires_grad) {
-        t = tl__transpose("autograd", a, d0, d1);
-        gin[1] = t ? (bmm ? tl__bmm("autograd", t, g) : tl__mm("autograd", t, g)) : NULL;
-        tl__release(t);
+        if (!bmm && b->stride[0] == 1 && b->shape[0] > 1) {
+            /* b is a transposed weight (x @ w.t()): (g^T a)^T is contiguous once transposed back,
+               so w's gradient needs no copy */
+            tl_tensor *gt = tl__transpose("autograd", g, 0, 1), *r = gt ? tl__mm("autograd", gt, a) : NULL;
+            gin[1] = r ? tl__transpose("autograd", r, 0, 1) : NULL;
+            tl__release(gt);
+            tl__release(r);
+        } else {
+            t = tl__transpose("autograd", a, d0, d1);
+            gin[1] = t ? (bmm ? tl__bmm("autograd", t, g) : tl__mm("autograd", t, g)) : NULL;
+            tl__release(t);
+        }
         if (!gin[1]) return tl__tls.status;
     }
     return TL_OK;
@@ -4905,7 +4931,8 @@ TLDEF tl_status tl_register_hook(tl_tensor *t, tl_hook_fn fn, void *user) {
     return TL_OK;
 }
 TLDEF const char *tl_grad_fn_name(const tl_tensor *t) {
-    return t && t->grad_fn ? tl__op_torch_names[t->grad_fn->op] : NULL;
+    if (!t || !t->grad_fn) return NULL;
+    return t->grad_fn->tname ? t->grad_fn->tname : tl__op_torch_names[t->grad_fn->op];
 }
 
 static void tl__grad_push(int off) {
@@ -5450,7 +5477,7 @@ static int tl__to_string(const tl_tensor *t, tl__sb *s) {
         tl__pr_rec(s, t, &f, 0, t->offset, indent, summarize);
     }
     if (t->grad_fn) {
-        snprintf(gfbuf, sizeof gfbuf, "grad_fn=<%s>", tl__op_torch_names[t->grad_fn->op]);
+        snprintf(gfbuf, sizeof gfbuf, "grad_fn=<%s>", tl_grad_fn_name(t));
         suffix[ns++] = gfbuf;
     } else if (t->requires_grad) {
         suffix[ns++] = "requires_grad=True";

@@ -4,7 +4,7 @@
 # the functions it defines that take no arguments.
 set -e
 out=${1:-build/readme}
-mkdir -p "$out"
+rm -rf "$out"; mkdir -p "$out"
 awk -v dir="$out" '
   /^```c$/ { n++; f = sprintf("%s/snippet_%02d.c", dir, n); inb = 1; next }
   /^```/   { if (inb) { close(f); inb = 0 }; next }
