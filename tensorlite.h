@@ -2239,9 +2239,9 @@ TLDEF tl_status tl_copy_to_buffer(const tl_tensor *t, void *out, tl_dtype dt) {
     return TL_OK;
 }
 
-/* ===== >>ops ================================================================================== */
+/* ===== >>views ================================================================================ */
 
-/* ---- autograd helpers shared by the elementwise families ---- */
+/* ---- shared by the backward functions of every family ---- */
 
 static tl_tensor *tl__reduce(const char *op, tl__op kind, const tl_tensor *t, int ndims, const int *dims,
                              int keepdim, double p, tl_tensor **indices);
@@ -2271,714 +2271,9 @@ static tl_tensor *tl__sum_to(tl_tensor *g, const tl_tensor *like) {
     return g;
 }
 
-/* Before an in-place op that autograd must record: a leaf that requires grad is refused, as is a
-   view with history; otherwise a's history moves to a private copy of its old value, which becomes
-   the recorded op's input. Returns that copy (new reference) or NULL with an error. */
-static tl_tensor *tl__inplace_prepare(const char *op, tl_tensor *a) {
-    tl_tensor *old;
-    if (!a->grad_fn && a->requires_grad)
-        return TL__FAILN(TL_ERR_STATE, "%s: a leaf Variable that requires grad (%s %s) is being used in an in-place "
-                         "operation; wrap the update in tl_no_grad_begin/end or use an out-of-place op", op,
-                         TL__DT(a), TL__SH(a));
-    if (a->grad_fn && (a->grad_fn->op == TL__OP_VIEW || a->grad_fn->op == TL__OP_EXPAND ||
-                       a->grad_fn->op == TL__OP_PERMUTE || a->grad_fn->op == TL__OP_SLICE ||
-                       a->grad_fn->op == TL__OP_SELECT))
-        return TL__FAILN(TL_ERR_STATE, "%s: in-place operation on a view (%s, output of %s) of a tensor that requires "
-                         "grad is not supported; clone it first", op, TL__SH(a), tl__op_torch_names[a->grad_fn->op]);
-    old = tl__copy_as(op, a, a->dtype);
-    if (!old) return NULL;
-    old->grad_fn = a->grad_fn;
-    old->requires_grad = a->requires_grad;
-    if (old->grad_fn && old->grad_fn->out_weak == a) old->grad_fn->out_weak = old;
-    a->grad_fn = NULL;
-    a->requires_grad = 0;
-    return old;
-}
-
-/* Records a binary op on out (b NULL for a scalar operand bs) with what its backward reads. */
-static int tl__binary_record(tl_tensor *out, tl__op id, const tl_tensor *a, const tl_tensor *b, double bs,
-                             double alpha) {
-    tl__node *n;
-    if (!tl__record(out, id, a, b, NULL)) return 0;
-    n = out->grad_fn;
-    if (!n) return 1;
-    n->p[0] = alpha;
-    n->p[1] = bs;
-    switch (id) {
-    case TL__OP_MUL:
-    case TL__OP_DIV:
-    case TL__OP_MAXIMUM:
-    case TL__OP_MINIMUM:
-        tl__save_in(n, 0);
-        if (b) tl__save_in(n, 1);
-        break;
-    case TL__OP_POW:
-        tl__save_in(n, 0);
-        if (b) {
-            tl__save_in(n, 1);
-            if (!tl__save_out(n, out)) return 0;
-        }
-        break;
-    default: break;
-    }
-    return 1;
-}
-
-/* Output of a binary op with result dtype dt (bool for comparisons). */
-static tl_tensor *tl__binary(const char *op, tl__op id, const tl_tensor *a, const tl_tensor *b,
-                             int b_is_scalar, double bs, double alpha) {
-    tl__rtype rt;
-    tl_dtype res, out_dt;
-    tl_tensor *out;
-    tl__ew e;
-    tl__opnd in[2];
-    int nd = 0;
-    int64_t shape[TL_MAX_DIMS];
-    const tl_tensor *ts[2];
-    if (tl__null_in(op, a) || (!b_is_scalar && tl__null_in(op, b))) return NULL;
-    tl__rtype_init(&rt);
-    tl__rtype_tensor(&rt, a);
-    if (b_is_scalar) tl__rtype_scalar(&rt, bs);
-    else tl__rtype_tensor(&rt, b);
-    res = tl__rtype_result(&rt);
-    if (id == TL__OP_SUB && (a->dtype == TL_BOOL || (!b_is_scalar && b->dtype == TL_BOOL)))
-        return TL__FAILN(TL_ERR_DTYPE, "%s: subtraction with a bool tensor is not supported (%s %s and %s); "
-                         "use logical_xor or ~ instead", op, TL__DT(a), TL__SH(a),
-                         b_is_scalar ? "a scalar" : TL__DT(b));
-    if ((id == TL__OP_ADD || id == TL__OP_SUB) && alpha != 1 && TL__IS_INTLIKE(res) && !tl__scalar_is_int(alpha))
-        return TL__FAILN(TL_ERR_DTYPE, "%s: for integral input tensors, argument alpha must not be a floating "
-                         "point number (got %g for %s)", op, alpha, tl__dtype_names[res]);
-    if (id == TL__OP_DIV && TL__IS_INTLIKE(res)) res = TL_F32;
-    if (id == TL__OP_POW && TL__IS_INTLIKE(res) && b_is_scalar && bs < 0)
-        return TL__FAILN(TL_ERR_ARG, "%s: integers to negative integer powers are not allowed (%s %s ** %g)",
-                         op, TL__DT(a), TL__SH(a), bs);
-    if (id == TL__OP_POW && res == TL_BOOL) res = TL_I64;
-    if ((id == TL__OP_MAXIMUM || id == TL__OP_MINIMUM) && res == TL_BOOL) { /* bool max is "or"/"and" */ }
-    out_dt = (id >= TL__OP_EQ && id <= TL__OP_GE) ? TL_BOOL : res;
-    ts[0] = a;
-    ts[1] = b_is_scalar ? NULL : b;
-    if (!tl__broadcast_n(op, 2, ts, &nd, shape)) return NULL;
-    out = tl__new(op, nd, shape, out_dt);
-    if (!out) return NULL;
-    memset(&e, 0, sizeof e);
-    e.op = id;
-    e.ct = tl__ctype(res);
-    e.p[0] = alpha;
-    in[0].t = a;
-    in[1].t = b_is_scalar ? NULL : b;
-    in[1].d = bs;
-    tl__ew_exec(&e, out, 2, in);
-    if (tl__wants_grad(a, in[1].t, NULL) && !tl__binary_record(out, id, a, in[1].t, bs, alpha)) {
-        tl__release(out);
-        return NULL;
-    }
-    return out;
-}
-
-/* The in-place form: writes into a (result dtype must cast to a's, broadcast shape must be a's). */
 static tl_status tl__binary_(const char *op, tl__op id, tl_tensor *a, const tl_tensor *b, int b_is_scalar,
                              double bs, double alpha);
-static int tl__check_writable(const char *op, const tl_tensor *t) {
-    int d;
-    for (d = 0; d < t->ndim; d++)
-        if (t->stride[d] == 0 && t->shape[d] > 1) {
-            TL__FAIL(TL_ERR_ARG, "%s: unsupported operation: more than one element of the written-to tensor "
-                     "refers to a single memory location (shape %s, an expanded tensor); clone it first",
-                     op, TL__SH(t));
-            return 0;
-        }
-    return 1;
-}
-static tl_status tl__binary_(const char *op, tl__op id, tl_tensor *a, const tl_tensor *b, int b_is_scalar,
-                             double bs, double alpha) {
-    tl_tensor *old = NULL;
-    tl__rtype rt;
-    tl_dtype res;
-    tl__ew e;
-    tl__opnd in[2];
-    int nd = 0;
-    int64_t shape[TL_MAX_DIMS];
-    const tl_tensor *ts[2];
-    if (tl__null_in(op, a) || (!b_is_scalar && tl__null_in(op, b))) return tl__tls.status;
-    tl__rtype_init(&rt);
-    tl__rtype_tensor(&rt, a);
-    if (b_is_scalar) tl__rtype_scalar(&rt, bs);
-    else tl__rtype_tensor(&rt, b);
-    res = tl__rtype_result(&rt);
-    if (id == TL__OP_SUB && (a->dtype == TL_BOOL || (!b_is_scalar && b->dtype == TL_BOOL)))
-        return TL__FAIL(TL_ERR_DTYPE, "%s: subtraction with a bool tensor is not supported (%s %s)", op,
-                        TL__DT(a), TL__SH(a));
-    if ((id == TL__OP_ADD || id == TL__OP_SUB) && alpha != 1 && TL__IS_INTLIKE(res) && !tl__scalar_is_int(alpha))
-        return TL__FAIL(TL_ERR_DTYPE, "%s: for integral input tensors, argument alpha must not be a floating point "
-                        "number (got %g for %s %s)", op, alpha, TL__DT(a), TL__SH(a));
-    if (id == TL__OP_DIV && TL__IS_INTLIKE(res)) res = TL_F32;
-    if (id == TL__OP_POW && TL__IS_INTLIKE(res) && b_is_scalar && bs < 0)
-        return TL__FAIL(TL_ERR_ARG, "%s: integers to negative integer powers are not allowed (%s %s ** %g)",
-                        op, TL__DT(a), TL__SH(a), bs);
-    if (!tl__can_cast(res, a->dtype))
-        return TL__FAIL(TL_ERR_DTYPE, "%s: result type %s can't be cast to the desired output type %s (%s)", op,
-                        tl__dtype_names[res], TL__DT(a), TL__SH(a));
-    ts[0] = a;
-    ts[1] = b_is_scalar ? NULL : b;
-    if (!tl__broadcast_n(op, 2, ts, &nd, shape)) return tl__tls.status;
-    if (nd != a->ndim || memcmp(shape, a->shape, sizeof(int64_t) * (size_t)nd) != 0)
-        return TL__FAIL(TL_ERR_SHAPE, "%s: output with shape %s doesn't match the broadcast shape %s", op,
-                        TL__SH(a), tl__fmt_shape(nd, shape));
-    if (!tl__check_writable(op, a)) return tl__tls.status;
-    if (tl__wants_grad(a, b_is_scalar ? NULL : b, NULL) && !(old = tl__inplace_prepare(op, a))) return tl__tls.status;
-    memset(&e, 0, sizeof e);
-    e.op = id;
-    e.ct = tl__ctype(res);
-    e.p[0] = alpha;
-    in[0].t = a;
-    in[1].t = b_is_scalar ? NULL : b;
-    in[1].d = bs;
-    tl__ew_exec(&e, a, 2, in);
-    a->storage->version++;
-    if (old) {
-        int ok = tl__binary_record(a, id, old, in[1].t, bs, alpha);
-        tl__release(old);
-        if (!ok) return tl__tls.status;
-    }
-    return TL_OK;
-}
 
-#define TL__BINARY_API(name, id)                                                                   \
-    TLDEF tl_tensor *tl_##name(const tl_tensor *a, const tl_tensor *b) {                           \
-        return tl__ret(tl__binary("tl_" #name, id, a, b, 0, 0, 1));                                \
-    }                                                                                              \
-    TLDEF tl_tensor *tl_##name##_scalar(const tl_tensor *a, double s) {                            \
-        return tl__ret(tl__binary("tl_" #name "_scalar", id, a, NULL, 1, s, 1));                   \
-    }
-TL__BINARY_API(add, TL__OP_ADD)
-TL__BINARY_API(sub, TL__OP_SUB)
-TL__BINARY_API(mul, TL__OP_MUL)
-TL__BINARY_API(div, TL__OP_DIV)
-TL__BINARY_API(eq, TL__OP_EQ)
-TL__BINARY_API(ne, TL__OP_NE)
-TL__BINARY_API(lt, TL__OP_LT)
-TL__BINARY_API(le, TL__OP_LE)
-TL__BINARY_API(gt, TL__OP_GT)
-TL__BINARY_API(ge, TL__OP_GE)
-#undef TL__BINARY_API
-TLDEF tl_tensor *tl_pow(const tl_tensor *a, const tl_tensor *b) {
-    return tl__ret(tl__binary("tl_pow", TL__OP_POW, a, b, 0, 0, 1));
-}
-TLDEF tl_tensor *tl_pow_scalar(const tl_tensor *a, double exponent) {
-    return tl__ret(tl__binary("tl_pow_scalar", TL__OP_POW, a, NULL, 1, exponent, 1));
-}
-TLDEF tl_tensor *tl_maximum(const tl_tensor *a, const tl_tensor *b) {
-    return tl__ret(tl__binary("tl_maximum", TL__OP_MAXIMUM, a, b, 0, 0, 1));
-}
-TLDEF tl_tensor *tl_minimum(const tl_tensor *a, const tl_tensor *b) {
-    return tl__ret(tl__binary("tl_minimum", TL__OP_MINIMUM, a, b, 0, 0, 1));
-}
-TLDEF tl_tensor *tl_add_alpha(const tl_tensor *a, const tl_tensor *b, double alpha) {
-    return tl__ret(tl__binary("tl_add_alpha", TL__OP_ADD, a, b, 0, 0, alpha));
-}
-TLDEF tl_tensor *tl_sub_alpha(const tl_tensor *a, const tl_tensor *b, double alpha) {
-    return tl__ret(tl__binary("tl_sub_alpha", TL__OP_SUB, a, b, 0, 0, alpha));
-}
-/* s - a: the SUB kernel with the scalar as its first operand (promotion of (a, s) as torch). The
-   node records a as the second input of SUB, whose backward gives it -g. */
-TLDEF tl_tensor *tl_rsub_scalar(const tl_tensor *a, double s) {
-    tl__rtype rt;
-    tl_dtype res;
-    tl_tensor *out;
-    tl__ew e;
-    tl__opnd in[2];
-    TL__CHECK1("tl_rsub_scalar", a);
-    if (a->dtype == TL_BOOL)
-        return TL__FAILN(TL_ERR_DTYPE, "tl_rsub_scalar: subtraction with a bool tensor is not supported (%s %s)",
-                         TL__DT(a), TL__SH(a));
-    tl__rtype_init(&rt);
-    tl__rtype_tensor(&rt, a);
-    tl__rtype_scalar(&rt, s);
-    res = tl__rtype_result(&rt);
-    out = tl__new("tl_rsub_scalar", a->ndim, a->shape, res);
-    if (!out) return NULL;
-    memset(&e, 0, sizeof e);
-    memset(in, 0, sizeof in);
-    e.op = TL__OP_SUB;
-    e.ct = tl__ctype(res);
-    e.p[0] = 1;
-    in[0].d = s;
-    in[1].t = a;
-    tl__ew_exec(&e, out, 2, in);
-    if (tl__wants_grad(a, NULL, NULL) && !tl__binary_record(out, TL__OP_SUB, NULL, a, 0, 1)) {
-        tl__release(out);
-        return NULL;
-    }
-    if (out->grad_fn) out->grad_fn->tname = "RsubBackward1";
-    return tl__ret(out);
-}
-
-TLDEF tl_status tl_add_(tl_tensor *a, const tl_tensor *b) { return tl__binary_("tl_add_", TL__OP_ADD, a, b, 0, 0, 1); }
-TLDEF tl_status tl_sub_(tl_tensor *a, const tl_tensor *b) { return tl__binary_("tl_sub_", TL__OP_SUB, a, b, 0, 0, 1); }
-TLDEF tl_status tl_mul_(tl_tensor *a, const tl_tensor *b) { return tl__binary_("tl_mul_", TL__OP_MUL, a, b, 0, 0, 1); }
-TLDEF tl_status tl_div_(tl_tensor *a, const tl_tensor *b) { return tl__binary_("tl_div_", TL__OP_DIV, a, b, 0, 0, 1); }
-TLDEF tl_status tl_add_alpha_(tl_tensor *a, const tl_tensor *b, double alpha) {
-    return tl__binary_("tl_add_alpha_", TL__OP_ADD, a, b, 0, 0, alpha);
-}
-TLDEF tl_status tl_add_scalar_(tl_tensor *a, double s) { return tl__binary_("tl_add_scalar_", TL__OP_ADD, a, NULL, 1, s, 1); }
-TLDEF tl_status tl_sub_scalar_(tl_tensor *a, double s) { return tl__binary_("tl_sub_scalar_", TL__OP_SUB, a, NULL, 1, s, 1); }
-TLDEF tl_status tl_mul_scalar_(tl_tensor *a, double s) { return tl__binary_("tl_mul_scalar_", TL__OP_MUL, a, NULL, 1, s, 1); }
-TLDEF tl_status tl_div_scalar_(tl_tensor *a, double s) { return tl__binary_("tl_div_scalar_", TL__OP_DIV, a, NULL, 1, s, 1); }
-TLDEF tl_status tl_pow_scalar_(tl_tensor *a, double e) { return tl__binary_("tl_pow_scalar_", TL__OP_POW, a, NULL, 1, e, 1); }
-
-/* Backward of add/sub/mul/div/pow/maximum/minimum: g has the output's shape; each input gradient
-   is summed back to that input's shape (undoing broadcasting) and converted to its dtype. */
-#define TL__AB(op, x, y) tl__binary("autograd", TL__OP_##op, x, y, 0, 0, 1)
-#define TL__AS(op, x, s) tl__binary("autograd", TL__OP_##op, x, NULL, 1, s, 1)
-#define TL__TMP(x) (tmp[nt++] = (x))
-static tl_tensor *tl__where(const char *op, const tl_tensor *cond, const tl_tensor *a, double as,
-                            const tl_tensor *b, double bs);
-static tl_tensor *tl__unary(const char *op, tl__op id, const tl_tensor *t, double p0, double p1);
-static tl_status tl__bwd_binary(tl__node *n, const tl_tensor *g, tl_tensor **gin) {
-    tl_tensor *a = n->in[0], *b = n->in[1], *ga = NULL, *gb = NULL, *tmp[8];
-    double s = n->p[1], alpha = n->p[0];
-    int need_a = a && a->requires_grad, need_b = b && b->requires_grad, nt = 0, k;
-    tl_tensor *gg = (tl_tensor *)g;
-    switch (n->op) {
-    case TL__OP_ADD:
-    case TL__OP_SUB:
-        if (need_a) {
-            ga = gg;
-            gg->refcount++;
-        }
-        if (need_b) gb = TL__AS(MUL, g, n->op == TL__OP_SUB ? -alpha : alpha);
-        break;
-    case TL__OP_MUL:
-        if (need_a) ga = b ? TL__AB(MUL, g, b) : TL__AS(MUL, g, s);
-        if (need_b) gb = TL__AB(MUL, g, a);
-        break;
-    case TL__OP_DIV: /* d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 */
-        if (need_a) ga = b ? TL__AB(DIV, g, b) : TL__AS(DIV, g, s);
-        if (need_b) {
-            TL__TMP(TL__AB(DIV, a, b));
-            TL__TMP(TL__AB(DIV, tmp[0], b));
-            TL__TMP(TL__AB(MUL, g, tmp[1]));
-            gb = TL__AS(MUL, tmp[2], -1);
-        }
-        break;
-    case TL__OP_POW:
-        if (!b) { /* a ** s: s * a^(s-1), zero when s == 0 */
-            if (need_a) {
-                if (s == 0) ga = TL__AS(MUL, g, 0);
-                else {
-                    TL__TMP(TL__AS(POW, a, s - 1));
-                    TL__TMP(TL__AS(MUL, tmp[0], s));
-                    ga = TL__AB(MUL, g, tmp[1]);
-                }
-            }
-        } else {
-            if (need_a) { /* b * a^(b-1), masked to 0 where b == 0 (torch) */
-                TL__TMP(TL__AS(SUB, b, 1));
-                TL__TMP(TL__AB(POW, a, tmp[0]));
-                TL__TMP(TL__AB(MUL, tmp[1], b));
-                TL__TMP(TL__AS(EQ, b, 0));
-                TL__TMP(tl__where("autograd", tmp[3], NULL, 0, tmp[2], 0));
-                ga = TL__AB(MUL, g, tmp[4]);
-            }
-            if (need_b) { /* a^b * log(a), 0 where a == 0 and b >= 0 */
-                int base = nt;
-                TL__TMP(tl__unary("autograd", TL__OP_LOG, a, 0, 0));
-                TL__TMP(TL__AB(MUL, n->out, tmp[base]));
-                TL__TMP(TL__AS(EQ, a, 0));
-                TL__TMP(TL__AS(GE, b, 0));
-                TL__TMP(TL__AB(MUL, tmp[base + 2], tmp[base + 3]));
-                TL__TMP(tl__where("autograd", tmp[base + 4], NULL, 0, tmp[base + 1], 0));
-                gb = TL__AB(MUL, g, tmp[base + 5]);
-            }
-        }
-        break;
-    case TL__OP_MAXIMUM:
-    case TL__OP_MINIMUM: { /* ties split the gradient in half, as torch does */
-        int is_max = n->op == TL__OP_MAXIMUM;
-        TL__TMP(TL__AS(MUL, g, 0.5));
-        TL__TMP(TL__AB(EQ, a, b));
-        TL__TMP(tl__where("autograd", tmp[1], tmp[0], 0, g, 0));
-        if (need_a) {
-            TL__TMP(is_max ? TL__AB(LT, a, b) : TL__AB(GT, a, b));
-            ga = tl__where("autograd", tmp[3], NULL, 0, tmp[2], 0);
-        }
-        if (need_b) {
-            int k2 = nt;
-            TL__TMP(is_max ? TL__AB(GT, a, b) : TL__AB(LT, a, b));
-            gb = tl__where("autograd", tmp[k2], NULL, 0, tmp[2], 0);
-        }
-        break;
-    }
-    default: break;
-    }
-    for (k = 0; k < nt; k++) tl__release(tmp[k]);
-    gin[0] = need_a ? tl__sum_to(ga, a) : NULL;
-    gin[1] = need_b ? tl__sum_to(gb, b) : NULL;
-    return (need_a && !gin[0]) || (need_b && !gin[1]) ? tl__tls.status : TL_OK;
-}
-
-/* ---- unary ops ---- */
-
-/* clamp: integer tensors with fractional bounds promote like torch (int.clamp(1.5) -> float32). */
-static tl_dtype tl__clamp_dtype(const tl_tensor *t, double lo, double hi) {
-    tl__rtype rt;
-    tl__rtype_init(&rt);
-    tl__rtype_tensor(&rt, t);
-    if (!isinf(lo)) tl__rtype_scalar(&rt, lo);
-    if (!isinf(hi)) tl__rtype_scalar(&rt, hi);
-    return tl__rtype_result(&rt);
-}
-
-/* Result dtype of a unary op on dt, or -1 (with an error) where torch refuses the dtype. */
-static int tl__unary_dtype(const char *op, tl__op id, const tl_tensor *t) {
-    tl_dtype dt = t->dtype;
-    switch (id) {
-    case TL__OP_NEG:
-    case TL__OP_ABS:
-    case TL__OP_RELU:
-        if (dt == TL_BOOL) {
-            TL__FAIL(TL_ERR_DTYPE, "%s: not supported for bool tensors (%s %s)%s", op, TL__DT(t), TL__SH(t),
-                     id == TL__OP_NEG ? "; use logical_not or ~ to invert a mask" : "");
-            return -1;
-        }
-        return (int)dt;
-    case TL__OP_SIGN: return (int)dt;
-    case TL__OP_LEAKY_RELU:
-    case TL__OP_GELU:
-    case TL__OP_SILU:
-    case TL__OP_SOFTPLUS:
-        if (TL__IS_INTLIKE(dt)) {
-            TL__FAIL(TL_ERR_DTYPE, "%s: not implemented for %s tensors (%s); convert to a floating dtype first",
-                     op, TL__DT(t), TL__SH(t));
-            return -1;
-        }
-        return (int)dt;
-    default: /* exp, log, sqrt, ...: integers and bool compute in the default float dtype */
-        return TL__IS_INTLIKE(dt) ? (int)TL_F32 : (int)dt;
-    }
-}
-/* Records a unary op; backward reads the output (exp, sqrt, rsqrt, tanh, sigmoid, relu), nothing
-   (neg, sign) or the input (the rest). */
-static int tl__unary_record(tl_tensor *out, tl__op id, const tl_tensor *t, double p0, double p1) {
-    tl__node *n;
-    if (!tl__record(out, id, t, NULL, NULL)) return 0;
-    n = out->grad_fn;
-    if (!n) return 1;
-    n->p[0] = p0;
-    n->p[1] = p1;
-    switch (id) {
-    case TL__OP_NEG:
-    case TL__OP_SIGN: break;
-    case TL__OP_EXP:
-    case TL__OP_SQRT:
-    case TL__OP_RSQRT:
-    case TL__OP_TANH:
-    case TL__OP_SIGMOID:
-    case TL__OP_RELU: return tl__save_out(n, out);
-    default: tl__save_in(n, 0); break;
-    }
-    return 1;
-}
-static tl_tensor *tl__unary(const char *op, tl__op id, const tl_tensor *t, double p0, double p1) {
-    int res;
-    tl_tensor *out;
-    tl__ew e;
-    tl__opnd in[1];
-    TL__CHECK1(op, t);
-    res = id == TL__OP_CLAMP ? (int)tl__clamp_dtype(t, p0, p1) : tl__unary_dtype(op, id, t);
-    if (res < 0) return NULL;
-    out = tl__new(op, t->ndim, t->shape, (tl_dtype)res);
-    if (!out) return NULL;
-    memset(&e, 0, sizeof e);
-    e.op = id;
-    e.ct = tl__ctype((tl_dtype)res);
-    e.p[0] = p0;
-    e.p[1] = p1;
-    in[0].t = t;
-    tl__ew_exec(&e, out, 1, in);
-    if (tl__wants_grad(t, NULL, NULL) && !tl__unary_record(out, id, t, p0, p1)) {
-        tl__release(out);
-        return NULL;
-    }
-    return out;
-}
-static tl_status tl__unary_(const char *op, tl__op id, tl_tensor *t, double p0, double p1) {
-    int res;
-    tl__ew e;
-    tl__opnd in[1];
-    tl_tensor *old = NULL;
-    TL__CHECK1S(op, t);
-    res = id == TL__OP_CLAMP ? (int)tl__clamp_dtype(t, p0, p1) : tl__unary_dtype(op, id, t);
-    if (res < 0) return tl__tls.status;
-    if (!tl__can_cast((tl_dtype)res, t->dtype))
-        return TL__FAIL(TL_ERR_DTYPE, "%s: result type %s can't be cast to the desired output type %s (%s)", op,
-                        tl__dtype_names[res], TL__DT(t), TL__SH(t));
-    if (!tl__check_writable(op, t)) return tl__tls.status;
-    if (tl__wants_grad(t, NULL, NULL) && !(old = tl__inplace_prepare(op, t))) return tl__tls.status;
-    memset(&e, 0, sizeof e);
-    e.op = id;
-    e.ct = tl__ctype((tl_dtype)res);
-    e.p[0] = p0;
-    e.p[1] = p1;
-    in[0].t = t;
-    tl__ew_exec(&e, t, 1, in);
-    t->storage->version++;
-    if (old) {
-        int ok = tl__unary_record(t, id, old, p0, p1);
-        tl__release(old);
-        if (!ok) return tl__tls.status;
-    }
-    return TL_OK;
-}
-/* Backward of the unary family in one fused pass: gin = f'(x, y) * g (see tl__kern_bwd_*). */
-static tl_status tl__bwd_unary(tl__node *n, const tl_tensor *g, tl_tensor **gin) {
-    tl_tensor *x = n->in[0], *r;
-    tl__ew e;
-    tl__opnd in[3];
-    gin[0] = NULL;
-    if (!x->requires_grad) return TL_OK;
-    r = tl__new("autograd", g->ndim, g->shape, g->dtype);
-    if (!r) return tl__tls.status;
-    memset(&e, 0, sizeof e);
-    e.op = (tl__op)n->op;
-    e.bwd = 1;
-    e.ct = tl__ctype(g->dtype);
-    e.p[0] = n->p[0];
-    e.p[1] = n->p[1];
-    in[0].t = g;
-    in[1].t = (n->in_saved & 1) ? x : g;
-    in[2].t = n->out ? n->out : g;
-    tl__ew_exec(&e, r, 3, in);
-    gin[0] = tl__sum_to(r, x);
-    return gin[0] ? TL_OK : tl__tls.status;
-}
-
-#define TL__UNARY_API(name, id)                                                                    \
-    TLDEF tl_tensor *tl_##name(const tl_tensor *t) { return tl__ret(tl__unary("tl_" #name, id, t, 0, 0)); }
-TL__UNARY_API(neg, TL__OP_NEG)
-TL__UNARY_API(abs, TL__OP_ABS)
-TL__UNARY_API(sign, TL__OP_SIGN)
-TL__UNARY_API(exp, TL__OP_EXP)
-TL__UNARY_API(log, TL__OP_LOG)
-TL__UNARY_API(log1p, TL__OP_LOG1P)
-TL__UNARY_API(sqrt, TL__OP_SQRT)
-TL__UNARY_API(rsqrt, TL__OP_RSQRT)
-TL__UNARY_API(sin, TL__OP_SIN)
-TL__UNARY_API(cos, TL__OP_COS)
-TL__UNARY_API(tanh, TL__OP_TANH)
-TL__UNARY_API(sigmoid, TL__OP_SIGMOID)
-TL__UNARY_API(relu, TL__OP_RELU)
-TL__UNARY_API(silu, TL__OP_SILU)
-#undef TL__UNARY_API
-#define TL__UNARY_API_(name, id)                                                                   \
-    TLDEF tl_status tl_##name##_(tl_tensor *t) { return tl__unary_("tl_" #name "_", id, t, 0, 0); }
-TL__UNARY_API_(neg, TL__OP_NEG)
-TL__UNARY_API_(abs, TL__OP_ABS)
-TL__UNARY_API_(exp, TL__OP_EXP)
-TL__UNARY_API_(log, TL__OP_LOG)
-TL__UNARY_API_(sqrt, TL__OP_SQRT)
-TL__UNARY_API_(tanh, TL__OP_TANH)
-TL__UNARY_API_(sigmoid, TL__OP_SIGMOID)
-TL__UNARY_API_(relu, TL__OP_RELU)
-#undef TL__UNARY_API_
-TLDEF tl_tensor *tl_leaky_relu(const tl_tensor *t, double negative_slope) {
-    return tl__ret(tl__unary("tl_leaky_relu", TL__OP_LEAKY_RELU, t, negative_slope, 0));
-}
-TLDEF tl_tensor *tl_gelu(const tl_tensor *t, int approximate_tanh) {
-    return tl__ret(tl__unary("tl_gelu", TL__OP_GELU, t, approximate_tanh ? 1 : 0, 0));
-}
-TLDEF tl_tensor *tl_softplus(const tl_tensor *t, double beta, double threshold) {
-    return tl__ret(tl__unary("tl_softplus", TL__OP_SOFTPLUS, t, beta, threshold));
-}
-TLDEF tl_tensor *tl_clamp(const tl_tensor *t, double lo, double hi) {
-    TL__CHECK1("tl_clamp", t);
-    if (lo != lo || hi != hi) return TL__FAILN(TL_ERR_ARG, "tl_clamp: NaN bound for %s", TL__SH(t));
-    return tl__ret(tl__unary("tl_clamp", TL__OP_CLAMP, t, lo, hi));
-}
-TLDEF tl_status tl_clamp_(tl_tensor *t, double lo, double hi) {
-    TL__CHECK1S("tl_clamp_", t);
-    if (lo != lo || hi != hi) return TL__FAIL(TL_ERR_ARG, "tl_clamp_: NaN bound for %s", TL__SH(t));
-    return tl__unary_("tl_clamp_", TL__OP_CLAMP, t, lo, hi);
-}
-
-/* ---- where, masked_fill, fill, copy ---- */
-
-/* where(cond, a, b); a NULL means the scalar as, b NULL the scalar bs (masked_fill, backward). */
-static tl_tensor *tl__where(const char *op, const tl_tensor *cond, const tl_tensor *a, double as,
-                            const tl_tensor *b, double bs) {
-    tl__rtype rt;
-    tl_dtype res;
-    tl_tensor *out;
-    tl__ew e;
-    tl__opnd in[3];
-    int nd = 0;
-    int64_t shape[TL_MAX_DIMS];
-    const tl_tensor *ts[3];
-    if (!cond) return NULL;
-    if (cond->dtype != TL_BOOL && cond->dtype != TL_U8)
-        return TL__FAILN(TL_ERR_DTYPE, "%s: expected condition to be a boolean tensor, but got a tensor with "
-                         "dtype %s (shape %s)", op, TL__DT(cond), TL__SH(cond));
-    tl__rtype_init(&rt);
-    if (a) tl__rtype_tensor(&rt, a);
-    else tl__rtype_scalar(&rt, as);
-    if (b) tl__rtype_tensor(&rt, b);
-    else tl__rtype_scalar(&rt, bs);
-    res = tl__rtype_result(&rt);
-    ts[0] = cond;
-    ts[1] = a;
-    ts[2] = b;
-    if (!tl__broadcast_n(op, 3, ts, &nd, shape)) return NULL;
-    out = tl__new(op, nd, shape, res);
-    if (!out) return NULL;
-    memset(&e, 0, sizeof e);
-    e.op = TL__OP_WHERE;
-    e.ct = tl__ctype(res);
-    in[0].t = cond;
-    in[1].t = a;
-    in[1].d = as;
-    in[2].t = b;
-    in[2].d = bs;
-    tl__ew_exec(&e, out, 3, in);
-    if (tl__wants_grad(a, b, NULL)) {
-        if (!tl__record(out, TL__OP_WHERE, cond, a, b)) {
-            tl__release(out);
-            return NULL;
-        }
-        if (out->grad_fn) tl__save_in(out->grad_fn, 0);
-    }
-    return out;
-}
-TLDEF tl_tensor *tl_where(const tl_tensor *cond, const tl_tensor *a, const tl_tensor *b) {
-    if (tl__null_in("tl_where", cond) || tl__null_in("tl_where", a) || tl__null_in("tl_where", b)) return NULL;
-    return tl__ret(tl__where("tl_where", cond, a, 0, b, 0));
-}
-static int tl__masked_check(const char *op, const tl_tensor *t, const tl_tensor *mask) {
-    int nd = 0;
-    int64_t shape[TL_MAX_DIMS];
-    const tl_tensor *ts[2];
-    if (mask->dtype != TL_BOOL) {
-        TL__FAIL(TL_ERR_DTYPE, "%s: expected mask to be a bool tensor, got %s (mask %s, input %s)", op,
-                 TL__DT(mask), TL__SH(mask), TL__SH(t));
-        return 0;
-    }
-    ts[0] = t;
-    ts[1] = mask;
-    if (!tl__broadcast_n(op, 2, ts, &nd, shape)) return 0;
-    if (nd != t->ndim || memcmp(shape, t->shape, sizeof(int64_t) * (size_t)nd) != 0) {
-        TL__FAIL(TL_ERR_SHAPE, "%s: mask %s cannot be broadcast to the input %s", op, TL__SH(mask), TL__SH(t));
-        return 0;
-    }
-    return 1;
-}
-/* t[mask] = value in place (no checks, no recording). */
-static void tl__masked_fill_raw(tl_tensor *t, const tl_tensor *mask, double value) {
-    tl__ew e;
-    tl__opnd in[3];
-    memset(&e, 0, sizeof e);
-    memset(in, 0, sizeof in);
-    e.op = TL__OP_WHERE;
-    e.ct = tl__ctype(t->dtype);
-    in[0].t = mask;
-    in[1].d = value;
-    in[2].t = t;
-    tl__ew_exec(&e, t, 3, in);
-    t->storage->version++;
-}
-static int tl__masked_record(tl_tensor *out, const tl_tensor *t, const tl_tensor *mask) {
-    if (!tl__record(out, TL__OP_MASKED_FILL, t, mask, NULL)) return 0;
-    if (out->grad_fn) tl__save_in(out->grad_fn, 1);
-    return 1;
-}
-TLDEF tl_status tl_masked_fill_(tl_tensor *t, const tl_tensor *mask, double value) {
-    tl_tensor *old = NULL;
-    TL__CHECK2S("tl_masked_fill_", t, mask);
-    if (!tl__masked_check("tl_masked_fill_", t, mask)) return tl__tls.status;
-    if (!tl__check_writable("tl_masked_fill_", t)) return tl__tls.status;
-    if (tl__wants_grad(t, NULL, NULL) && !(old = tl__inplace_prepare("tl_masked_fill_", t))) return tl__tls.status;
-    tl__masked_fill_raw(t, mask, value);
-    if (old) {
-        int ok = tl__masked_record(t, old, mask);
-        tl__release(old);
-        if (!ok) return tl__tls.status;
-    }
-    return TL_OK;
-}
-TLDEF tl_tensor *tl_masked_fill(const tl_tensor *t, const tl_tensor *mask, double value) {
-    tl_tensor *out;
-    TL__CHECK2("tl_masked_fill", t, mask);
-    if (!tl__masked_check("tl_masked_fill", t, mask)) return NULL;
-    out = tl__copy_as("tl_masked_fill", t, t->dtype);
-    if (!out) return NULL;
-    tl__masked_fill_raw(out, mask, value);
-    if (tl__wants_grad(t, NULL, NULL) && !tl__masked_record(out, t, mask)) {
-        tl__release(out);
-        return NULL;
-    }
-    return tl__ret(out);
-}
-TLDEF tl_status tl_fill_(tl_tensor *t, double value) {
-    tl_tensor *old = NULL;
-    TL__CHECK1S("tl_fill_", t);
-    if (!tl__value_fits("tl_fill_", t->dtype, value, t->shape, t->ndim)) return tl__tls.status;
-    if (!tl__check_writable("tl_fill_", t)) return tl__tls.status;
-    if (tl__wants_grad(t, NULL, NULL) && !(old = tl__inplace_prepare("tl_fill_", t))) return tl__tls.status;
-    tl__fill(t, value);
-    t->storage->version++;
-    if (old) {
-        int ok = tl__record(t, TL__OP_FILL, old, NULL, NULL);
-        tl__release(old);
-        if (!ok) return tl__tls.status;
-    }
-    return TL_OK;
-}
-TLDEF tl_status tl_zero_(tl_tensor *t) {
-    TL__CHECK1S("tl_zero_", t);
-    return tl_fill_(t, 0);
-}
-TLDEF tl_status tl_copy_(tl_tensor *dst, const tl_tensor *src) {
-    int nd = 0;
-    int64_t shape[TL_MAX_DIMS];
-    const tl_tensor *ts[2];
-    tl_tensor *old = NULL;
-    TL__CHECK2S("tl_copy_", dst, src);
-    ts[0] = dst;
-    ts[1] = src;
-    if (!tl__broadcast_n("tl_copy_", 2, ts, &nd, shape)) return tl__tls.status;
-    if (nd != dst->ndim || memcmp(shape, dst->shape, sizeof(int64_t) * (size_t)nd) != 0)
-        return TL__FAIL(TL_ERR_SHAPE, "tl_copy_: source %s cannot be broadcast to destination %s", TL__SH(src),
-                        TL__SH(dst));
-    if (!tl__check_writable("tl_copy_", dst)) return tl__tls.status;
-    if (tl__wants_grad(dst, src, NULL) && !(old = tl__inplace_prepare("tl_copy_", dst))) return tl__tls.status;
-    tl__copy_into(dst, src);
-    dst->storage->version++;
-    if (old) { /* the old value gets no gradient; src gets g summed to its shape */
-        int ok = tl__record(dst, TL__OP_TO_DTYPE, old, src, NULL);
-        tl__release(old);
-        if (!ok) return tl__tls.status;
-    }
-    return TL_OK;
-}
-
-/* Backward of where / masked_fill / fill. */
-static tl_status tl__bwd_where(tl__node *n, const tl_tensor *g, tl_tensor **gin) {
-    gin[0] = gin[1] = gin[2] = NULL;
-    if (n->op == TL__OP_WHERE) { /* in: cond, a, b */
-        if (n->in[1] && n->in[1]->requires_grad) {
-            gin[1] = tl__sum_to(tl__where("autograd", n->in[0], g, 0, NULL, 0), n->in[1]);
-            if (!gin[1]) return tl__tls.status;
-        }
-        if (n->in[2] && n->in[2]->requires_grad) {
-            gin[2] = tl__sum_to(tl__where("autograd", n->in[0], NULL, 0, g, 0), n->in[2]);
-            if (!gin[2]) return tl__tls.status;
-        }
-    } else if (n->op == TL__OP_MASKED_FILL && n->in[0]->requires_grad) { /* in: t, mask */
-        gin[0] = tl__sum_to(tl__where("autograd", n->in[1], NULL, 0, g, 0), n->in[0]);
-        if (!gin[0]) return tl__tls.status;
-    }
-    return TL_OK; /* fill: the old value gets no gradient */
-}
-
-/* ===== >>views ================================================================================ */
 
 /* Resolves one -1 in shape against numel; writes the result to out. 0 + error when impossible. */
 static int tl__infer_shape(const char *op, const tl_tensor *t, int ndim, const int64_t *shape, int64_t *out) {
@@ -3807,6 +3102,715 @@ static tl_status tl__bwd_index(tl__node *n, const tl_tensor *g, tl_tensor **gin)
     }
     gin[0] = tl__sum_to(z, x);
     return gin[0] ? TL_OK : tl__tls.status;
+}
+
+/* ===== >>ops ================================================================================== */
+
+/* ---- autograd helpers shared by the elementwise families ---- */
+
+/* Before an in-place op that autograd must record: a leaf that requires grad is refused, as is a
+   view with history; otherwise a's history moves to a private copy of its old value, which becomes
+   the recorded op's input. Returns that copy (new reference) or NULL with an error. */
+static tl_tensor *tl__inplace_prepare(const char *op, tl_tensor *a) {
+    tl_tensor *old;
+    if (!a->grad_fn && a->requires_grad)
+        return TL__FAILN(TL_ERR_STATE, "%s: a leaf Variable that requires grad (%s %s) is being used in an in-place "
+                         "operation; wrap the update in tl_no_grad_begin/end or use an out-of-place op", op,
+                         TL__DT(a), TL__SH(a));
+    if (a->grad_fn && (a->grad_fn->op == TL__OP_VIEW || a->grad_fn->op == TL__OP_EXPAND ||
+                       a->grad_fn->op == TL__OP_PERMUTE || a->grad_fn->op == TL__OP_SLICE ||
+                       a->grad_fn->op == TL__OP_SELECT))
+        return TL__FAILN(TL_ERR_STATE, "%s: in-place operation on a view (%s, output of %s) of a tensor that requires "
+                         "grad is not supported; clone it first", op, TL__SH(a), tl__op_torch_names[a->grad_fn->op]);
+    old = tl__copy_as(op, a, a->dtype);
+    if (!old) return NULL;
+    old->grad_fn = a->grad_fn;
+    old->requires_grad = a->requires_grad;
+    if (old->grad_fn && old->grad_fn->out_weak == a) old->grad_fn->out_weak = old;
+    a->grad_fn = NULL;
+    a->requires_grad = 0;
+    return old;
+}
+
+/* Records a binary op on out (b NULL for a scalar operand bs) with what its backward reads. */
+static int tl__binary_record(tl_tensor *out, tl__op id, const tl_tensor *a, const tl_tensor *b, double bs,
+                             double alpha) {
+    tl__node *n;
+    if (!tl__record(out, id, a, b, NULL)) return 0;
+    n = out->grad_fn;
+    if (!n) return 1;
+    n->p[0] = alpha;
+    n->p[1] = bs;
+    switch (id) {
+    case TL__OP_MUL:
+    case TL__OP_DIV:
+    case TL__OP_MAXIMUM:
+    case TL__OP_MINIMUM:
+        tl__save_in(n, 0);
+        if (b) tl__save_in(n, 1);
+        break;
+    case TL__OP_POW:
+        tl__save_in(n, 0);
+        if (b) {
+            tl__save_in(n, 1);
+            if (!tl__save_out(n, out)) return 0;
+        }
+        break;
+    default: break;
+    }
+    return 1;
+}
+
+/* Output of a binary op with result dtype dt (bool for comparisons). */
+static tl_tensor *tl__binary(const char *op, tl__op id, const tl_tensor *a, const tl_tensor *b,
+                             int b_is_scalar, double bs, double alpha) {
+    tl__rtype rt;
+    tl_dtype res, out_dt;
+    tl_tensor *out;
+    tl__ew e;
+    tl__opnd in[2];
+    int nd = 0;
+    int64_t shape[TL_MAX_DIMS];
+    const tl_tensor *ts[2];
+    if (tl__null_in(op, a) || (!b_is_scalar && tl__null_in(op, b))) return NULL;
+    tl__rtype_init(&rt);
+    tl__rtype_tensor(&rt, a);
+    if (b_is_scalar) tl__rtype_scalar(&rt, bs);
+    else tl__rtype_tensor(&rt, b);
+    res = tl__rtype_result(&rt);
+    if (id == TL__OP_SUB && (a->dtype == TL_BOOL || (!b_is_scalar && b->dtype == TL_BOOL)))
+        return TL__FAILN(TL_ERR_DTYPE, "%s: subtraction with a bool tensor is not supported (%s %s and %s); "
+                         "use logical_xor or ~ instead", op, TL__DT(a), TL__SH(a),
+                         b_is_scalar ? "a scalar" : TL__DT(b));
+    if ((id == TL__OP_ADD || id == TL__OP_SUB) && alpha != 1 && TL__IS_INTLIKE(res) && !tl__scalar_is_int(alpha))
+        return TL__FAILN(TL_ERR_DTYPE, "%s: for integral input tensors, argument alpha must not be a floating "
+                         "point number (got %g for %s)", op, alpha, tl__dtype_names[res]);
+    if (id == TL__OP_DIV && TL__IS_INTLIKE(res)) res = TL_F32;
+    if (id == TL__OP_POW && TL__IS_INTLIKE(res) && b_is_scalar && bs < 0)
+        return TL__FAILN(TL_ERR_ARG, "%s: integers to negative integer powers are not allowed (%s %s ** %g)",
+                         op, TL__DT(a), TL__SH(a), bs);
+    if (id == TL__OP_POW && res == TL_BOOL) res = TL_I64;
+    if ((id == TL__OP_MAXIMUM || id == TL__OP_MINIMUM) && res == TL_BOOL) { /* bool max is "or"/"and" */ }
+    out_dt = (id >= TL__OP_EQ && id <= TL__OP_GE) ? TL_BOOL : res;
+    ts[0] = a;
+    ts[1] = b_is_scalar ? NULL : b;
+    if (!tl__broadcast_n(op, 2, ts, &nd, shape)) return NULL;
+    out = tl__new(op, nd, shape, out_dt);
+    if (!out) return NULL;
+    memset(&e, 0, sizeof e);
+    e.op = id;
+    e.ct = tl__ctype(res);
+    e.p[0] = alpha;
+    in[0].t = a;
+    in[1].t = b_is_scalar ? NULL : b;
+    in[1].d = bs;
+    tl__ew_exec(&e, out, 2, in);
+    if (tl__wants_grad(a, in[1].t, NULL) && !tl__binary_record(out, id, a, in[1].t, bs, alpha)) {
+        tl__release(out);
+        return NULL;
+    }
+    return out;
+}
+
+static int tl__check_writable(const char *op, const tl_tensor *t) {
+    int d;
+    for (d = 0; d < t->ndim; d++)
+        if (t->stride[d] == 0 && t->shape[d] > 1) {
+            TL__FAIL(TL_ERR_ARG, "%s: unsupported operation: more than one element of the written-to tensor "
+                     "refers to a single memory location (shape %s, an expanded tensor); clone it first",
+                     op, TL__SH(t));
+            return 0;
+        }
+    return 1;
+}
+/* The in-place form: writes into a (result dtype must cast to a's, broadcast shape must be a's). */
+static tl_status tl__binary_(const char *op, tl__op id, tl_tensor *a, const tl_tensor *b, int b_is_scalar,
+                             double bs, double alpha) {
+    tl_tensor *old = NULL;
+    tl__rtype rt;
+    tl_dtype res;
+    tl__ew e;
+    tl__opnd in[2];
+    int nd = 0;
+    int64_t shape[TL_MAX_DIMS];
+    const tl_tensor *ts[2];
+    if (tl__null_in(op, a) || (!b_is_scalar && tl__null_in(op, b))) return tl__tls.status;
+    tl__rtype_init(&rt);
+    tl__rtype_tensor(&rt, a);
+    if (b_is_scalar) tl__rtype_scalar(&rt, bs);
+    else tl__rtype_tensor(&rt, b);
+    res = tl__rtype_result(&rt);
+    if (id == TL__OP_SUB && (a->dtype == TL_BOOL || (!b_is_scalar && b->dtype == TL_BOOL)))
+        return TL__FAIL(TL_ERR_DTYPE, "%s: subtraction with a bool tensor is not supported (%s %s)", op,
+                        TL__DT(a), TL__SH(a));
+    if ((id == TL__OP_ADD || id == TL__OP_SUB) && alpha != 1 && TL__IS_INTLIKE(res) && !tl__scalar_is_int(alpha))
+        return TL__FAIL(TL_ERR_DTYPE, "%s: for integral input tensors, argument alpha must not be a floating point "
+                        "number (got %g for %s %s)", op, alpha, TL__DT(a), TL__SH(a));
+    if (id == TL__OP_DIV && TL__IS_INTLIKE(res)) res = TL_F32;
+    if (id == TL__OP_POW && TL__IS_INTLIKE(res) && b_is_scalar && bs < 0)
+        return TL__FAIL(TL_ERR_ARG, "%s: integers to negative integer powers are not allowed (%s %s ** %g)",
+                        op, TL__DT(a), TL__SH(a), bs);
+    if (!tl__can_cast(res, a->dtype))
+        return TL__FAIL(TL_ERR_DTYPE, "%s: result type %s can't be cast to the desired output type %s (%s)", op,
+                        tl__dtype_names[res], TL__DT(a), TL__SH(a));
+    ts[0] = a;
+    ts[1] = b_is_scalar ? NULL : b;
+    if (!tl__broadcast_n(op, 2, ts, &nd, shape)) return tl__tls.status;
+    if (nd != a->ndim || memcmp(shape, a->shape, sizeof(int64_t) * (size_t)nd) != 0)
+        return TL__FAIL(TL_ERR_SHAPE, "%s: output with shape %s doesn't match the broadcast shape %s", op,
+                        TL__SH(a), tl__fmt_shape(nd, shape));
+    if (!tl__check_writable(op, a)) return tl__tls.status;
+    if (tl__wants_grad(a, b_is_scalar ? NULL : b, NULL) && !(old = tl__inplace_prepare(op, a))) return tl__tls.status;
+    memset(&e, 0, sizeof e);
+    e.op = id;
+    e.ct = tl__ctype(res);
+    e.p[0] = alpha;
+    in[0].t = a;
+    in[1].t = b_is_scalar ? NULL : b;
+    in[1].d = bs;
+    tl__ew_exec(&e, a, 2, in);
+    a->storage->version++;
+    if (old) {
+        int ok = tl__binary_record(a, id, old, in[1].t, bs, alpha);
+        tl__release(old);
+        if (!ok) return tl__tls.status;
+    }
+    return TL_OK;
+}
+
+#define TL__BINARY_API(name, id)                                                                   \
+    TLDEF tl_tensor *tl_##name(const tl_tensor *a, const tl_tensor *b) {                           \
+        return tl__ret(tl__binary("tl_" #name, id, a, b, 0, 0, 1));                                \
+    }                                                                                              \
+    TLDEF tl_tensor *tl_##name##_scalar(const tl_tensor *a, double s) {                            \
+        return tl__ret(tl__binary("tl_" #name "_scalar", id, a, NULL, 1, s, 1));                   \
+    }
+TL__BINARY_API(add, TL__OP_ADD)
+TL__BINARY_API(sub, TL__OP_SUB)
+TL__BINARY_API(mul, TL__OP_MUL)
+TL__BINARY_API(div, TL__OP_DIV)
+TL__BINARY_API(eq, TL__OP_EQ)
+TL__BINARY_API(ne, TL__OP_NE)
+TL__BINARY_API(lt, TL__OP_LT)
+TL__BINARY_API(le, TL__OP_LE)
+TL__BINARY_API(gt, TL__OP_GT)
+TL__BINARY_API(ge, TL__OP_GE)
+#undef TL__BINARY_API
+TLDEF tl_tensor *tl_pow(const tl_tensor *a, const tl_tensor *b) {
+    return tl__ret(tl__binary("tl_pow", TL__OP_POW, a, b, 0, 0, 1));
+}
+TLDEF tl_tensor *tl_pow_scalar(const tl_tensor *a, double exponent) {
+    return tl__ret(tl__binary("tl_pow_scalar", TL__OP_POW, a, NULL, 1, exponent, 1));
+}
+TLDEF tl_tensor *tl_maximum(const tl_tensor *a, const tl_tensor *b) {
+    return tl__ret(tl__binary("tl_maximum", TL__OP_MAXIMUM, a, b, 0, 0, 1));
+}
+TLDEF tl_tensor *tl_minimum(const tl_tensor *a, const tl_tensor *b) {
+    return tl__ret(tl__binary("tl_minimum", TL__OP_MINIMUM, a, b, 0, 0, 1));
+}
+TLDEF tl_tensor *tl_add_alpha(const tl_tensor *a, const tl_tensor *b, double alpha) {
+    return tl__ret(tl__binary("tl_add_alpha", TL__OP_ADD, a, b, 0, 0, alpha));
+}
+TLDEF tl_tensor *tl_sub_alpha(const tl_tensor *a, const tl_tensor *b, double alpha) {
+    return tl__ret(tl__binary("tl_sub_alpha", TL__OP_SUB, a, b, 0, 0, alpha));
+}
+/* s - a: the SUB kernel with the scalar as its first operand (promotion of (a, s) as torch). The
+   node records a as the second input of SUB, whose backward gives it -g. */
+TLDEF tl_tensor *tl_rsub_scalar(const tl_tensor *a, double s) {
+    tl__rtype rt;
+    tl_dtype res;
+    tl_tensor *out;
+    tl__ew e;
+    tl__opnd in[2];
+    TL__CHECK1("tl_rsub_scalar", a);
+    if (a->dtype == TL_BOOL)
+        return TL__FAILN(TL_ERR_DTYPE, "tl_rsub_scalar: subtraction with a bool tensor is not supported (%s %s)",
+                         TL__DT(a), TL__SH(a));
+    tl__rtype_init(&rt);
+    tl__rtype_tensor(&rt, a);
+    tl__rtype_scalar(&rt, s);
+    res = tl__rtype_result(&rt);
+    out = tl__new("tl_rsub_scalar", a->ndim, a->shape, res);
+    if (!out) return NULL;
+    memset(&e, 0, sizeof e);
+    memset(in, 0, sizeof in);
+    e.op = TL__OP_SUB;
+    e.ct = tl__ctype(res);
+    e.p[0] = 1;
+    in[0].d = s;
+    in[1].t = a;
+    tl__ew_exec(&e, out, 2, in);
+    if (tl__wants_grad(a, NULL, NULL) && !tl__binary_record(out, TL__OP_SUB, NULL, a, 0, 1)) {
+        tl__release(out);
+        return NULL;
+    }
+    if (out->grad_fn) out->grad_fn->tname = "RsubBackward1";
+    return tl__ret(out);
+}
+
+TLDEF tl_status tl_add_(tl_tensor *a, const tl_tensor *b) { return tl__binary_("tl_add_", TL__OP_ADD, a, b, 0, 0, 1); }
+TLDEF tl_status tl_sub_(tl_tensor *a, const tl_tensor *b) { return tl__binary_("tl_sub_", TL__OP_SUB, a, b, 0, 0, 1); }
+TLDEF tl_status tl_mul_(tl_tensor *a, const tl_tensor *b) { return tl__binary_("tl_mul_", TL__OP_MUL, a, b, 0, 0, 1); }
+TLDEF tl_status tl_div_(tl_tensor *a, const tl_tensor *b) { return tl__binary_("tl_div_", TL__OP_DIV, a, b, 0, 0, 1); }
+TLDEF tl_status tl_add_alpha_(tl_tensor *a, const tl_tensor *b, double alpha) {
+    return tl__binary_("tl_add_alpha_", TL__OP_ADD, a, b, 0, 0, alpha);
+}
+TLDEF tl_status tl_add_scalar_(tl_tensor *a, double s) { return tl__binary_("tl_add_scalar_", TL__OP_ADD, a, NULL, 1, s, 1); }
+TLDEF tl_status tl_sub_scalar_(tl_tensor *a, double s) { return tl__binary_("tl_sub_scalar_", TL__OP_SUB, a, NULL, 1, s, 1); }
+TLDEF tl_status tl_mul_scalar_(tl_tensor *a, double s) { return tl__binary_("tl_mul_scalar_", TL__OP_MUL, a, NULL, 1, s, 1); }
+TLDEF tl_status tl_div_scalar_(tl_tensor *a, double s) { return tl__binary_("tl_div_scalar_", TL__OP_DIV, a, NULL, 1, s, 1); }
+TLDEF tl_status tl_pow_scalar_(tl_tensor *a, double e) { return tl__binary_("tl_pow_scalar_", TL__OP_POW, a, NULL, 1, e, 1); }
+
+/* Backward of add/sub/mul/div/pow/maximum/minimum: g has the output's shape; each input gradient
+   is summed back to that input's shape (undoing broadcasting) and converted to its dtype. */
+#define TL__AB(op, x, y) tl__binary("autograd", TL__OP_##op, x, y, 0, 0, 1)
+#define TL__AS(op, x, s) tl__binary("autograd", TL__OP_##op, x, NULL, 1, s, 1)
+#define TL__TMP(x) (tmp[nt++] = (x))
+static tl_tensor *tl__where(const char *op, const tl_tensor *cond, const tl_tensor *a, double as,
+                            const tl_tensor *b, double bs);
+static tl_tensor *tl__unary(const char *op, tl__op id, const tl_tensor *t, double p0, double p1);
+static tl_status tl__bwd_binary(tl__node *n, const tl_tensor *g, tl_tensor **gin) {
+    tl_tensor *a = n->in[0], *b = n->in[1], *ga = NULL, *gb = NULL, *tmp[8];
+    double s = n->p[1], alpha = n->p[0];
+    int need_a = a && a->requires_grad, need_b = b && b->requires_grad, nt = 0, k;
+    tl_tensor *gg = (tl_tensor *)g;
+    switch (n->op) {
+    case TL__OP_ADD:
+    case TL__OP_SUB:
+        if (need_a) {
+            ga = gg;
+            gg->refcount++;
+        }
+        if (need_b) gb = TL__AS(MUL, g, n->op == TL__OP_SUB ? -alpha : alpha);
+        break;
+    case TL__OP_MUL:
+        if (need_a) ga = b ? TL__AB(MUL, g, b) : TL__AS(MUL, g, s);
+        if (need_b) gb = TL__AB(MUL, g, a);
+        break;
+    case TL__OP_DIV: /* d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 */
+        if (need_a) ga = b ? TL__AB(DIV, g, b) : TL__AS(DIV, g, s);
+        if (need_b) {
+            TL__TMP(TL__AB(DIV, a, b));
+            TL__TMP(TL__AB(DIV, tmp[0], b));
+            TL__TMP(TL__AB(MUL, g, tmp[1]));
+            gb = TL__AS(MUL, tmp[2], -1);
+        }
+        break;
+    case TL__OP_POW:
+        if (!b) { /* a ** s: s * a^(s-1), zero when s == 0 */
+            if (need_a) {
+                if (s == 0) ga = TL__AS(MUL, g, 0);
+                else {
+                    TL__TMP(TL__AS(POW, a, s - 1));
+                    TL__TMP(TL__AS(MUL, tmp[0], s));
+                    ga = TL__AB(MUL, g, tmp[1]);
+                }
+            }
+        } else {
+            if (need_a) { /* b * a^(b-1), masked to 0 where b == 0 (torch) */
+                TL__TMP(TL__AS(SUB, b, 1));
+                TL__TMP(TL__AB(POW, a, tmp[0]));
+                TL__TMP(TL__AB(MUL, tmp[1], b));
+                TL__TMP(TL__AS(EQ, b, 0));
+                TL__TMP(tl__where("autograd", tmp[3], NULL, 0, tmp[2], 0));
+                ga = TL__AB(MUL, g, tmp[4]);
+            }
+            if (need_b) { /* a^b * log(a), 0 where a == 0 and b >= 0 */
+                int base = nt;
+                TL__TMP(tl__unary("autograd", TL__OP_LOG, a, 0, 0));
+                TL__TMP(TL__AB(MUL, n->out, tmp[base]));
+                TL__TMP(TL__AS(EQ, a, 0));
+                TL__TMP(TL__AS(GE, b, 0));
+                TL__TMP(TL__AB(MUL, tmp[base + 2], tmp[base + 3]));
+                TL__TMP(tl__where("autograd", tmp[base + 4], NULL, 0, tmp[base + 1], 0));
+                gb = TL__AB(MUL, g, tmp[base + 5]);
+            }
+        }
+        break;
+    case TL__OP_MAXIMUM:
+    case TL__OP_MINIMUM: { /* ties split the gradient in half, as torch does */
+        int is_max = n->op == TL__OP_MAXIMUM;
+        TL__TMP(TL__AS(MUL, g, 0.5));
+        TL__TMP(TL__AB(EQ, a, b));
+        TL__TMP(tl__where("autograd", tmp[1], tmp[0], 0, g, 0));
+        if (need_a) {
+            TL__TMP(is_max ? TL__AB(LT, a, b) : TL__AB(GT, a, b));
+            ga = tl__where("autograd", tmp[3], NULL, 0, tmp[2], 0);
+        }
+        if (need_b) {
+            int k2 = nt;
+            TL__TMP(is_max ? TL__AB(GT, a, b) : TL__AB(LT, a, b));
+            gb = tl__where("autograd", tmp[k2], NULL, 0, tmp[2], 0);
+        }
+        break;
+    }
+    default: break;
+    }
+    for (k = 0; k < nt; k++) tl__release(tmp[k]);
+    gin[0] = need_a ? tl__sum_to(ga, a) : NULL;
+    gin[1] = need_b ? tl__sum_to(gb, b) : NULL;
+    return (need_a && !gin[0]) || (need_b && !gin[1]) ? tl__tls.status : TL_OK;
+}
+
+/* ---- unary ops ---- */
+
+/* clamp: integer tensors with fractional bounds promote like torch (int.clamp(1.5) -> float32). */
+static tl_dtype tl__clamp_dtype(const tl_tensor *t, double lo, double hi) {
+    tl__rtype rt;
+    tl__rtype_init(&rt);
+    tl__rtype_tensor(&rt, t);
+    if (!isinf(lo)) tl__rtype_scalar(&rt, lo);
+    if (!isinf(hi)) tl__rtype_scalar(&rt, hi);
+    return tl__rtype_result(&rt);
+}
+
+/* Result dtype of a unary op on dt, or -1 (with an error) where torch refuses the dtype. */
+static int tl__unary_dtype(const char *op, tl__op id, const tl_tensor *t) {
+    tl_dtype dt = t->dtype;
+    switch (id) {
+    case TL__OP_NEG:
+    case TL__OP_ABS:
+    case TL__OP_RELU:
+        if (dt == TL_BOOL) {
+            TL__FAIL(TL_ERR_DTYPE, "%s: not supported for bool tensors (%s %s)%s", op, TL__DT(t), TL__SH(t),
+                     id == TL__OP_NEG ? "; use logical_not or ~ to invert a mask" : "");
+            return -1;
+        }
+        return (int)dt;
+    case TL__OP_SIGN: return (int)dt;
+    case TL__OP_LEAKY_RELU:
+    case TL__OP_GELU:
+    case TL__OP_SILU:
+    case TL__OP_SOFTPLUS:
+        if (TL__IS_INTLIKE(dt)) {
+            TL__FAIL(TL_ERR_DTYPE, "%s: not implemented for %s tensors (%s); convert to a floating dtype first",
+                     op, TL__DT(t), TL__SH(t));
+            return -1;
+        }
+        return (int)dt;
+    default: /* exp, log, sqrt, ...: integers and bool compute in the default float dtype */
+        return TL__IS_INTLIKE(dt) ? (int)TL_F32 : (int)dt;
+    }
+}
+/* Records a unary op; backward reads the output (exp, sqrt, rsqrt, tanh, sigmoid, relu), nothing
+   (neg, sign) or the input (the rest). */
+static int tl__unary_record(tl_tensor *out, tl__op id, const tl_tensor *t, double p0, double p1) {
+    tl__node *n;
+    if (!tl__record(out, id, t, NULL, NULL)) return 0;
+    n = out->grad_fn;
+    if (!n) return 1;
+    n->p[0] = p0;
+    n->p[1] = p1;
+    switch (id) {
+    case TL__OP_NEG:
+    case TL__OP_SIGN: break;
+    case TL__OP_EXP:
+    case TL__OP_SQRT:
+    case TL__OP_RSQRT:
+    case TL__OP_TANH:
+    case TL__OP_SIGMOID:
+    case TL__OP_RELU: return tl__save_out(n, out);
+    default: tl__save_in(n, 0); break;
+    }
+    return 1;
+}
+static tl_tensor *tl__unary(const char *op, tl__op id, const tl_tensor *t, double p0, double p1) {
+    int res;
+    tl_tensor *out;
+    tl__ew e;
+    tl__opnd in[1];
+    TL__CHECK1(op, t);
+    res = id == TL__OP_CLAMP ? (int)tl__clamp_dtype(t, p0, p1) : tl__unary_dtype(op, id, t);
+    if (res < 0) return NULL;
+    out = tl__new(op, t->ndim, t->shape, (tl_dtype)res);
+    if (!out) return NULL;
+    memset(&e, 0, sizeof e);
+    e.op = id;
+    e.ct = tl__ctype((tl_dtype)res);
+    e.p[0] = p0;
+    e.p[1] = p1;
+    in[0].t = t;
+    tl__ew_exec(&e, out, 1, in);
+    if (tl__wants_grad(t, NULL, NULL) && !tl__unary_record(out, id, t, p0, p1)) {
+        tl__release(out);
+        return NULL;
+    }
+    return out;
+}
+static tl_status tl__unary_(const char *op, tl__op id, tl_tensor *t, double p0, double p1) {
+    int res;
+    tl__ew e;
+    tl__opnd in[1];
+    tl_tensor *old = NULL;
+    TL__CHECK1S(op, t);
+    res = id == TL__OP_CLAMP ? (int)tl__clamp_dtype(t, p0, p1) : tl__unary_dtype(op, id, t);
+    if (res < 0) return tl__tls.status;
+    if (!tl__can_cast((tl_dtype)res, t->dtype))
+        return TL__FAIL(TL_ERR_DTYPE, "%s: result type %s can't be cast to the desired output type %s (%s)", op,
+                        tl__dtype_names[res], TL__DT(t), TL__SH(t));
+    if (!tl__check_writable(op, t)) return tl__tls.status;
+    if (tl__wants_grad(t, NULL, NULL) && !(old = tl__inplace_prepare(op, t))) return tl__tls.status;
+    memset(&e, 0, sizeof e);
+    e.op = id;
+    e.ct = tl__ctype((tl_dtype)res);
+    e.p[0] = p0;
+    e.p[1] = p1;
+    in[0].t = t;
+    tl__ew_exec(&e, t, 1, in);
+    t->storage->version++;
+    if (old) {
+        int ok = tl__unary_record(t, id, old, p0, p1);
+        tl__release(old);
+        if (!ok) return tl__tls.status;
+    }
+    return TL_OK;
+}
+/* Backward of the unary family in one fused pass: gin = f'(x, y) * g (see tl__kern_bwd_*). */
+static tl_status tl__bwd_unary(tl__node *n, const tl_tensor *g, tl_tensor **gin) {
+    tl_tensor *x = n->in[0], *r;
+    tl__ew e;
+    tl__opnd in[3];
+    gin[0] = NULL;
+    if (!x->requires_grad) return TL_OK;
+    r = tl__new("autograd", g->ndim, g->shape, g->dtype);
+    if (!r) return tl__tls.status;
+    memset(&e, 0, sizeof e);
+    e.op = (tl__op)n->op;
+    e.bwd = 1;
+    e.ct = tl__ctype(g->dtype);
+    e.p[0] = n->p[0];
+    e.p[1] = n->p[1];
+    in[0].t = g;
+    in[1].t = (n->in_saved & 1) ? x : g;
+    in[2].t = n->out ? n->out : g;
+    tl__ew_exec(&e, r, 3, in);
+    gin[0] = tl__sum_to(r, x);
+    return gin[0] ? TL_OK : tl__tls.status;
+}
+
+#define TL__UNARY_API(name, id)                                                                    \
+    TLDEF tl_tensor *tl_##name(const tl_tensor *t) { return tl__ret(tl__unary("tl_" #name, id, t, 0, 0)); }
+TL__UNARY_API(neg, TL__OP_NEG)
+TL__UNARY_API(abs, TL__OP_ABS)
+TL__UNARY_API(sign, TL__OP_SIGN)
+TL__UNARY_API(exp, TL__OP_EXP)
+TL__UNARY_API(log, TL__OP_LOG)
+TL__UNARY_API(log1p, TL__OP_LOG1P)
+TL__UNARY_API(sqrt, TL__OP_SQRT)
+TL__UNARY_API(rsqrt, TL__OP_RSQRT)
+TL__UNARY_API(sin, TL__OP_SIN)
+TL__UNARY_API(cos, TL__OP_COS)
+TL__UNARY_API(tanh, TL__OP_TANH)
+TL__UNARY_API(sigmoid, TL__OP_SIGMOID)
+TL__UNARY_API(relu, TL__OP_RELU)
+TL__UNARY_API(silu, TL__OP_SILU)
+#undef TL__UNARY_API
+#define TL__UNARY_API_(name, id)                                                                   \
+    TLDEF tl_status tl_##name##_(tl_tensor *t) { return tl__unary_("tl_" #name "_", id, t, 0, 0); }
+TL__UNARY_API_(neg, TL__OP_NEG)
+TL__UNARY_API_(abs, TL__OP_ABS)
+TL__UNARY_API_(exp, TL__OP_EXP)
+TL__UNARY_API_(log, TL__OP_LOG)
+TL__UNARY_API_(sqrt, TL__OP_SQRT)
+TL__UNARY_API_(tanh, TL__OP_TANH)
+TL__UNARY_API_(sigmoid, TL__OP_SIGMOID)
+TL__UNARY_API_(relu, TL__OP_RELU)
+#undef TL__UNARY_API_
+TLDEF tl_tensor *tl_leaky_relu(const tl_tensor *t, double negative_slope) {
+    return tl__ret(tl__unary("tl_leaky_relu", TL__OP_LEAKY_RELU, t, negative_slope, 0));
+}
+TLDEF tl_tensor *tl_gelu(const tl_tensor *t, int approximate_tanh) {
+    return tl__ret(tl__unary("tl_gelu", TL__OP_GELU, t, approximate_tanh ? 1 : 0, 0));
+}
+TLDEF tl_tensor *tl_softplus(const tl_tensor *t, double beta, double threshold) {
+    return tl__ret(tl__unary("tl_softplus", TL__OP_SOFTPLUS, t, beta, threshold));
+}
+TLDEF tl_tensor *tl_clamp(const tl_tensor *t, double lo, double hi) {
+    TL__CHECK1("tl_clamp", t);
+    if (lo != lo || hi != hi) return TL__FAILN(TL_ERR_ARG, "tl_clamp: NaN bound for %s", TL__SH(t));
+    return tl__ret(tl__unary("tl_clamp", TL__OP_CLAMP, t, lo, hi));
+}
+TLDEF tl_status tl_clamp_(tl_tensor *t, double lo, double hi) {
+    TL__CHECK1S("tl_clamp_", t);
+    if (lo != lo || hi != hi) return TL__FAIL(TL_ERR_ARG, "tl_clamp_: NaN bound for %s", TL__SH(t));
+    return tl__unary_("tl_clamp_", TL__OP_CLAMP, t, lo, hi);
+}
+
+/* ---- where, masked_fill, fill, copy ---- */
+
+/* where(cond, a, b); a NULL means the scalar as, b NULL the scalar bs (masked_fill, backward). */
+static tl_tensor *tl__where(const char *op, const tl_tensor *cond, const tl_tensor *a, double as,
+                            const tl_tensor *b, double bs) {
+    tl__rtype rt;
+    tl_dtype res;
+    tl_tensor *out;
+    tl__ew e;
+    tl__opnd in[3];
+    int nd = 0;
+    int64_t shape[TL_MAX_DIMS];
+    const tl_tensor *ts[3];
+    if (!cond) return NULL;
+    if (cond->dtype != TL_BOOL && cond->dtype != TL_U8)
+        return TL__FAILN(TL_ERR_DTYPE, "%s: expected condition to be a boolean tensor, but got a tensor with "
+                         "dtype %s (shape %s)", op, TL__DT(cond), TL__SH(cond));
+    tl__rtype_init(&rt);
+    if (a) tl__rtype_tensor(&rt, a);
+    else tl__rtype_scalar(&rt, as);
+    if (b) tl__rtype_tensor(&rt, b);
+    else tl__rtype_scalar(&rt, bs);
+    res = tl__rtype_result(&rt);
+    ts[0] = cond;
+    ts[1] = a;
+    ts[2] = b;
+    if (!tl__broadcast_n(op, 3, ts, &nd, shape)) return NULL;
+    out = tl__new(op, nd, shape, res);
+    if (!out) return NULL;
+    memset(&e, 0, sizeof e);
+    e.op = TL__OP_WHERE;
+    e.ct = tl__ctype(res);
+    in[0].t = cond;
+    in[1].t = a;
+    in[1].d = as;
+    in[2].t = b;
+    in[2].d = bs;
+    tl__ew_exec(&e, out, 3, in);
+    if (tl__wants_grad(a, b, NULL)) {
+        if (!tl__record(out, TL__OP_WHERE, cond, a, b)) {
+            tl__release(out);
+            return NULL;
+        }
+        if (out->grad_fn) tl__save_in(out->grad_fn, 0);
+    }
+    return out;
+}
+TLDEF tl_tensor *tl_where(const tl_tensor *cond, const tl_tensor *a, const tl_tensor *b) {
+    if (tl__null_in("tl_where", cond) || tl__null_in("tl_where", a) || tl__null_in("tl_where", b)) return NULL;
+    return tl__ret(tl__where("tl_where", cond, a, 0, b, 0));
+}
+static int tl__masked_check(const char *op, const tl_tensor *t, const tl_tensor *mask) {
+    int nd = 0;
+    int64_t shape[TL_MAX_DIMS];
+    const tl_tensor *ts[2];
+    if (mask->dtype != TL_BOOL) {
+        TL__FAIL(TL_ERR_DTYPE, "%s: expected mask to be a bool tensor, got %s (mask %s, input %s)", op,
+                 TL__DT(mask), TL__SH(mask), TL__SH(t));
+        return 0;
+    }
+    ts[0] = t;
+    ts[1] = mask;
+    if (!tl__broadcast_n(op, 2, ts, &nd, shape)) return 0;
+    if (nd != t->ndim || memcmp(shape, t->shape, sizeof(int64_t) * (size_t)nd) != 0) {
+        TL__FAIL(TL_ERR_SHAPE, "%s: mask %s cannot be broadcast to the input %s", op, TL__SH(mask), TL__SH(t));
+        return 0;
+    }
+    return 1;
+}
+/* t[mask] = value in place (no checks, no recording). */
+static void tl__masked_fill_raw(tl_tensor *t, const tl_tensor *mask, double value) {
+    tl__ew e;
+    tl__opnd in[3];
+    memset(&e, 0, sizeof e);
+    memset(in, 0, sizeof in);
+    e.op = TL__OP_WHERE;
+    e.ct = tl__ctype(t->dtype);
+    in[0].t = mask;
+    in[1].d = value;
+    in[2].t = t;
+    tl__ew_exec(&e, t, 3, in);
+    t->storage->version++;
+}
+static int tl__masked_record(tl_tensor *out, const tl_tensor *t, const tl_tensor *mask) {
+    if (!tl__record(out, TL__OP_MASKED_FILL, t, mask, NULL)) return 0;
+    if (out->grad_fn) tl__save_in(out->grad_fn, 1);
+    return 1;
+}
+TLDEF tl_status tl_masked_fill_(tl_tensor *t, const tl_tensor *mask, double value) {
+    tl_tensor *old = NULL;
+    TL__CHECK2S("tl_masked_fill_", t, mask);
+    if (!tl__masked_check("tl_masked_fill_", t, mask)) return tl__tls.status;
+    if (!tl__check_writable("tl_masked_fill_", t)) return tl__tls.status;
+    if (tl__wants_grad(t, NULL, NULL) && !(old = tl__inplace_prepare("tl_masked_fill_", t))) return tl__tls.status;
+    tl__masked_fill_raw(t, mask, value);
+    if (old) {
+        int ok = tl__masked_record(t, old, mask);
+        tl__release(old);
+        if (!ok) return tl__tls.status;
+    }
+    return TL_OK;
+}
+TLDEF tl_tensor *tl_masked_fill(const tl_tensor *t, const tl_tensor *mask, double value) {
+    tl_tensor *out;
+    TL__CHECK2("tl_masked_fill", t, mask);
+    if (!tl__masked_check("tl_masked_fill", t, mask)) return NULL;
+    out = tl__copy_as("tl_masked_fill", t, t->dtype);
+    if (!out) return NULL;
+    tl__masked_fill_raw(out, mask, value);
+    if (tl__wants_grad(t, NULL, NULL) && !tl__masked_record(out, t, mask)) {
+        tl__release(out);
+        return NULL;
+    }
+    return tl__ret(out);
+}
+TLDEF tl_status tl_fill_(tl_tensor *t, double value) {
+    tl_tensor *old = NULL;
+    TL__CHECK1S("tl_fill_", t);
+    if (!tl__value_fits("tl_fill_", t->dtype, value, t->shape, t->ndim)) return tl__tls.status;
+    if (!tl__check_writable("tl_fill_", t)) return tl__tls.status;
+    if (tl__wants_grad(t, NULL, NULL) && !(old = tl__inplace_prepare("tl_fill_", t))) return tl__tls.status;
+    tl__fill(t, value);
+    t->storage->version++;
+    if (old) {
+        int ok = tl__record(t, TL__OP_FILL, old, NULL, NULL);
+        tl__release(old);
+        if (!ok) return tl__tls.status;
+    }
+    return TL_OK;
+}
+TLDEF tl_status tl_zero_(tl_tensor *t) {
+    TL__CHECK1S("tl_zero_", t);
+    return tl_fill_(t, 0);
+}
+TLDEF tl_status tl_copy_(tl_tensor *dst, const tl_tensor *src) {
+    int nd = 0;
+    int64_t shape[TL_MAX_DIMS];
+    const tl_tensor *ts[2];
+    tl_tensor *old = NULL;
+    TL__CHECK2S("tl_copy_", dst, src);
+    ts[0] = dst;
+    ts[1] = src;
+    if (!tl__broadcast_n("tl_copy_", 2, ts, &nd, shape)) return tl__tls.status;
+    if (nd != dst->ndim || memcmp(shape, dst->shape, sizeof(int64_t) * (size_t)nd) != 0)
+        return TL__FAIL(TL_ERR_SHAPE, "tl_copy_: source %s cannot be broadcast to destination %s", TL__SH(src),
+                        TL__SH(dst));
+    if (!tl__check_writable("tl_copy_", dst)) return tl__tls.status;
+    if (tl__wants_grad(dst, src, NULL) && !(old = tl__inplace_prepare("tl_copy_", dst))) return tl__tls.status;
+    tl__copy_into(dst, src);
+    dst->storage->version++;
+    if (old) { /* the old value gets no gradient; src gets g summed to its shape */
+        int ok = tl__record(dst, TL__OP_TO_DTYPE, old, src, NULL);
+        tl__release(old);
+        if (!ok) return tl__tls.status;
+    }
+    return TL_OK;
+}
+
+/* Backward of where / masked_fill / fill. */
+static tl_status tl__bwd_where(tl__node *n, const tl_tensor *g, tl_tensor **gin) {
+    gin[0] = gin[1] = gin[2] = NULL;
+    if (n->op == TL__OP_WHERE) { /* in: cond, a, b */
+        if (n->in[1] && n->in[1]->requires_grad) {
+            gin[1] = tl__sum_to(tl__where("autograd", n->in[0], g, 0, NULL, 0), n->in[1]);
+            if (!gin[1]) return tl__tls.status;
+        }
+        if (n->in[2] && n->in[2]->requires_grad) {
+            gin[2] = tl__sum_to(tl__where("autograd", n->in[0], NULL, 0, g, 0), n->in[2]);
+            if (!gin[2]) return tl__tls.status;
+        }
+    } else if (n->op == TL__OP_MASKED_FILL && n->in[0]->requires_grad) { /* in: t, mask */
+        gin[0] = tl__sum_to(tl__where("autograd", n->in[1], NULL, 0, g, 0), n->in[0]);
+        if (!gin[0]) return tl__tls.status;
+    }
+    return TL_OK; /* fill: the old value gets no gradient */
 }
 
 /* ===== >>reduce =============================================================================== */
