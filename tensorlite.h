@@ -570,6 +570,8 @@ struct tl_tensor {
     struct tl__node *grad_fn;        /* autograd: the node that produced this tensor (owned) */
     int retains_grad;                /* autograd: keep .grad of a non-leaf (tl_retain_grad) */
     struct tl__hook *hooks;          /* autograd: gradient hooks (owned list) */
+    tl_tensor *base;                 /* views: the tensor whose storage this views (owned), as torch's ._base */
+    uint32_t view_ver;               /* views: storage version when grad_fn was last valid */
 };
 
 /* Autograd graph node: one recorded op. The output tensor owns its node (grad_fn); a node owns
@@ -583,7 +585,10 @@ typedef struct tl__node {
     uint64_t seq;
     int nin;                         /* entries used in in[] */
     tl_tensor *in[TL__NODE_IN];      /* inputs (NULL for a scalar operand) */
+    struct tl__node *next[TL__NODE_IN]; /* each input's grad_fn when recorded (owned): the edges */
+    int need;                        /* bit k: input k required grad when recorded */
     tl_tensor **ins;                 /* variable-length inputs (cat, stack) */
+    struct tl__node **ins_next;      /* their grad_fns when recorded (owned) */
     int nins;
     uint32_t in_ver[TL__NODE_IN];    /* storage versions of inputs backward reads (in_saved bits) */
     int in_saved;
@@ -598,6 +603,10 @@ typedef struct tl__node {
     tl_tensor *grad;                 /* gradient accumulated during backward */
     int released;                    /* backward freed what this node saved */
     const char *tname;               /* torch's grad_fn name when it differs from the op table's */
+    int ghost;                       /* bit k: in[k] was dropped after backward; meta[k] describes it */
+    int geo_ndim;                    /* as_strided / copy_slices: a view's geometry inside its base */
+    int64_t geo_off, geo_shape[TL_MAX_DIMS], geo_stride[TL_MAX_DIMS];
+    struct { int ndim; tl_dtype dtype; int64_t shape[TL_MAX_DIMS]; } meta[TL__NODE_IN];
     uint64_t mark;                   /* traversal stamp */
 } tl__node;
 
@@ -1013,9 +1022,16 @@ static void tl__release(tl_tensor *t);
 static void tl__node_release(tl__node *n) {
     int k;
     if (!n || --n->refcount > 0) return;
-    for (k = 0; k < n->nin; k++) tl__release(n->in[k]);
-    for (k = 0; k < n->nins; k++) tl__release(n->ins[k]);
+    for (k = 0; k < n->nin; k++) {
+        tl__release(n->in[k]);
+        tl__node_release(n->next[k]);
+    }
+    for (k = 0; k < n->nins; k++) {
+        tl__release(n->ins[k]);
+        if (n->ins_next) tl__node_release(n->ins_next[k]);
+    }
     tl__free(n->ins);
+    tl__free(n->ins_next);
     tl__release(n->out);
     tl__release(n->aux);
     tl__release(n->grad);
@@ -1029,6 +1045,7 @@ static void tl__release(tl_tensor *t) {
         if (t->grad_fn->out_weak == t) t->grad_fn->out_weak = NULL;
         tl__node_release(t->grad_fn);
     }
+    tl__release(t->base);
     while (t->hooks) {
         tl__hook *h = t->hooks;
         t->hooks = h->next;
@@ -1127,6 +1144,17 @@ static int tl__wants_grad(const tl_tensor *a, const tl_tensor *b, const tl_tenso
     if (!tl__grad_mode()) return 0;
     return (a && a->requires_grad) || (b && b->requires_grad) || (c && c->requires_grad);
 }
+static int tl__view_refresh(tl_tensor *v);
+/* What a node keeps of an input: a leaf that requires grad itself (backward delivers its .grad),
+   anything else as a detached alias, so that a later in-place op giving the tensor a new history
+   can never make a reference cycle through the graph. */
+static tl_tensor *tl__graph_hold(const tl_tensor *t) {
+    if (t->requires_grad && !t->grad_fn) {
+        ((tl_tensor *)t)->refcount++;
+        return (tl_tensor *)t;
+    }
+    return tl__alias("autograd", t);
+}
 /* Attaches a new node for op to out, retaining the inputs. Integer/bool outputs are never
    differentiable, so nothing is recorded for them. Returns 0 (OOM recorded) on failure. */
 static int tl__record(tl_tensor *out, int op, const tl_tensor *a, const tl_tensor *b, const tl_tensor *c) {
@@ -1134,6 +1162,9 @@ static int tl__record(tl_tensor *out, int op, const tl_tensor *a, const tl_tenso
     const tl_tensor *ins[3];
     int k;
     if (!TL__IS_FLOAT(out->dtype)) return 1;
+    if ((a && !tl__view_refresh((tl_tensor *)a)) || (b && !tl__view_refresh((tl_tensor *)b)) ||
+        (c && !tl__view_refresh((tl_tensor *)c)))
+        return 0;
     n = tl__node_alloc();
     if (!n) {
         TL__FAIL(TL_ERR_OOM, "autograd: out of memory recording an op on %s", TL__SH(out));
@@ -1146,8 +1177,18 @@ static int tl__record(tl_tensor *out, int op, const tl_tensor *a, const tl_tenso
     ins[1] = b;
     ins[2] = c;
     for (k = 0; k < 3; k++) {
-        if (ins[k]) ((tl_tensor *)ins[k])->refcount++;
-        n->in[k] = (tl_tensor *)ins[k];
+        n->in[k] = ins[k] ? tl__graph_hold(ins[k]) : NULL;
+        if (ins[k] && !n->in[k]) {
+            n->nin = k;
+            tl__node_release(n);
+            return 0;
+        }
+        if (ins[k] && ins[k]->requires_grad) {
+            /* the edge is the input's history now; a later in-place op on it must not change it */
+            n->need |= 1 << k;
+            n->next[k] = ins[k]->grad_fn;
+            if (n->next[k]) n->next[k]->refcount++;
+        }
     }
     n->nin = c ? 3 : (b ? 2 : 1);
     n->out_weak = out;
@@ -1156,6 +1197,7 @@ static int tl__record(tl_tensor *out, int op, const tl_tensor *a, const tl_tenso
     out->requires_grad = 1;
     return 1;
 }
+#define TL__NEED(n, k) (((n)->need >> (k)) & 1)
 /* Backward will read input k: remember its version to detect later in-place changes. */
 static void tl__save_in(tl__node *n, int k) {
     n->in_saved |= 1 << k;
@@ -1614,7 +1656,8 @@ static tl_tensor *tl__contig_as(const char *op, const tl_tensor *t, tl_dtype dt)
     X(STACK, "stack", "StackBackward0", cat)                                                       \
     X(INDEX_SELECT, "index_select", "IndexSelectBackward0", index)                                 \
     X(GATHER, "gather", "GatherBackward0", index) X(COPY, "copy", "CloneBackward0", copy)          \
-    X(TO_DTYPE, "to", "ToCopyBackward0", copy)
+    X(TO_DTYPE, "to", "ToCopyBackward0", copy)                                                     \
+    X(AS_STRIDED, "as_strided", "AsStridedBackward0", view) X(COPY_SLICES, "copy_slices", "CopySlices", view)
 #define TL__OP_ENUM(id, name, tname, fam) TL__OP_##id,
 typedef enum tl__op { TL__OPS(TL__OP_ENUM) TL__OP_COUNT } tl__op;
 #undef TL__OP_ENUM
@@ -1637,6 +1680,11 @@ static tl_tensor *tl__view_record(tl_tensor *r, const tl_tensor *t, tl__op id) {
         tl__release(r);
         return NULL;
     }
+    if (r && r->storage == t->storage && id != TL__OP_COPY && id != TL__OP_TO_DTYPE) {
+        r->base = t->base ? t->base : (tl_tensor *)t; /* views know their base, like torch's ._base */
+        r->base->refcount++;
+        r->view_ver = r->storage->version;
+    }
     return r;
 }
 
@@ -1648,15 +1696,19 @@ static int tl__record_list(tl_tensor *out, tl__op id, int n, tl_tensor *const *t
     nd = out->grad_fn;
     if (!nd) return 1;
     nd->ins = (tl_tensor **)tl__malloc(sizeof(tl_tensor *) * (size_t)n);
-    if (!nd->ins) {
+    nd->ins_next = (tl__node **)tl__malloc(sizeof(tl__node *) * (size_t)n);
+    if (!nd->ins || !nd->ins_next) {
         TL__FAIL(TL_ERR_OOM, "autograd: out of memory recording a join of %d tensors", n);
         return 0;
     }
     for (i = 0; i < n; i++) {
-        nd->ins[i] = ts[i];
-        ts[i]->refcount++;
+        if (!tl__view_refresh(ts[i])) return 0;
+        nd->ins[i] = tl__graph_hold(ts[i]);
+        if (!nd->ins[i]) return 0;
+        nd->ins_next[i] = ts[i]->requires_grad ? ts[i]->grad_fn : NULL;
+        if (nd->ins_next[i]) nd->ins_next[i]->refcount++;
+        nd->nins = i + 1;
     }
-    nd->nins = n;
     nd->ip[0] = dim;
     return 1;
 }
@@ -2636,12 +2688,15 @@ TLDEF tl_tensor *tl_squeeze(const tl_tensor *t) {
     return tl__ret(tl__squeeze("tl_squeeze", t, -1));
 }
 TLDEF tl_tensor *tl_squeeze_dim(const tl_tensor *t, int dim) {
+    tl_tensor *r;
     int d;
     TL__CHECK1("tl_squeeze_dim", t);
     d = tl__wrap_dim("tl_squeeze_dim", dim, t->ndim, t);
     if (d < 0) return NULL;
     if (t->ndim == 0) return tl__ret(tl__view_record(tl__alias("tl_squeeze_dim", t), t, TL__OP_VIEW));
-    return tl__ret(tl__squeeze("tl_squeeze_dim", t, d));
+    r = tl__squeeze("tl_squeeze_dim", t, d);
+    if (r && r->grad_fn) r->grad_fn->tname = "SqueezeBackward1";
+    return tl__ret(r);
 }
 static tl_tensor *tl__unsqueeze(const char *op, const tl_tensor *t, int dim) {
     tl_tensor *r;
@@ -2682,6 +2737,7 @@ TLDEF tl_tensor *tl_flatten(const tl_tensor *t, int start_dim, int end_dim) {
     if (s > e)
         return TL__FAILN(TL_ERR_ARG, "tl_flatten: flatten() has invalid args: start_dim (%d) cannot come after "
                          "end_dim (%d) (input %s)", start_dim, end_dim, TL__SH(t));
+    if (s == e) return tl_retain((tl_tensor *)t); /* nothing to flatten: torch returns the input itself */
     for (d = 0; d < s; d++) shape[n++] = t->shape[d];
     shape[n++] = tl__prod(e - s + 1, t->shape + s);
     for (d = e + 1; d < t->ndim; d++) shape[n++] = t->shape[d];
@@ -2988,6 +3044,61 @@ TLDEF tl_tensor *tl_gather(const tl_tensor *t, int dim, const tl_tensor *index) 
 
 /* ---- autograd for views, copies, joins and indexing ---- */
 
+/* Walks the elements of a node's view geometry inside a contiguous base-shaped buffer:
+   mode 0: base[pos] += v[i] (as_strided backward), mode 1: base[pos] = 0, mode 2: v[i] = base[pos];
+   v is contiguous, in C order. */
+static void tl__geo_walk(const tl__node *n, tl_tensor *base, tl_tensor *v, int mode) {
+    int64_t idx[TL_MAX_DIMS], i, cnt = tl__prod(n->geo_ndim, n->geo_shape);
+    size_t bs = tl__dtype_sizes[base->dtype], vs = tl__dtype_sizes[v->dtype];
+    int k;
+    memset(idx, 0, sizeof idx);
+    for (i = 0; i < cnt; i++) {
+        int64_t pos = n->geo_off;
+        double a = 0, b = 0;
+        char *pb, *pv = tl__ptr(v) + (size_t)i * vs;
+        for (k = 0; k < n->geo_ndim; k++) pos += idx[k] * n->geo_stride[k];
+        pb = tl__ptr(base) + (size_t)pos * bs;
+        if (mode == 0) {
+            tl__load(&a, TL__CT_F64, pb, base->dtype, 0, 1);
+            tl__load(&b, TL__CT_F64, pv, v->dtype, 0, 1);
+            a += b;
+            tl__store(pb, base->dtype, 0, &a, TL__CT_F64, 1);
+        } else if (mode == 1) {
+            tl__store(pb, base->dtype, 0, &a, TL__CT_F64, 1);
+        } else {
+            tl__load(&a, TL__CT_F64, pb, base->dtype, 0, 1);
+            tl__store(pv, v->dtype, 0, &a, TL__CT_F64, 1);
+        }
+        for (k = n->geo_ndim - 1; k >= 0; k--) {
+            if (++idx[k] < n->geo_shape[k]) break;
+            idx[k] = 0;
+        }
+    }
+}
+/* as_strided: scatter-add g into zeros of the base; copy_slices: the old base gets g with the
+   view's region zeroed, the view's new value gets that region of g. */
+static tl_status tl__bwd_geo(tl__node *n, const tl_tensor *g, tl_tensor **gin) {
+    const tl_tensor *x = n->in[0];
+    tl_tensor *gc = tl__copy_as("autograd", g, g->dtype), *z;
+    if (!gc) return tl__tls.status;
+    if (n->op == TL__OP_AS_STRIDED) {
+        z = TL__NEED(n, 0) ? tl__full("autograd", x->ndim, x->shape, 0, g->dtype) : NULL;
+        if (z) tl__geo_walk(n, z, gc, 0);
+        gin[0] = z;
+    } else {
+        if (TL__NEED(n, 1)) {
+            gin[1] = tl__new("autograd", n->geo_ndim, n->geo_shape, g->dtype);
+            if (gin[1]) tl__geo_walk(n, gc, gin[1], 2);
+        }
+        if (TL__NEED(n, 0)) {
+            gin[0] = tl__copy_as("autograd", gc, g->dtype);
+            if (gin[0]) tl__geo_walk(n, gin[0], gin[0], 1);
+        }
+    }
+    tl__release(gc);
+    return (TL__NEED(n, 0) && !gin[0]) || (n->op == TL__OP_COPY_SLICES && TL__NEED(n, 1) && !gin[1])
+               ? tl__tls.status : TL_OK;
+}
 /* view-like ops: reshape back, invert the permutation, sum over expanded dims, or scatter the
    gradient into zeros for slice/select. */
 static tl_status tl__bwd_view(tl__node *n, const tl_tensor *g, tl_tensor **gin) {
@@ -2995,7 +3106,8 @@ static tl_status tl__bwd_view(tl__node *n, const tl_tensor *g, tl_tensor **gin) 
     tl_tensor *z, *part;
     int inv[TL_MAX_DIMS], i;
     gin[0] = NULL;
-    if (!x->requires_grad) return TL_OK;
+    if (n->op == TL__OP_AS_STRIDED || n->op == TL__OP_COPY_SLICES) return tl__bwd_geo(n, g, gin);
+    if (!TL__NEED(n, 0)) return TL_OK;
     switch (n->op) {
     case TL__OP_VIEW: gin[0] = tl__view_impl("autograd", g, x->ndim, x->shape, 1); break;
     case TL__OP_PERMUTE:
@@ -3024,11 +3136,16 @@ static tl_status tl__bwd_view(tl__node *n, const tl_tensor *g, tl_tensor **gin) 
     }
     return gin[0] ? TL_OK : tl__tls.status;
 }
-/* clone/contiguous/to(dtype): the gradient converted back; copy_(dst, src): src gets it summed. */
+/* clone/contiguous/to(dtype): the gradient converted back; copy_(dst, src): src gets it summed
+   and the overwritten old value gets zeros (torch's CopyBackwards). */
 static tl_status tl__bwd_copy(tl__node *n, const tl_tensor *g, tl_tensor **gin) {
     int k = n->in[1] ? 1 : 0;
     gin[0] = gin[1] = NULL;
-    if (!n->in[k]->requires_grad) return TL_OK;
+    if (k == 1 && TL__NEED(n, 0)) {
+        gin[0] = tl__full("autograd", n->in[0]->ndim, n->in[0]->shape, 0, n->in[0]->dtype);
+        if (!gin[0]) return tl__tls.status;
+    }
+    if (!TL__NEED(n, k)) return TL_OK;
     ((tl_tensor *)g)->refcount++;
     gin[k] = tl__sum_to((tl_tensor *)g, n->in[k]);
     return gin[k] ? TL_OK : tl__tls.status;
@@ -3040,12 +3157,13 @@ static tl_status tl__bwd_cat(tl__node *n, const tl_tensor *g, tl_tensor **gin) {
     for (i = 0; i < n->nins; i++) {
         const tl_tensor *t = n->ins[i];
         gin[i] = NULL;
+        int need = n->ins_next[i] != NULL || t->requires_grad; /* history, or a leaf that requires grad */
         if (n->op == TL__OP_STACK) {
-            if (t->requires_grad && !(gin[i] = tl__select("autograd", g, d, i))) return tl__tls.status;
+            if (need && !(gin[i] = tl__select("autograd", g, d, i))) return tl__tls.status;
             continue;
         }
         if (t->ndim == 1 && t->shape[0] == 0 && g->ndim != 1) continue; /* skipped legacy empty input */
-        if (t->requires_grad && !(gin[i] = tl__narrow("autograd", g, d, pos, t->shape[d]))) return tl__tls.status;
+        if (need && !(gin[i] = tl__narrow("autograd", g, d, pos, t->shape[d]))) return tl__tls.status;
         pos += t->shape[d];
     }
     return TL_OK;
@@ -3057,7 +3175,7 @@ static tl_status tl__bwd_index(tl__node *n, const tl_tensor *g, tl_tensor **gin)
     int64_t i, cnt;
     tl_tensor *z;
     gin[0] = gin[1] = NULL;
-    if (!x->requires_grad) return TL_OK;
+    if (!TL__NEED(n, 0)) return TL_OK;
     z = tl__full("autograd", x->ndim, x->shape, 0, g->dtype);
     if (!z) return tl__tls.status;
     if (n->op == TL__OP_INDEX_SELECT) {
@@ -3108,20 +3226,128 @@ static tl_status tl__bwd_index(tl__node *n, const tl_tensor *g, tl_tensor **gin)
 
 /* ---- autograd helpers shared by the elementwise families ---- */
 
-/* Before an in-place op that autograd must record: a leaf that requires grad is refused, as is a
-   view with history; otherwise a's history moves to a private copy of its old value, which becomes
-   the recorded op's input. Returns that copy (new reference) or NULL with an error. */
-static tl_tensor *tl__inplace_prepare(const char *op, tl_tensor *a) {
-    tl_tensor *old;
+/* A view's history after its storage changed (an in-place op on its base or on another view):
+   as_strided of the base's current history, rebuilt lazily the next time the view is used, as
+   torch does. */
+static void tl__geo_from(tl__node *n, const tl_tensor *v, const tl_tensor *base) {
+    int d;
+    n->geo_ndim = v->ndim;
+    n->geo_off = v->offset - base->offset;
+    for (d = 0; d < v->ndim; d++) {
+        n->geo_shape[d] = v->shape[d];
+        n->geo_stride[d] = v->stride[d];
+    }
+}
+/* A node for op whose history edge 0 is base (retained), to be attached to out. */
+static tl__node *tl__geo_node(tl__op op, const tl_tensor *v, const tl_tensor *base) {
+    tl__node *n;
+    if (!tl_is_contiguous(base)) {
+        TL__FAIL(TL_ERR_STATE, "autograd: in-place change through a view (%s) of a non-contiguous tensor %s with "
+                 "history is not supported; make the base contiguous first", TL__SH(v), TL__SH(base));
+        return NULL;
+    }
+    n = tl__node_alloc();
+    if (!n) {
+        TL__FAIL(TL_ERR_OOM, "autograd: out of memory rebuilding the history of a view %s", TL__SH(v));
+        return NULL;
+    }
+    n->refcount = 1;
+    n->op = op;
+    n->seq = ++tl__tls.seq;
+    n->nin = 1;
+    n->in[0] = tl__graph_hold(base);
+    if (!n->in[0]) {
+        tl__node_release(n);
+        return NULL;
+    }
+    if (base->requires_grad) {
+        n->need = 1;
+        n->next[0] = base->grad_fn;
+        if (n->next[0]) n->next[0]->refcount++;
+    }
+    tl__geo_from(n, v, base);
+    return n;
+}
+/* A composite op's result that views a private temporary is no view for the user: drop the base. */
+static tl_tensor *tl__unview(tl_tensor *t) {
+    if (t && t->base) {
+        tl__release(t->base);
+        t->base = NULL;
+    }
+    return t;
+}
+static void tl__set_history(tl_tensor *t, tl__node *n) {
+    if (t->grad_fn) {
+        if (t->grad_fn->out_weak == t) t->grad_fn->out_weak = NULL;
+        tl__node_release(t->grad_fn);
+    }
+    t->grad_fn = n;
+    n->out_weak = t;
+    t->requires_grad = 1;
+}
+static int tl__view_refresh(tl_tensor *v) {
+    tl_tensor *base = v->base;
+    tl__node *n;
+    if (!base || v->view_ver == v->storage->version) return 1;
+    v->view_ver = v->storage->version;
+    if (!base->requires_grad) return 1;
+    n = tl__geo_node(TL__OP_AS_STRIDED, v, base);
+    if (!n) return 0;
+    tl__set_history(v, n);
+    return 1;
+}
+
+/* Before an in-place op that autograd must record. A leaf that requires grad (or a view of one)
+   is refused. Otherwise a's history moves to a private copy of its old value, which becomes the
+   recorded op's input. When a is a view, its base gets the new history instead (torch's
+   CopySlices): the copy is of the whole base (*old_base), the op's input is the view of it, and
+   tl__inplace_finish links the base to the view's new value. Returns the input (new reference)
+   or NULL with an error. */
+static tl_tensor *tl__inplace_prepare(const char *op, tl_tensor *a, tl_tensor **old_base) {
+    tl_tensor *old, *base = a->base;
+    *old_base = NULL;
+    if (base) {
+        int d;
+        if (base->requires_grad && !base->grad_fn)
+            return TL__FAILN(TL_ERR_STATE, "%s: a view of a leaf Variable that requires grad (%s, base %s) is being used "
+                             "in an in-place operation; do it under tl_no_grad_begin/end", op, TL__SH(a), TL__SH(base));
+        if (!tl_is_contiguous(base))
+            return TL__FAILN(TL_ERR_STATE, "%s: in-place operation on a view (%s) of a non-contiguous tensor %s is not "
+                             "supported under autograd; make the base contiguous first", op, TL__SH(a), TL__SH(base));
+        *old_base = tl__copy_as(op, base, base->dtype);
+        if (!*old_base) return NULL;
+        (*old_base)->grad_fn = base->grad_fn; /* the base's history moves to the copy */
+        (*old_base)->requires_grad = base->requires_grad;
+        if (base->grad_fn && base->grad_fn->out_weak == base) base->grad_fn->out_weak = *old_base;
+        base->grad_fn = NULL;
+        base->requires_grad = 0;
+        old = tl__alias(op, *old_base); /* the view, inside the copy */
+        if (!old) {
+            tl__release(*old_base);
+            *old_base = NULL;
+            return NULL;
+        }
+        old->ndim = a->ndim;
+        old->offset = a->offset - base->offset;
+        for (d = 0; d < a->ndim; d++) {
+            old->shape[d] = a->shape[d];
+            old->stride[d] = a->stride[d];
+        }
+        old->base = *old_base;
+        (*old_base)->refcount++;
+        old->view_ver = old->storage->version + 1; /* force its history: as_strided of the copy */
+        if (!tl__view_refresh(old)) {
+            tl__release(old);
+            tl__release(*old_base);
+            *old_base = NULL;
+            return NULL;
+        }
+        return old;
+    }
     if (!a->grad_fn && a->requires_grad)
         return TL__FAILN(TL_ERR_STATE, "%s: a leaf Variable that requires grad (%s %s) is being used in an in-place "
                          "operation; wrap the update in tl_no_grad_begin/end or use an out-of-place op", op,
                          TL__DT(a), TL__SH(a));
-    if (a->grad_fn && (a->grad_fn->op == TL__OP_VIEW || a->grad_fn->op == TL__OP_EXPAND ||
-                       a->grad_fn->op == TL__OP_PERMUTE || a->grad_fn->op == TL__OP_SLICE ||
-                       a->grad_fn->op == TL__OP_SELECT))
-        return TL__FAILN(TL_ERR_STATE, "%s: in-place operation on a view (%s, output of %s) of a tensor that requires "
-                         "grad is not supported; clone it first", op, TL__SH(a), tl__op_torch_names[a->grad_fn->op]);
     old = tl__copy_as(op, a, a->dtype);
     if (!old) return NULL;
     old->grad_fn = a->grad_fn;
@@ -3130,6 +3356,36 @@ static tl_tensor *tl__inplace_prepare(const char *op, tl_tensor *a) {
     a->grad_fn = NULL;
     a->requires_grad = 0;
     return old;
+}
+/* After the in-place op on a was recorded (ok): when a is a view, its base gets a CopySlices node
+   (old base outside the view, a's new history inside), and a becomes a view of the new base. */
+static int tl__inplace_finish(tl_tensor *a, tl_tensor *old_base, int ok) {
+    tl_tensor *base = a->base;
+    tl__node *n;
+    if (!old_base) return ok;
+    if (!ok) {
+        tl__release(old_base);
+        return 0;
+    }
+    n = tl__geo_node(TL__OP_COPY_SLICES, a, old_base);
+    if (n) {
+        n->nin = 2;
+        n->in[1] = tl__graph_hold(a);
+        if (!n->in[1]) {
+            tl__node_release(n);
+            n = NULL;
+        } else if (a->requires_grad) {
+            n->need |= 2;
+            n->next[1] = a->grad_fn;
+            if (n->next[1]) n->next[1]->refcount++;
+        }
+    }
+    tl__release(old_base);
+    if (!n) return 0;
+    tl__geo_from(n, a, base);
+    tl__set_history(base, n);
+    a->view_ver = a->storage->version + 1; /* a is a view of the new base from now on */
+    return tl__view_refresh(a);
 }
 
 /* Records a binary op on out (b NULL for a scalar operand bs) with what its backward reads. */
@@ -3141,19 +3397,26 @@ static int tl__binary_record(tl_tensor *out, tl__op id, const tl_tensor *a, cons
     if (!n) return 1;
     n->p[0] = alpha;
     n->p[1] = bs;
-    switch (id) {
+    switch (id) { /* save only what the backward of the inputs that need grad reads */
     case TL__OP_MUL:
+        if (TL__NEED(n, 0) && b) tl__save_in(n, 1);
+        if (TL__NEED(n, 1)) tl__save_in(n, 0);
+        break;
     case TL__OP_DIV:
+        if (b) tl__save_in(n, 1);
+        if (TL__NEED(n, 1)) tl__save_in(n, 0);
+        break;
     case TL__OP_MAXIMUM:
     case TL__OP_MINIMUM:
         tl__save_in(n, 0);
-        if (b) tl__save_in(n, 1);
+        tl__save_in(n, 1);
         break;
     case TL__OP_POW:
         tl__save_in(n, 0);
         if (b) {
+            n->tname = "PowBackward1";
             tl__save_in(n, 1);
-            if (!tl__save_out(n, out)) return 0;
+            if (!tl__save_out(n, out)) return 0; /* torch saves the result either way */
         }
         break;
     default: break;
@@ -3226,7 +3489,7 @@ static int tl__check_writable(const char *op, const tl_tensor *t) {
 /* The in-place form: writes into a (result dtype must cast to a's, broadcast shape must be a's). */
 static tl_status tl__binary_(const char *op, tl__op id, tl_tensor *a, const tl_tensor *b, int b_is_scalar,
                              double bs, double alpha) {
-    tl_tensor *old = NULL;
+    tl_tensor *old = NULL, *old_base = NULL;
     tl__rtype rt;
     tl_dtype res;
     tl__ew e;
@@ -3260,7 +3523,7 @@ static tl_status tl__binary_(const char *op, tl__op id, tl_tensor *a, const tl_t
         return TL__FAIL(TL_ERR_SHAPE, "%s: output with shape %s doesn't match the broadcast shape %s", op,
                         TL__SH(a), tl__fmt_shape(nd, shape));
     if (!tl__check_writable(op, a)) return tl__tls.status;
-    if (tl__wants_grad(a, b_is_scalar ? NULL : b, NULL) && !(old = tl__inplace_prepare(op, a))) return tl__tls.status;
+    if (tl__wants_grad(a, b_is_scalar ? NULL : b, NULL) && !(old = tl__inplace_prepare(op, a, &old_base))) return tl__tls.status;
     memset(&e, 0, sizeof e);
     e.op = id;
     e.ct = tl__ctype(res);
@@ -3270,10 +3533,12 @@ static tl_status tl__binary_(const char *op, tl__op id, tl_tensor *a, const tl_t
     in[1].d = bs;
     tl__ew_exec(&e, a, 2, in);
     a->storage->version++;
-    if (old) {
-        int ok = tl__binary_record(a, id, old, in[1].t, bs, alpha);
+    if (old) { /* y op= y: the second operand was the old value as well */
+        int ok = tl__binary_record(a, id, old, in[1].t == a ? old : in[1].t, bs, alpha);
+        if (ok && in[1].t == a && a->grad_fn && (a->grad_fn->in_saved & 2))
+            a->grad_fn->in_ver[1]--; /* torch saved y itself, which the op then modified: backward refuses */
         tl__release(old);
-        if (!ok) return tl__tls.status;
+        if (!tl__inplace_finish(a, old_base, ok)) return tl__tls.status;
     }
     return TL_OK;
 }
@@ -3365,14 +3630,14 @@ TLDEF tl_status tl_pow_scalar_(tl_tensor *a, double e) { return tl__binary_("tl_
    is summed back to that input's shape (undoing broadcasting) and converted to its dtype. */
 #define TL__AB(op, x, y) tl__binary("autograd", TL__OP_##op, x, y, 0, 0, 1)
 #define TL__AS(op, x, s) tl__binary("autograd", TL__OP_##op, x, NULL, 1, s, 1)
-#define TL__TMP(x) (tmp[nt++] = (x))
+#define TL__TMP(x) (TL_ASSERT(nt < (int)(sizeof tmp / sizeof tmp[0])), tmp[nt++] = (x))
 static tl_tensor *tl__where(const char *op, const tl_tensor *cond, const tl_tensor *a, double as,
                             const tl_tensor *b, double bs);
 static tl_tensor *tl__unary(const char *op, tl__op id, const tl_tensor *t, double p0, double p1);
 static tl_status tl__bwd_binary(tl__node *n, const tl_tensor *g, tl_tensor **gin) {
-    tl_tensor *a = n->in[0], *b = n->in[1], *ga = NULL, *gb = NULL, *tmp[8];
+    tl_tensor *a = n->in[0], *b = n->in[1], *ga = NULL, *gb = NULL, *tmp[16];
     double s = n->p[1], alpha = n->p[0];
-    int need_a = a && a->requires_grad, need_b = b && b->requires_grad, nt = 0, k;
+    int need_a = a && TL__NEED(n, 0), need_b = b && TL__NEED(n, 1), nt = 0, k;
     tl_tensor *gg = (tl_tensor *)g;
     switch (n->op) {
     case TL__OP_ADD:
@@ -3541,7 +3806,7 @@ static tl_status tl__unary_(const char *op, tl__op id, tl_tensor *t, double p0, 
     int res;
     tl__ew e;
     tl__opnd in[1];
-    tl_tensor *old = NULL;
+    tl_tensor *old = NULL, *old_base = NULL;
     TL__CHECK1S(op, t);
     res = id == TL__OP_CLAMP ? (int)tl__clamp_dtype(t, p0, p1) : tl__unary_dtype(op, id, t);
     if (res < 0) return tl__tls.status;
@@ -3549,7 +3814,7 @@ static tl_status tl__unary_(const char *op, tl__op id, tl_tensor *t, double p0, 
         return TL__FAIL(TL_ERR_DTYPE, "%s: result type %s can't be cast to the desired output type %s (%s)", op,
                         tl__dtype_names[res], TL__DT(t), TL__SH(t));
     if (!tl__check_writable(op, t)) return tl__tls.status;
-    if (tl__wants_grad(t, NULL, NULL) && !(old = tl__inplace_prepare(op, t))) return tl__tls.status;
+    if (tl__wants_grad(t, NULL, NULL) && !(old = tl__inplace_prepare(op, t, &old_base))) return tl__tls.status;
     memset(&e, 0, sizeof e);
     e.op = id;
     e.ct = tl__ctype((tl_dtype)res);
@@ -3561,7 +3826,7 @@ static tl_status tl__unary_(const char *op, tl__op id, tl_tensor *t, double p0, 
     if (old) {
         int ok = tl__unary_record(t, id, old, p0, p1);
         tl__release(old);
-        if (!ok) return tl__tls.status;
+        if (!tl__inplace_finish(t, old_base, ok)) return tl__tls.status;
     }
     return TL_OK;
 }
@@ -3571,7 +3836,7 @@ static tl_status tl__bwd_unary(tl__node *n, const tl_tensor *g, tl_tensor **gin)
     tl__ew e;
     tl__opnd in[3];
     gin[0] = NULL;
-    if (!x->requires_grad) return TL_OK;
+    if (!TL__NEED(n, 0)) return TL_OK;
     r = tl__new("autograd", g->ndim, g->shape, g->dtype);
     if (!r) return tl__tls.status;
     memset(&e, 0, sizeof e);
@@ -3725,25 +3990,35 @@ static int tl__masked_record(tl_tensor *out, const tl_tensor *t, const tl_tensor
     return 1;
 }
 TLDEF tl_status tl_masked_fill_(tl_tensor *t, const tl_tensor *mask, double value) {
-    tl_tensor *old = NULL;
+    tl_tensor *old = NULL, *old_base = NULL;
     TL__CHECK2S("tl_masked_fill_", t, mask);
     if (!tl__masked_check("tl_masked_fill_", t, mask)) return tl__tls.status;
     if (!tl__check_writable("tl_masked_fill_", t)) return tl__tls.status;
-    if (tl__wants_grad(t, NULL, NULL) && !(old = tl__inplace_prepare("tl_masked_fill_", t))) return tl__tls.status;
+    if (tl__wants_grad(t, NULL, NULL) && !(old = tl__inplace_prepare("tl_masked_fill_", t, &old_base))) return tl__tls.status;
     tl__masked_fill_raw(t, mask, value);
     if (old) {
         int ok = tl__masked_record(t, old, mask);
         tl__release(old);
-        if (!ok) return tl__tls.status;
+        if (!tl__inplace_finish(t, old_base, ok)) return tl__tls.status;
     }
     return TL_OK;
 }
+/* Out of place, t and mask broadcast together (torch: the result may be larger than t). */
 TLDEF tl_tensor *tl_masked_fill(const tl_tensor *t, const tl_tensor *mask, double value) {
     tl_tensor *out;
+    const tl_tensor *ts[2];
+    int nd = 0;
+    int64_t shape[TL_MAX_DIMS];
     TL__CHECK2("tl_masked_fill", t, mask);
-    if (!tl__masked_check("tl_masked_fill", t, mask)) return NULL;
-    out = tl__copy_as("tl_masked_fill", t, t->dtype);
+    if (mask->dtype != TL_BOOL)
+        return TL__FAILN(TL_ERR_DTYPE, "tl_masked_fill: expected mask to be a bool tensor, got %s (mask %s, input %s)",
+                         TL__DT(mask), TL__SH(mask), TL__SH(t));
+    ts[0] = t;
+    ts[1] = mask;
+    if (!tl__broadcast_n("tl_masked_fill", 2, ts, &nd, shape)) return NULL;
+    out = tl__new("tl_masked_fill", nd, shape, t->dtype);
     if (!out) return NULL;
+    tl__copy_into(out, t);
     tl__masked_fill_raw(out, mask, value);
     if (tl__wants_grad(t, NULL, NULL) && !tl__masked_record(out, t, mask)) {
         tl__release(out);
@@ -3752,30 +4027,35 @@ TLDEF tl_tensor *tl_masked_fill(const tl_tensor *t, const tl_tensor *mask, doubl
     return tl__ret(out);
 }
 TLDEF tl_status tl_fill_(tl_tensor *t, double value) {
-    tl_tensor *old = NULL;
+    tl_tensor *old = NULL, *old_base = NULL;
     TL__CHECK1S("tl_fill_", t);
     if (!tl__value_fits("tl_fill_", t->dtype, value, t->shape, t->ndim)) return tl__tls.status;
     if (!tl__check_writable("tl_fill_", t)) return tl__tls.status;
-    if (tl__wants_grad(t, NULL, NULL) && !(old = tl__inplace_prepare("tl_fill_", t))) return tl__tls.status;
+    if (tl__wants_grad(t, NULL, NULL) && !(old = tl__inplace_prepare("tl_fill_", t, &old_base))) return tl__tls.status;
     tl__fill(t, value);
     t->storage->version++;
     if (old) {
         int ok = tl__record(t, TL__OP_FILL, old, NULL, NULL);
         tl__release(old);
-        if (!ok) return tl__tls.status;
+        if (!tl__inplace_finish(t, old_base, ok)) return tl__tls.status;
+        if (t->grad_fn) t->grad_fn->tname = "FillBackward2";
     }
     return TL_OK;
 }
 TLDEF tl_status tl_zero_(tl_tensor *t) {
+    tl_status st;
     TL__CHECK1S("tl_zero_", t);
-    return tl_fill_(t, 0);
+    st = tl_fill_(t, 0);
+    if (st == TL_OK && t->grad_fn && t->grad_fn->op == TL__OP_FILL) t->grad_fn->tname = "ZeroBackward0";
+    return st;
 }
 TLDEF tl_status tl_copy_(tl_tensor *dst, const tl_tensor *src) {
     int nd = 0;
     int64_t shape[TL_MAX_DIMS];
     const tl_tensor *ts[2];
-    tl_tensor *old = NULL;
+    tl_tensor *old = NULL, *old_base = NULL;
     TL__CHECK2S("tl_copy_", dst, src);
+    if (dst == src) return TL_OK; /* x.copy_(x) changes nothing, history included */
     ts[0] = dst;
     ts[1] = src;
     if (!tl__broadcast_n("tl_copy_", 2, ts, &nd, shape)) return tl__tls.status;
@@ -3783,13 +4063,14 @@ TLDEF tl_status tl_copy_(tl_tensor *dst, const tl_tensor *src) {
         return TL__FAIL(TL_ERR_SHAPE, "tl_copy_: source %s cannot be broadcast to destination %s", TL__SH(src),
                         TL__SH(dst));
     if (!tl__check_writable("tl_copy_", dst)) return tl__tls.status;
-    if (tl__wants_grad(dst, src, NULL) && !(old = tl__inplace_prepare("tl_copy_", dst))) return tl__tls.status;
+    if (tl__wants_grad(dst, src, NULL) && !(old = tl__inplace_prepare("tl_copy_", dst, &old_base))) return tl__tls.status;
     tl__copy_into(dst, src);
     dst->storage->version++;
-    if (old) { /* the old value gets no gradient; src gets g summed to its shape */
+    if (old) { /* the old value gets zeros; src gets g summed to its shape */
         int ok = tl__record(dst, TL__OP_TO_DTYPE, old, src, NULL);
         tl__release(old);
-        if (!ok) return tl__tls.status;
+        if (!tl__inplace_finish(dst, old_base, ok)) return tl__tls.status;
+        if (dst->grad_fn) dst->grad_fn->tname = "CopyBackwards";
     }
     return TL_OK;
 }
@@ -3798,19 +4079,22 @@ TLDEF tl_status tl_copy_(tl_tensor *dst, const tl_tensor *src) {
 static tl_status tl__bwd_where(tl__node *n, const tl_tensor *g, tl_tensor **gin) {
     gin[0] = gin[1] = gin[2] = NULL;
     if (n->op == TL__OP_WHERE) { /* in: cond, a, b */
-        if (n->in[1] && n->in[1]->requires_grad) {
+        if (n->in[1] && TL__NEED(n, 1)) {
             gin[1] = tl__sum_to(tl__where("autograd", n->in[0], g, 0, NULL, 0), n->in[1]);
             if (!gin[1]) return tl__tls.status;
         }
-        if (n->in[2] && n->in[2]->requires_grad) {
+        if (n->in[2] && TL__NEED(n, 2)) {
             gin[2] = tl__sum_to(tl__where("autograd", n->in[0], NULL, 0, g, 0), n->in[2]);
             if (!gin[2]) return tl__tls.status;
         }
-    } else if (n->op == TL__OP_MASKED_FILL && n->in[0]->requires_grad) { /* in: t, mask */
+    } else if (n->op == TL__OP_MASKED_FILL && TL__NEED(n, 0)) { /* in: t, mask */
         gin[0] = tl__sum_to(tl__where("autograd", n->in[1], NULL, 0, g, 0), n->in[0]);
         if (!gin[0]) return tl__tls.status;
+    } else if (n->op == TL__OP_FILL && TL__NEED(n, 0)) { /* the overwritten value gets zeros */
+        gin[0] = tl__full("autograd", n->in[0]->ndim, n->in[0]->shape, 0, n->in[0]->dtype);
+        if (!gin[0]) return tl__tls.status;
     }
-    return TL_OK; /* fill: the old value gets no gradient */
+    return TL_OK;
 }
 
 /* ===== >>reduce =============================================================================== */
@@ -4138,11 +4422,11 @@ fail:
 static tl_status tl__bwd_reduce(tl__node *n, const tl_tensor *g, tl_tensor **gin) {
     const tl_tensor *x = n->in[0];
     int64_t kshape[TL_MAX_DIMS], N = 1;
-    tl_tensor *tmp[12], *gk, *ok = NULL, *r = NULL;
+    tl_tensor *tmp[16], *gk, *ok = NULL, *r = NULL;
     int i, nt = 0;
     double p = n->p[0];
     gin[0] = NULL;
-    if (!x->requires_grad) return TL_OK;
+    if (!TL__NEED(n, 0)) return TL_OK;
     memcpy(kshape, x->shape, sizeof kshape);
     for (i = 0; i < n->nip; i++) {
         kshape[n->ip[i]] = 1;
@@ -4268,7 +4552,7 @@ static tl_status tl__bwd_reduce(tl__node *n, const tl_tensor *g, tl_tensor **gin
             TL__TMP(TL__AB(MUL, tmp[base + 3], tmp[base + 1]));
             TL__TMP(TL__AB(DIV, gk, tmp[base + 2]));
             r = TL__AB(MUL, tmp[base + 5], tmp[base + 4]);
-        } else { /* x |x|^(p-2) / norm^(p-1), 0 where the norm is 0 */
+        } else { /* x |x|^(p-2) / norm^(p-1), 0 where x or the norm is 0 */
             if (p == 2) TL__TMP(TL__AB(DIV, x, ok));
             else {
                 TL__TMP(tl__unary("autograd", TL__OP_ABS, x, 0, 0));
@@ -4276,6 +4560,8 @@ static tl_status tl__bwd_reduce(tl__node *n, const tl_tensor *g, tl_tensor **gin
                 TL__TMP(TL__AB(MUL, x, tmp[base + 1]));
                 TL__TMP(TL__AS(POW, ok, p - 1));
                 TL__TMP(TL__AB(DIV, tmp[base + 2], tmp[base + 3]));
+                TL__TMP(TL__AS(EQ, x, 0));
+                TL__TMP(tl__where("autograd", tmp[base + 5], NULL, 0, tmp[base + 4], 0));
             }
             TL__TMP(TL__AS(EQ, ok, 0));
             {
@@ -4483,10 +4769,10 @@ static tl_tensor *tl__lane(const char *op, tl__op kind, const tl_tensor *t, int 
 }
 /* softmax: y (g - sum(g y)); log_softmax: g - exp(y) sum(g); cumsum: reversed cumsum of g. */
 static tl_status tl__bwd_lane(tl__node *n, const tl_tensor *g, tl_tensor **gin) {
-    tl_tensor *tmp[4], *r = NULL;
+    tl_tensor *tmp[8], *r = NULL;
     int nt = 0, d = n->ip[0];
     gin[0] = NULL;
-    if (!n->in[0]->requires_grad) return TL_OK;
+    if (!TL__NEED(n, 0)) return TL_OK;
     if (n->op == TL__OP_SOFTMAX) {
         TL__TMP(TL__AB(MUL, g, n->out));
         TL__TMP(tl__reduce("autograd", TL__OP_SUM, tmp[0], 1, &d, 1, 0, NULL));
@@ -4652,8 +4938,8 @@ record:
             return NULL;
         }
         if (out->grad_fn) {
-            tl__save_in(out->grad_fn, 0);
-            tl__save_in(out->grad_fn, 1);
+            if (TL__NEED(out->grad_fn, 0)) tl__save_in(out->grad_fn, 1);
+            if (TL__NEED(out->grad_fn, 1)) tl__save_in(out->grad_fn, 0);
         }
     }
     return out;
@@ -4677,7 +4963,7 @@ static tl_tensor *tl__mm(const char *op, const tl_tensor *a, const tl_tensor *b)
     tl__release(b3);
     s[0] = a->shape[0];
     s[1] = b->shape[1];
-    r = r3 ? tl__view(op, r3, 2, s, 0) : NULL;
+    r = tl__unview(r3 ? tl__view(op, r3, 2, s, 0) : NULL);
     tl__release(r3);
     tl__tls.record_off--;
     if (r && tl__wants_grad(a, b, NULL)) {
@@ -4686,8 +4972,8 @@ static tl_tensor *tl__mm(const char *op, const tl_tensor *a, const tl_tensor *b)
             return NULL;
         }
         if (r->grad_fn) {
-            tl__save_in(r->grad_fn, 0);
-            tl__save_in(r->grad_fn, 1);
+            if (TL__NEED(r->grad_fn, 0)) tl__save_in(r->grad_fn, 1);
+            if (TL__NEED(r->grad_fn, 1)) tl__save_in(r->grad_fn, 0);
         }
     }
     return r;
@@ -4697,13 +4983,13 @@ static tl_status tl__bwd_linalg(tl__node *n, const tl_tensor *g, tl_tensor **gin
     tl_tensor *a = n->in[0], *b = n->in[1], *t;
     int bmm = n->op == TL__OP_BMM, d0 = bmm ? 1 : 0, d1 = bmm ? 2 : 1;
     gin[0] = gin[1] = NULL;
-    if (a->requires_grad) {
+    if (TL__NEED(n, 0)) {
         t = tl__transpose("autograd", b, d0, d1);
         gin[0] = t ? (bmm ? tl__bmm("autograd", g, t) : tl__mm("autograd", g, t)) : NULL;
         tl__release(t);
         if (!gin[0]) return tl__tls.status;
     }
-    if (b->requires_grad) {
+    if (TL__NEED(n, 1)) {
         if (!bmm && b->stride[0] == 1 && b->shape[0] > 1) {
             /* b is a transposed weight (x @ w.t()): (g^T a)^T is contiguous once transposed back,
                so w's gradient needs no copy */
@@ -4746,9 +5032,10 @@ static tl_tensor *tl__mv(const char *op, const tl_tensor *a, const tl_tensor *v)
                          (long long)a->shape[1], (long long)v->shape[0]);
     v2 = tl__unsqueeze(op, v, 1);
     r2 = v2 ? tl__mm(op, a, v2) : NULL;
-    r = r2 ? tl__squeeze(op, r2, 1) : NULL;
+    r = tl__unview(r2 ? tl__squeeze(op, r2, 1) : NULL);
     tl__release(v2);
     tl__release(r2);
+    if (r && r->grad_fn) r->grad_fn->tname = "MvBackward0";
     return r;
 }
 TLDEF tl_tensor *tl_mv(const tl_tensor *a, const tl_tensor *v) {
@@ -4766,10 +5053,11 @@ static tl_tensor *tl__dot(const char *op, const tl_tensor *a, const tl_tensor *b
     a2 = tl__unsqueeze(op, a, 0);
     b2 = a2 ? tl__unsqueeze(op, b, 1) : NULL;
     r2 = b2 ? tl__mm(op, a2, b2) : NULL;
-    r = r2 ? tl__view(op, r2, 0, NULL, 0) : NULL;
+    r = tl__unview(r2 ? tl__view(op, r2, 0, NULL, 0) : NULL);
     tl__release(a2);
     tl__release(b2);
     tl__release(r2);
+    if (r && r->grad_fn) r->grad_fn->tname = "DotBackward0";
     return r;
 }
 TLDEF tl_tensor *tl_dot(const tl_tensor *a, const tl_tensor *b) {
@@ -4849,7 +5137,7 @@ static tl_tensor *tl__matmul(const char *op, const tl_tensor *a, const tl_tensor
     for (i = 0; i < nb; i++) oshape[onl++] = batch[i];
     if (a->ndim > 1) oshape[onl++] = n;
     if (b->ndim > 1) oshape[onl++] = m;
-    r = tl__view(op, r3, onl, oshape, 0);
+    r = tl__unview(tl__view(op, r3, onl, oshape, 0));
 done:
     tl__release(ax);
     tl__release(bx);
@@ -4968,36 +5256,55 @@ TLDEF int tl_is_grad_enabled(void) { return !tl__tls.grad_off; }
 /* ---- the backward engine ---- */
 
 typedef struct tl__bw {
-    tl__node **nodes;
+    tl__node **nodes;             /* reachable nodes (each retained while backward runs) */
     int n, cap;
+    tl_tensor **leaves;           /* leaves reached, with their summed gradient */
+    tl_tensor **leaf_grads;
+    int nleaves, leaf_cap;
     int ncap;                     /* autograd.grad: capture these tensors' gradients */
     tl_tensor *const *cap_in;
     tl_tensor **cap_out;
 } tl__bw;
 
-static int tl__bw_push(tl__bw *b, tl__node *n) {
-    if (b->n == b->cap) {
-        int cap = b->cap ? b->cap * 2 : 64;
-        tl__node **nn = (tl__node **)tl__malloc(sizeof(tl__node *) * (size_t)cap);
-        if (!nn) {
-            TL__FAIL(TL_ERR_OOM, "tl_backward: out of memory collecting %d graph nodes", b->n);
-            return 0;
-        }
-        if (b->nodes) memcpy(nn, b->nodes, sizeof(tl__node *) * (size_t)b->n);
-        tl__free(b->nodes);
-        b->nodes = nn;
-        b->cap = cap;
+/* Grows a pair of parallel pointer arrays (capacity *cap, n used) by doubling. */
+static int tl__grow2(void ***a, void ***b, int n, int *cap) {
+    int nc = *cap ? *cap * 2 : 32;
+    void **na = (void **)tl__malloc(sizeof(void *) * (size_t)nc), **nb = NULL;
+    if (na && b) nb = (void **)tl__malloc(sizeof(void *) * (size_t)nc);
+    if (!na || (b && !nb)) {
+        tl__free(na);
+        TL__FAIL(TL_ERR_OOM, "tl_backward: out of memory growing the work list (%d entries)", n);
+        return 0;
     }
+    if (n) memcpy(na, *a, sizeof(void *) * (size_t)n);
+    tl__free(*a);
+    *a = na;
+    if (b) {
+        if (n) memcpy(nb, *b, sizeof(void *) * (size_t)n);
+        tl__free(*b);
+        *b = nb;
+    }
+    *cap = nc;
+    return 1;
+}
+static int tl__bw_push(tl__bw *b, tl__node *n) {
+    if (b->n == b->cap && !tl__grow2((void ***)&b->nodes, NULL, b->n, &b->cap)) return 0;
+    n->refcount++; /* freeing saved inputs during the walk must not free a queued node */
     b->nodes[b->n++] = n;
     return 1;
 }
 static tl_tensor *tl__node_input(const tl__node *n, int k) { return n->ins ? n->ins[k] : n->in[k]; }
 static int tl__node_ninputs(const tl__node *n) { return n->ins ? n->nins : n->nin; }
+/* The node input k's gradient flows into (its history when recorded), or NULL for a leaf. */
+static tl__node *tl__node_edge(const tl__node *n, int k) { return n->ins ? n->ins_next[k] : n->next[k]; }
+static int tl__node_needs(const tl__node *n, int k) {
+    return n->ins ? (n->ins_next[k] != NULL || n->ins[k]->requires_grad) : TL__NEED(n, k);
+}
 
 /* Every node reachable from the roots, in decreasing creation order (the tape, backwards). */
 static int tl__bw_collect(tl__bw *b, int nroots, tl_tensor *const *roots) {
     uint64_t stamp = ++tl__tls.stamp;
-    int i, head = 0, k;
+    int i, head, k;
     for (i = 0; i < nroots; i++) {
         tl__node *n = roots[i]->grad_fn;
         if (n && n->mark != stamp) {
@@ -5005,12 +5312,11 @@ static int tl__bw_collect(tl__bw *b, int nroots, tl_tensor *const *roots) {
             if (!tl__bw_push(b, n)) return 0;
         }
     }
-    for (head = 0; head < b->n; head++) { /* breadth-first over input edges */
+    for (head = 0; head < b->n; head++) { /* breadth-first over the edges */
         tl__node *n = b->nodes[head];
         for (k = 0; k < tl__node_ninputs(n); k++) {
-            tl_tensor *in = tl__node_input(n, k);
-            tl__node *m = in ? in->grad_fn : NULL;
-            if (m && in->requires_grad && m->mark != stamp) {
+            tl__node *m = tl__node_edge(n, k);
+            if (m && m->mark != stamp) {
                 m->mark = stamp;
                 if (!tl__bw_push(b, m)) return 0;
             }
@@ -5065,35 +5371,68 @@ static int tl__capture_index(const tl__bw *b, const tl_tensor *t) {
         if (b->cap_in[i] == t) return i;
     return -1;
 }
-/* Delivers the gradient g (consumed) of tensor t: into a capture slot (autograd.grad), into a
-   leaf's .grad, or into the pending gradient of t's node. */
-static int tl__deliver(tl__bw *b, tl_tensor *t, tl_tensor *g) {
-    int ci;
-    if (!g) return 1;
-    if (t->grad_fn) return tl__acc(&t->grad_fn->grad, g);
-    g = tl__run_hooks(t, g);
-    ci = tl__capture_index(b, t);
-    if (ci >= 0) return tl__acc(&b->cap_out[ci], g);
-    if (b->ncap > 0) {
-        tl__release(g);
-        return 1;
-    }
-    if (!t->grad) { /* .grad must be a fresh contiguous tensor the user may update in place */
-        if (g->refcount == 1 && g->storage->refcount == 1 && tl_is_contiguous(g) && g->offset == 0 &&
-            !g->grad_fn && g->dtype == t->dtype) {
-            t->grad = g;
-        } else {
-            t->grad = tl__copy_as("tl_backward", g, t->dtype);
-            tl__release(g);
-            if (!t->grad) return 0;
+/* Adds g (consumed) into every capture slot of t (an input may be listed more than once). */
+static int tl__capture(tl__bw *b, const tl_tensor *t, tl_tensor *g) {
+    int i, ok = 1, first = tl__capture_index(b, t);
+    for (i = first + 1; i < b->ncap && ok; i++)
+        if (b->cap_in[i] == t) {
+            g->refcount++;
+            ok = tl__acc(&b->cap_out[i], g);
         }
-        return 1;
-    }
-    {
-        tl_status st = tl__binary_("tl_backward", TL__OP_ADD, t->grad, g, 0, 0, 1);
+    if (!ok) {
         tl__release(g);
-        return st == TL_OK;
+        return 0;
     }
+    return tl__acc(&b->cap_out[first], g);
+}
+/* Sums a leaf's incoming gradients; hooks and .grad see the total once, at the end. */
+static int tl__leaf_acc(tl__bw *b, tl_tensor *t, tl_tensor *g) {
+    int i;
+    for (i = 0; i < b->nleaves; i++)
+        if (b->leaves[i] == t) return tl__acc(&b->leaf_grads[i], g);
+    if (b->nleaves == b->leaf_cap &&
+        !tl__grow2((void ***)&b->leaves, (void ***)&b->leaf_grads, b->nleaves, &b->leaf_cap)) {
+        tl__release(g);
+        return 0;
+    }
+    b->leaves[b->nleaves] = t;
+    b->leaf_grads[b->nleaves++] = g;
+    return 1;
+}
+/* Hands each leaf its summed gradient: hooks, then a capture slot (autograd.grad) or .grad. */
+static int tl__leaf_flush(tl__bw *b, int ok) {
+    int i;
+    for (i = 0; i < b->nleaves; i++) {
+        tl_tensor *t = b->leaves[i], *g = b->leaf_grads[i];
+        int ci;
+        b->leaf_grads[i] = NULL;
+        if (!ok || !g) {
+            tl__release(g);
+            continue;
+        }
+        g = tl__run_hooks(t, g);
+        ci = tl__capture_index(b, t);
+        if (ci >= 0) {
+            ok = tl__capture(b, t, g);
+        } else if (b->ncap > 0) {
+            tl__release(g);
+        } else if (!t->grad) { /* .grad must be a fresh contiguous tensor the user may update in place */
+            if (g->refcount == 1 && g->storage->refcount == 1 && tl_is_contiguous(g) && g->offset == 0 &&
+                !g->grad_fn && g->dtype == t->dtype) {
+                t->grad = g;
+            } else {
+                t->grad = tl__copy_as("tl_backward", g, t->dtype);
+                tl__release(g);
+                ok = t->grad != NULL;
+            }
+        } else {
+            ok = tl__binary_("tl_backward", TL__OP_ADD, t->grad, g, 0, 0, 1) == TL_OK;
+            tl__release(g);
+        }
+    }
+    tl__free(b->leaves);
+    tl__free(b->leaf_grads);
+    return ok;
 }
 static int tl__check_versions(const tl__node *n) {
     int k;
@@ -5102,30 +5441,53 @@ static int tl__check_versions(const tl__node *n) {
         if (n->in[k]->storage->version != n->in_ver[k]) {
             TL__FAIL(TL_ERR_STATE, "tl_backward: one of the variables needed for gradient computation has been modified "
                      "by an inplace operation: [%s %s], which is input %d of %s, is at version %u; expected version "
-                     "%u instead", TL__DT(n->in[k]), TL__SH(n->in[k]), k, tl__op_torch_names[n->op],
-                     n->in[k]->storage->version, n->in_ver[k]);
+                     "%u instead", TL__DT(n->in[k]), TL__SH(n->in[k]), k,
+                     n->tname ? n->tname : tl__op_torch_names[n->op], n->in[k]->storage->version, n->in_ver[k]);
             return 0;
         }
     }
     if (n->out && n->out->storage->version != n->out_ver) {
         TL__FAIL(TL_ERR_STATE, "tl_backward: one of the variables needed for gradient computation has been modified "
                  "by an inplace operation: [%s %s], which is output 0 of %s, is at version %u; expected version %u "
-                 "instead", TL__DT(n->out), TL__SH(n->out), tl__op_torch_names[n->op], n->out->storage->version,
-                 n->out_ver);
+                 "instead", TL__DT(n->out), TL__SH(n->out), n->tname ? n->tname : tl__op_torch_names[n->op],
+                 n->out->storage->version, n->out_ver);
         return 0;
     }
     return 1;
 }
-/* Frees what a node saved once backward has used it (unless retain_graph). */
+/* After backward (without retain_graph) a node that saved tensors frees them, as torch does; a
+   node that saved nothing stays usable for another backward. */
 static void tl__node_free_saved(tl__node *n) {
     int k;
+    if (!n->in_saved && !n->out && !n->aux && !n->ins) {
+        /* nothing saved: keep the node replayable, but drop non-leaf inputs (backward only needs
+           their shapes), so intermediates die with the graph as in torch */
+        for (k = 0; k < n->nin; k++) {
+            tl_tensor *t = n->in[k];
+            if (!t || (TL__NEED(n, k) && !n->next[k])) continue; /* leaves stay: they receive .grad */
+            n->meta[k].ndim = t->ndim;
+            n->meta[k].dtype = t->dtype;
+            memcpy(n->meta[k].shape, t->shape, sizeof t->shape);
+            n->ghost |= 1 << k;
+            n->in[k] = NULL;
+            tl__release(t);
+        }
+        return;
+    }
     for (k = 0; k < n->nin; k++) {
         tl__release(n->in[k]);
         n->in[k] = NULL;
+        tl__node_release(n->next[k]);
+        n->next[k] = NULL;
     }
-    for (k = 0; k < n->nins; k++) tl__release(n->ins[k]);
+    for (k = 0; k < n->nins; k++) {
+        tl__release(n->ins[k]);
+        tl__node_release(n->ins_next[k]);
+    }
     tl__free(n->ins);
+    tl__free(n->ins_next);
     n->ins = NULL;
+    n->ins_next = NULL;
     n->nins = 0;
     tl__release(n->out);
     tl__release(n->aux);
@@ -5155,14 +5517,16 @@ static tl_status tl__run_backward(const char *op, int nroots, tl_tensor *const *
             return TL__FAIL(TL_ERR_STATE, "%s: trying to backward through the graph a second time (or directly access "
                             "saved tensors after they have already been freed); pass retain_graph=1 to "
                             "tl_backward_ex the first time (output %s of %s)", op, TL__SH(r),
-                            tl__op_torch_names[r->grad_fn->op]);
+                            tl_grad_fn_name(r));
     }
-    if (!tl__bw_collect(b, nroots, roots)) return tl__tls.status;
+    if (!tl__bw_collect(b, nroots, roots)) ok = 0;
     tl__tls.grad_off = 1; /* backward itself is never recorded */
     for (i = 0; i < nroots && ok; i++) { /* seed each root */
         tl_tensor *seed = grads && grads[i] ? tl__copy_as(op, grads[i], roots[i]->dtype)
                                             : tl__full(op, roots[i]->ndim, roots[i]->shape, 1, roots[i]->dtype);
-        ok = seed && tl__deliver(b, roots[i], seed);
+        if (!seed) ok = 0;
+        else if (roots[i]->grad_fn) ok = tl__acc(&roots[i]->grad_fn->grad, seed);
+        else ok = tl__leaf_acc(b, roots[i], seed);
     }
     for (i = 0; i < b->n && ok; i++) {
         tl__node *n = b->nodes[i];
@@ -5173,7 +5537,7 @@ static tl_status tl__run_backward(const char *op, int nroots, tl_tensor *const *
         if (n->released) {
             TL__FAIL(TL_ERR_STATE, "%s: trying to backward through the graph a second time (or directly access saved "
                      "tensors after they have already been freed); pass retain_graph=1 to tl_backward_ex the first "
-                     "time (at %s)", op, tl__op_torch_names[n->op]);
+                     "time (at %s)", op, n->tname ? n->tname : tl__op_torch_names[n->op]);
             tl__release(g);
             ok = 0;
             break;
@@ -5186,10 +5550,10 @@ static tl_status tl__run_backward(const char *op, int nroots, tl_tensor *const *
                 tl_tensor *c = tl__copy_as(op, g, t->dtype);
                 ok = c != NULL;
                 if (c && t->grad) {
-                    tl_tensor *s = tl__binary(op, TL__OP_ADD, t->grad, c, 0, 0, 1);
+                    tl_tensor *sum = tl__binary(op, TL__OP_ADD, t->grad, c, 0, 0, 1);
                     tl__release(c);
-                    c = s;
-                    ok = s != NULL;
+                    c = sum;
+                    ok = sum != NULL;
                 }
                 if (c) {
                     tl__release(t->grad);
@@ -5199,7 +5563,7 @@ static tl_status tl__run_backward(const char *op, int nroots, tl_tensor *const *
             ci = tl__capture_index(b, t);
             if (ci >= 0 && ok) {
                 g->refcount++;
-                ok = tl__acc(&b->cap_out[ci], g);
+                ok = tl__capture(b, t, g);
             }
         }
         if (ok && !tl__check_versions(n)) ok = 0;
@@ -5215,20 +5579,34 @@ static tl_status tl__run_backward(const char *op, int nroots, tl_tensor *const *
             }
         }
         if (ok) {
+            tl_tensor ghosts[TL__NODE_IN]; /* shape-only stand-ins for inputs dropped by a previous backward */
             for (k = 0; k < nins; k++) gin[k] = NULL;
+            for (k = 0; k < TL__NODE_IN && n->ghost; k++) {
+                if (!(n->ghost & (1 << k))) continue;
+                memset(&ghosts[k], 0, sizeof ghosts[k]);
+                ghosts[k].ndim = n->meta[k].ndim;
+                ghosts[k].dtype = n->meta[k].dtype;
+                memcpy(ghosts[k].shape, n->meta[k].shape, sizeof ghosts[k].shape);
+                n->in[k] = &ghosts[k];
+            }
             ok = tl__bwd_table[n->op](n, g, gin) == TL_OK;
+            for (k = 0; k < TL__NODE_IN && n->ghost; k++)
+                if (n->ghost & (1 << k)) n->in[k] = NULL;
             for (k = 0; k < nins; k++) {
-                tl_tensor *in = tl__node_input(n, k);
-                if (ok && gin[k] && in && in->requires_grad) ok = tl__deliver(b, in, gin[k]);
-                else tl__release(gin[k]);
+                tl__node *edge = tl__node_edge(n, k);
+                if (!ok || !gin[k] || !tl__node_needs(n, k)) tl__release(gin[k]);
+                else if (edge) ok = tl__acc(&edge->grad, gin[k]);
+                else ok = tl__leaf_acc(b, tl__node_input(n, k), gin[k]);
             }
         }
         tl__release(g);
         if (!retain) tl__node_free_saved(n);
     }
-    for (i = 0; i < b->n; i++) { /* after an error, drop what is still pending */
+    ok = tl__leaf_flush(b, ok);
+    for (i = 0; i < b->n; i++) { /* drop what an error left pending, and our references */
         tl__release(b->nodes[i]->grad);
         b->nodes[i]->grad = NULL;
+        tl__node_release(b->nodes[i]);
     }
     if (gin != gin_local) tl__free(gin);
     tl__free(b->nodes);

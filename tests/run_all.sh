@@ -52,7 +52,8 @@ for t in tests/test_*.c; do
   else cat $B/cc.err; fail=$((fail + 1)); echo "!! asan $n does not compile"; fi
 done
 
-stage "PyTorch oracle (tests/torch)" sh tests/torch/run.sh
+stage "PyTorch oracle: ops (tests/torch)" sh tests/torch/run.sh
+stage "PyTorch oracle: autograd (tests/torch)" sh tests/torch/run_autograd.sh
 
 echo
 echo "suite: $pass passed, $fail failed"
