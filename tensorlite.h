@@ -28,7 +28,10 @@
        >>ops        elementwise with broadcasting: add/sub/mul/div/pow/..., unary math, activations
        >>reduce     sum/mean/var/std/max/min/argmax/prod/norm/logsumexp/softmax/log_softmax/cumsum
        >>linalg     matmul/mm/mv/bmm/dot/outer
+       >>functional linear, conv2d, max/avg pool, losses (cross_entropy, nll, mse, l1, smooth_l1, bce)
        >>autograd   requires_grad, backward, grad, no_grad, detach, autograd_grad, hooks
+       >>serialize  tl_value trees, torch.save-compatible tl_save, safe tl_load (torch 1.6-2.x files)
+       >>random     tl_manual_seed, rand/randn/randint/randperm/bernoulli/multinomial: torch's streams
        >>debug      tl_print, tl_to_string
 
    COMPILE-TIME OPTIONS (define before including the implementation)
@@ -41,6 +44,9 @@
        TL_NO_STDIO           no FILE* functions (tl_print); tl_to_string still works
        TL_NO_THREAD_LOCALS   per-thread state becomes global (then use from one thread only)
        TL_ABORT_ON_ERROR     abort() at the first error (for a stack trace in a debugger)
+       TL_NO_CACHE           no storage/header/node caches (every tensor is malloc'd and freed)
+       TL_LOAD_MAX_OBJECTS   pickle objects one tl_load accepts (default 4M)
+       TL_LOAD_MAX_DEPTH     container nesting one tl_load accepts (default 200)
 
    OWNERSHIP RULES
    ===============
@@ -416,6 +422,52 @@ TLDEF tl_tensor *tl_bmm(const tl_tensor *a, const tl_tensor *b);  /* [b,n,k] x [
 TLDEF tl_tensor *tl_dot(const tl_tensor *a, const tl_tensor *b);  /* [n] . [n] -> 0-dim */
 TLDEF tl_tensor *tl_outer(const tl_tensor *a, const tl_tensor *b);/* [n] x [m] -> [n,m] */
 
+/* ===== >>functional =========================================================================== */
+/* torch.nn.functional. Every op records for autograd. Images are [N, C, H, W]; float32/float64. */
+
+/* F.linear: x [..., in] @ weight[out, in]^T + bias[out] (bias may be NULL). */
+TLDEF tl_tensor *tl_linear(const tl_tensor *x, const tl_tensor *weight, const tl_tensor *bias);
+
+/* Options of conv2d; a zeroed struct means torch's defaults (stride 1, padding 0, dilation 1,
+   groups 1). padding_same = 1 is padding='same' (stride must be 1). */
+typedef struct tl_conv2d_opts {
+    int stride[2], padding[2], dilation[2], groups, padding_same;
+} tl_conv2d_opts;
+/* F.conv2d(x [N,C,H,W], weight [O, C/groups, kh, kw], bias [O] or NULL) -> [N, O, Ho, Wo]. */
+TLDEF tl_tensor *tl_conv2d(const tl_tensor *x, const tl_tensor *weight, const tl_tensor *bias,
+                           const tl_conv2d_opts *opts);
+
+/* Options of the 2-D pools. Fill with tl_pool2d_opts_default(kh, kw): stride = kernel, padding 0,
+   dilation 1, ceil_mode 0, count_include_pad 1 (torch's defaults). */
+typedef struct tl_pool2d_opts {
+    int kernel[2], stride[2], padding[2], dilation[2], ceil_mode, count_include_pad;
+} tl_pool2d_opts;
+TLDEF tl_pool2d_opts tl_pool2d_opts_default(int kh, int kw);
+/* F.max_pool2d(x [N,C,H,W] or [C,H,W]); *indices (if not NULL) gets torch's int64 indices. */
+TLDEF tl_tensor *tl_max_pool2d(const tl_tensor *x, const tl_pool2d_opts *opts, tl_tensor **indices);
+/* F.avg_pool2d (dilation is not an option of avg_pool2d in torch and must stay 1). */
+TLDEF tl_tensor *tl_avg_pool2d(const tl_tensor *x, const tl_pool2d_opts *opts);
+
+/* Loss reduction: 'mean' (the default, 0), 'sum' or 'none'. */
+typedef enum tl_reduction { TL_REDUCTION_MEAN = 0, TL_REDUCTION_SUM, TL_REDUCTION_NONE } tl_reduction;
+/* F.nll_loss(log_probs [N, C], target int64 [N]); weight [C] or NULL; ignore_index like torch
+   (pass -100 for torch's default). */
+TLDEF tl_tensor *tl_nll_loss(const tl_tensor *input, const tl_tensor *target, const tl_tensor *weight,
+                             int64_t ignore_index, tl_reduction reduction);
+/* F.cross_entropy(logits [N, C], class indices int64 [N]) = nll_loss(log_softmax(logits, 1)). */
+TLDEF tl_tensor *tl_cross_entropy(const tl_tensor *input, const tl_tensor *target, const tl_tensor *weight,
+                                  int64_t ignore_index, tl_reduction reduction);
+TLDEF tl_tensor *tl_mse_loss(const tl_tensor *input, const tl_tensor *target, tl_reduction reduction);
+TLDEF tl_tensor *tl_l1_loss(const tl_tensor *input, const tl_tensor *target, tl_reduction reduction);
+/* F.smooth_l1_loss with beta (torch default 1.0). */
+TLDEF tl_tensor *tl_smooth_l1_loss(const tl_tensor *input, const tl_tensor *target, double beta,
+                                   tl_reduction reduction);
+/* F.binary_cross_entropy(probabilities, target): logs clamped at -100 as torch does. */
+TLDEF tl_tensor *tl_bce_loss(const tl_tensor *input, const tl_tensor *target, tl_reduction reduction);
+/* F.binary_cross_entropy_with_logits(logits, target, pos_weight or NULL). */
+TLDEF tl_tensor *tl_bce_with_logits(const tl_tensor *input, const tl_tensor *target, const tl_tensor *pos_weight,
+                                    tl_reduction reduction);
+
 /* ===== >>autograd ============================================================================= */
 /* Tape autograd with torch's semantics. Ops on tensors that require grad record a node while grad
    mode is on; tl_backward walks the recorded nodes from the output back to the leaves and adds
@@ -455,6 +507,226 @@ TLDEF void tl_enable_grad_begin(void);
 TLDEF void tl_enable_grad_end(void);
 TLDEF int tl_set_grad_enabled(int enabled); /* returns the previous mode */
 TLDEF int tl_is_grad_enabled(void);
+
+/* ===== >>serialize ============================================================================ */
+/* torch.save / torch.load compatible checkpoints. What save and load speak is a small value tree,
+   tl_value: None, bool, int, float, str, tensor, list, tuple and dict (insertion ordered, str or int
+   keys; a dict may be a collections.OrderedDict carrying a state_dict's _metadata). The writer emits
+   torch's zip + pickle protocol 2 layout (../shared/TORCH_FORMAT.md), which torch.load reads; the
+   reader accepts what torch 1.6-2.x writes for such trees through a safe subset unpickler that never
+   imports or executes anything and names whatever it refuses.
+
+   Ownership: a tl_value is a tree owned by whoever holds its root; free the root with
+   tl_value_free. Containers take ownership of the values you add (even when adding fails, so
+   tl_value_set(d, "x", tl_value_int(1)) never leaks). A tensor value holds its own reference to the
+   tensor. Lookups (tl_value_get, tl_value_item, tl_value_key, tl_value_metadata) return borrowed
+   const pointers into the tree, valid until the container is changed or freed; never free them.
+   tl_value_tensor_of returns a new tensor reference, like every tl_tensor* the library returns.
+   Errors: pointer-returning calls return NULL, the others a tl_status; the message names the call
+   and what was wrong (tl_last_error()). NULL in while an error is pending: NULL out, first error kept. */
+
+typedef enum tl_value_kind {
+    TL_VALUE_NONE = 0, /* None */
+    TL_VALUE_BOOL,     /* True / False */
+    TL_VALUE_INT,      /* Python int (int64 range) */
+    TL_VALUE_FLOAT,    /* Python float (double) */
+    TL_VALUE_STRING,   /* str (UTF-8 bytes, may contain NUL) */
+    TL_VALUE_TENSOR,   /* torch.Tensor, or an nn.Parameter (tl_value_is_parameter) */
+    TL_VALUE_LIST,     /* list */
+    TL_VALUE_TUPLE,    /* tuple */
+    TL_VALUE_DICT      /* dict or collections.OrderedDict (tl_value_is_ordered) */
+} tl_value_kind;
+
+typedef struct tl_value tl_value; /* opaque */
+
+/* Constructors: a new owned value (free with tl_value_free), or NULL on allocation failure. */
+TLDEF tl_value *tl_value_none(void);
+TLDEF tl_value *tl_value_bool(int b);
+TLDEF tl_value *tl_value_int(int64_t i);
+TLDEF tl_value *tl_value_float(double f);
+TLDEF tl_value *tl_value_string(const char *s);              /* copies the NUL-terminated s */
+TLDEF tl_value *tl_value_string_n(const char *s, size_t len); /* copies len bytes */
+/* A tensor value holding its own new reference to t (the caller keeps its reference). */
+TLDEF tl_value *tl_value_tensor(tl_tensor *t);
+/* nn.Parameter(t): saved with torch._utils._rebuild_parameter; requires_grad is t's flag. */
+TLDEF tl_value *tl_value_parameter(tl_tensor *t);
+TLDEF tl_value *tl_value_list(void);
+TLDEF tl_value *tl_value_tuple(void);
+TLDEF tl_value *tl_value_dict(void);         /* {} */
+TLDEF tl_value *tl_value_ordered_dict(void); /* collections.OrderedDict() */
+
+/* Frees v and everything it contains (releasing tensor references). NULL-safe. */
+TLDEF void tl_value_free(tl_value *v);
+/* Deep copy (tensors are shared, not copied: the copy holds new references). NULL on failure. */
+TLDEF tl_value *tl_value_copy(const tl_value *v);
+
+/* Accessors. Asking a value of the wrong kind records TL_ERR_ARG and returns 0 / NULL. */
+TLDEF tl_value_kind tl_value_kind_of(const tl_value *v);  /* TL_VALUE_NONE for NULL */
+TLDEF const char *tl_value_kind_name(tl_value_kind k);    /* "None", "int", "dict", ... */
+TLDEF int tl_value_as_bool(const tl_value *v);
+TLDEF int64_t tl_value_as_int(const tl_value *v);         /* int or bool */
+TLDEF double tl_value_as_float(const tl_value *v);        /* float, int or bool, as Python float() */
+/* The string's bytes (NUL-terminated; *len may be NULL). Borrowed: lives as long as v. */
+TLDEF const char *tl_value_as_string(const tl_value *v, size_t *len);
+/* The tensor of a tensor/parameter value: a new reference (release it, or let the scope do it). */
+TLDEF tl_tensor *tl_value_tensor_of(const tl_value *v);
+TLDEF int tl_value_is_parameter(const tl_value *v);       /* 1 for an nn.Parameter value */
+TLDEF int tl_value_is_ordered(const tl_value *v);         /* 1 for a collections.OrderedDict */
+
+/* Containers. len: items of a list/tuple, pairs of a dict; 0 for scalars (no error). */
+TLDEF size_t tl_value_len(const tl_value *v);
+/* Item i of a list/tuple, or the VALUE of the i-th pair of a dict (borrowed; NULL + error when i
+   is out of range). tl_value_key: the KEY of the i-th dict pair (borrowed). */
+TLDEF const tl_value *tl_value_item(const tl_value *v, size_t i);
+TLDEF const tl_value *tl_value_key(const tl_value *v, size_t i);
+/* dict[key] for a str / int key: borrowed, or NULL when missing (NO error is recorded then). */
+TLDEF const tl_value *tl_value_get(const tl_value *dict, const char *key);
+TLDEF const tl_value *tl_value_get_int(const tl_value *dict, int64_t key);
+/* list.append(item) / builds a tuple item by item. Takes ownership of item (also on failure). */
+TLDEF tl_status tl_value_append(tl_value *list_or_tuple, tl_value *item);
+/* dict[key] = val: replaces in place when the key exists (keeps its position, as Python does),
+   else appends. Takes ownership of val (also on failure); the key string is copied. */
+TLDEF tl_status tl_value_set(tl_value *dict, const char *key, tl_value *val);
+TLDEF tl_status tl_value_set_int(tl_value *dict, int64_t key, tl_value *val);
+
+/* Module state_dicts. An OrderedDict's _metadata (the attribute torch's Module.state_dict() sets):
+   tl_value_add_module_version appends {path: {'version': version}} to it, creating it on first use
+   (path "" is the root module, "0", "fc", "layer1.0.bn1" children; BatchNorm's version is 2, most
+   other modules' 1). tl_value_metadata returns it (borrowed) or NULL when absent (no error). */
+TLDEF tl_status tl_value_add_module_version(tl_value *odict, const char *path, int64_t version);
+TLDEF const tl_value *tl_value_metadata(const tl_value *odict);
+/* A state_dict as Module.state_dict() returns it: OrderedDict of n (key, tensor) pairs in the given
+   order, plus _metadata listing nmod module paths (pre-order, "" first) with their versions.
+   The tensors are referenced, not copied. NULL on failure (bad arguments, duplicate keys, OOM). */
+TLDEF tl_value *tl_state_dict_build(int n, const char *const *keys, tl_tensor *const *tensors, int nmod,
+                                    const char *const *module_paths, const int64_t *module_versions);
+
+/* repr() of the loaded Python object: "{'w': tensor([1., 2.])}", "OrderedDict([('a', 1)])",
+   "(1,)", "Parameter containing:\ntensor(...)", floats as Python prints them (0.1, 1e-05, inf).
+   Writes into buf (NUL-terminated when cap > 0); returns the full length needed, or a negative
+   tl_status. */
+TLDEF int tl_value_to_string(const tl_value *v, char *buf, size_t cap);
+#ifndef TL_NO_STDIO
+TLDEF tl_status tl_value_fprint(FILE *f, const tl_value *v); /* repr + newline */
+TLDEF tl_status tl_value_print(const tl_value *v);           /* to stdout */
+#endif
+
+/* ---- saving: torch.save(obj) ---- */
+/* Receives the file's bytes in order; returns 0 on success, non-zero to abort the save. */
+typedef int (*tl_write_fn)(const void *data, size_t size, void *user);
+
+/* Streams the checkpoint to write(). The zip's directory prefix is "archive" (as torch uses for
+   file objects). TL_ERR_IO when write() fails, TL_ERR_ARG/TL_ERR_DTYPE for unsaveable values. */
+TLDEF tl_status tl_save_to_writer(const tl_value *v, tl_write_fn write, void *user);
+/* Saves into a new buffer: *data (free with tl_free_buffer) and *size. */
+TLDEF tl_status tl_save_to_buffer(const tl_value *v, void **data, size_t *size);
+TLDEF void tl_free_buffer(void *data); /* frees a buffer tl_save_to_buffer made; NULL-safe */
+#ifndef TL_NO_STDIO
+/* torch.save(obj, path), atomically: writes "<path>.tmp-XXXXXXXX" in the same directory, flushes
+   (and fsyncs on POSIX), then renames it over path; on failure path is untouched and the temporary
+   is removed. The zip prefix is path's base name without extension, as torch. */
+TLDEF tl_status tl_save(const tl_value *v, const char *path);
+/* torch.save(t, path) for a single tensor. */
+TLDEF tl_status tl_save_tensor(const tl_tensor *t, const char *path);
+#endif
+
+/* ---- loading: torch.load(path, weights_only=True), safely ---- */
+/* Loads from memory, COPYING what it keeps: the loaded tensors own their storage and data may be
+   freed as soon as this returns. A new value tree (free with tl_value_free) or NULL. */
+TLDEF tl_value *tl_load_from_buffer(const void *data, size_t size);
+/* Loads from memory WITHOUT copying: tensors alias data (zero-copy) wherever a storage record is
+   stored uncompressed and suitably aligned (torch aligns payloads to 64 bytes); release(data, user)
+   runs once when the last aliasing tensor dies (or before returning, when none aliases it or on
+   failure). release may be NULL; data must then outlive every loaded tensor. */
+TLDEF tl_value *tl_load_from_buffer_ex(void *data, size_t size, void (*release)(void *data, void *user),
+                                       void *user);
+#ifndef TL_NO_STDIO
+/* torch.load(path): reads the file into one buffer that the loaded tensors alias (no copy per
+   tensor); the buffer is freed when the last tensor aliasing it dies. Legacy (pre-1.6, non-zip)
+   files and TorchScript archives are refused with their own message (TL_ERR_FORMAT). */
+TLDEF tl_value *tl_load(const char *path);
+#endif
+
+/* ===== >>random =============================================================================== */
+/* PyTorch's CPU random streams, bit for bit (torch 1.13, x86-64 AVX2 build; see the implementation
+   notes): after tl_manual_seed(s) the samplers below return exactly what torch returns after
+   torch.manual_seed(s), call after call, in float32 and float64, so a model initialised in C gets
+   PyTorch's weights. Each thread has its own default generator (torch has one per process); it is
+   seeded lazily with 67280421310721 (torch.Generator()'s default) until tl_manual_seed or tl_seed.
+   Every sampler also has a _gen form that takes an explicit generator (NULL = this thread's
+   default). Tensors are filled in memory order, as torch does for non-contiguous views. */
+
+typedef struct tl_generator tl_generator; /* an mt19937 generator with torch's bookkeeping */
+
+/* torch.manual_seed(seed): seeds this thread's default generator (only the low 32 bits reach the
+   mt19937 state, all 64 are kept; pass (uint64_t)s for a negative Python seed s). */
+TLDEF void tl_manual_seed(uint64_t seed);
+/* torch.initial_seed(): the seed this thread's default generator was last seeded with. */
+TLDEF uint64_t tl_initial_seed(void);
+/* torch.seed(): reseeds the default generator non-deterministically; returns the seed used. */
+TLDEF uint64_t tl_seed(void);
+/* torch.get_rng_state(): a new uint8 [5056] tensor, byte-identical to torch's for the same stream. */
+TLDEF tl_tensor *tl_get_rng_state(void);
+/* torch.set_rng_state(state): uint8, 5056 bytes (or torch's legacy 5048); TL_ERR_ARG if invalid. */
+TLDEF tl_status tl_set_rng_state(const tl_tensor *state);
+
+/* torch.Generator().manual_seed(seed): a new generator, freed with tl_generator_free (NULL on OOM). */
+TLDEF tl_generator *tl_generator_new(uint64_t seed);
+TLDEF void tl_generator_free(tl_generator *g); /* NULL-safe; ignores the default generator */
+/* This thread's default generator (owned by the thread; never free it). */
+TLDEF tl_generator *tl_default_generator(void);
+TLDEF void tl_generator_manual_seed(tl_generator *g, uint64_t seed); /* g.manual_seed(seed) */
+TLDEF uint64_t tl_generator_initial_seed(tl_generator *g);           /* g.initial_seed() */
+TLDEF tl_tensor *tl_generator_get_state(tl_generator *g);            /* g.get_state() */
+TLDEF tl_status tl_generator_set_state(tl_generator *g, const tl_tensor *state); /* g.set_state() */
+/* Raw engine draws (torch's CPUGeneratorImpl::random() / random64(): first word = high half). */
+TLDEF uint32_t tl_generator_next_u32(tl_generator *g);
+TLDEF uint64_t tl_generator_next_u64(tl_generator *g);
+
+/* torch.rand(shape, dtype): uniform [0, 1); floating dtypes only. */
+TLDEF tl_tensor *tl_rand(int ndim, const int64_t *shape, tl_dtype dt);
+/* torch.randn(shape, dtype): standard normal; floating dtypes only. */
+TLDEF tl_tensor *tl_randn(int ndim, const int64_t *shape, tl_dtype dt);
+/* torch.randint(low, high, shape, dtype=dt): integers in [low, high) (any dtype, int64 usual). */
+TLDEF tl_tensor *tl_randint(int64_t low, int64_t high, int ndim, const int64_t *shape, tl_dtype dt);
+/* torch.randperm(n, dtype=dt): a random permutation of 0..n-1 (not bool). */
+TLDEF tl_tensor *tl_randperm(int64_t n, tl_dtype dt);
+/* torch.bernoulli(p): 0/1 draws with probabilities p (float32/float64/bfloat16, values in [0, 1]);
+   same shape and dtype as p. */
+TLDEF tl_tensor *tl_bernoulli(const tl_tensor *p);
+/* torch.bernoulli(t, p): a new tensor shaped like t (same dtype) of 0/1 draws with probability p. */
+TLDEF tl_tensor *tl_bernoulli_p(const tl_tensor *t, double p);
+/* torch.multinomial(probs, num_samples, replacement): probs [K] or [rows, K] (float32/float64/
+   bfloat16, non-negative weights); int64 category indices [num_samples] or [rows, num_samples]. */
+TLDEF tl_tensor *tl_multinomial(const tl_tensor *probs, int64_t num_samples, int replacement);
+
+/* In place (t.X_(...)); they return a tl_status and refuse expanded tensors and leaves that
+   require grad, like torch. */
+TLDEF tl_status tl_uniform_(tl_tensor *t, double from, double to);  /* U[from, to); from <= to */
+TLDEF tl_status tl_normal_(tl_tensor *t, double mean, double std);  /* N(mean, std^2); std >= 0 */
+TLDEF tl_status tl_bernoulli_(tl_tensor *t, double p);              /* 0/1 with P(1) = p */
+/* t.bernoulli_(p_tensor): p broadcasts to t's shape. */
+TLDEF tl_status tl_bernoulli_tensor_(tl_tensor *t, const tl_tensor *p);
+TLDEF tl_status tl_exponential_(tl_tensor *t, double lambd);        /* Exp(lambd), lambd >= 0 */
+/* t.random_(): integers in [0, 2^mantissa] for floats, [0, max] for integers, 0/1 for bool. */
+TLDEF tl_status tl_random_(tl_tensor *t);
+
+/* The same with an explicit generator g (NULL = this thread's default). */
+TLDEF tl_tensor *tl_rand_gen(int ndim, const int64_t *shape, tl_dtype dt, tl_generator *g);
+TLDEF tl_tensor *tl_randn_gen(int ndim, const int64_t *shape, tl_dtype dt, tl_generator *g);
+TLDEF tl_tensor *tl_randint_gen(int64_t low, int64_t high, int ndim, const int64_t *shape, tl_dtype dt,
+                                tl_generator *g);
+TLDEF tl_tensor *tl_randperm_gen(int64_t n, tl_dtype dt, tl_generator *g);
+TLDEF tl_tensor *tl_bernoulli_gen(const tl_tensor *p, tl_generator *g);
+TLDEF tl_tensor *tl_bernoulli_p_gen(const tl_tensor *t, double p, tl_generator *g);
+TLDEF tl_tensor *tl_multinomial_gen(const tl_tensor *probs, int64_t num_samples, int replacement,
+                                    tl_generator *g);
+TLDEF tl_status tl_uniform_gen_(tl_tensor *t, double from, double to, tl_generator *g);
+TLDEF tl_status tl_normal_gen_(tl_tensor *t, double mean, double std, tl_generator *g);
+TLDEF tl_status tl_bernoulli_gen_(tl_tensor *t, double p, tl_generator *g);
+TLDEF tl_status tl_bernoulli_tensor_gen_(tl_tensor *t, const tl_tensor *p, tl_generator *g);
+TLDEF tl_status tl_exponential_gen_(tl_tensor *t, double lambd, tl_generator *g);
+TLDEF tl_status tl_random_gen_(tl_tensor *t, tl_generator *g);
 
 /* ===== >>debug ================================================================================ */
 
@@ -1139,10 +1411,14 @@ static tl_tensor *tl__alias(const char *op, const tl_tensor *src) {
 /* ---- autograd recording (the backward engine is in >>autograd) ---- */
 
 static int tl__grad_mode(void) { return tl__tls.grad_off == 0 && tl__tls.record_off == 0; }
+/* A view whose base gained history after the view was taken (an in-place op on the base)
+   requires grad too; tl__view_refresh gives it that history when it is next recorded. */
+#define TL__STALE_VIEW(t) ((t)->base && (t)->view_ver != (t)->storage->version && (t)->base->requires_grad)
+#define TL__NEEDS_GRAD(t) ((t) && ((t)->requires_grad || TL__STALE_VIEW(t)))
 /* True when an op on these inputs must be recorded: grad mode on and an input requires grad. */
 static int tl__wants_grad(const tl_tensor *a, const tl_tensor *b, const tl_tensor *c) {
     if (!tl__grad_mode()) return 0;
-    return (a && a->requires_grad) || (b && b->requires_grad) || (c && c->requires_grad);
+    return TL__NEEDS_GRAD(a) || TL__NEEDS_GRAD(b) || TL__NEEDS_GRAD(c);
 }
 static int tl__view_refresh(tl_tensor *v);
 /* What a node keeps of an input: a leaf that requires grad itself (backward delivers its .grad),
@@ -1657,7 +1933,9 @@ static tl_tensor *tl__contig_as(const char *op, const tl_tensor *t, tl_dtype dt)
     X(INDEX_SELECT, "index_select", "IndexSelectBackward0", index)                                 \
     X(GATHER, "gather", "GatherBackward0", index) X(COPY, "copy", "CloneBackward0", copy)          \
     X(TO_DTYPE, "to", "ToCopyBackward0", copy)                                                     \
-    X(AS_STRIDED, "as_strided", "AsStridedBackward0", view) X(COPY_SLICES, "copy_slices", "CopySlices", view)
+    X(AS_STRIDED, "as_strided", "AsStridedBackward0", view) X(COPY_SLICES, "copy_slices", "CopySlices", view) \
+    X(CONV2D, "conv2d", "ConvolutionBackward0", conv) X(MAX_POOL2D, "max_pool2d", "MaxPool2DWithIndicesBackward0", pool) \
+    X(AVG_POOL2D, "avg_pool2d", "AvgPool2DBackward0", pool) X(NLL_LOSS, "nll_loss", "NllLossBackward0", nll)
 #define TL__OP_ENUM(id, name, tname, fam) TL__OP_##id,
 typedef enum tl__op { TL__OPS(TL__OP_ENUM) TL__OP_COUNT } tl__op;
 #undef TL__OP_ENUM
@@ -1716,7 +1994,7 @@ static int tl__any_requires_grad(int n, tl_tensor *const *ts) {
     int i;
     if (!tl__grad_mode()) return 0;
     for (i = 0; i < n; i++)
-        if (ts[i]->requires_grad) return 1;
+        if (TL__NEEDS_GRAD(ts[i])) return 1;
     return 0;
 }
 
@@ -3289,8 +3567,8 @@ static int tl__view_refresh(tl_tensor *v) {
     tl_tensor *base = v->base;
     tl__node *n;
     if (!base || v->view_ver == v->storage->version) return 1;
+    if (!base->requires_grad) return 1; /* stays stale: rebuilt once the base has history */
     v->view_ver = v->storage->version;
-    if (!base->requires_grad) return 1;
     n = tl__geo_node(TL__OP_AS_STRIDED, v, base);
     if (!n) return 0;
     tl__set_history(v, n);
@@ -3581,21 +3859,21 @@ TLDEF tl_tensor *tl_sub_alpha(const tl_tensor *a, const tl_tensor *b, double alp
 }
 /* s - a: the SUB kernel with the scalar as its first operand (promotion of (a, s) as torch). The
    node records a as the second input of SUB, whose backward gives it -g. */
-TLDEF tl_tensor *tl_rsub_scalar(const tl_tensor *a, double s) {
+static tl_tensor *tl__rsub(const char *op, const tl_tensor *a, double s) {
     tl__rtype rt;
     tl_dtype res;
     tl_tensor *out;
     tl__ew e;
     tl__opnd in[2];
-    TL__CHECK1("tl_rsub_scalar", a);
+    TL__CHECK1(op, a);
     if (a->dtype == TL_BOOL)
-        return TL__FAILN(TL_ERR_DTYPE, "tl_rsub_scalar: subtraction with a bool tensor is not supported (%s %s)",
-                         TL__DT(a), TL__SH(a));
+        return TL__FAILN(TL_ERR_DTYPE, "%s: subtraction with a bool tensor is not supported (%s %s)",
+                         op, TL__DT(a), TL__SH(a));
     tl__rtype_init(&rt);
     tl__rtype_tensor(&rt, a);
     tl__rtype_scalar(&rt, s);
     res = tl__rtype_result(&rt);
-    out = tl__new("tl_rsub_scalar", a->ndim, a->shape, res);
+    out = tl__new(op, a->ndim, a->shape, res);
     if (!out) return NULL;
     memset(&e, 0, sizeof e);
     memset(in, 0, sizeof in);
@@ -3610,8 +3888,9 @@ TLDEF tl_tensor *tl_rsub_scalar(const tl_tensor *a, double s) {
         return NULL;
     }
     if (out->grad_fn) out->grad_fn->tname = "RsubBackward1";
-    return tl__ret(out);
+    return out;
 }
+TLDEF tl_tensor *tl_rsub_scalar(const tl_tensor *a, double s) { return tl__ret(tl__rsub("tl_rsub_scalar", a, s)); }
 
 TLDEF tl_status tl_add_(tl_tensor *a, const tl_tensor *b) { return tl__binary_("tl_add_", TL__OP_ADD, a, b, 0, 0, 1); }
 TLDEF tl_status tl_sub_(tl_tensor *a, const tl_tensor *b) { return tl__binary_("tl_sub_", TL__OP_SUB, a, b, 0, 0, 1); }
@@ -4866,6 +5145,14 @@ static int tl__mm_dtype_ok(const char *op, const tl_tensor *a, const tl_tensor *
                     for (j = 0; j < m; j++) c[j] += av * b[j];                                     \
                 }                                                                                  \
             }                                                                                      \
+        } else if (as1 == 1 && bs0 == 1) { /* x @ w.t(): contiguous dot products */            \
+            for (i = 0; i < n; i++)                                                                \
+                for (j = 0; j < m; j++) {                                                          \
+                    const T *a = A + i * as0, *b = B + j * bs1;                                    \
+                    T acc = 0;                                                                     \
+                    for (p = 0; p < k; p++) acc += a[p] * b[p];                                    \
+                    C[i * m + j] = acc;                                                            \
+                }                                                                                  \
         } else {                                                                                   \
             for (i = 0; i < n; i++)                                                                \
                 for (j = 0; j < m; j++) {                                                          \
@@ -5149,6 +5436,722 @@ done:
 TLDEF tl_tensor *tl_matmul(const tl_tensor *a, const tl_tensor *b) {
     TL__CHECK2("tl_matmul", a, b);
     return tl__ret(tl__matmul("tl_matmul", a, b));
+}
+
+/* ===== >>functional =========================================================================== */
+
+TLDEF tl_tensor *tl_linear(const tl_tensor *x, const tl_tensor *weight, const tl_tensor *bias) {
+    tl_tensor *wt, *y, *r;
+    TL__CHECK2("tl_linear", x, weight);
+    if (weight->ndim != 2)
+        return TL__FAILN(TL_ERR_SHAPE, "tl_linear: weight must be 2-D [out, in], got %s (input %s)", TL__SH(weight),
+                         TL__SH(x));
+    wt = tl__transpose("tl_linear", weight, 0, 1);
+    y = wt ? tl__matmul("tl_linear", x, wt) : NULL;
+    tl__release(wt);
+    if (!y || !bias) return tl__ret(y);
+    r = tl__binary("tl_linear", TL__OP_ADD, y, bias, 0, 0, 1);
+    tl__release(y);
+    return tl__ret(r);
+}
+
+/* ---- conv2d: im2col + GEMM per image and group; backward with col2im ---- */
+
+typedef struct tl__conv {
+    int64_t N, C, H, W, O, kh, kw, Ho, Wo, Cg, Og, K, L;
+    int sh, sw, ph, pw, dh, dw, g;
+} tl__conv;
+
+/* cols[K, L] from one image group x [Cg, H, W] (zeros outside the image). */
+#define TL__IM2COL(NAME, T)                                                                        \
+    static void NAME(const tl__conv *c, const T *x, T *cols) {                                    \
+        int64_t ch, ki, kj, oh, ow, row = 0;                                                       \
+        for (ch = 0; ch < c->Cg; ch++)                                                             \
+            for (ki = 0; ki < c->kh; ki++)                                                         \
+                for (kj = 0; kj < c->kw; kj++, row++) {                                            \
+                    T *dst = cols + row * c->L;                                                    \
+                    for (oh = 0; oh < c->Ho; oh++) {                                               \
+                        int64_t ih = oh * c->sh - c->ph + ki * c->dh;                              \
+                        for (ow = 0; ow < c->Wo; ow++) {                                           \
+                            int64_t iw = ow * c->sw - c->pw + kj * c->dw;                          \
+                            *dst++ = (ih >= 0 && ih < c->H && iw >= 0 && iw < c->W)                \
+                                         ? x[(ch * c->H + ih) * c->W + iw] : (T)0;                 \
+                        }                                                                          \
+                    }                                                                              \
+                }                                                                                  \
+    }                                                                                              \
+    static void NAME##_back(const tl__conv *c, const T *cols, T *x) { /* x += col2im(cols) */      \
+        int64_t ch, ki, kj, oh, ow, row = 0;                                                       \
+        for (ch = 0; ch < c->Cg; ch++)                                                             \
+            for (ki = 0; ki < c->kh; ki++)                                                         \
+                for (kj = 0; kj < c->kw; kj++, row++) {                                            \
+                    const T *src = cols + row * c->L;                                              \
+                    for (oh = 0; oh < c->Ho; oh++) {                                               \
+                        int64_t ih = oh * c->sh - c->ph + ki * c->dh;                              \
+                        for (ow = 0; ow < c->Wo; ow++, src++) {                                    \
+                            int64_t iw = ow * c->sw - c->pw + kj * c->dw;                          \
+                            if (ih >= 0 && ih < c->H && iw >= 0 && iw < c->W)                      \
+                                x[(ch * c->H + ih) * c->W + iw] += *src;                           \
+                        }                                                                          \
+                    }                                                                              \
+                }                                                                                  \
+    }
+TL__IM2COL(tl__im2col_f32, float)
+TL__IM2COL(tl__im2col_f64, double)
+
+static int tl__conv_plan(const char *op, const tl_tensor *x, const tl_tensor *w, const tl_tensor *b,
+                         const tl_conv2d_opts *o, tl__conv *c) {
+    tl_conv2d_opts d;
+    memset(&d, 0, sizeof d);
+    if (!o) o = &d;
+    if (x->ndim != 4 || w->ndim != 4) {
+        TL__FAIL(TL_ERR_SHAPE, "%s: expected a 4-D input [N, C, H, W] and a 4-D weight [O, C/groups, kh, kw], got %s "
+                 "and %s", op, TL__SH(x), TL__SH(w));
+        return 0;
+    }
+    if (x->dtype != w->dtype || (x->dtype != TL_F32 && x->dtype != TL_F64) || (b && b->dtype != x->dtype)) {
+        TL__FAIL(TL_ERR_DTYPE, "%s: input, weight and bias must share a float32/float64 dtype, got %s, %s%s%s", op,
+                 TL__DT(x), TL__DT(w), b ? " and " : "", b ? TL__DT(b) : "");
+        return 0;
+    }
+    memset(c, 0, sizeof *c);
+    c->N = x->shape[0]; c->C = x->shape[1]; c->H = x->shape[2]; c->W = x->shape[3];
+    c->O = w->shape[0]; c->kh = w->shape[2]; c->kw = w->shape[3];
+    c->g = o->groups > 0 ? o->groups : 1;
+    c->sh = o->stride[0] > 0 ? o->stride[0] : 1;
+    c->sw = o->stride[1] > 0 ? o->stride[1] : 1;
+    c->dh = o->dilation[0] > 0 ? o->dilation[0] : 1;
+    c->dw = o->dilation[1] > 0 ? o->dilation[1] : 1;
+    c->ph = o->padding[0];
+    c->pw = o->padding[1];
+    if (o->stride[0] < 0 || o->stride[1] < 0 || o->padding[0] < 0 || o->padding[1] < 0 || o->dilation[0] < 0 ||
+        o->dilation[1] < 0 || o->groups < 0) {
+        TL__FAIL(TL_ERR_ARG, "%s: stride, padding, dilation and groups must be non-negative (input %s)", op, TL__SH(x));
+        return 0;
+    }
+    if (c->C % c->g || c->O % c->g || w->shape[1] * c->g != c->C) {
+        TL__FAIL(TL_ERR_SHAPE, "%s: expected weight %s to have %lld input channels per group (input %s, groups %d)", op,
+                 TL__SH(w), (long long)(c->C / c->g), TL__SH(x), c->g);
+        return 0;
+    }
+    if (b && (b->ndim != 1 || b->shape[0] != c->O)) {
+        TL__FAIL(TL_ERR_SHAPE, "%s: bias must be [%lld], got %s", op, (long long)c->O, TL__SH(b));
+        return 0;
+    }
+    if (o->padding_same) {
+        int64_t th = c->dh * (c->kh - 1), tw = c->dw * (c->kw - 1);
+        if (c->sh != 1 || c->sw != 1) {
+            TL__FAIL(TL_ERR_ARG, "%s: padding='same' is not supported for strided convolutions (input %s)", op,
+                     TL__SH(x));
+            return 0;
+        }
+        if (th % 2 || tw % 2) {
+            TL__FAIL(TL_ERR_ARG, "%s: padding='same' needs an even total padding (kernel %s, dilation %d x %d); torch "
+                     "pads asymmetrically there, which tensorlite does not support yet", op, TL__SH(w), c->dh, c->dw);
+            return 0;
+        }
+        c->ph = (int)(th / 2);
+        c->pw = (int)(tw / 2);
+    }
+    c->Ho = (c->H + 2 * c->ph - c->dh * (c->kh - 1) - 1) / c->sh + 1;
+    c->Wo = (c->W + 2 * c->pw - c->dw * (c->kw - 1) - 1) / c->sw + 1;
+    if (c->H + 2 * c->ph < c->dh * (c->kh - 1) + 1 || c->W + 2 * c->pw < c->dw * (c->kw - 1) + 1 || c->Ho < 1 ||
+        c->Wo < 1) {
+        TL__FAIL(TL_ERR_SHAPE, "%s: calculated padded input size per channel (%lld x %lld) is smaller than the kernel "
+                 "size (%lld x %lld) (input %s, weight %s)", op, (long long)(c->H + 2 * c->ph),
+                 (long long)(c->W + 2 * c->pw), (long long)(c->dh * (c->kh - 1) + 1),
+                 (long long)(c->dw * (c->kw - 1) + 1), TL__SH(x), TL__SH(w));
+        return 0;
+    }
+    c->Cg = c->C / c->g;
+    c->Og = c->O / c->g;
+    c->K = c->Cg * c->kh * c->kw;
+    c->L = c->Ho * c->Wo;
+    return 1;
+}
+
+static tl_tensor *tl__conv2d(const char *op, const tl_tensor *x, const tl_tensor *w, const tl_tensor *b,
+                             const tl_conv2d_opts *o) {
+    tl__conv c;
+    tl_tensor *xc, *wc, *out;
+    int64_t n, g, shape[4], l, oc;
+    size_t es;
+    void *cols;
+    if (!tl__conv_plan(op, x, w, b, o, &c)) return NULL;
+    shape[0] = c.N; shape[1] = c.O; shape[2] = c.Ho; shape[3] = c.Wo;
+    es = tl__dtype_sizes[x->dtype];
+    xc = tl__contig(op, x);
+    wc = xc ? tl__contig(op, w) : NULL;
+    out = wc ? tl__new(op, 4, shape, x->dtype) : NULL;
+    cols = out ? tl__malloc((size_t)(c.K * c.L) * es) : NULL;
+    if (!cols) {
+        if (out) TL__FAIL(TL_ERR_OOM, "%s: out of memory for the im2col buffer (%lld x %lld)", op, (long long)c.K,
+                          (long long)c.L);
+        tl__release(xc);
+        tl__release(wc);
+        tl__release(out);
+        return NULL;
+    }
+    for (n = 0; n < c.N; n++)
+        for (g = 0; g < c.g; g++) {
+            char *xp = tl__ptr(xc) + (size_t)((n * c.C + g * c.Cg) * c.H * c.W) * es;
+            char *wp = tl__ptr(wc) + (size_t)(g * c.Og * c.K) * es;
+            char *op_ = tl__ptr(out) + (size_t)((n * c.O + g * c.Og) * c.L) * es;
+            if (x->dtype == TL_F32) {
+                tl__im2col_f32(&c, (const float *)xp, (float *)cols);
+                tl__gemm_sf32(c.Og, c.K, c.L, (const float *)wp, c.K, 1, (const float *)cols, c.L, 1, (float *)op_);
+            } else {
+                tl__im2col_f64(&c, (const double *)xp, (double *)cols);
+                tl__gemm_sf64(c.Og, c.K, c.L, (const double *)wp, c.K, 1, (const double *)cols, c.L, 1, (double *)op_);
+            }
+            if (b)
+                for (oc = 0; oc < c.Og; oc++) {
+                    double bv = 0;
+                    tl__load(&bv, TL__CT_F64, (const char *)b->storage->data +
+                             (size_t)(b->offset + (g * c.Og + oc) * b->stride[0]) * es, b->dtype, 0, 1);
+                    for (l = 0; l < c.L; l++) {
+                        if (x->dtype == TL_F32) ((float *)op_)[oc * c.L + l] += (float)bv;
+                        else ((double *)op_)[oc * c.L + l] += bv;
+                    }
+                }
+        }
+    tl__free(cols);
+    tl__release(xc);
+    tl__release(wc);
+    if (tl__wants_grad(x, w, b)) {
+        tl__node *nd;
+        if (!tl__record(out, TL__OP_CONV2D, x, w, b)) {
+            tl__release(out);
+            return NULL;
+        }
+        nd = out->grad_fn;
+        nd->ip[0] = c.sh; nd->ip[1] = c.sw; nd->ip[2] = c.ph; nd->ip[3] = c.pw;
+        nd->ip[4] = c.dh; nd->ip[5] = c.dw; nd->ip[6] = c.g;
+        if (TL__NEED(nd, 1)) tl__save_in(nd, 0);
+        if (TL__NEED(nd, 0)) tl__save_in(nd, 1);
+    }
+    return out;
+}
+TLDEF tl_tensor *tl_conv2d(const tl_tensor *x, const tl_tensor *weight, const tl_tensor *bias,
+                           const tl_conv2d_opts *opts) {
+    TL__CHECK2("tl_conv2d", x, weight);
+    return tl__ret(tl__conv2d("tl_conv2d", x, weight, bias, opts));
+}
+/* dx = col2im(W_g^T @ g), dW_g += g @ cols^T, db = sum of g over N, H, W. */
+static tl_status tl__bwd_conv(tl__node *n, const tl_tensor *g, tl_tensor **gin) {
+    tl_conv2d_opts o;
+    tl__conv c;
+    const tl_tensor *x = n->in[0], *w = n->in[1];
+    tl_tensor *gc = NULL, *xc = NULL, *wc = NULL, *gx = NULL, *gw = NULL;
+    void *cols = NULL, *tmp = NULL;
+    int64_t nn, gg, i;
+    size_t es;
+    int f32;
+    memset(&o, 0, sizeof o);
+    o.stride[0] = n->ip[0]; o.stride[1] = n->ip[1]; o.padding[0] = n->ip[2]; o.padding[1] = n->ip[3];
+    o.dilation[0] = n->ip[4]; o.dilation[1] = n->ip[5]; o.groups = n->ip[6];
+    if (!tl__conv_plan("autograd", x, w, NULL, &o, &c)) return tl__tls.status;
+    f32 = g->dtype == TL_F32;
+    es = tl__dtype_sizes[g->dtype];
+    gc = tl__copy_as("autograd", g, g->dtype);
+    cols = gc ? tl__malloc((size_t)(c.K * c.L) * es) : NULL;
+    tmp = cols ? tl__malloc((size_t)(c.Og * c.K) * es) : NULL;
+    if (!tmp) goto fail;
+    if (TL__NEED(n, 0)) {
+        wc = tl__contig("autograd", w);
+        gx = wc ? tl__full("autograd", 4, x->shape, 0, g->dtype) : NULL;
+        if (!gx) goto fail;
+        for (nn = 0; nn < c.N; nn++)
+            for (gg = 0; gg < c.g; gg++) {
+                const char *gp = tl__ptr(gc) + (size_t)((nn * c.O + gg * c.Og) * c.L) * es;
+                const char *wp = tl__ptr(wc) + (size_t)(gg * c.Og * c.K) * es;
+                char *xp = tl__ptr(gx) + (size_t)((nn * c.C + gg * c.Cg) * c.H * c.W) * es;
+                if (f32) { /* cols[K, L] = W_g^T [K, Og] @ g [Og, L] */
+                    tl__gemm_sf32(c.K, c.Og, c.L, (const float *)wp, 1, c.K, (const float *)gp, c.L, 1, (float *)cols);
+                    tl__im2col_f32_back(&c, (const float *)cols, (float *)xp);
+                } else {
+                    tl__gemm_sf64(c.K, c.Og, c.L, (const double *)wp, 1, c.K, (const double *)gp, c.L, 1, (double *)cols);
+                    tl__im2col_f64_back(&c, (const double *)cols, (double *)xp);
+                }
+            }
+    }
+    if (TL__NEED(n, 1)) {
+        xc = tl__contig("autograd", x);
+        gw = xc ? tl__full("autograd", 4, w->shape, 0, g->dtype) : NULL;
+        if (!gw) goto fail;
+        for (nn = 0; nn < c.N; nn++)
+            for (gg = 0; gg < c.g; gg++) {
+                const char *gp = tl__ptr(gc) + (size_t)((nn * c.O + gg * c.Og) * c.L) * es;
+                const char *xp = tl__ptr(xc) + (size_t)((nn * c.C + gg * c.Cg) * c.H * c.W) * es;
+                char *wp = tl__ptr(gw) + (size_t)(gg * c.Og * c.K) * es;
+                if (f32) { /* tmp[Og, K] = g [Og, L] @ cols^T [L, K] */
+                    tl__im2col_f32(&c, (const float *)xp, (float *)cols);
+                    tl__gemm_sf32(c.Og, c.L, c.K, (const float *)gp, c.L, 1, (const float *)cols, 1, c.L, (float *)tmp);
+                    for (i = 0; i < c.Og * c.K; i++) ((float *)wp)[i] += ((float *)tmp)[i];
+                } else {
+                    tl__im2col_f64(&c, (const double *)xp, (double *)cols);
+                    tl__gemm_sf64(c.Og, c.L, c.K, (const double *)gp, c.L, 1, (const double *)cols, 1, c.L, (double *)tmp);
+                    for (i = 0; i < c.Og * c.K; i++) ((double *)wp)[i] += ((double *)tmp)[i];
+                }
+            }
+    }
+    if (n->nin > 2 && TL__NEED(n, 2)) { /* bias: sum over N, H, W */
+        int dims[3] = {0, 2, 3};
+        gin[2] = tl__reduce("autograd", TL__OP_SUM, gc, 3, dims, 0, 0, NULL);
+        if (!gin[2]) goto fail;
+    }
+    gin[0] = gx;
+    gin[1] = gw;
+    tl__free(cols);
+    tl__free(tmp);
+    tl__release(gc);
+    tl__release(xc);
+    tl__release(wc);
+    return TL_OK;
+fail:
+    if (!tl__tls.status) TL__FAIL(TL_ERR_OOM, "autograd: out of memory in conv2d backward (input %s)", TL__SH(x));
+    tl__free(cols);
+    tl__free(tmp);
+    tl__release(gc);
+    tl__release(xc);
+    tl__release(wc);
+    tl__release(gx);
+    tl__release(gw);
+    return tl__tls.status;
+}
+
+/* ---- 2-D pooling ---- */
+
+TLDEF tl_pool2d_opts tl_pool2d_opts_default(int kh, int kw) {
+    tl_pool2d_opts o;
+    memset(&o, 0, sizeof o);
+    o.kernel[0] = o.stride[0] = kh;
+    o.kernel[1] = o.stride[1] = kw;
+    o.dilation[0] = o.dilation[1] = 1;
+    o.count_include_pad = 1;
+    return o;
+}
+typedef struct tl__pool { int64_t B, H, W, Ho, Wo; int kh, kw, sh, sw, ph, pw, dh, dw; } tl__pool;
+/* torch's pooling_output_shape, including the ceil_mode rule that the last window must start
+   inside the input or its left padding. */
+static int64_t tl__pool_out(int64_t in, int k, int pad, int s, int d, int ceil_mode) {
+    int64_t num = in + 2 * pad - (int64_t)d * (k - 1) - 1 + (ceil_mode ? s - 1 : 0), out = num / s + 1;
+    if (num < 0) return 0;
+    if (ceil_mode && (out - 1) * s >= in + pad) out--;
+    return out;
+}
+static int tl__pool_plan(const char *op, const tl_tensor *x, const tl_pool2d_opts *o, tl__pool *p) {
+    if (!o) {
+        TL__FAIL(TL_ERR_ARG, "%s: options are NULL; start from tl_pool2d_opts_default(kh, kw) (input %s)", op,
+                 TL__SH(x));
+        return 0;
+    }
+    if (x->ndim != 3 && x->ndim != 4) {
+        TL__FAIL(TL_ERR_SHAPE, "%s: expected a 3-D [C, H, W] or 4-D [N, C, H, W] input, got %s", op, TL__SH(x));
+        return 0;
+    }
+    if (x->dtype != TL_F32 && x->dtype != TL_F64) {
+        TL__FAIL(TL_ERR_DTYPE, "%s: expected float32 or float64 input, got %s %s", op, TL__DT(x), TL__SH(x));
+        return 0;
+    }
+    p->kh = o->kernel[0]; p->kw = o->kernel[1];
+    p->sh = o->stride[0] > 0 ? o->stride[0] : p->kh;
+    p->sw = o->stride[1] > 0 ? o->stride[1] : p->kw;
+    p->ph = o->padding[0]; p->pw = o->padding[1];
+    p->dh = o->dilation[0] > 0 ? o->dilation[0] : 1;
+    p->dw = o->dilation[1] > 0 ? o->dilation[1] : 1;
+    if (p->kh <= 0 || p->kw <= 0 || p->ph < 0 || p->pw < 0 || o->stride[0] < 0 || o->stride[1] < 0) {
+        TL__FAIL(TL_ERR_ARG, "%s: kernel size must be positive and padding/stride non-negative (kernel %d x %d, "
+                 "input %s)", op, p->kh, p->kw, TL__SH(x));
+        return 0;
+    }
+    if (2 * p->ph > p->kh || 2 * p->pw > p->kw) {
+        TL__FAIL(TL_ERR_ARG, "%s: pad should be at most half of kernel size, but got pad=%d x %d and kernel_size=%d x %d "
+                 "(input %s)", op, p->ph, p->pw, p->kh, p->kw, TL__SH(x));
+        return 0;
+    }
+    p->H = x->shape[x->ndim - 2];
+    p->W = x->shape[x->ndim - 1];
+    p->B = tl_numel(x) / (p->H * p->W > 0 ? p->H * p->W : 1);
+    p->Ho = tl__pool_out(p->H, p->kh, p->ph, p->sh, p->dh, o->ceil_mode);
+    p->Wo = tl__pool_out(p->W, p->kw, p->pw, p->sw, p->dw, o->ceil_mode);
+    if (p->Ho < 1 || p->Wo < 1) {
+        TL__FAIL(TL_ERR_SHAPE, "%s: output size is too small (%lld x %lld) for input %s with kernel %d x %d", op,
+                 (long long)p->Ho, (long long)p->Wo, TL__SH(x), p->kh, p->kw);
+        return 0;
+    }
+    return 1;
+}
+static tl_tensor *tl__pool_new(const char *op, const tl_tensor *x, const tl__pool *p, tl_dtype dt) {
+    int64_t shape[4];
+    int d;
+    for (d = 0; d < x->ndim - 2; d++) shape[d] = x->shape[d];
+    shape[x->ndim - 2] = p->Ho;
+    shape[x->ndim - 1] = p->Wo;
+    return tl__new(op, x->ndim, shape, dt);
+}
+TLDEF tl_tensor *tl_max_pool2d(const tl_tensor *x, const tl_pool2d_opts *opts, tl_tensor **indices) {
+    tl__pool p;
+    tl_tensor *xc, *out, *idx;
+    int64_t b, oh, ow;
+    if (indices) *indices = NULL;
+    TL__CHECK1("tl_max_pool2d", x);
+    if (!tl__pool_plan("tl_max_pool2d", x, opts, &p)) return NULL;
+    xc = tl__copy_as("tl_max_pool2d", x, TL_F64);
+    out = xc ? tl__pool_new("tl_max_pool2d", x, &p, x->dtype) : NULL;
+    idx = out ? tl__pool_new("tl_max_pool2d", x, &p, TL_I64) : NULL;
+    if (!idx) {
+        tl__release(xc);
+        tl__release(out);
+        return NULL;
+    }
+    for (b = 0; b < p.B; b++) {
+        const double *xp = (const double *)tl__ptr(xc) + b * p.H * p.W;
+        for (oh = 0; oh < p.Ho; oh++)
+            for (ow = 0; ow < p.Wo; ow++) {
+                double best = -INFINITY;
+                int64_t bi = -1, ki, kj, o = (b * p.Ho + oh) * p.Wo + ow;
+                for (ki = 0; ki < p.kh; ki++) {
+                    int64_t ih = oh * p.sh - p.ph + ki * p.dh;
+                    if (ih < 0 || ih >= p.H) continue;
+                    for (kj = 0; kj < p.kw; kj++) {
+                        int64_t iw = ow * p.sw - p.pw + kj * p.dw;
+                        double v;
+                        if (iw < 0 || iw >= p.W) continue;
+                        v = xp[ih * p.W + iw];
+                        if (bi < 0 || v > best || v != v) { /* NaN wins, as in torch */
+                            best = v;
+                            bi = ih * p.W + iw;
+                            if (v != v) ki = p.kh, kj = p.kw;
+                        }
+                    }
+                }
+                ((int64_t *)tl__ptr(idx))[o] = bi;
+                tl__store(tl__ptr(out) + (size_t)o * tl__dtype_sizes[x->dtype], x->dtype, 0, &best, TL__CT_F64, 1);
+            }
+    }
+    tl__release(xc);
+    if (tl__wants_grad(x, NULL, NULL)) {
+        if (!tl__record(out, TL__OP_MAX_POOL2D, x, NULL, NULL)) {
+            tl__release(out);
+            tl__release(idx);
+            return NULL;
+        }
+        out->grad_fn->aux = idx;
+        idx->refcount++;
+    }
+    if (indices) *indices = tl__ret(idx);
+    else tl__release(idx);
+    return tl__ret(out);
+}
+TLDEF tl_tensor *tl_avg_pool2d(const tl_tensor *x, const tl_pool2d_opts *opts) {
+    tl__pool p;
+    tl_tensor *xc, *out;
+    int64_t b, oh, ow;
+    TL__CHECK1("tl_avg_pool2d", x);
+    if (!tl__pool_plan("tl_avg_pool2d", x, opts, &p)) return NULL;
+    if (p.dh != 1 || p.dw != 1)
+        return TL__FAILN(TL_ERR_ARG, "tl_avg_pool2d: avg_pool2d has no dilation (got %d x %d, input %s)", p.dh, p.dw,
+                         TL__SH(x));
+    xc = tl__copy_as("tl_avg_pool2d", x, TL_F64);
+    out = xc ? tl__pool_new("tl_avg_pool2d", x, &p, x->dtype) : NULL;
+    if (!out) {
+        tl__release(xc);
+        return NULL;
+    }
+    for (b = 0; b < p.B; b++) {
+        const double *xp = (const double *)tl__ptr(xc) + b * p.H * p.W;
+        for (oh = 0; oh < p.Ho; oh++)
+            for (ow = 0; ow < p.Wo; ow++) {
+                int64_t h0 = oh * p.sh - p.ph, w0 = ow * p.sw - p.pw, o = (b * p.Ho + oh) * p.Wo + ow;
+                int64_t h1 = h0 + p.kh < p.H + p.ph ? h0 + p.kh : p.H + p.ph;
+                int64_t w1 = w0 + p.kw < p.W + p.pw ? w0 + p.kw : p.W + p.pw;
+                int64_t div = (h1 - h0) * (w1 - w0), ih, iw;
+                double acc = 0;
+                if (h0 < 0) h0 = 0;
+                if (w0 < 0) w0 = 0;
+                if (h1 > p.H) h1 = p.H;
+                if (w1 > p.W) w1 = p.W;
+                if (!opts->count_include_pad) div = (h1 - h0) * (w1 - w0);
+                for (ih = h0; ih < h1; ih++)
+                    for (iw = w0; iw < w1; iw++) acc += xp[ih * p.W + iw];
+                acc = div > 0 ? acc / (double)div : 0;
+                tl__store(tl__ptr(out) + (size_t)o * tl__dtype_sizes[x->dtype], x->dtype, 0, &acc, TL__CT_F64, 1);
+            }
+    }
+    tl__release(xc);
+    if (tl__wants_grad(x, NULL, NULL)) {
+        if (!tl__record(out, TL__OP_AVG_POOL2D, x, NULL, NULL)) {
+            tl__release(out);
+            return NULL;
+        }
+        out->grad_fn->ip[0] = p.kh; out->grad_fn->ip[1] = p.kw; out->grad_fn->ip[2] = p.sh;
+        out->grad_fn->ip[3] = p.sw; out->grad_fn->ip[4] = p.ph; out->grad_fn->ip[5] = p.pw;
+        out->grad_fn->ip[6] = opts->count_include_pad;
+    }
+    return tl__ret(out);
+}
+/* max: the gradient goes to the recorded index; avg: spread over each window by its divisor. */
+static tl_status tl__bwd_pool(tl__node *n, const tl_tensor *g, tl_tensor **gin) {
+    const tl_tensor *x = n->in[0];
+    int64_t H = x->shape[x->ndim - 2], W = x->shape[x->ndim - 1], Ho = g->shape[g->ndim - 2],
+            Wo = g->shape[g->ndim - 1], B = tl_numel(g) / (Ho * Wo > 0 ? Ho * Wo : 1), b, o;
+    tl_tensor *gc = tl__copy_as("autograd", g, TL_F64), *gx = gc ? tl__full("autograd", x->ndim, x->shape, 0, TL_F64) : NULL;
+    double *gxp, *gp;
+    gin[0] = NULL;
+    if (!gx) {
+        tl__release(gc);
+        return tl__tls.status;
+    }
+    gxp = (double *)tl__ptr(gx);
+    gp = (double *)tl__ptr(gc);
+    if (n->op == TL__OP_MAX_POOL2D) {
+        const int64_t *ip = (const int64_t *)tl__ptr(n->aux);
+        for (b = 0; b < B; b++)
+            for (o = 0; o < Ho * Wo; o++)
+                if (ip[b * Ho * Wo + o] >= 0) gxp[b * H * W + ip[b * Ho * Wo + o]] += gp[b * Ho * Wo + o];
+    } else {
+        int kh = n->ip[0], kw = n->ip[1], sh = n->ip[2], sw = n->ip[3], ph = n->ip[4], pw = n->ip[5];
+        int64_t oh, ow, ih, iw;
+        for (b = 0; b < B; b++)
+            for (oh = 0; oh < Ho; oh++)
+                for (ow = 0; ow < Wo; ow++) {
+                    int64_t h0 = oh * sh - ph, w0 = ow * sw - pw;
+                    int64_t h1 = h0 + kh < H + ph ? h0 + kh : H + ph, w1 = w0 + kw < W + pw ? w0 + kw : W + pw;
+                    int64_t div = (h1 - h0) * (w1 - w0);
+                    double gv;
+                    if (h0 < 0) h0 = 0;
+                    if (w0 < 0) w0 = 0;
+                    if (h1 > H) h1 = H;
+                    if (w1 > W) w1 = W;
+                    if (!n->ip[6]) div = (h1 - h0) * (w1 - w0);
+                    gv = div > 0 ? gp[(b * Ho + oh) * Wo + ow] / (double)div : 0;
+                    for (ih = h0; ih < h1; ih++)
+                        for (iw = w0; iw < w1; iw++) gxp[b * H * W + ih * W + iw] += gv;
+                }
+    }
+    tl__release(gc);
+    gin[0] = tl__sum_to(gx, x); /* converts back to x's dtype */
+    return gin[0] ? TL_OK : tl__tls.status;
+}
+
+/* ---- losses ---- */
+
+static tl_tensor *tl__reduce_loss(const char *op, tl_tensor *l, tl_reduction r) {
+    tl_tensor *out;
+    if (!l || r == TL_REDUCTION_NONE) return l;
+    out = tl__reduce(op, r == TL_REDUCTION_SUM ? TL__OP_SUM : TL__OP_MEAN, l, 0, NULL, 0, 0, NULL);
+    tl__release(l);
+    return out;
+}
+static int tl__loss_check(const char *op, const tl_tensor *a, const tl_tensor *b, tl_reduction r) {
+    if ((int)r < 0 || (int)r > 2) {
+        TL__FAIL(TL_ERR_ARG, "%s: %d is not a valid reduction (use TL_REDUCTION_MEAN, _SUM or _NONE)", op, (int)r);
+        return 0;
+    }
+    if (b && (a->ndim != b->ndim || memcmp(a->shape, b->shape, sizeof(int64_t) * (size_t)a->ndim))) {
+        TL__FAIL(TL_ERR_SHAPE, "%s: input %s and target %s must have the same shape", op, TL__SH(a), TL__SH(b));
+        return 0;
+    }
+    return 1;
+}
+
+/* -w[t] * x[n, t] per sample (0 where t == ignore_index); mean divides by the summed weights. */
+static tl_tensor *tl__nll(const char *op, const tl_tensor *x, const tl_tensor *t, const tl_tensor *w, int64_t ignore,
+                          tl_reduction red) {
+    int64_t N, C, i;
+    tl_tensor *out;
+    double total = 0, wsum = 0;
+    if (x->ndim != 2 && x->ndim != 1)
+        return TL__FAILN(TL_ERR_SHAPE, "%s: expected input [N, C] or [C], got %s", op, TL__SH(x));
+    if (!TL__IS_FLOAT(x->dtype))
+        return TL__FAILN(TL_ERR_DTYPE, "%s: expected a floating input, got %s %s", op, TL__DT(x), TL__SH(x));
+    if (t->dtype != TL_I64)
+        return TL__FAILN(TL_ERR_DTYPE, "%s: expected int64 class indices as target, got %s %s", op, TL__DT(t),
+                         TL__SH(t));
+    N = x->ndim == 2 ? x->shape[0] : 1;
+    C = x->shape[x->ndim - 1];
+    if (t->ndim != x->ndim - 1 || (x->ndim == 2 && t->shape[0] != N))
+        return TL__FAILN(TL_ERR_SHAPE, "%s: expected target of shape [%lld], got %s (input %s)", op, (long long)N,
+                         TL__SH(t), TL__SH(x));
+    if (w && (w->ndim != 1 || w->shape[0] != C))
+        return TL__FAILN(TL_ERR_SHAPE, "%s: weight must be [%lld], got %s", op, (long long)C, TL__SH(w));
+    if (!tl__loss_check(op, x, NULL, red)) return NULL;
+    out = red == TL_REDUCTION_NONE ? tl__new(op, x->ndim - 1, x->shape, x->dtype) : tl__new(op, 0, NULL, x->dtype);
+    if (!out) return NULL;
+    for (i = 0; i < N; i++) {
+        int64_t ti = tl__index_at(t, t->offset + (t->ndim ? i * t->stride[0] : 0));
+        double xv = 0, wv = 1, l = 0;
+        if (ti != ignore) {
+            if (ti < 0 || ti >= C) {
+                tl__release(out);
+                return TL__FAILN(TL_ERR_INDEX, "%s: target %lld is out of bounds for %lld classes (input %s)", op,
+                                 (long long)ti, (long long)C, TL__SH(x));
+            }
+            tl__load(&xv, TL__CT_F64, (const char *)x->storage->data + (size_t)(x->offset + (x->ndim == 2 ?
+                     i * x->stride[0] : 0) + ti * x->stride[x->ndim - 1]) * tl__dtype_sizes[x->dtype], x->dtype, 0, 1);
+            if (w)
+                tl__load(&wv, TL__CT_F64, (const char *)w->storage->data + (size_t)(w->offset + ti * w->stride[0]) *
+                         tl__dtype_sizes[w->dtype], w->dtype, 0, 1);
+            l = -wv * xv;
+            wsum += wv;
+        }
+        total += l;
+        if (red == TL_REDUCTION_NONE) tl__store(tl__ptr(out) + (size_t)i * tl__dtype_sizes[x->dtype], x->dtype, 0, &l,
+                                                TL__CT_F64, 1);
+    }
+    if (red != TL_REDUCTION_NONE) {
+        double v = red == TL_REDUCTION_MEAN ? total / wsum : total; /* all ignored: 0/0 = nan, as torch */
+        tl__store(tl__ptr(out), x->dtype, 0, &v, TL__CT_F64, 1);
+    }
+    if (tl__wants_grad(x, NULL, NULL)) {
+        if (!tl__record(out, TL__OP_NLL_LOSS, x, t, w)) {
+            tl__release(out);
+            return NULL;
+        }
+        out->grad_fn->lp[0] = ignore;
+        out->grad_fn->ip[0] = (int)red;
+        out->grad_fn->p[0] = wsum;
+        tl__save_in(out->grad_fn, 1);
+        if (w) tl__save_in(out->grad_fn, 2);
+    }
+    return out;
+}
+static tl_status tl__bwd_nll(tl__node *n, const tl_tensor *g, tl_tensor **gin) {
+    const tl_tensor *x = n->in[0], *t = n->in[1], *w = n->nin > 2 ? n->in[2] : NULL;
+    int64_t N = x->ndim == 2 ? x->shape[0] : 1, C = x->shape[x->ndim - 1], i;
+    tl_reduction red = (tl_reduction)n->ip[0];
+    tl_tensor *gx, *gc;
+    gin[0] = gin[1] = gin[2] = NULL;
+    if (!TL__NEED(n, 0)) return TL_OK;
+    gx = tl__full("autograd", x->ndim, x->shape, 0, TL_F64);
+    gc = gx ? tl__copy_as("autograd", g, TL_F64) : NULL;
+    if (!gc) {
+        tl__release(gx);
+        return tl__tls.status;
+    }
+    for (i = 0; i < N; i++) {
+        int64_t ti = tl__index_at(t, t->offset + (t->ndim ? i * t->stride[0] : 0));
+        double wv = 1, gv = ((double *)tl__ptr(gc))[red == TL_REDUCTION_NONE ? i : 0];
+        if (ti == n->lp[0]) continue;
+        if (w)
+            tl__load(&wv, TL__CT_F64, (const char *)w->storage->data + (size_t)(w->offset + ti * w->stride[0]) *
+                     tl__dtype_sizes[w->dtype], w->dtype, 0, 1);
+        if (red == TL_REDUCTION_MEAN) gv /= n->p[0];
+        ((double *)tl__ptr(gx))[i * C + ti] = -wv * gv;
+    }
+    tl__release(gc);
+    gin[0] = tl__sum_to(gx, x);
+    return gin[0] ? TL_OK : tl__tls.status;
+}
+TLDEF tl_tensor *tl_nll_loss(const tl_tensor *input, const tl_tensor *target, const tl_tensor *weight,
+                             int64_t ignore_index, tl_reduction reduction) {
+    TL__CHECK2("tl_nll_loss", input, target);
+    return tl__ret(tl__nll("tl_nll_loss", input, target, weight, ignore_index, reduction));
+}
+TLDEF tl_tensor *tl_cross_entropy(const tl_tensor *input, const tl_tensor *target, const tl_tensor *weight,
+                                  int64_t ignore_index, tl_reduction reduction) {
+    tl_tensor *lp, *r;
+    TL__CHECK2("tl_cross_entropy", input, target);
+    if (input->ndim != 1 && input->ndim != 2)
+        return TL__FAILN(TL_ERR_SHAPE, "tl_cross_entropy: expected logits [N, C] or [C], got %s", TL__SH(input));
+    lp = tl__lane("tl_cross_entropy", TL__OP_LOG_SOFTMAX, input, -1);
+    r = lp ? tl__nll("tl_cross_entropy", lp, target, weight, ignore_index, reduction) : NULL;
+    tl__release(lp);
+    return tl__ret(r);
+}
+TLDEF tl_tensor *tl_mse_loss(const tl_tensor *input, const tl_tensor *target, tl_reduction reduction) {
+    tl_tensor *d, *sq;
+    TL__CHECK2("tl_mse_loss", input, target);
+    if (!tl__loss_check("tl_mse_loss", input, target, reduction)) return NULL;
+    d = tl__binary("tl_mse_loss", TL__OP_SUB, input, target, 0, 0, 1);
+    sq = d ? tl__binary("tl_mse_loss", TL__OP_MUL, d, d, 0, 0, 1) : NULL;
+    tl__release(d);
+    return tl__ret(tl__reduce_loss("tl_mse_loss", sq, reduction));
+}
+TLDEF tl_tensor *tl_l1_loss(const tl_tensor *input, const tl_tensor *target, tl_reduction reduction) {
+    tl_tensor *d, *a;
+    TL__CHECK2("tl_l1_loss", input, target);
+    if (!tl__loss_check("tl_l1_loss", input, target, reduction)) return NULL;
+    d = tl__binary("tl_l1_loss", TL__OP_SUB, input, target, 0, 0, 1);
+    a = d ? tl__unary("tl_l1_loss", TL__OP_ABS, d, 0, 0) : NULL;
+    tl__release(d);
+    return tl__ret(tl__reduce_loss("tl_l1_loss", a, reduction));
+}
+/* |d| < beta ? 0.5 d^2 / beta : |d| - 0.5 beta */
+TLDEF tl_tensor *tl_smooth_l1_loss(const tl_tensor *input, const tl_tensor *target, double beta,
+                                   tl_reduction reduction) {
+    tl_tensor *t[6], *r;
+    int k;
+    TL__CHECK2("tl_smooth_l1_loss", input, target);
+    if (!tl__loss_check("tl_smooth_l1_loss", input, target, reduction)) return NULL;
+    if (beta < 0) return TL__FAILN(TL_ERR_ARG, "tl_smooth_l1_loss: beta must be non-negative (got %g)", beta);
+    if (beta == 0) return tl_l1_loss(input, target, reduction);
+    memset(t, 0, sizeof t);
+    t[0] = tl__binary("tl_smooth_l1_loss", TL__OP_SUB, input, target, 0, 0, 1);
+    t[1] = tl__unary("tl_smooth_l1_loss", TL__OP_ABS, t[0], 0, 0);
+    t[2] = tl__binary("tl_smooth_l1_loss", TL__OP_MUL, t[0], t[0], 0, 0, 1);
+    t[3] = tl__binary("tl_smooth_l1_loss", TL__OP_MUL, t[2], NULL, 1, 0.5 / beta, 1);
+    t[4] = tl__binary("tl_smooth_l1_loss", TL__OP_SUB, t[1], NULL, 1, 0.5 * beta, 1);
+    t[5] = tl__binary("tl_smooth_l1_loss", TL__OP_LT, t[1], NULL, 1, beta, 1);
+    r = t[5] ? tl__where("tl_smooth_l1_loss", t[5], t[3], 0, t[4], 0) : NULL;
+    for (k = 0; k < 6; k++) tl__release(t[k]);
+    return tl__ret(tl__reduce_loss("tl_smooth_l1_loss", r, reduction));
+}
+/* -(y log(p) + (1 - y) log(1 - p)), each log clamped at -100 like torch. */
+TLDEF tl_tensor *tl_bce_loss(const tl_tensor *input, const tl_tensor *target, tl_reduction reduction) {
+    tl_tensor *t[9], *r;
+    int k;
+    const char *op = "tl_bce_loss";
+    TL__CHECK2(op, input, target);
+    if (!tl__loss_check(op, input, target, reduction)) return NULL;
+    t[0] = tl__unary(op, TL__OP_LOG, input, 0, 0);
+    t[1] = tl__unary(op, TL__OP_CLAMP, t[0], -100, INFINITY);
+    t[2] = tl__rsub(op, input, 1);
+    t[3] = tl__unary(op, TL__OP_LOG, t[2], 0, 0);
+    t[4] = tl__unary(op, TL__OP_CLAMP, t[3], -100, INFINITY);
+    t[5] = tl__binary(op, TL__OP_MUL, target, t[1], 0, 0, 1);
+    t[6] = tl__rsub(op, target, 1);
+    t[7] = tl__binary(op, TL__OP_MUL, t[6], t[4], 0, 0, 1);
+    t[8] = tl__binary(op, TL__OP_ADD, t[5], t[7], 0, 0, 1);
+    r = tl__unary(op, TL__OP_NEG, t[8], 0, 0);
+    for (k = 0; k < 9; k++) tl__release(t[k]);
+    return tl__ret(tl__reduce_loss(op, r, reduction));
+}
+/* torch's stable form: (1 - y) x + (1 + (pw - 1) y) (log1p(exp(-|x|)) + max(-x, 0)). */
+TLDEF tl_tensor *tl_bce_with_logits(const tl_tensor *input, const tl_tensor *target, const tl_tensor *pos_weight,
+                                    tl_reduction reduction) {
+    tl_tensor *t[12], *r;
+    int k;
+    const char *op = "tl_bce_with_logits";
+    TL__CHECK2(op, input, target);
+    if (!tl__loss_check(op, input, target, reduction)) return NULL;
+    memset(t, 0, sizeof t);
+    t[0] = tl__unary(op, TL__OP_NEG, input, 0, 0);
+    t[1] = tl__unary(op, TL__OP_CLAMP, t[0], 0, INFINITY);          /* max(-x, 0) */
+    t[2] = tl__unary(op, TL__OP_ABS, input, 0, 0);
+    t[3] = tl__unary(op, TL__OP_NEG, t[2], 0, 0);
+    t[4] = tl__unary(op, TL__OP_EXP, t[3], 0, 0);
+    t[5] = tl__unary(op, TL__OP_LOG1P, t[4], 0, 0);
+    t[6] = tl__binary(op, TL__OP_ADD, t[5], t[1], 0, 0, 1);         /* softplus(-x) */
+    if (pos_weight) {
+        t[7] = tl__binary(op, TL__OP_SUB, pos_weight, NULL, 1, 1, 1);
+        t[8] = tl__binary(op, TL__OP_MUL, t[7], target, 0, 0, 1);
+        t[9] = tl__binary(op, TL__OP_ADD, t[8], NULL, 1, 1, 1);
+        t[10] = tl__binary(op, TL__OP_MUL, t[9], t[6], 0, 0, 1);
+    } else {
+        t[10] = t[6];
+        if (t[6]) t[6]->refcount++;
+    }
+    t[11] = tl__rsub(op, target, 1);
+    r = t[11] ? tl__binary(op, TL__OP_MUL, t[11], input, 0, 0, 1) : NULL;
+    if (r) {
+        tl_tensor *s = tl__binary(op, TL__OP_ADD, r, t[10], 0, 0, 1);
+        tl__release(r);
+        r = s;
+    }
+    for (k = 0; k < 12; k++) tl__release(t[k]);
+    return tl__ret(tl__reduce_loss(op, r, reduction));
 }
 
 /* ===== >>autograd ============================================================================= */
@@ -5655,6 +6658,4436 @@ TLDEF tl_status tl_autograd_grad(int nout, tl_tensor *const *outputs, int nin, t
         }
     }
     return st;
+}
+
+/* ===== >>serialize ============================================================================ */
+/* torch.save / torch.load (../shared/TORCH_FORMAT.md is the spec; section numbers below refer to
+   it). Layout of this section:
+     values     the tl_value tree (constructors, accessors, dict index, state_dict helper)
+     repr       tl_value_to_string: Python's repr of the loaded object
+     bytes      growable byte buffer, CRC-32, a small string->int64 hash map
+     pickle out protocol-2 pickler emitting what Python's pickler emits for torch objects (3.2-3.3)
+     zip out    torch's zip layout: prefix dir, 64-byte aligned payloads, descriptors, ZIP64 (2.x)
+     inflate    raw DEFLATE decoder for deflated entries (torch itself never compresses)
+     zip in     central directory reader (ZIP64, CRC check, local-header payload offsets)
+     pickle in  safe subset unpickler (7.2): allowlisted globals only, every length/offset checked
+     load       format detection (legacy, TorchScript), storages (aliasing one read buffer) */
+
+#ifndef TL_LOAD_MAX_OBJECTS
+#define TL_LOAD_MAX_OBJECTS (1L << 22) /* pickle objects per load (a state_dict tensor costs ~12) */
+#endif
+#ifndef TL_LOAD_MAX_DEPTH
+#define TL_LOAD_MAX_DEPTH 200 /* nesting of containers in a loaded file (Python's repr limit ~1000) */
+#endif
+#ifndef TL__ZIP64_LIMIT
+#define TL__ZIP64_LIMIT 0xFFFFFFFFu /* record sizes >= this use ZIP64 fields (a test knob) */
+#endif
+#ifndef TL__ZIP64_OFFSET_LIMIT
+#define TL__ZIP64_OFFSET_LIMIT 0xFFFFFFFFu /* offsets >= this use ZIP64 fields (a test knob) */
+#endif
+#define TL__VALUE_PRIVATE_NO_KEY ((size_t)-1)
+
+struct tl_value {
+    tl_value_kind kind;
+    int flag;              /* bool: the value; tensor: is nn.Parameter; dict: is OrderedDict */
+    int64_t i;
+    double f;
+    char *s;               /* string bytes, NUL-terminated */
+    size_t slen;
+    tl_tensor *t;          /* tensor: one owned reference */
+    tl_value **items;      /* list/tuple: items; dict: key0, val0, key1, val1, ... */
+    size_t n, cap;         /* slots used / allocated (dict: 2 per pair) */
+    size_t *index;         /* dict: open-addressing hash index of pair numbers + 1 (NULL if small) */
+    size_t index_cap;
+    tl_value *meta;        /* OrderedDict: the _metadata attribute (owned), or NULL */
+};
+
+#define TL__FAILV(st, ...) (TL__FAIL((st), __VA_ARGS__), (tl_value *)NULL)
+
+static const char *const tl__value_kind_names[] = {"None", "bool", "int", "float", "str",
+                                                   "Tensor", "list", "tuple", "dict"};
+
+TLDEF const char *tl_value_kind_name(tl_value_kind k) {
+    return ((int)k >= 0 && (int)k <= (int)TL_VALUE_DICT) ? tl__value_kind_names[k] : "invalid";
+}
+
+static tl_value *tl__value_new(const char *op, tl_value_kind kind) {
+    tl_value *v = (tl_value *)tl__malloc(sizeof(tl_value));
+    if (!v) return TL__FAILV(TL_ERR_OOM, "%s: out of memory allocating a %s value", op, tl__value_kind_names[kind]);
+    memset(v, 0, sizeof *v);
+    v->kind = kind;
+    return v;
+}
+
+TLDEF void tl_value_free(tl_value *v) {
+    size_t k;
+    if (!v) return;
+    for (k = 0; k < v->n; k++) tl_value_free(v->items[k]);
+    tl__free(v->items);
+    tl__free(v->index);
+    tl__free(v->s);
+    tl_value_free(v->meta);
+    if (v->t) tl__release(v->t);
+    tl__free(v);
+}
+
+TLDEF tl_value *tl_value_none(void) { return tl__value_new("tl_value_none", TL_VALUE_NONE); }
+TLDEF tl_value *tl_value_bool(int b) {
+    tl_value *v = tl__value_new("tl_value_bool", TL_VALUE_BOOL);
+    if (v) v->flag = b ? 1 : 0;
+    return v;
+}
+TLDEF tl_value *tl_value_int(int64_t i) {
+    tl_value *v = tl__value_new("tl_value_int", TL_VALUE_INT);
+    if (v) v->i = i;
+    return v;
+}
+TLDEF tl_value *tl_value_float(double f) {
+    tl_value *v = tl__value_new("tl_value_float", TL_VALUE_FLOAT);
+    if (v) v->f = f;
+    return v;
+}
+static tl_value *tl__value_str(const char *op, const char *s, size_t len) {
+    tl_value *v = tl__value_new(op, TL_VALUE_STRING);
+    if (!v) return NULL;
+    v->s = (char *)tl__malloc(len + 1);
+    if (!v->s) {
+        tl__free(v);
+        return TL__FAILV(TL_ERR_OOM, "%s: out of memory copying a %lu-byte string", op, (unsigned long)len);
+    }
+    if (len) memcpy(v->s, s, len);
+    v->s[len] = 0;
+    v->slen = len;
+    return v;
+}
+TLDEF tl_value *tl_value_string(const char *s) {
+    if (tl__null_in("tl_value_string", s)) return NULL;
+    return tl__value_str("tl_value_string", s, strlen(s));
+}
+TLDEF tl_value *tl_value_string_n(const char *s, size_t len) {
+    if (len && tl__null_in("tl_value_string_n", s)) return NULL;
+    return tl__value_str("tl_value_string_n", s, len);
+}
+static tl_value *tl__value_tensor(const char *op, tl_tensor *t, int param) {
+    tl_value *v;
+    if (tl__null_in(op, t)) return NULL;
+    v = tl__value_new(op, TL_VALUE_TENSOR);
+    if (!v) return NULL;
+    t->refcount++;
+    v->t = t;
+    v->flag = param;
+    return v;
+}
+TLDEF tl_value *tl_value_tensor(tl_tensor *t) { return tl__value_tensor("tl_value_tensor", t, 0); }
+TLDEF tl_value *tl_value_parameter(tl_tensor *t) { return tl__value_tensor("tl_value_parameter", t, 1); }
+TLDEF tl_value *tl_value_list(void) { return tl__value_new("tl_value_list", TL_VALUE_LIST); }
+TLDEF tl_value *tl_value_tuple(void) { return tl__value_new("tl_value_tuple", TL_VALUE_TUPLE); }
+TLDEF tl_value *tl_value_dict(void) { return tl__value_new("tl_value_dict", TL_VALUE_DICT); }
+TLDEF tl_value *tl_value_ordered_dict(void) {
+    tl_value *v = tl__value_new("tl_value_ordered_dict", TL_VALUE_DICT);
+    if (v) v->flag = 1;
+    return v;
+}
+
+/* ---- accessors ---- */
+
+TLDEF tl_value_kind tl_value_kind_of(const tl_value *v) { return v ? v->kind : TL_VALUE_NONE; }
+
+/* 1 when v exists and has one of the two kinds; else records TL_ERR_ARG (unless NULL + pending). */
+static int tl__value_is(const char *op, const tl_value *v, tl_value_kind k1, tl_value_kind k2) {
+    if (tl__null_in(op, v)) return 0;
+    if (v->kind == k1 || v->kind == k2) return 1;
+    TL__FAIL(TL_ERR_ARG, "%s: expected a %s value, got %s", op, tl__value_kind_names[k1], tl__value_kind_names[v->kind]);
+    return 0;
+}
+TLDEF int tl_value_as_bool(const tl_value *v) {
+    return tl__value_is("tl_value_as_bool", v, TL_VALUE_BOOL, TL_VALUE_BOOL) ? v->flag : 0;
+}
+TLDEF int64_t tl_value_as_int(const tl_value *v) {
+    if (!tl__value_is("tl_value_as_int", v, TL_VALUE_INT, TL_VALUE_BOOL)) return 0;
+    return v->kind == TL_VALUE_BOOL ? v->flag : v->i;
+}
+TLDEF double tl_value_as_float(const tl_value *v) {
+    if (v && v->kind == TL_VALUE_FLOAT) return v->f;
+    if (!tl__value_is("tl_value_as_float", v, TL_VALUE_INT, TL_VALUE_BOOL)) return 0;
+    return v->kind == TL_VALUE_BOOL ? (double)v->flag : (double)v->i;
+}
+TLDEF const char *tl_value_as_string(const tl_value *v, size_t *len) {
+    if (len) *len = 0;
+    if (!tl__value_is("tl_value_as_string", v, TL_VALUE_STRING, TL_VALUE_STRING)) return NULL;
+    if (len) *len = v->slen;
+    return v->s;
+}
+TLDEF tl_tensor *tl_value_tensor_of(const tl_value *v) {
+    if (!tl__value_is("tl_value_tensor_of", v, TL_VALUE_TENSOR, TL_VALUE_TENSOR)) return NULL;
+    v->t->refcount++;
+    return tl__ret(v->t);
+}
+TLDEF int tl_value_is_parameter(const tl_value *v) { return v && v->kind == TL_VALUE_TENSOR && v->flag; }
+TLDEF int tl_value_is_ordered(const tl_value *v) { return v && v->kind == TL_VALUE_DICT && v->flag; }
+
+TLDEF size_t tl_value_len(const tl_value *v) {
+    if (!v) return 0;
+    if (v->kind == TL_VALUE_DICT) return v->n / 2;
+    if (v->kind == TL_VALUE_LIST || v->kind == TL_VALUE_TUPLE) return v->n;
+    return 0;
+}
+TLDEF const tl_value *tl_value_item(const tl_value *v, size_t i) {
+    size_t len;
+    if (tl__null_in("tl_value_item", v)) return NULL;
+    if (v->kind != TL_VALUE_LIST && v->kind != TL_VALUE_TUPLE && v->kind != TL_VALUE_DICT)
+        return TL__FAILV(TL_ERR_ARG, "tl_value_item: a %s value has no items", tl__value_kind_names[v->kind]);
+    len = tl_value_len(v);
+    if (i >= len)
+        return TL__FAILV(TL_ERR_INDEX, "tl_value_item: index %lu out of range for a %s of length %lu",
+                         (unsigned long)i, tl__value_kind_names[v->kind], (unsigned long)len);
+    return v->kind == TL_VALUE_DICT ? v->items[2 * i + 1] : v->items[i];
+}
+TLDEF const tl_value *tl_value_key(const tl_value *v, size_t i) {
+    if (!tl__value_is("tl_value_key", v, TL_VALUE_DICT, TL_VALUE_DICT)) return NULL;
+    if (i >= v->n / 2)
+        return TL__FAILV(TL_ERR_INDEX, "tl_value_key: index %lu out of range for a dict of length %lu",
+                         (unsigned long)i, (unsigned long)(v->n / 2));
+    return v->items[2 * i];
+}
+
+/* ---- dict keys: str or int; small dicts scan, larger ones keep a hash index ---- */
+
+static uint64_t tl__hash_bytes(const void *p, size_t n, uint64_t h) {
+    const unsigned char *b = (const unsigned char *)p;
+    size_t k;
+    for (k = 0; k < n; k++) h = (h ^ b[k]) * 1099511628211ull;
+    return h;
+}
+static uint64_t tl__key_hash(tl_value_kind kind, const char *s, size_t slen, int64_t i) {
+    uint64_t h = 14695981039346656037ull;
+    if (kind == TL_VALUE_STRING) return tl__hash_bytes(s, slen, h ^ 0x53);
+    return tl__hash_bytes(&i, sizeof i, h ^ 0x49);
+}
+static int tl__key_eq(const tl_value *k, tl_value_kind kind, const char *s, size_t slen, int64_t i) {
+    if (k->kind != kind) return 0;
+    if (kind == TL_VALUE_STRING) return k->slen == slen && (slen == 0 || memcmp(k->s, s, slen) == 0);
+    return k->i == i;
+}
+/* Pair number of the key in d, or TL__VALUE_PRIVATE_NO_KEY. */
+static size_t tl__dict_find(const tl_value *d, tl_value_kind kind, const char *s, size_t slen, int64_t i) {
+    size_t np = d->n / 2, p;
+    if (d->index) {
+        size_t mask = d->index_cap - 1, h = (size_t)tl__key_hash(kind, s, slen, i) & mask;
+        while (d->index[h]) {
+            p = d->index[h] - 1;
+            if (tl__key_eq(d->items[2 * p], kind, s, slen, i)) return p;
+            h = (h + 1) & mask;
+        }
+        return TL__VALUE_PRIVATE_NO_KEY;
+    }
+    for (p = 0; p < np; p++)
+        if (tl__key_eq(d->items[2 * p], kind, s, slen, i)) return p;
+    return TL__VALUE_PRIVATE_NO_KEY;
+}
+static void tl__dict_index_put(tl_value *d, size_t p) {
+    const tl_value *k = d->items[2 * p];
+    size_t mask = d->index_cap - 1, h = (size_t)tl__key_hash(k->kind, k->s, k->slen, k->i) & mask;
+    while (d->index[h]) h = (h + 1) & mask;
+    d->index[h] = p + 1;
+}
+/* (Re)builds the index when the dict passes 16 pairs or half the index; 0 on OOM. */
+static int tl__dict_reindex(tl_value *d, size_t npairs) {
+    size_t cap = 64, p;
+    size_t *idx;
+    if (npairs <= 16 || (d->index && npairs * 2 <= d->index_cap)) return 1;
+    while (cap < npairs * 4) cap *= 2;
+    idx = (size_t *)tl__malloc(cap * sizeof(size_t));
+    if (!idx) return 0;
+    memset(idx, 0, cap * sizeof(size_t));
+    tl__free(d->index);
+    d->index = idx;
+    d->index_cap = cap;
+    for (p = 0; p < d->n / 2; p++) tl__dict_index_put(d, p);
+    return 1;
+}
+
+static int tl__value_reserve(tl_value *v, size_t extra) {
+    size_t cap;
+    tl_value **items;
+    if (v->n + extra <= v->cap) return 1;
+    cap = v->cap ? v->cap * 2 : 8;
+    while (cap < v->n + extra) cap *= 2;
+    items = (tl_value **)tl__malloc(cap * sizeof(tl_value *));
+    if (!items) return 0;
+    if (v->n) memcpy(items, v->items, v->n * sizeof(tl_value *));
+    tl__free(v->items);
+    v->items = items;
+    v->cap = cap;
+    return 1;
+}
+
+TLDEF tl_status tl_value_append(tl_value *c, tl_value *item) {
+    if (tl__null_in("tl_value_append", c) || tl__null_in("tl_value_append", item)) {
+        tl_value_free(item);
+        return tl__tls.status ? tl__tls.status : TL_ERR_ARG;
+    }
+    if (c->kind != TL_VALUE_LIST && c->kind != TL_VALUE_TUPLE) {
+        tl_value_free(item);
+        return TL__FAIL(TL_ERR_ARG, "tl_value_append: cannot append to a %s (list or tuple expected)",
+                        tl__value_kind_names[c->kind]);
+    }
+    if (item == c) return TL__FAIL(TL_ERR_ARG, "tl_value_append: cannot append a container to itself");
+    if (!tl__value_reserve(c, 1)) {
+        tl_value_free(item);
+        return TL__FAIL(TL_ERR_OOM, "tl_value_append: out of memory growing a %s of %lu items",
+                        tl__value_kind_names[c->kind], (unsigned long)c->n);
+    }
+    c->items[c->n++] = item;
+    return TL_OK;
+}
+
+/* Inserts or replaces; takes ownership of key (a new str/int value) and val. */
+static tl_status tl__dict_set(const char *op, tl_value *d, tl_value *key, tl_value *val) {
+    size_t p;
+    if (!key || !val) {
+        tl_value_free(key);
+        tl_value_free(val);
+        return tl__tls.status ? tl__tls.status : TL__FAIL(TL_ERR_ARG, "%s: value is NULL", op);
+    }
+    if (d->kind != TL_VALUE_DICT) {
+        tl_value_free(key);
+        tl_value_free(val);
+        return TL__FAIL(TL_ERR_ARG, "%s: cannot set a key on a %s (dict expected)", op, tl__value_kind_names[d->kind]);
+    }
+    if (val == d) {
+        tl_value_free(key);
+        return TL__FAIL(TL_ERR_ARG, "%s: cannot insert a dict into itself", op);
+    }
+    p = tl__dict_find(d, key->kind, key->s, key->slen, key->i);
+    if (p != TL__VALUE_PRIVATE_NO_KEY) {
+        tl_value_free(key);
+        tl_value_free(d->items[2 * p + 1]);
+        d->items[2 * p + 1] = val;
+        return TL_OK;
+    }
+    if (!tl__value_reserve(d, 2) || !tl__dict_reindex(d, d->n / 2 + 1)) {
+        tl_value_free(key);
+        tl_value_free(val);
+        return TL__FAIL(TL_ERR_OOM, "%s: out of memory growing a dict of %lu pairs", op, (unsigned long)(d->n / 2));
+    }
+    d->items[d->n++] = key;
+    d->items[d->n++] = val;
+    if (d->index) tl__dict_index_put(d, d->n / 2 - 1);
+    return TL_OK;
+}
+TLDEF tl_status tl_value_set(tl_value *d, const char *key, tl_value *val) {
+    if (tl__null_in("tl_value_set", d) || tl__null_in("tl_value_set", key)) {
+        tl_value_free(val);
+        return tl__tls.status ? tl__tls.status : TL_ERR_ARG;
+    }
+    if (!val) return tl__tls.status ? tl__tls.status : TL__FAIL(TL_ERR_ARG, "tl_value_set: value is NULL");
+    return tl__dict_set("tl_value_set", d, tl__value_str("tl_value_set", key, strlen(key)), val);
+}
+TLDEF tl_status tl_value_set_int(tl_value *d, int64_t key, tl_value *val) {
+    if (tl__null_in("tl_value_set_int", d)) {
+        tl_value_free(val);
+        return tl__tls.status ? tl__tls.status : TL_ERR_ARG;
+    }
+    if (!val) return tl__tls.status ? tl__tls.status : TL__FAIL(TL_ERR_ARG, "tl_value_set_int: value is NULL");
+    return tl__dict_set("tl_value_set_int", d, tl_value_int(key), val);
+}
+TLDEF const tl_value *tl_value_get(const tl_value *d, const char *key) {
+    size_t p;
+    if (!tl__value_is("tl_value_get", d, TL_VALUE_DICT, TL_VALUE_DICT) || tl__null_in("tl_value_get", key)) return NULL;
+    p = tl__dict_find(d, TL_VALUE_STRING, key, strlen(key), 0);
+    return p == TL__VALUE_PRIVATE_NO_KEY ? NULL : d->items[2 * p + 1];
+}
+TLDEF const tl_value *tl_value_get_int(const tl_value *d, int64_t key) {
+    size_t p;
+    if (!tl__value_is("tl_value_get_int", d, TL_VALUE_DICT, TL_VALUE_DICT)) return NULL;
+    p = tl__dict_find(d, TL_VALUE_INT, NULL, 0, key);
+    return p == TL__VALUE_PRIVATE_NO_KEY ? NULL : d->items[2 * p + 1];
+}
+
+TLDEF tl_value *tl_value_copy(const tl_value *v) {
+    tl_value *c;
+    size_t k;
+    if (tl__null_in("tl_value_copy", v)) return NULL;
+    switch (v->kind) {
+    case TL_VALUE_STRING: return tl__value_str("tl_value_copy", v->s, v->slen);
+    case TL_VALUE_TENSOR: return tl__value_tensor("tl_value_copy", v->t, v->flag);
+    default: break;
+    }
+    c = tl__value_new("tl_value_copy", v->kind);
+    if (!c) return NULL;
+    c->flag = v->flag;
+    c->i = v->i;
+    c->f = v->f;
+    if (v->n && !tl__value_reserve(c, v->n)) {
+        tl__free(c);
+        return TL__FAILV(TL_ERR_OOM, "tl_value_copy: out of memory copying a %s", tl__value_kind_names[v->kind]);
+    }
+    for (k = 0; k < v->n; k++) {
+        c->items[k] = tl_value_copy(v->items[k]);
+        c->n = k + 1;
+        if (!c->items[k]) {
+            c->n = k;
+            tl_value_free(c);
+            return NULL;
+        }
+    }
+    if (c->kind == TL_VALUE_DICT && !tl__dict_reindex(c, c->n / 2)) {
+        tl_value_free(c);
+        return TL__FAILV(TL_ERR_OOM, "tl_value_copy: out of memory indexing a dict");
+    }
+    if (v->meta && !(c->meta = tl_value_copy(v->meta))) {
+        tl_value_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* ---- state_dict helpers (_metadata, section 5) ---- */
+
+TLDEF const tl_value *tl_value_metadata(const tl_value *od) {
+    if (!tl__value_is("tl_value_metadata", od, TL_VALUE_DICT, TL_VALUE_DICT)) return NULL;
+    return od->meta;
+}
+TLDEF tl_status tl_value_add_module_version(tl_value *od, const char *path, int64_t version) {
+    tl_value *ver;
+    tl_status st;
+    if (tl__null_in("tl_value_add_module_version", od) || tl__null_in("tl_value_add_module_version", path))
+        return tl__tls.status ? tl__tls.status : TL_ERR_ARG;
+    if (od->kind != TL_VALUE_DICT || !od->flag)
+        return TL__FAIL(TL_ERR_ARG, "tl_value_add_module_version: _metadata belongs on an OrderedDict, got %s%s",
+                        od->kind == TL_VALUE_DICT ? "a plain " : "", tl__value_kind_names[od->kind]);
+    if (!od->meta && !(od->meta = tl_value_ordered_dict())) return tl__tls.status;
+    ver = tl_value_dict();
+    if (!ver) return tl__tls.status;
+    st = tl_value_set(ver, "version", tl_value_int(version));
+    if (st) {
+        tl_value_free(ver);
+        return st;
+    }
+    return tl_value_set(od->meta, path, ver);
+}
+TLDEF tl_value *tl_state_dict_build(int n, const char *const *keys, tl_tensor *const *tensors, int nmod,
+                                    const char *const *module_paths, const int64_t *module_versions) {
+    tl_value *od;
+    int k;
+    if (n < 0 || nmod < 0 || (n > 0 && (!keys || !tensors)) || (nmod > 0 && (!module_paths || !module_versions)))
+        return TL__FAILV(TL_ERR_ARG, "tl_state_dict_build: bad arguments (n=%d, nmod=%d, or a NULL array)", n, nmod);
+    od = tl_value_ordered_dict();
+    if (!od) return NULL;
+    for (k = 0; k < n; k++) {
+        if (!keys[k] || !tensors[k]) {
+            tl_value_free(od);
+            return TL__FAILV(TL_ERR_ARG, "tl_state_dict_build: entry %d has a NULL key or tensor", k);
+        }
+        if (tl_value_get(od, keys[k])) {
+            tl_value_free(od);
+            return TL__FAILV(TL_ERR_ARG, "tl_state_dict_build: duplicate key '%s'", keys[k]);
+        }
+        if (tl_value_set(od, keys[k], tl_value_tensor(tensors[k]))) {
+            tl_value_free(od);
+            return NULL;
+        }
+    }
+    for (k = 0; k < nmod; k++) {
+        if (!module_paths[k] || tl_value_add_module_version(od, module_paths[k], module_versions[k])) {
+            tl_value_free(od);
+            return module_paths[k] ? NULL : TL__FAILV(TL_ERR_ARG, "tl_state_dict_build: module path %d is NULL", k);
+        }
+    }
+    /* an empty module list still marks the dict as a state_dict with (empty) _metadata */
+    if (!od->meta && !(od->meta = tl_value_ordered_dict())) {
+        tl_value_free(od);
+        return NULL;
+    }
+    return od;
+}
+
+/* ===== repr ===== */
+
+/* Growable text/bytes buffer; oom is sticky (checked once at the end). */
+typedef struct tl__bb { unsigned char *p; size_t n, cap; int oom; } tl__bb;
+static int tl__bb_grow(tl__bb *b, size_t extra) {
+    size_t cap;
+    unsigned char *np;
+    if (b->oom) return 0;
+    if (b->n + extra + 1 <= b->cap) return 1;
+    if (extra > ((size_t)-1) / 4 - b->n) {
+        b->oom = 1;
+        return 0;
+    }
+    cap = b->cap ? b->cap : 256;
+    while (cap < b->n + extra + 1) cap *= 2;
+    np = (unsigned char *)tl__malloc(cap);
+    if (!np) {
+        b->oom = 1;
+        return 0;
+    }
+    if (b->n) memcpy(np, b->p, b->n);
+    tl__free(b->p);
+    b->p = np;
+    b->cap = cap;
+    return 1;
+}
+static void tl__bb_put(tl__bb *b, const void *p, size_t n) {
+    if (!n || !tl__bb_grow(b, n)) return;
+    memcpy(b->p + b->n, p, n);
+    b->n += n;
+    b->p[b->n] = 0;
+}
+static void tl__bb_byte(tl__bb *b, unsigned c) {
+    unsigned char x = (unsigned char)c;
+    tl__bb_put(b, &x, 1);
+}
+static void tl__bb_str(tl__bb *b, const char *s) { tl__bb_put(b, s, strlen(s)); }
+static void tl__bb_u16(tl__bb *b, unsigned v) {
+    unsigned char x[2];
+    x[0] = (unsigned char)v;
+    x[1] = (unsigned char)(v >> 8);
+    tl__bb_put(b, x, 2);
+}
+static void tl__bb_u32(tl__bb *b, uint32_t v) {
+    unsigned char x[4];
+    int k;
+    for (k = 0; k < 4; k++) x[k] = (unsigned char)(v >> (8 * k));
+    tl__bb_put(b, x, 4);
+}
+static void tl__bb_u64(tl__bb *b, uint64_t v) {
+    unsigned char x[8];
+    int k;
+    for (k = 0; k < 8; k++) x[k] = (unsigned char)(v >> (8 * k));
+    tl__bb_put(b, x, 8);
+}
+
+/* Python's float repr: the shortest digits that round-trip, fixed notation for exponents in
+   [-4, 16), else d.ddde+XX. */
+static void tl__repr_float(tl__bb *b, double x) {
+    char tmp[40], digits[24], out[48];
+    int prec, exp10 = 0, nd = 0, k, o = 0;
+    const char *e;
+    if (x != x) { tl__bb_str(b, "nan"); return; }
+    if (x > DBL_MAX) { tl__bb_str(b, "inf"); return; }
+    if (x < -DBL_MAX) { tl__bb_str(b, "-inf"); return; }
+    if (x == 0) { tl__bb_str(b, (1.0 / x < 0) ? "-0.0" : "0.0"); return; }
+    for (prec = 0; prec < 17; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*e", prec, x);
+        if (strtod(tmp, NULL) == x) break;
+    }
+    /* tmp = [-]d[.ddd]e[+-]XX */
+    for (k = 0; tmp[k] && tmp[k] != 'e'; k++)
+        if (tmp[k] >= '0' && tmp[k] <= '9' && nd < 20) digits[nd++] = tmp[k];
+    e = strchr(tmp, 'e');
+    if (e) exp10 = atoi(e + 1);
+    while (nd > 1 && digits[nd - 1] == '0') nd--;
+    if (x < 0) out[o++] = '-';
+    if (exp10 >= -4 && exp10 < 16) {
+        if (exp10 < 0) {
+            out[o++] = '0';
+            out[o++] = '.';
+            for (k = 0; k < -exp10 - 1; k++) out[o++] = '0';
+            for (k = 0; k < nd; k++) out[o++] = digits[k];
+        } else {
+            for (k = 0; k <= exp10; k++) out[o++] = k < nd ? digits[k] : '0';
+            out[o++] = '.';
+            if (nd > exp10 + 1)
+                for (k = exp10 + 1; k < nd; k++) out[o++] = digits[k];
+            else
+                out[o++] = '0';
+        }
+        out[o] = 0;
+    } else {
+        out[o++] = digits[0];
+        if (nd > 1) {
+            out[o++] = '.';
+            for (k = 1; k < nd; k++) out[o++] = digits[k];
+        }
+        snprintf(out + o, sizeof out - (size_t)o, "e%c%02d", exp10 < 0 ? '-' : '+', exp10 < 0 ? -exp10 : exp10);
+    }
+    tl__bb_str(b, out);
+}
+
+/* Python's str repr: single quotes unless the text has ' and no ", escapes for \\ \n \r \t and
+   other control bytes; UTF-8 passes through. */
+static void tl__repr_str(tl__bb *b, const char *s, size_t n) {
+    size_t k;
+    int has_sq = 0, has_dq = 0;
+    char q;
+    for (k = 0; k < n; k++) {
+        if (s[k] == '\'') has_sq = 1;
+        if (s[k] == '"') has_dq = 1;
+    }
+    q = (has_sq && !has_dq) ? '"' : '\'';
+    tl__bb_byte(b, (unsigned char)q);
+    for (k = 0; k < n; k++) {
+        unsigned char c = (unsigned char)s[k];
+        char esc[8];
+        if (c == (unsigned char)q || c == '\\') {
+            tl__bb_byte(b, '\\');
+            tl__bb_byte(b, c);
+        } else if (c == '\n') tl__bb_str(b, "\\n");
+        else if (c == '\r') tl__bb_str(b, "\\r");
+        else if (c == '\t') tl__bb_str(b, "\\t");
+        else if (c < 0x20 || c == 0x7f) {
+            snprintf(esc, sizeof esc, "\\x%02x", c);
+            tl__bb_str(b, esc);
+        } else tl__bb_byte(b, c);
+    }
+    tl__bb_byte(b, (unsigned char)q);
+}
+
+static int tl__repr(tl__bb *b, const tl_value *v, int depth) {
+    char tmp[32];
+    size_t k;
+    if (depth > TL_LOAD_MAX_DEPTH * 4) {
+        tl__bb_str(b, "...");
+        return 1;
+    }
+    switch (v->kind) {
+    case TL_VALUE_NONE: tl__bb_str(b, "None"); break;
+    case TL_VALUE_BOOL: tl__bb_str(b, v->flag ? "True" : "False"); break;
+    case TL_VALUE_INT:
+        snprintf(tmp, sizeof tmp, "%lld", (long long)v->i);
+        tl__bb_str(b, tmp);
+        break;
+    case TL_VALUE_FLOAT: tl__repr_float(b, v->f); break;
+    case TL_VALUE_STRING: tl__repr_str(b, v->s, v->slen); break;
+    case TL_VALUE_TENSOR: {
+        int len;
+        if (v->flag) tl__bb_str(b, "Parameter containing:\n");
+        len = tl_to_string(v->t, NULL, 0);
+        if (len < 0 || !tl__bb_grow(b, (size_t)len + 1)) return 0;
+        tl_to_string(v->t, (char *)b->p + b->n, (size_t)len + 1);
+        b->n += (size_t)len;
+        break;
+    }
+    case TL_VALUE_LIST:
+    case TL_VALUE_TUPLE:
+        tl__bb_byte(b, v->kind == TL_VALUE_LIST ? '[' : '(');
+        for (k = 0; k < v->n; k++) {
+            if (k) tl__bb_str(b, ", ");
+            if (!tl__repr(b, v->items[k], depth + 1)) return 0;
+        }
+        if (v->kind == TL_VALUE_TUPLE && v->n == 1) tl__bb_byte(b, ',');
+        tl__bb_byte(b, v->kind == TL_VALUE_LIST ? ']' : ')');
+        break;
+    case TL_VALUE_DICT:
+        if (v->flag) { /* Python 3.11's OrderedDict repr */
+            if (v->n == 0) {
+                tl__bb_str(b, "OrderedDict()");
+                break;
+            }
+            tl__bb_str(b, "OrderedDict([");
+            for (k = 0; k < v->n; k += 2) {
+                tl__bb_str(b, k ? ", (" : "(");
+                if (!tl__repr(b, v->items[k], depth + 1)) return 0;
+                tl__bb_str(b, ", ");
+                if (!tl__repr(b, v->items[k + 1], depth + 1)) return 0;
+                tl__bb_byte(b, ')');
+            }
+            tl__bb_str(b, "])");
+        } else {
+            tl__bb_byte(b, '{');
+            for (k = 0; k < v->n; k += 2) {
+                if (k) tl__bb_str(b, ", ");
+                if (!tl__repr(b, v->items[k], depth + 1)) return 0;
+                tl__bb_str(b, ": ");
+                if (!tl__repr(b, v->items[k + 1], depth + 1)) return 0;
+            }
+            tl__bb_byte(b, '}');
+        }
+        break;
+    }
+    return !b->oom;
+}
+
+TLDEF int tl_value_to_string(const tl_value *v, char *buf, size_t cap) {
+    tl__bb b;
+    int n;
+    TL__CHECK1S("tl_value_to_string", v);
+    memset(&b, 0, sizeof b);
+    if (!tl__repr(&b, v, 0) || b.oom) {
+        tl__free(b.p);
+        if (tl__tls.status) return tl__tls.status;
+        return TL__FAIL(TL_ERR_OOM, "tl_value_to_string: out of memory formatting a %s", tl__value_kind_names[v->kind]);
+    }
+    if (buf && cap > 0) {
+        size_t c = b.n < cap - 1 ? b.n : cap - 1;
+        if (c) memcpy(buf, b.p, c);
+        buf[c] = 0;
+    }
+    n = b.n > (size_t)0x7fffffff ? 0x7fffffff : (int)b.n;
+    tl__free(b.p);
+    return n;
+}
+#ifndef TL_NO_STDIO
+TLDEF tl_status tl_value_fprint(FILE *f, const tl_value *v) {
+    tl__bb b;
+    TL__CHECK2S("tl_value_fprint", f, v);
+    memset(&b, 0, sizeof b);
+    if (!tl__repr(&b, v, 0) || b.oom) {
+        tl__free(b.p);
+        if (tl__tls.status) return tl__tls.status;
+        return TL__FAIL(TL_ERR_OOM, "tl_value_fprint: out of memory formatting a %s", tl__value_kind_names[v->kind]);
+    }
+    if (b.n) fwrite(b.p, 1, b.n, f);
+    fputc('\n', f);
+    tl__free(b.p);
+    return TL_OK;
+}
+TLDEF tl_status tl_value_print(const tl_value *v) { return tl_value_fprint(stdout, v); }
+#endif
+
+/* ===== bytes: CRC-32 and a small hash map ===== */
+
+/* ZIP's CRC-32 (reflected 0xEDB88320), slice-by-4; the tables live in the caller's context. */
+typedef struct tl__crc { uint32_t t[4][256]; } tl__crc;
+static void tl__crc_init(tl__crc *c) {
+    uint32_t i, v;
+    int k;
+    for (i = 0; i < 256; i++) {
+        v = i;
+        for (k = 0; k < 8; k++) v = (v & 1) ? (v >> 1) ^ 0xEDB88320u : v >> 1;
+        c->t[0][i] = v;
+    }
+    for (i = 0; i < 256; i++) {
+        c->t[1][i] = (c->t[0][i] >> 8) ^ c->t[0][c->t[0][i] & 0xff];
+        c->t[2][i] = (c->t[1][i] >> 8) ^ c->t[0][c->t[1][i] & 0xff];
+        c->t[3][i] = (c->t[2][i] >> 8) ^ c->t[0][c->t[2][i] & 0xff];
+    }
+}
+static uint32_t tl__crc_update(const tl__crc *c, uint32_t crc, const void *data, size_t n) {
+    const unsigned char *p = (const unsigned char *)data;
+    crc = ~crc;
+    while (n >= 4) {
+        crc ^= (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+        crc = c->t[3][crc & 0xff] ^ c->t[2][(crc >> 8) & 0xff] ^ c->t[1][(crc >> 16) & 0xff] ^ c->t[0][crc >> 24];
+        p += 4;
+        n -= 4;
+    }
+    while (n--) crc = c->t[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
+    return ~crc;
+}
+
+/* Byte-string keys -> int64 (open addressing; keys copied). */
+typedef struct tl__hm_ent { uint64_t h; char *k; size_t kn; int64_t v; } tl__hm_ent;
+typedef struct tl__hm { tl__hm_ent *e; size_t cap, n; } tl__hm;
+static void tl__hm_free(tl__hm *m) {
+    size_t k;
+    for (k = 0; k < m->cap; k++) tl__free(m->e[k].k);
+    tl__free(m->e);
+    m->e = NULL;
+    m->cap = m->n = 0;
+}
+static tl__hm_ent *tl__hm_slot(const tl__hm *m, uint64_t h, const void *k, size_t kn) {
+    size_t mask = m->cap - 1, i = (size_t)h & mask;
+    while (m->e[i].k) {
+        if (m->e[i].h == h && m->e[i].kn == kn && memcmp(m->e[i].k, k, kn) == 0) break;
+        i = (i + 1) & mask;
+    }
+    return &m->e[i];
+}
+static int64_t tl__hm_get(const tl__hm *m, const void *k, size_t kn) {
+    tl__hm_ent *e;
+    if (!m->cap) return -1;
+    e = tl__hm_slot(m, tl__hash_bytes(k, kn, 14695981039346656037ull), k, kn);
+    return e->k ? e->v : -1;
+}
+static int tl__hm_put(tl__hm *m, const void *k, size_t kn, int64_t v) {
+    uint64_t h = tl__hash_bytes(k, kn, 14695981039346656037ull);
+    tl__hm_ent *e;
+    if ((m->n + 1) * 2 > m->cap) {
+        tl__hm old = *m;
+        size_t cap = m->cap ? m->cap * 2 : 64, i;
+        m->e = (tl__hm_ent *)tl__malloc(cap * sizeof(tl__hm_ent));
+        if (!m->e) {
+            *m = old;
+            return 0;
+        }
+        memset(m->e, 0, cap * sizeof(tl__hm_ent));
+        m->cap = cap;
+        for (i = 0; i < old.cap; i++)
+            if (old.e[i].k) *tl__hm_slot(m, old.e[i].h, old.e[i].k, old.e[i].kn) = old.e[i];
+        tl__free(old.e);
+    }
+    e = tl__hm_slot(m, h, k, kn);
+    if (!e->k) {
+        e->k = (char *)tl__malloc(kn ? kn : 1);
+        if (!e->k) return 0;
+        if (kn) memcpy(e->k, k, kn);
+        e->kn = kn;
+        e->h = h;
+        m->n++;
+    }
+    e->v = v;
+    return 1;
+}
+
+/* ===== pickle out (sections 3, 4, 5) ===== */
+
+/* Pickler state. Memo keys: 's'+bytes (strings, deduplicated by content like Python's interned
+   strings), 'k'+bytes (storage keys), 'g'+"module\nname" (globals), 't'/'P'+pointer (a tensor/parameter seen before is
+   re-emitted with BINGET, so loading gives one object, as pickle does for one Python object). */
+typedef struct tl__pw {
+    tl__bb out;
+    tl__hm memo;
+    int64_t next_memo;
+    tl__hm stmap;        /* storage pointer -> index */
+    tl_storage **st;     /* storages in order of first appearance (key "0", "1", ...) */
+    tl_dtype *st_dt;
+    size_t nst, capst;
+    const char *op;
+    int failed;
+} tl__pw;
+
+static void tl__pw_memoize(tl__pw *w) {
+    if (w->next_memo < 256) {
+        tl__bb_byte(&w->out, 'q');
+        tl__bb_byte(&w->out, (unsigned)w->next_memo);
+    } else {
+        tl__bb_byte(&w->out, 'r');
+        tl__bb_u32(&w->out, (uint32_t)w->next_memo);
+    }
+    w->next_memo++;
+}
+static void tl__pw_get(tl__pw *w, int64_t idx) {
+    if (idx < 256) {
+        tl__bb_byte(&w->out, 'h');
+        tl__bb_byte(&w->out, (unsigned)idx);
+    } else {
+        tl__bb_byte(&w->out, 'j');
+        tl__bb_u32(&w->out, (uint32_t)idx);
+    }
+}
+/* Emits BINGET when key is memoized (returns 1), else records key -> next memo index (returns 0;
+   the caller emits the object, then tl__pw_memoize). */
+static int tl__pw_memo_lookup(tl__pw *w, const void *key, size_t kn) {
+    int64_t idx = tl__hm_get(&w->memo, key, kn);
+    if (idx >= 0) {
+        tl__pw_get(w, idx);
+        return 1;
+    }
+    if (!tl__hm_put(&w->memo, key, kn, w->next_memo)) w->out.oom = 1;
+    return 0;
+}
+static void tl__pw_int(tl__pw *w, int64_t v) {
+    if (v >= 0 && v <= 0xff) {
+        tl__bb_byte(&w->out, 'K');
+        tl__bb_byte(&w->out, (unsigned)v);
+    } else if (v >= 0 && v <= 0xffff) {
+        tl__bb_byte(&w->out, 'M');
+        tl__bb_u16(&w->out, (unsigned)v);
+    } else if (v >= -2147483647 - 1 && v <= 2147483647) {
+        tl__bb_byte(&w->out, 'J');
+        tl__bb_u32(&w->out, (uint32_t)(int32_t)v);
+    } else { /* LONG1: minimal two's complement, little-endian */
+        unsigned char b[8];
+        int n = 8, k;
+        for (k = 0; k < 8; k++) b[k] = (unsigned char)((uint64_t)v >> (8 * k));
+        while (n > 1 && ((b[n - 1] == 0 && !(b[n - 2] & 0x80)) || (b[n - 1] == 0xff && (b[n - 2] & 0x80)))) n--;
+        tl__bb_byte(&w->out, 0x8a);
+        tl__bb_byte(&w->out, (unsigned)n);
+        tl__bb_put(&w->out, b, (size_t)n);
+    }
+}
+static void tl__pw_float(tl__pw *w, double f) {
+    uint64_t u;
+    unsigned char b[8];
+    int k;
+    memcpy(&u, &f, 8);
+    for (k = 0; k < 8; k++) b[k] = (unsigned char)(u >> (56 - 8 * k)); /* big-endian */
+    tl__bb_byte(&w->out, 'G');
+    tl__bb_put(&w->out, b, 8);
+}
+static void tl__pw_str_ns(tl__pw *w, const char *s, size_t n, int ns) {
+    tl__bb key;
+    int hit;
+    memset(&key, 0, sizeof key);
+    tl__bb_byte(&key, (unsigned)ns);
+    tl__bb_put(&key, s, n);
+    if (key.oom) {
+        w->out.oom = 1;
+        return;
+    }
+    hit = tl__pw_memo_lookup(w, key.p, key.n);
+    tl__free(key.p);
+    if (hit) return;
+    tl__bb_byte(&w->out, 'X');
+    tl__bb_u32(&w->out, (uint32_t)n);
+    tl__bb_put(&w->out, s, n);
+    tl__pw_memoize(w);
+}
+/* Strings of the object tree and torch's literals ('storage', 'cpu') share one namespace (Python
+   re-emits interned strings with BINGET); storage keys ('0', '1', ...) have their own, as torch's
+   id_map strings are distinct objects from any equal string elsewhere. */
+static void tl__pw_str(tl__pw *w, const char *s, size_t n) { tl__pw_str_ns(w, s, n, 's'); }
+static void tl__pw_global(tl__pw *w, const char *module, const char *name) {
+    char key[128];
+    int kn = snprintf(key, sizeof key, "g%s\n%s\n", module, name);
+    if (tl__pw_memo_lookup(w, key, (size_t)kn)) return;
+    tl__bb_byte(&w->out, 'c');
+    tl__bb_put(&w->out, key + 1, (size_t)kn - 1);
+    tl__pw_memoize(w);
+}
+static void tl__pw_int_tuple(tl__pw *w, int n, const int64_t *v) {
+    int k;
+    if (n == 0) {
+        tl__bb_byte(&w->out, ')');
+        return;
+    }
+    if (n > 3) tl__bb_byte(&w->out, '(');
+    for (k = 0; k < n; k++) tl__pw_int(w, v[k]);
+    tl__bb_byte(&w->out, n == 1 ? 0x85 : n == 2 ? 0x86 : n == 3 ? 0x87 : 't');
+    tl__pw_memoize(w);
+}
+static void tl__pw_empty_odict(tl__pw *w) {
+    tl__pw_global(w, "collections", "OrderedDict");
+    tl__bb_byte(&w->out, ')');
+    tl__bb_byte(&w->out, 'R');
+    tl__pw_memoize(w);
+}
+
+/* Storage class names per dtype (table 4.3), in tl_dtype order. */
+static const char *const tl__storage_names[TL_DTYPE_COUNT] = {
+    "FloatStorage", "DoubleStorage", "HalfStorage", "BFloat16Storage", "LongStorage",
+    "IntStorage", "ShortStorage", "CharStorage", "ByteStorage", "BoolStorage"};
+
+/* _rebuild_tensor_v2(storage pid, offset, size, stride, requires_grad, OrderedDict()) (4.1). */
+static int tl__pw_tensor(tl__pw *w, const tl_tensor *t, int requires_grad) {
+    int64_t idx;
+    char key[24];
+    size_t es = tl__dtype_sizes[t->dtype];
+    tl_storage *s = t->storage;
+    if (s->nbytes % es) {
+        TL__FAIL(TL_ERR_DTYPE, "%s: a %s tensor's storage holds %lu bytes, not a whole number of elements",
+                 w->op, TL__DT(t), (unsigned long)s->nbytes);
+        return 0;
+    }
+    idx = tl__hm_get(&w->stmap, &s, sizeof s);
+    if (idx >= 0 && w->st_dt[idx] != t->dtype) {
+        TL__FAIL(TL_ERR_DTYPE, "%s: tensors of dtypes %s and %s share one storage; torch.save cannot write that",
+                 w->op, tl__dtype_names[w->st_dt[idx]], TL__DT(t));
+        return 0;
+    }
+    if (idx < 0) {
+        if (w->nst == w->capst) {
+            size_t cap = w->capst ? w->capst * 2 : 16;
+            tl_storage **st = (tl_storage **)tl__malloc(cap * sizeof(tl_storage *));
+            tl_dtype *dt = (tl_dtype *)tl__malloc(cap * sizeof(tl_dtype));
+            if (!st || !dt) {
+                tl__free(st);
+                tl__free(dt);
+                w->out.oom = 1;
+                return 0;
+            }
+            if (w->nst) {
+                memcpy(st, w->st, w->nst * sizeof(tl_storage *));
+                memcpy(dt, w->st_dt, w->nst * sizeof(tl_dtype));
+            }
+            tl__free(w->st);
+            tl__free(w->st_dt);
+            w->st = st;
+            w->st_dt = dt;
+            w->capst = cap;
+        }
+        idx = (int64_t)w->nst;
+        w->st[w->nst] = s;
+        w->st_dt[w->nst++] = t->dtype;
+        if (!tl__hm_put(&w->stmap, &s, sizeof s, idx)) {
+            w->out.oom = 1;
+            return 0;
+        }
+    }
+    tl__pw_global(w, "torch._utils", "_rebuild_tensor_v2");
+    tl__bb_byte(&w->out, '(');
+    tl__bb_byte(&w->out, '(');
+    tl__pw_str(w, "storage", 7);
+    tl__pw_global(w, "torch", tl__storage_names[t->dtype]);
+    snprintf(key, sizeof key, "%lld", (long long)idx);
+    tl__pw_str_ns(w, key, strlen(key), 'k');
+    tl__pw_str(w, "cpu", 3);
+    tl__pw_int(w, (int64_t)(s->nbytes / es));
+    tl__bb_byte(&w->out, 't');
+    tl__pw_memoize(w);
+    tl__bb_byte(&w->out, 'Q');
+    tl__pw_int(w, t->offset);
+    tl__pw_int_tuple(w, t->ndim, t->shape);
+    tl__pw_int_tuple(w, t->ndim, t->stride);
+    tl__bb_byte(&w->out, requires_grad ? 0x88 : 0x89);
+    tl__pw_empty_odict(w);
+    tl__bb_byte(&w->out, 't');
+    tl__pw_memoize(w);
+    tl__bb_byte(&w->out, 'R');
+    tl__pw_memoize(w);
+    return 1;
+}
+
+static int tl__utf8_valid(const unsigned char *s, size_t n) {
+    size_t k = 0;
+    while (k < n) {
+        unsigned c = s[k];
+        size_t len, j;
+        uint32_t cp;
+        if (c < 0x80) { k++; continue; }
+        if (c >= 0xc2 && c <= 0xdf) { len = 2; cp = c & 0x1f; }
+        else if (c >= 0xe0 && c <= 0xef) { len = 3; cp = c & 0x0f; }
+        else if (c >= 0xf0 && c <= 0xf4) { len = 4; cp = c & 0x07; }
+        else return 0;
+        if (k + len > n) return 0;
+        for (j = 1; j < len; j++) {
+            if ((s[k + j] & 0xc0) != 0x80) return 0;
+            cp = (cp << 6) | (s[k + j] & 0x3f);
+        }
+        if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff))) return 0;
+        /* surrogates are allowed: Python pickles them with 'surrogatepass' */
+        k += len;
+    }
+    return 1;
+}
+
+/* Batching exactly as CPython's C pickler (_pickle.c), so our data.pkl matches torch.save's:
+   list (batch_list_exact): 1 item APPEND, else MARK ... APPENDS per batch of <= 1000;
+   dict (batch_dict_exact): 1 item SETITEM, else MARK ... SETITEMS per batch of <= 1000 while the
+   last batch was full (so a multiple of 1000 ends with an empty MARK SETITEMS);
+   OrderedDict items (batch_dict over an iterator): batches of <= 1000, a lone last item SETITEM. */
+static int tl__pw_value(tl__pw *w, const tl_value *v, int depth);
+static int tl__pw_items(tl__pw *w, const tl_value *v, int depth) {
+    int is_dict = v->kind == TL_VALUE_DICT, odict = is_dict && v->flag;
+    size_t step = is_dict ? 2 : 1, total = v->n / step, pos = 0, k, batch;
+    if (total == 0) return 1;
+    if (total == 1) {
+        for (k = 0; k < step; k++)
+            if (!tl__pw_value(w, v->items[k], depth + 1)) return 0;
+        tl__bb_byte(&w->out, is_dict ? 's' : 'a');
+        return 1;
+    }
+    do {
+        batch = total - pos < 1000 ? total - pos : 1000;
+        if (odict && batch == 0) break;
+        if (odict && batch == 1) {
+            for (k = 0; k < 2; k++)
+                if (!tl__pw_value(w, v->items[pos * 2 + k], depth + 1)) return 0;
+            tl__bb_byte(&w->out, 's');
+            break;
+        }
+        tl__bb_byte(&w->out, '(');
+        for (k = 0; k < batch * step; k++)
+            if (!tl__pw_value(w, v->items[pos * step + k], depth + 1)) return 0;
+        tl__bb_byte(&w->out, is_dict ? 'u' : 'e');
+        pos += batch;
+    } while (is_dict ? batch == 1000 : pos < total);
+    return 1;
+}
+static int tl__pw_value(tl__pw *w, const tl_value *v, int depth) {
+    size_t k;
+    if (depth > TL_LOAD_MAX_DEPTH) {
+        TL__FAIL(TL_ERR_ARG, "%s: containers nested deeper than %d levels (TL_LOAD_MAX_DEPTH)", w->op, TL_LOAD_MAX_DEPTH);
+        return 0;
+    }
+    if (w->out.oom) return 0;
+    switch (v->kind) {
+    case TL_VALUE_NONE: tl__bb_byte(&w->out, 'N'); break;
+    case TL_VALUE_BOOL: tl__bb_byte(&w->out, v->flag ? 0x88 : 0x89); break;
+    case TL_VALUE_INT: tl__pw_int(w, v->i); break;
+    case TL_VALUE_FLOAT: tl__pw_float(w, v->f); break;
+    case TL_VALUE_STRING:
+        if (v->slen > 0xFFFFFFFFu || !tl__utf8_valid((const unsigned char *)v->s, v->slen)) {
+            TL__FAIL(TL_ERR_ARG, "%s: string of %lu bytes is not valid UTF-8 (or longer than 4 GiB); Python could not load it",
+                     w->op, (unsigned long)v->slen);
+            return 0;
+        }
+        tl__pw_str(w, v->s, v->slen);
+        break;
+    case TL_VALUE_TENSOR: {
+        unsigned char key[1 + sizeof(void *)];
+        key[0] = (unsigned char)(v->flag ? 'P' : 't');
+        memcpy(key + 1, &v->t, sizeof(void *));
+        if (tl__pw_memo_lookup(w, key, sizeof key)) break;
+        if (v->flag) { /* _rebuild_parameter(data, requires_grad, OrderedDict()) (4.5) */
+            tl__pw_global(w, "torch._utils", "_rebuild_parameter");
+            if (!tl__pw_tensor(w, v->t, 0)) return 0;
+            tl__bb_byte(&w->out, v->t->requires_grad ? 0x88 : 0x89);
+            tl__pw_empty_odict(w);
+            tl__bb_byte(&w->out, 0x87);
+            tl__pw_memoize(w);
+            tl__bb_byte(&w->out, 'R');
+            /* the parameter object gets the memo slot after everything it contains */
+            if (!tl__hm_put(&w->memo, key, sizeof key, w->next_memo)) w->out.oom = 1;
+            tl__pw_memoize(w);
+        } else {
+            if (!tl__pw_tensor(w, v->t, v->t->requires_grad)) return 0;
+            /* tl__pw_tensor's last memoize is the tensor itself */
+            if (!tl__hm_put(&w->memo, key, sizeof key, w->next_memo - 1)) w->out.oom = 1;
+        }
+        break;
+    }
+    case TL_VALUE_LIST:
+        tl__bb_byte(&w->out, ']');
+        tl__pw_memoize(w);
+        if (!tl__pw_items(w, v, depth)) return 0;
+        break;
+    case TL_VALUE_TUPLE:
+        if (v->n == 0) {
+            tl__bb_byte(&w->out, ')');
+            break;
+        }
+        if (v->n > 3) tl__bb_byte(&w->out, '(');
+        for (k = 0; k < v->n; k++)
+            if (!tl__pw_value(w, v->items[k], depth + 1)) return 0;
+        tl__bb_byte(&w->out, v->n == 1 ? 0x85 : v->n == 2 ? 0x86 : v->n == 3 ? 0x87 : 't');
+        tl__pw_memoize(w);
+        break;
+    case TL_VALUE_DICT:
+        if (v->flag) { /* OrderedDict.__reduce__: cls, (), state, None, items */
+            tl__pw_empty_odict(w);
+            if (!tl__pw_items(w, v, depth)) return 0;
+            if (v->meta) {
+                tl__bb_byte(&w->out, '}');
+                tl__pw_memoize(w);
+                tl__pw_str(w, "_metadata", 9);
+                if (!tl__pw_value(w, v->meta, depth + 1)) return 0;
+                tl__bb_byte(&w->out, 's');
+                tl__bb_byte(&w->out, 'b');
+            }
+        } else {
+            tl__bb_byte(&w->out, '}');
+            tl__pw_memoize(w);
+            if (!tl__pw_items(w, v, depth)) return 0;
+        }
+        break;
+    }
+    return !w->out.oom;
+}
+
+/* ===== zip out (section 2) ===== */
+
+typedef struct tl__sink {
+    tl_write_fn fn;
+    void *user;
+    uint64_t off;
+    int failed;
+} tl__sink;
+static int tl__sink_put(tl__sink *s, const void *p, size_t n) {
+    if (s->failed) return 0;
+    if (n && s->fn(p, n, s->user) != 0) {
+        s->failed = 1;
+        return 0;
+    }
+    s->off += n;
+    return 1;
+}
+static int tl__sink_bb(tl__sink *s, tl__bb *b) {
+    int ok;
+    if (b->oom) return 0;
+    ok = tl__sink_put(s, b->p, b->n);
+    b->n = 0;
+    return ok;
+}
+
+/* One record of the archive as written: name is "<prefix>/<record>". */
+typedef struct tl__zrec { char *name; uint64_t off, size; uint32_t crc; } tl__zrec;
+
+/* Writes a torch-layout zip of n records (names relative to prefix) to s. Returns 0 after
+   recording an error naming op ("write failed" or OOM). Sizes >= z64limit and offsets >= z64off use
+   ZIP64 fields (torch: 0xFFFFFFFF for both; tests pass small limits to exercise the ZIP64 paths;
+   note miniz 2.1 rejects a small archive whose offsets use ZIP64, as only > 4 GiB files can). */
+static int tl__zip_write(const char *op, tl__sink *s, const char *prefix, size_t n, const char *const *names,
+                         const void *const *datas, const uint64_t *sizes, uint64_t z64limit,
+                         uint64_t z64off) {
+    tl__crc crc;
+    tl__bb h;
+    tl__zrec *rec;
+    size_t k, plen = strlen(prefix);
+    uint64_t cd_off, cd_size;
+    int ok = 1;
+    memset(&h, 0, sizeof h);
+    rec = (tl__zrec *)tl__malloc((n ? n : 1) * sizeof(tl__zrec));
+    if (!rec) {
+        TL__FAIL(TL_ERR_OOM, "%s: out of memory listing %lu zip records", op, (unsigned long)n);
+        return 0;
+    }
+    memset(rec, 0, (n ? n : 1) * sizeof(tl__zrec));
+    tl__crc_init(&crc);
+    for (k = 0; k < n && ok; k++) {
+        size_t nl = strlen(names[k]), fl = plen + 1 + nl;
+        int big_size, big_off, zlen;
+        uint64_t start, pad, size = sizes[k];
+        rec[k].name = (char *)tl__malloc(fl + 1);
+        if (!rec[k].name) {
+            ok = 0;
+            h.oom = 1;
+            break;
+        }
+        memcpy(rec[k].name, prefix, plen);
+        rec[k].name[plen] = '/';
+        memcpy(rec[k].name + plen + 1, names[k], nl + 1);
+        rec[k].off = s->off;
+        rec[k].size = size;
+        rec[k].crc = tl__crc_update(&crc, 0, datas[k], (size_t)size);
+        big_size = size >= z64limit;
+        big_off = s->off >= z64off;
+        zlen = (big_size || big_off) ? 4 + 16 * big_size + 8 * big_off : 0;
+        /* local header (2.2) with the FB padding extra that aligns the payload to 64 (2.3) */
+        start = s->off + 30 + fl + (uint64_t)zlen + 4;
+        pad = (64 - start % 64) % 64;
+        tl__bb_u32(&h, 0x04034b50u);
+        tl__bb_u16(&h, 0);
+        tl__bb_u16(&h, size ? 0x0808 : 0x0800);
+        tl__bb_u16(&h, 0);
+        tl__bb_u16(&h, 0);
+        tl__bb_u16(&h, 0);
+        tl__bb_u32(&h, 0);
+        tl__bb_u32(&h, 0);
+        tl__bb_u32(&h, 0);
+        tl__bb_u16(&h, (unsigned)fl);
+        tl__bb_u16(&h, (unsigned)(zlen + 4 + pad));
+        tl__bb_put(&h, rec[k].name, fl);
+        if (zlen) {
+            tl__bb_u16(&h, 1);
+            tl__bb_u16(&h, (unsigned)(zlen - 4));
+            if (big_size) {
+                tl__bb_u64(&h, size);
+                tl__bb_u64(&h, size);
+            }
+            if (big_off) tl__bb_u64(&h, s->off);
+        }
+        tl__bb_u16(&h, 0x4246);
+        tl__bb_u16(&h, (unsigned)pad);
+        while (pad--) tl__bb_byte(&h, 'Z');
+        ok = tl__sink_bb(s, &h) && tl__sink_put(s, datas[k], (size_t)size);
+        if (ok && size) { /* data descriptor (2.4): 8-byte sizes when the record has a ZIP64 extra */
+            tl__bb_u32(&h, 0x08074b50u);
+            tl__bb_u32(&h, rec[k].crc);
+            if (zlen) {
+                tl__bb_u64(&h, size);
+                tl__bb_u64(&h, size);
+            } else {
+                tl__bb_u32(&h, (uint32_t)size);
+                tl__bb_u32(&h, (uint32_t)size);
+            }
+            ok = tl__sink_bb(s, &h);
+        }
+    }
+    /* central directory (2.6), ZIP64 end record + locator (always, as torch), end record (2.7) */
+    cd_off = s->off;
+    for (k = 0; k < n && ok; k++) {
+        size_t fl = strlen(rec[k].name);
+        int big_size = rec[k].size >= z64limit, big_off = rec[k].off >= z64off;
+        int zlen = (big_size || big_off) ? 4 + 16 * big_size + 8 * big_off : 0;
+        tl__bb_u32(&h, 0x02014b50u);
+        tl__bb_u16(&h, 0);
+        tl__bb_u16(&h, 0);
+        tl__bb_u16(&h, rec[k].size ? 0x0808 : 0x0800);
+        tl__bb_u16(&h, 0);
+        tl__bb_u16(&h, 0);
+        tl__bb_u16(&h, 0);
+        tl__bb_u32(&h, rec[k].crc);
+        tl__bb_u32(&h, big_size ? 0xFFFFFFFFu : (uint32_t)rec[k].size);
+        tl__bb_u32(&h, big_size ? 0xFFFFFFFFu : (uint32_t)rec[k].size);
+        tl__bb_u16(&h, (unsigned)fl);
+        tl__bb_u16(&h, (unsigned)zlen);
+        tl__bb_u16(&h, 0);
+        tl__bb_u16(&h, 0);
+        tl__bb_u16(&h, 0);
+        tl__bb_u32(&h, 0);
+        tl__bb_u32(&h, big_off ? 0xFFFFFFFFu : (uint32_t)rec[k].off);
+        tl__bb_put(&h, rec[k].name, fl);
+        if (zlen) {
+            tl__bb_u16(&h, 1);
+            tl__bb_u16(&h, (unsigned)(zlen - 4));
+            if (big_size) {
+                tl__bb_u64(&h, rec[k].size);
+                tl__bb_u64(&h, rec[k].size);
+            }
+            if (big_off) tl__bb_u64(&h, rec[k].off);
+        }
+        ok = tl__sink_bb(s, &h);
+    }
+    if (ok) {
+        uint64_t z64 = s->off;
+        cd_size = s->off - cd_off;
+        tl__bb_u32(&h, 0x06064b50u);
+        tl__bb_u64(&h, 44);
+        tl__bb_u16(&h, 0x031E);
+        tl__bb_u16(&h, 0x002D);
+        tl__bb_u32(&h, 0);
+        tl__bb_u32(&h, 0);
+        tl__bb_u64(&h, n);
+        tl__bb_u64(&h, n);
+        tl__bb_u64(&h, cd_size);
+        tl__bb_u64(&h, cd_off);
+        tl__bb_u32(&h, 0x07064b50u);
+        tl__bb_u32(&h, 0);
+        tl__bb_u64(&h, z64);
+        tl__bb_u32(&h, 1);
+        tl__bb_u32(&h, 0x06054b50u);
+        tl__bb_u16(&h, 0);
+        tl__bb_u16(&h, 0);
+        tl__bb_u16(&h, n >= 0xFFFF ? 0xFFFF : (unsigned)n);
+        tl__bb_u16(&h, n >= 0xFFFF ? 0xFFFF : (unsigned)n);
+        tl__bb_u32(&h, cd_size >= z64off ? 0xFFFFFFFFu : (uint32_t)cd_size);
+        tl__bb_u32(&h, cd_off >= z64off ? 0xFFFFFFFFu : (uint32_t)cd_off);
+        tl__bb_u16(&h, 0);
+        ok = tl__sink_bb(s, &h);
+    }
+    for (k = 0; k < n; k++) tl__free(rec[k].name);
+    tl__free(rec);
+    tl__free(h.p);
+    if (!ok) {
+        if (h.oom) TL__FAIL(TL_ERR_OOM, "%s: out of memory writing the zip container", op);
+        else TL__FAIL(TL_ERR_IO, "%s: write failed at byte %llu of the checkpoint", op, (unsigned long long)s->off);
+    }
+    return ok;
+}
+
+static int tl__host_is_little(void) {
+    uint16_t x = 1;
+    unsigned char c;
+    memcpy(&c, &x, 1);
+    return c == 1;
+}
+
+typedef struct tl__skey { char key[24]; size_t idx; } tl__skey;
+static int tl__skey_cmp(const void *a, const void *b) {
+    return strcmp(((const tl__skey *)a)->key, ((const tl__skey *)b)->key);
+}
+
+/* torch.save(v) into s with the given zip prefix: data.pkl, byteorder, data/<k> (lexicographic
+   key order, as torch 1.6-2.6), version (the torch 2.1-2.6 record order, 2.1). */
+static tl_status tl__ckpt_save(const char *op, const tl_value *v, tl__sink *s, const char *prefix) {
+    tl__pw w;
+    tl__skey *keys = NULL;
+    const char **names = NULL;
+    const void **datas = NULL;
+    uint64_t *sizes = NULL;
+    char **keynames = NULL;
+    size_t k, n = 0;
+    tl_status st = TL_OK;
+    if (tl__null_in(op, v)) return tl__tls.status ? tl__tls.status : TL_ERR_ARG;
+    if (!tl__host_is_little())
+        return TL__FAIL(TL_ERR_STATE, "%s: saving on a big-endian host is not supported yet", op);
+    memset(&w, 0, sizeof w);
+    w.op = op;
+    tl__bb_byte(&w.out, 0x80);
+    tl__bb_byte(&w.out, 2);
+    if (!tl__pw_value(&w, v, 0)) {
+        st = w.out.oom ? TL__FAIL(TL_ERR_OOM, "%s: out of memory writing data.pkl", op) : tl__tls.status;
+        goto done;
+    }
+    tl__bb_byte(&w.out, '.');
+    if (w.out.oom) {
+        st = TL__FAIL(TL_ERR_OOM, "%s: out of memory writing data.pkl", op);
+        goto done;
+    }
+    n = w.nst + 3;
+    keys = (tl__skey *)tl__malloc((w.nst ? w.nst : 1) * sizeof(tl__skey));
+    names = (const char **)tl__malloc(n * sizeof(char *));
+    datas = (const void **)tl__malloc(n * sizeof(void *));
+    sizes = (uint64_t *)tl__malloc(n * sizeof(uint64_t));
+    keynames = (char **)tl__malloc((w.nst ? w.nst : 1) * sizeof(char *));
+    if (!keys || !names || !datas || !sizes || !keynames) {
+        st = TL__FAIL(TL_ERR_OOM, "%s: out of memory listing %lu storages", op, (unsigned long)w.nst);
+        goto done;
+    }
+    memset(keynames, 0, (w.nst ? w.nst : 1) * sizeof(char *));
+    for (k = 0; k < w.nst; k++) {
+        snprintf(keys[k].key, sizeof keys[k].key, "%lu", (unsigned long)k);
+        keys[k].idx = k;
+    }
+    qsort(keys, w.nst, sizeof(tl__skey), tl__skey_cmp);
+    names[0] = "data.pkl";
+    datas[0] = w.out.p;
+    sizes[0] = w.out.n;
+    names[1] = "byteorder";
+    datas[1] = "little";
+    sizes[1] = 6;
+    for (k = 0; k < w.nst; k++) {
+        tl_storage *sto = w.st[keys[k].idx];
+        keynames[k] = (char *)tl__malloc(strlen(keys[k].key) + 6);
+        if (!keynames[k]) {
+            st = TL__FAIL(TL_ERR_OOM, "%s: out of memory naming storage records", op);
+            goto done;
+        }
+        snprintf(keynames[k], strlen(keys[k].key) + 6, "data/%s", keys[k].key);
+        names[2 + k] = keynames[k];
+        datas[2 + k] = sto->data;
+        sizes[2 + k] = sto->nbytes;
+    }
+    names[n - 1] = "version";
+    datas[n - 1] = "3\n";
+    sizes[n - 1] = 2;
+    if (!tl__zip_write(op, s, prefix, n, names, datas, sizes, TL__ZIP64_LIMIT, TL__ZIP64_OFFSET_LIMIT)) st = tl__tls.status ? tl__tls.status : TL_ERR_IO;
+done:
+    if (keynames)
+        for (k = 0; k < w.nst; k++) tl__free(keynames[k]);
+    tl__free(keynames);
+    tl__free(keys);
+    tl__free((void *)names);
+    tl__free((void *)datas);
+    tl__free(sizes);
+    tl__free(w.out.p);
+    tl__hm_free(&w.memo);
+    tl__hm_free(&w.stmap);
+    tl__free(w.st);
+    tl__free(w.st_dt);
+    return st;
+}
+
+TLDEF tl_status tl_save_to_writer(const tl_value *v, tl_write_fn write, void *user) {
+    tl__sink s;
+    if (!write) return TL__FAIL(TL_ERR_ARG, "tl_save_to_writer: write callback is NULL");
+    memset(&s, 0, sizeof s);
+    s.fn = write;
+    s.user = user;
+    return tl__ckpt_save("tl_save_to_writer", v, &s, "archive");
+}
+
+static int tl__bb_writer(const void *data, size_t size, void *user) {
+    tl__bb *b = (tl__bb *)user;
+    tl__bb_put(b, data, size);
+    return b->oom ? 1 : 0;
+}
+TLDEF tl_status tl_save_to_buffer(const tl_value *v, void **data, size_t *size) {
+    tl__sink s;
+    tl__bb b;
+    tl_status st;
+    if (!data || !size) return TL__FAIL(TL_ERR_ARG, "tl_save_to_buffer: data or size is NULL");
+    *data = NULL;
+    *size = 0;
+    memset(&s, 0, sizeof s);
+    memset(&b, 0, sizeof b);
+    s.fn = tl__bb_writer;
+    s.user = &b;
+    st = tl__ckpt_save("tl_save_to_buffer", v, &s, "archive");
+    if (st == TL_ERR_IO && b.oom) { /* our own buffer failed: that is an OOM, not I/O */
+        tl__free(b.p);
+        return st;
+    }
+    if (st) {
+        tl__free(b.p);
+        return st;
+    }
+    *data = b.p;
+    *size = b.n;
+    return TL_OK;
+}
+TLDEF void tl_free_buffer(void *data) { tl__free(data); }
+
+#ifndef TL_NO_STDIO
+static int tl__file_writer(const void *data, size_t size, void *user) {
+    return fwrite(data, 1, size, (FILE *)user) == size ? 0 : 1;
+}
+/* torch's archive name: base name of the path without its extension (caffe2 basename()); we fall
+   back to "archive" when that is empty. */
+static void tl__zip_prefix(const char *path, char *out, size_t cap) {
+    const char *b = path, *p, *dot = NULL;
+    size_t len;
+    for (p = path; *p; p++)
+        if (*p == '/' || *p == '\\') b = p + 1;
+    for (p = b; *p; p++)
+        if (*p == '.') dot = p;
+    len = dot ? (size_t)(dot - b) : strlen(b);
+    if (len == 0 || len >= cap) {
+        snprintf(out, cap, "archive");
+        return;
+    }
+    memcpy(out, b, len);
+    out[len] = 0;
+}
+#if defined(__unix__) || defined(__APPLE__)
+#include <fcntl.h>
+#include <unistd.h>
+#define TL__HAVE_FSYNC 1
+#endif
+TLDEF tl_status tl_save(const tl_value *v, const char *path) {
+    char prefix[256], *tmp;
+    size_t plen;
+    FILE *f;
+    tl__sink s;
+    tl_status st;
+    unsigned long salt;
+    if (tl__null_in("tl_save", v) || tl__null_in("tl_save", path)) return tl__tls.status ? tl__tls.status : TL_ERR_ARG;
+    tl__zip_prefix(path, prefix, sizeof prefix);
+    plen = strlen(path);
+    tmp = (char *)tl__malloc(plen + 32);
+    if (!tmp) return TL__FAIL(TL_ERR_OOM, "tl_save: out of memory");
+    salt = (unsigned long)(size_t)tmp ^ (unsigned long)(size_t)&salt ^ (unsigned long)plen * 2654435761ul;
+    snprintf(tmp, plen + 32, "%s.tmp-%08lx", path, salt & 0xfffffffful);
+    f = fopen(tmp, "wb");
+    if (!f) {
+        st = TL__FAIL(TL_ERR_IO, "tl_save: cannot create the temporary file '%s' next to '%s'", tmp, path);
+        tl__free(tmp);
+        return st;
+    }
+    memset(&s, 0, sizeof s);
+    s.fn = tl__file_writer;
+    s.user = f;
+    st = tl__ckpt_save("tl_save", v, &s, prefix);
+    if (!st && fflush(f) != 0) st = TL__FAIL(TL_ERR_IO, "tl_save: flushing '%s' failed", tmp);
+    if (fclose(f) != 0 && !st) st = TL__FAIL(TL_ERR_IO, "tl_save: closing '%s' failed", tmp);
+#ifdef TL__HAVE_FSYNC
+    if (!st) { /* fileno is not C99: reopen the closed file to fsync its data before the rename */
+        int fd = open(tmp, O_RDONLY);
+        if (fd < 0 || fsync(fd) != 0) st = TL__FAIL(TL_ERR_IO, "tl_save: fsync of '%s' failed", tmp);
+        if (fd >= 0) close(fd);
+    }
+#endif
+    if (!st && rename(tmp, path) != 0)
+        st = TL__FAIL(TL_ERR_IO, "tl_save: cannot rename '%s' to '%s'", tmp, path);
+    if (st) remove(tmp);
+    tl__free(tmp);
+    return st;
+}
+TLDEF tl_status tl_save_tensor(const tl_tensor *t, const char *path) {
+    tl_value *v;
+    tl_status st;
+    TL__CHECK1S("tl_save_tensor", t);
+    v = tl_value_tensor((tl_tensor *)t);
+    if (!v) return tl__tls.status;
+    st = tl_save(v, path);
+    tl_value_free(v);
+    return st;
+}
+#endif
+
+/* ===== inflate (RFC 1951), for zip entries stored with method 8 ===== */
+/* A straightforward canonical-Huffman decoder: reads codes bit by bit (torch never compresses, so
+   speed is secondary to bounds checks). Every input read and output write is checked. */
+
+typedef struct tl__inf {
+    const unsigned char *in;
+    size_t inlen, pos;
+    uint32_t bitbuf;
+    int bitcnt;
+    unsigned char *out;
+    size_t outlen, outpos;
+} tl__inf;
+typedef struct tl__huff { short count[16]; short sym[320]; } tl__huff;
+
+static const short tl__inf_lbase[29] = {3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27,
+                                        31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
+static const short tl__inf_lext[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
+                                       2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
+static const int tl__inf_dbase[30] = {1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129,
+                                      193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097,
+                                      6145, 8193, 12289, 16385, 24577};
+static const short tl__inf_dext[30] = {0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6,
+                                       6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
+static const unsigned char tl__inf_clorder[19] = {16, 17, 18, 0, 8, 7, 9, 6, 10, 5,
+                                                  11, 4, 12, 3, 13, 2, 14, 1, 15};
+
+/* n bits, LSB first; -1 when the input runs out. */
+static long tl__inf_bits(tl__inf *s, int n) {
+    long v;
+    while (s->bitcnt < n) {
+        if (s->pos >= s->inlen) return -1;
+        s->bitbuf |= (uint32_t)s->in[s->pos++] << s->bitcnt;
+        s->bitcnt += 8;
+    }
+    v = (long)(s->bitbuf & ((1u << n) - 1u));
+    s->bitbuf >>= n;
+    s->bitcnt -= n;
+    return v;
+}
+/* Canonical code from code lengths; 0 = ok, -1 = over-subscribed (incomplete codes are allowed and
+   fail only when an unused code is met). */
+static int tl__huff_build(tl__huff *h, const unsigned char *len, int n) {
+    short offs[16];
+    int k, left = 1;
+    memset(h->count, 0, sizeof h->count);
+    for (k = 0; k < n; k++) h->count[len[k]]++;
+    for (k = 1; k < 16; k++) {
+        left = left * 2 - h->count[k];
+        if (left < 0) return -1;
+    }
+    offs[1] = 0;
+    for (k = 1; k < 15; k++) offs[k + 1] = (short)(offs[k] + h->count[k]);
+    for (k = 0; k < n; k++)
+        if (len[k]) h->sym[offs[len[k]]++] = (short)k;
+    return 0;
+}
+/* Next symbol, or -1 (input exhausted or an unused code). */
+static int tl__huff_decode(tl__inf *s, const tl__huff *h) {
+    int len, code = 0, first = 0, index = 0;
+    for (len = 1; len < 16; len++) {
+        long b = tl__inf_bits(s, 1);
+        int count = h->count[len];
+        if (b < 0) return -1;
+        code |= (int)b;
+        if (code - first < count) return h->sym[index + code - first];
+        index += count;
+        first = (first + count) << 1;
+        code <<= 1;
+    }
+    return -1;
+}
+/* Decodes one block's symbols with the given codes. 0 ok, else a message. */
+static const char *tl__inf_codes(tl__inf *s, const tl__huff *lit, const tl__huff *dist) {
+    for (;;) {
+        int sym = tl__huff_decode(s, lit);
+        if (sym < 0) return "invalid literal/length code or truncated data";
+        if (sym < 256) {
+            if (s->outpos >= s->outlen) return "more output than the entry's declared size";
+            s->out[s->outpos++] = (unsigned char)sym;
+        } else if (sym == 256) {
+            return NULL;
+        } else {
+            long e, len, d;
+            size_t dd, k;
+            sym -= 257;
+            if (sym >= 29) return "invalid length symbol";
+            e = tl__inf_bits(s, tl__inf_lext[sym]);
+            if (e < 0) return "truncated data";
+            len = tl__inf_lbase[sym] + e;
+            sym = tl__huff_decode(s, dist);
+            if (sym < 0 || sym >= 30) return "invalid distance code";
+            e = tl__inf_bits(s, tl__inf_dext[sym]);
+            if (e < 0) return "truncated data";
+            d = tl__inf_dbase[sym] + e;
+            dd = (size_t)d;
+            if (dd > s->outpos) return "distance reaches before the start of the output";
+            if ((size_t)len > s->outlen - s->outpos) return "more output than the entry's declared size";
+            for (k = 0; k < (size_t)len; k++, s->outpos++) s->out[s->outpos] = s->out[s->outpos - dd];
+        }
+    }
+}
+/* Inflates in[0..inlen) into exactly outlen bytes; NULL on success, else what was wrong. */
+static const char *tl__inflate(const unsigned char *in, size_t inlen, unsigned char *out, size_t outlen) {
+    tl__inf s;
+    tl__huff lit, dist;
+    unsigned char lens[320];
+    long last, type;
+    memset(&s, 0, sizeof s);
+    s.in = in;
+    s.inlen = inlen;
+    s.out = out;
+    s.outlen = outlen;
+    do {
+        const char *err = NULL;
+        last = tl__inf_bits(&s, 1);
+        type = tl__inf_bits(&s, 2);
+        if (last < 0 || type < 0) return "truncated data";
+        if (type == 0) { /* stored */
+            unsigned len, nlen;
+            s.bitbuf = 0;
+            s.bitcnt = 0;
+            if (s.inlen - s.pos < 4) return "truncated stored block";
+            len = s.in[s.pos] | ((unsigned)s.in[s.pos + 1] << 8);
+            nlen = s.in[s.pos + 2] | ((unsigned)s.in[s.pos + 3] << 8);
+            s.pos += 4;
+            if (len != (~nlen & 0xffffu)) return "stored block length check failed";
+            if (s.inlen - s.pos < len) return "truncated stored block";
+            if (s.outlen - s.outpos < len) return "more output than the entry's declared size";
+            if (len) memcpy(s.out + s.outpos, s.in + s.pos, len);
+            s.pos += len;
+            s.outpos += len;
+        } else if (type == 1) { /* fixed codes */
+            int k;
+            for (k = 0; k < 144; k++) lens[k] = 8;
+            for (; k < 256; k++) lens[k] = 9;
+            for (; k < 280; k++) lens[k] = 7;
+            for (; k < 288; k++) lens[k] = 8;
+            tl__huff_build(&lit, lens, 288);
+            for (k = 0; k < 30; k++) lens[k] = 5;
+            tl__huff_build(&dist, lens, 30);
+            err = tl__inf_codes(&s, &lit, &dist);
+        } else if (type == 2) { /* dynamic codes */
+            long nlen = tl__inf_bits(&s, 5), ndist = tl__inf_bits(&s, 5), ncode = tl__inf_bits(&s, 4);
+            int k = 0;
+            if (nlen < 0 || ndist < 0 || ncode < 0) return "truncated data";
+            nlen += 257;
+            ndist += 1;
+            ncode += 4;
+            if (nlen > 286 || ndist > 30) return "bad code counts";
+            memset(lens, 0, sizeof lens);
+            for (k = 0; k < ncode; k++) {
+                long b = tl__inf_bits(&s, 3);
+                if (b < 0) return "truncated data";
+                lens[tl__inf_clorder[k]] = (unsigned char)b;
+            }
+            if (tl__huff_build(&lit, lens, 19) != 0) return "over-subscribed code-length code";
+            k = 0;
+            while (k < nlen + ndist) {
+                int sym = tl__huff_decode(&s, &lit), rep, val = 0;
+                long b;
+                if (sym < 0) return "invalid code-length code";
+                if (sym < 16) {
+                    lens[k++] = (unsigned char)sym;
+                    continue;
+                }
+                if (sym == 16) {
+                    if (k == 0) return "repeat with no previous length";
+                    val = lens[k - 1];
+                    b = tl__inf_bits(&s, 2);
+                    rep = 3 + (int)b;
+                } else if (sym == 17) {
+                    b = tl__inf_bits(&s, 3);
+                    rep = 3 + (int)b;
+                } else {
+                    b = tl__inf_bits(&s, 7);
+                    rep = 11 + (int)b;
+                }
+                if (b < 0) return "truncated data";
+                if (k + rep > nlen + ndist) return "code lengths overflow the alphabet";
+                while (rep--) lens[k++] = (unsigned char)val;
+            }
+            if (lens[256] == 0) return "no end-of-block code";
+            if (tl__huff_build(&lit, lens, (int)nlen) != 0) return "over-subscribed literal/length code";
+            if (tl__huff_build(&dist, lens + nlen, (int)ndist) != 0) return "over-subscribed distance code";
+            err = tl__inf_codes(&s, &lit, &dist);
+        } else {
+            return "invalid block type 3";
+        }
+        if (err) return err;
+    } while (!last);
+    if (s.outpos != s.outlen) return "less output than the entry's declared size";
+    return NULL;
+}
+
+/* ===== zip in ===== */
+
+typedef struct tl__zent {
+    const char *name;
+    size_t nlen;
+    uint64_t lho, csize, usize;
+    uint32_t crc;
+    unsigned method, flags;
+} tl__zent;
+
+static unsigned tl__rd16(const unsigned char *p) { return (unsigned)p[0] | ((unsigned)p[1] << 8); }
+static uint32_t tl__rd32(const unsigned char *p) {
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+static uint64_t tl__rd64(const unsigned char *p) { return tl__rd32(p) | ((uint64_t)tl__rd32(p + 4) << 32); }
+
+/* One storage record as loaded: key -> storage (the load context holds one reference). */
+typedef struct tl__lstore {
+    const char *key;
+    size_t klen;
+    tl_storage *st;
+    int dtype;          /* tl_dtype, or -1 for torch.storage.UntypedStorage (bytes) */
+    uint64_t numel;
+} tl__lstore;
+
+/* The read buffer loaded tensors alias: refcounted, freed (or handed back to the user) when the
+   last aliasing storage dies. */
+typedef struct tl__rblock {
+    int refcount;
+    void *data;
+    int owned;                          /* 1: tl__free(data) */
+    void (*release)(void *data, void *user);
+    void *user;
+} tl__rblock;
+static void tl__rblock_unref(void *data, void *user) {
+    tl__rblock *b = (tl__rblock *)user;
+    (void)data;
+    if (!b || --b->refcount > 0) return;
+    if (b->owned) tl__free(b->data);
+    else if (b->release) b->release(b->data, b->user);
+    tl__free(b);
+}
+
+typedef struct tl__pobj tl__pobj;
+
+/* Load context. */
+typedef struct tl__ld {
+    const char *op, *src;
+    const unsigned char *p;
+    size_t n;
+    tl__rblock *block;          /* NULL: copy every storage */
+    tl__crc crc;
+    tl__zent *ents;
+    size_t nents;
+    const char *prefix;
+    size_t plen;
+    int swap;                   /* byteorder 'big': swap elements */
+    /* unpickler */
+    const unsigned char *pk;
+    size_t pklen, pos, oppos;
+    tl__pobj *all;
+    long nobj;
+    tl__pobj **stack;
+    size_t sp, stcap;
+    size_t *marks;
+    size_t nmarks, mkcap;
+    tl__pobj **memo;
+    size_t memocap, memolen;
+    tl__lstore *stores;
+    size_t nstores, capstores;
+    long budget;
+    int failed;
+} tl__ld;
+
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static void tl__ld_fail(tl__ld *ld, tl_status st, const char *fmt, ...) {
+    char msg[400];
+    va_list ap;
+    if (ld->failed) return;
+    ld->failed = 1;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    TL__FAIL(st, "%s: %s: %s", ld->op, ld->src, msg);
+}
+/* The same, prefixed with the data.pkl offset of the current opcode. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static void tl__pk_fail(tl__ld *ld, const char *fmt, ...) {
+    char msg[300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    tl__ld_fail(ld, TL_ERR_FORMAT, "data.pkl offset %lu: %s", (unsigned long)ld->oppos, msg);
+}
+#define TL__PK_FAIL tl__pk_fail
+
+static int tl__zip_parse(tl__ld *ld) {
+    const unsigned char *p = ld->p;
+    size_t n = ld->n, eocd = 0, k, lo;
+    int found = 0;
+    uint64_t count, cdsize, cdoff, pos;
+    if (n < 22) {
+        tl__ld_fail(ld, TL_ERR_FORMAT, "%lu bytes is too short for a zip archive", (unsigned long)n);
+        return 0;
+    }
+    lo = n - 22 > 65535 ? n - 22 - 65535 : 0;
+    for (k = n - 22 + 1; k-- > lo;) {
+        if (tl__rd32(p + k) == 0x06054b50u && k + 22 + tl__rd16(p + k + 20) <= n) {
+            eocd = k;
+            found = 1;
+            break;
+        }
+    }
+    if (!found) {
+        tl__ld_fail(ld, TL_ERR_FORMAT, "no zip end-of-central-directory record (truncated file?)");
+        return 0;
+    }
+    count = tl__rd16(p + eocd + 10);
+    cdsize = tl__rd32(p + eocd + 12);
+    cdoff = tl__rd32(p + eocd + 16);
+    if (eocd >= 20 && tl__rd32(p + eocd - 20) == 0x07064b50u) { /* ZIP64 locator (2.7) */
+        uint64_t z = tl__rd64(p + eocd - 12);
+        if (z > n || n - z < 56 || tl__rd32(p + z) != 0x06064b50u) {
+            tl__ld_fail(ld, TL_ERR_FORMAT, "ZIP64 end record offset %llu is invalid", (unsigned long long)z);
+            return 0;
+        }
+        count = tl__rd64(p + z + 32);
+        cdsize = tl__rd64(p + z + 40);
+        cdoff = tl__rd64(p + z + 48);
+    } else if (count == 0xFFFF || cdsize == 0xFFFFFFFFu || cdoff == 0xFFFFFFFFu) {
+        tl__ld_fail(ld, TL_ERR_FORMAT, "zip end record is saturated but there is no ZIP64 locator");
+        return 0;
+    }
+    if (cdoff > n || cdsize > n - cdoff || count > cdsize / 46) {
+        tl__ld_fail(ld, TL_ERR_FORMAT, "central directory (offset %llu, %llu bytes, %llu entries) lies outside the %lu-byte file",
+                    (unsigned long long)cdoff, (unsigned long long)cdsize, (unsigned long long)count, (unsigned long)n);
+        return 0;
+    }
+    if (count == 0) {
+        tl__ld_fail(ld, TL_ERR_FORMAT, "the zip archive is empty");
+        return 0;
+    }
+    ld->ents = (tl__zent *)tl__malloc((size_t)count * sizeof(tl__zent));
+    if (!ld->ents) {
+        tl__ld_fail(ld, TL_ERR_OOM, "out of memory for %llu zip entries", (unsigned long long)count);
+        return 0;
+    }
+    pos = cdoff;
+    for (k = 0; k < (size_t)count; k++) {
+        tl__zent *e = &ld->ents[k];
+        const unsigned char *h = p + pos, *x, *xend;
+        unsigned nl, xl, cl;
+        if (cdoff + cdsize - pos < 46 || tl__rd32(h) != 0x02014b50u) {
+            tl__ld_fail(ld, TL_ERR_FORMAT, "central directory entry %lu is malformed", (unsigned long)k);
+            return 0;
+        }
+        nl = tl__rd16(h + 28);
+        xl = tl__rd16(h + 30);
+        cl = tl__rd16(h + 32);
+        if (cdoff + cdsize - pos - 46 < (uint64_t)nl + xl + cl) {
+            tl__ld_fail(ld, TL_ERR_FORMAT, "central directory entry %lu runs past the directory", (unsigned long)k);
+            return 0;
+        }
+        e->flags = tl__rd16(h + 8);
+        e->method = tl__rd16(h + 10);
+        e->crc = tl__rd32(h + 16);
+        e->csize = tl__rd32(h + 20);
+        e->usize = tl__rd32(h + 24);
+        e->lho = tl__rd32(h + 42);
+        e->name = (const char *)h + 46;
+        e->nlen = nl;
+        x = h + 46 + nl;
+        xend = x + xl;
+        while (xend - x >= 4) { /* ZIP64 extended information: only the saturated fields, in order */
+            unsigned id = tl__rd16(x), sz = tl__rd16(x + 2);
+            const unsigned char *f = x + 4, *fend = x + 4 + sz;
+            if ((size_t)(xend - x - 4) < sz) break;
+            if (id == 1) {
+                if (e->usize == 0xFFFFFFFFu) {
+                    if (fend - f < 8) goto bad64;
+                    e->usize = tl__rd64(f);
+                    f += 8;
+                }
+                if (e->csize == 0xFFFFFFFFu) {
+                    if (fend - f < 8) goto bad64;
+                    e->csize = tl__rd64(f);
+                    f += 8;
+                }
+                if (e->lho == 0xFFFFFFFFu) {
+                    if (fend - f < 8) goto bad64;
+                    e->lho = tl__rd64(f);
+                }
+            }
+            x = fend;
+        }
+        if (e->usize == 0xFFFFFFFFu || e->csize == 0xFFFFFFFFu || e->lho == 0xFFFFFFFFu) {
+        bad64:
+            tl__ld_fail(ld, TL_ERR_FORMAT, "zip entry '%.*s' lacks its ZIP64 sizes/offset", (int)(nl > 200 ? 200 : nl), e->name);
+            return 0;
+        }
+        if (e->flags & 1) {
+            tl__ld_fail(ld, TL_ERR_FORMAT, "zip entry '%.*s' is encrypted", (int)(nl > 200 ? 200 : nl), e->name);
+            return 0;
+        }
+        pos += 46 + (uint64_t)nl + xl + cl;
+        ld->nents = k + 1;
+    }
+    /* the prefix: the first entry's name up to its first '/' (2.1) */
+    {
+        const tl__zent *e0 = &ld->ents[0];
+        const char *slash = (const char *)memchr(e0->name, '/', e0->nlen);
+        if (!slash || slash == e0->name) {
+            tl__ld_fail(ld, TL_ERR_FORMAT, "file in archive is not in a subdirectory: '%.*s' (torch.save puts every record under one directory)",
+                        (int)(e0->nlen > 200 ? 200 : e0->nlen), e0->name);
+            return 0;
+        }
+        ld->prefix = e0->name;
+        ld->plen = (size_t)(slash - e0->name);
+        for (k = 0; k < ld->nents; k++) {
+            const tl__zent *e = &ld->ents[k];
+            if (e->nlen <= ld->plen || memcmp(e->name, ld->prefix, ld->plen) != 0 || e->name[ld->plen] != '/') {
+                tl__ld_fail(ld, TL_ERR_FORMAT, "record '%.*s' is not under the archive directory '%.*s/'",
+                            (int)(e->nlen > 200 ? 200 : e->nlen), e->name, (int)ld->plen, ld->prefix);
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
+/* Entry "<prefix>/<rel>" (ASCII case-insensitive, like miniz), or NULL. */
+static const tl__zent *tl__zip_find(const tl__ld *ld, const char *rel, size_t rlen) {
+    size_t k, j;
+    for (k = 0; k < ld->nents; k++) {
+        const tl__zent *e = &ld->ents[k];
+        if (e->nlen != ld->plen + 1 + rlen) continue;
+        for (j = 0; j < rlen; j++) {
+            int a = (unsigned char)e->name[ld->plen + 1 + j], b = (unsigned char)rel[j];
+            if (a >= 'A' && a <= 'Z') a += 32;
+            if (b >= 'A' && b <= 'Z') b += 32;
+            if (a != b) break;
+        }
+        if (j == rlen) return e;
+    }
+    return NULL;
+}
+
+/* The bytes of an entry: *ptr into the file (stored), or a new buffer in *owned (deflated).
+   Checks the local header, bounds, sizes and the CRC (a CRC of 0 means "not computed"). */
+static int tl__zip_read(tl__ld *ld, const tl__zent *e, const unsigned char **ptr, unsigned char **owned) {
+    const unsigned char *h;
+    uint64_t payload;
+    int nl = (int)(e->nlen > 200 ? 200 : e->nlen);
+    *ptr = NULL;
+    *owned = NULL;
+    if (e->lho > ld->n || ld->n - e->lho < 30 || tl__rd32(ld->p + e->lho) != 0x04034b50u) {
+        tl__ld_fail(ld, TL_ERR_FORMAT, "record '%.*s': no local header at offset %llu", nl, e->name, (unsigned long long)e->lho);
+        return 0;
+    }
+    h = ld->p + e->lho;
+    payload = e->lho + 30 + tl__rd16(h + 26) + tl__rd16(h + 28);
+    if (payload > ld->n || e->csize > ld->n - payload) {
+        tl__ld_fail(ld, TL_ERR_FORMAT, "record '%.*s' is truncated (%llu bytes at offset %llu, file has %lu)", nl, e->name,
+                    (unsigned long long)e->csize, (unsigned long long)payload, (unsigned long)ld->n);
+        return 0;
+    }
+    if (e->method == 0) {
+        if (e->csize != e->usize) {
+            tl__ld_fail(ld, TL_ERR_FORMAT, "record '%.*s' is stored with compressed size %llu != size %llu", nl, e->name,
+                        (unsigned long long)e->csize, (unsigned long long)e->usize);
+            return 0;
+        }
+        *ptr = ld->p + payload;
+    } else if (e->method == 8) {
+        const char *err;
+        if (e->usize > e->csize * 1040 + 1024 || e->usize > (uint64_t)(size_t)-1 / 2) {
+            tl__ld_fail(ld, TL_ERR_FORMAT, "record '%.*s' claims %llu bytes from %llu deflated bytes, more than DEFLATE can produce",
+                        nl, e->name, (unsigned long long)e->usize, (unsigned long long)e->csize);
+            return 0;
+        }
+        *owned = (unsigned char *)tl__malloc((size_t)e->usize);
+        if (!*owned) {
+            tl__ld_fail(ld, TL_ERR_OOM, "out of memory inflating record '%.*s' (%llu bytes)", nl, e->name, (unsigned long long)e->usize);
+            return 0;
+        }
+        err = tl__inflate(ld->p + payload, (size_t)e->csize, *owned, (size_t)e->usize);
+        if (err) {
+            tl__free(*owned);
+            *owned = NULL;
+            tl__ld_fail(ld, TL_ERR_FORMAT, "record '%.*s': bad deflate data: %s", nl, e->name, err);
+            return 0;
+        }
+        *ptr = *owned;
+    } else {
+        tl__ld_fail(ld, TL_ERR_FORMAT, "record '%.*s' uses zip compression method %u (only stored and deflate are supported)",
+                    nl, e->name, e->method);
+        return 0;
+    }
+    if (e->crc != 0 && tl__crc_update(&ld->crc, 0, *ptr, (size_t)e->usize) != e->crc) {
+        tl__free(*owned);
+        *owned = NULL;
+        tl__ld_fail(ld, TL_ERR_FORMAT, "record '%.*s' fails its CRC-32 check (corrupted file)", nl, e->name);
+        return 0;
+    }
+    return 1;
+}
+
+/* ===== pickle in: the safe subset unpickler (section 7.2) ===== */
+
+enum {
+    TL__P_NONE, TL__P_BOOL, TL__P_INT, TL__P_FLOAT, TL__P_STR, TL__P_TUPLE, TL__P_LIST, TL__P_DICT,
+    TL__P_TENSOR, TL__P_STORAGE, TL__P_GLOBAL
+};
+static const char *const tl__pobj_names[] = {"None", "bool", "int", "float", "str", "tuple", "list",
+                                             "dict", "Tensor", "storage", "class/function"};
+
+/* An unpickled object. Objects may be shared (memo) or even cyclic while unpickling; they live in
+   one list owned by the load context and become a tl_value tree at the end. */
+struct tl__pobj {
+    int kind;
+    int flag;               /* bool value; dict: OrderedDict; tensor: nn.Parameter */
+    int visiting;           /* cycle detection during conversion */
+    int g;                  /* GLOBAL: index in tl__globals; STORAGE: index in ld->stores */
+    int64_t i;
+    double f;
+    const char *s;          /* STR: bytes inside data.pkl (not NUL-terminated) */
+    size_t slen;
+    tl_tensor *t;           /* TENSOR: one owned reference */
+    tl__pobj **items;       /* TUPLE/LIST: items; DICT: key, value, key, value, ... */
+    size_t n, cap;
+    tl__pobj *meta;         /* OrderedDict _metadata (via BUILD) */
+    tl__pobj *next;         /* the context's list of all objects */
+};
+
+/* The allowlist (7.1/7.2): nothing outside this table is ever looked up, imported or called. */
+enum {
+    TL__G_ODICT = 1, TL__G_RT_V2, TL__G_RT, TL__G_RT_V3, TL__G_RPARAM, TL__G_RPARAM_STATE,
+    TL__G_FROM_TYPE_V2, TL__G_STORAGE, TL__G_USTORAGE, TL__G_UNSUP_STORAGE, TL__G_TENSOR_CLS,
+    TL__G_PARAM_CLS, TL__G_DTYPE
+};
+typedef struct tl__gdef { const char *module, *name; int kind, dtype; } tl__gdef;
+static const tl__gdef tl__globals[] = {
+    {"collections", "OrderedDict", TL__G_ODICT, -1},
+    {"torch._utils", "_rebuild_tensor_v2", TL__G_RT_V2, -1},
+    {"torch._utils", "_rebuild_tensor", TL__G_RT, -1},
+    {"torch._utils", "_rebuild_tensor_v3", TL__G_RT_V3, -1},
+    {"torch._utils", "_rebuild_parameter", TL__G_RPARAM, -1},
+    {"torch._utils", "_rebuild_parameter_with_state", TL__G_RPARAM_STATE, -1},
+    {"torch._tensor", "_rebuild_from_type_v2", TL__G_FROM_TYPE_V2, -1},
+    {"torch", "FloatStorage", TL__G_STORAGE, TL_F32},
+    {"torch", "DoubleStorage", TL__G_STORAGE, TL_F64},
+    {"torch", "HalfStorage", TL__G_STORAGE, TL_F16},
+    {"torch", "BFloat16Storage", TL__G_STORAGE, TL_BF16},
+    {"torch", "LongStorage", TL__G_STORAGE, TL_I64},
+    {"torch", "IntStorage", TL__G_STORAGE, TL_I32},
+    {"torch", "ShortStorage", TL__G_STORAGE, TL_I16},
+    {"torch", "CharStorage", TL__G_STORAGE, TL_I8},
+    {"torch", "ByteStorage", TL__G_STORAGE, TL_U8},
+    {"torch", "BoolStorage", TL__G_STORAGE, TL_BOOL},
+    {"torch", "ComplexFloatStorage", TL__G_UNSUP_STORAGE, -1},
+    {"torch", "ComplexDoubleStorage", TL__G_UNSUP_STORAGE, -1},
+    {"torch", "QInt8Storage", TL__G_UNSUP_STORAGE, -1},
+    {"torch", "QUInt8Storage", TL__G_UNSUP_STORAGE, -1},
+    {"torch", "QInt32Storage", TL__G_UNSUP_STORAGE, -1},
+    {"torch.storage", "UntypedStorage", TL__G_USTORAGE, -1},
+    {"torch", "UntypedStorage", TL__G_USTORAGE, -1},
+    {"torch", "Tensor", TL__G_TENSOR_CLS, -1},
+    {"torch.nn.parameter", "Parameter", TL__G_PARAM_CLS, -1},
+    {"torch", "float32", TL__G_DTYPE, TL_F32},
+    {"torch", "float", TL__G_DTYPE, TL_F32},
+    {"torch", "float64", TL__G_DTYPE, TL_F64},
+    {"torch", "double", TL__G_DTYPE, TL_F64},
+    {"torch", "float16", TL__G_DTYPE, TL_F16},
+    {"torch", "half", TL__G_DTYPE, TL_F16},
+    {"torch", "bfloat16", TL__G_DTYPE, TL_BF16},
+    {"torch", "int64", TL__G_DTYPE, TL_I64},
+    {"torch", "long", TL__G_DTYPE, TL_I64},
+    {"torch", "int32", TL__G_DTYPE, TL_I32},
+    {"torch", "int", TL__G_DTYPE, TL_I32},
+    {"torch", "int16", TL__G_DTYPE, TL_I16},
+    {"torch", "short", TL__G_DTYPE, TL_I16},
+    {"torch", "int8", TL__G_DTYPE, TL_I8},
+    {"torch", "uint8", TL__G_DTYPE, TL_U8},
+    {"torch", "bool", TL__G_DTYPE, TL_BOOL}};
+#define TL__NGLOBALS ((int)(sizeof tl__globals / sizeof tl__globals[0]))
+
+static tl__pobj *tl__ld_obj(tl__ld *ld, int kind) {
+    tl__pobj *o;
+    if (ld->nobj >= TL_LOAD_MAX_OBJECTS) {
+        TL__PK_FAIL(ld, "more than %ld objects (TL_LOAD_MAX_OBJECTS)", (long)TL_LOAD_MAX_OBJECTS);
+        return NULL;
+    }
+    o = (tl__pobj *)tl__malloc(sizeof(tl__pobj));
+    if (!o) {
+        tl__ld_fail(ld, TL_ERR_OOM, "out of memory unpickling data.pkl");
+        return NULL;
+    }
+    memset(o, 0, sizeof *o);
+    o->kind = kind;
+    o->next = ld->all;
+    ld->all = o;
+    ld->nobj++;
+    return o;
+}
+static int tl__ld_push(tl__ld *ld, tl__pobj *o) {
+    if (!o) return 0;
+    if (ld->sp == ld->stcap) {
+        size_t cap = ld->stcap ? ld->stcap * 2 : 64;
+        tl__pobj **s = (tl__pobj **)tl__malloc(cap * sizeof(tl__pobj *));
+        if (!s) {
+            tl__ld_fail(ld, TL_ERR_OOM, "out of memory growing the unpickler stack");
+            return 0;
+        }
+        if (ld->sp) memcpy(s, ld->stack, ld->sp * sizeof(tl__pobj *));
+        tl__free(ld->stack);
+        ld->stack = s;
+        ld->stcap = cap;
+    }
+    ld->stack[ld->sp++] = o;
+    return 1;
+}
+/* Number of items above the innermost MARK. */
+static size_t tl__ld_avail(const tl__ld *ld) { return ld->sp - (ld->nmarks ? ld->marks[ld->nmarks - 1] : 0); }
+static tl__pobj *tl__ld_pop(tl__ld *ld) {
+    if (tl__ld_avail(ld) == 0) {
+        TL__PK_FAIL(ld, "unpickling stack underflow");
+        return NULL;
+    }
+    return ld->stack[--ld->sp];
+}
+static tl__pobj *tl__ld_top(tl__ld *ld) {
+    if (tl__ld_avail(ld) == 0) {
+        TL__PK_FAIL(ld, "unpickling stack underflow");
+        return NULL;
+    }
+    return ld->stack[ld->sp - 1];
+}
+/* Pops the innermost MARK; returns the stack index where its items start. */
+static int tl__ld_popmark(tl__ld *ld, size_t *start) {
+    if (!ld->nmarks) {
+        TL__PK_FAIL(ld, "opcode needs a MARK but none is open");
+        return 0;
+    }
+    *start = ld->marks[--ld->nmarks];
+    return 1;
+}
+static int tl__pobj_add(tl__ld *ld, tl__pobj *c, tl__pobj *item) {
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 4;
+        tl__pobj **it = (tl__pobj **)tl__malloc(cap * sizeof(tl__pobj *));
+        if (!it) {
+            tl__ld_fail(ld, TL_ERR_OOM, "out of memory growing a %s", tl__pobj_names[c->kind]);
+            return 0;
+        }
+        if (c->n) memcpy(it, c->items, c->n * sizeof(tl__pobj *));
+        tl__free(c->items);
+        c->items = it;
+        c->cap = cap;
+    }
+    c->items[c->n++] = item;
+    return 1;
+}
+/* A tuple of the stack items [start, sp), which are popped. */
+static int tl__ld_tuple_from(tl__ld *ld, size_t start) {
+    tl__pobj *t = tl__ld_obj(ld, TL__P_TUPLE);
+    size_t k;
+    if (!t) return 0;
+    for (k = start; k < ld->sp; k++)
+        if (!tl__pobj_add(ld, t, ld->stack[k])) return 0;
+    ld->sp = start;
+    return tl__ld_push(ld, t);
+}
+static int tl__ld_need(tl__ld *ld, size_t n) {
+    if (ld->pklen - ld->pos < n) {
+        TL__PK_FAIL(ld, "truncated pickle: opcode argument needs %lu bytes, %lu left", (unsigned long)n,
+                    (unsigned long)(ld->pklen - ld->pos));
+        return 0;
+    }
+    return 1;
+}
+static int tl__ld_memo_put(tl__ld *ld, uint64_t idx) {
+    tl__pobj *top = tl__ld_top(ld);
+    if (!top) return 0;
+    if (idx >= (uint64_t)TL_LOAD_MAX_OBJECTS || idx > ld->pklen) {
+        TL__PK_FAIL(ld, "memo index %llu is out of range", (unsigned long long)idx);
+        return 0;
+    }
+    if (idx >= ld->memocap) {
+        size_t cap = ld->memocap ? ld->memocap : 64;
+        tl__pobj **m;
+        while (cap <= idx) cap *= 2;
+        m = (tl__pobj **)tl__malloc(cap * sizeof(tl__pobj *));
+        if (!m) {
+            tl__ld_fail(ld, TL_ERR_OOM, "out of memory growing the pickle memo");
+            return 0;
+        }
+        memset(m, 0, cap * sizeof(tl__pobj *));
+        if (ld->memocap) memcpy(m, ld->memo, ld->memocap * sizeof(tl__pobj *));
+        tl__free(ld->memo);
+        ld->memo = m;
+        ld->memocap = cap;
+    }
+    if (!ld->memo[idx]) ld->memolen++;
+    ld->memo[idx] = top;
+    return 1;
+}
+static int tl__ld_memo_get(tl__ld *ld, uint64_t idx) {
+    if (idx >= ld->memocap || !ld->memo[idx]) {
+        TL__PK_FAIL(ld, "bad memo index %llu (BINGET of an object never stored with BINPUT)", (unsigned long long)idx);
+        return 0;
+    }
+    return tl__ld_push(ld, ld->memo[idx]);
+}
+static int tl__ld_global(tl__ld *ld, const char *mod, size_t ml, const char *name, size_t nl) {
+    int k;
+    tl__pobj *o;
+    for (k = 0; k < TL__NGLOBALS; k++) {
+        const tl__gdef *g = &tl__globals[k];
+        if (strlen(g->module) == ml && strlen(g->name) == nl && memcmp(g->module, mod, ml) == 0 &&
+            memcmp(g->name, name, nl) == 0)
+            break;
+    }
+    if (k == TL__NGLOBALS) {
+        TL__PK_FAIL(ld, "refused global '%.*s.%.*s': only tensor, storage and container types are allowed (nothing is imported or executed)",
+                    (int)(ml > 100 ? 100 : ml), mod, (int)(nl > 100 ? 100 : nl), name);
+        return 0;
+    }
+    o = tl__ld_obj(ld, TL__P_GLOBAL);
+    if (!o) return 0;
+    o->g = k;
+    return tl__ld_push(ld, o);
+}
+static int tl__pobj_is_str(const tl__pobj *o, const char *s) {
+    return o->kind == TL__P_STR && o->slen == strlen(s) && memcmp(o->s, s, o->slen) == 0;
+}
+static int tl__dict_len0(const tl__pobj *o) { return o->kind == TL__P_DICT && o->n == 0; }
+
+/* persistent_load(('storage', cls, key, location, numel)) (4.2): one storage per key, read once. */
+static int tl__ld_persid(tl__ld *ld) {
+    tl__pobj *pid = tl__ld_pop(ld), *cls, *key, *loc, *num, *o;
+    tl__lstore *ls = NULL;
+    char rel[300];
+    const tl__zent *e;
+    size_t k;
+    int dtype, rl;
+    uint64_t es, nbytes;
+    if (!pid) return 0;
+    if (pid->kind != TL__P_TUPLE || pid->n == 0 || !tl__pobj_is_str(pid->items[0], "storage")) {
+        TL__PK_FAIL(ld, "persistent id is not a ('storage', ...) tuple");
+        return 0;
+    }
+    if (pid->n == 6) {
+        TL__PK_FAIL(ld, "persistent id with view metadata: legacy (pre-1.6) torch.save format, not supported");
+        return 0;
+    }
+    if (pid->n != 5) {
+        TL__PK_FAIL(ld, "persistent id has %lu items, expected 5 ('storage', class, key, location, numel)", (unsigned long)pid->n);
+        return 0;
+    }
+    cls = pid->items[1];
+    key = pid->items[2];
+    loc = pid->items[3];
+    num = pid->items[4];
+    if (cls->kind != TL__P_GLOBAL || (tl__globals[cls->g].kind != TL__G_STORAGE && tl__globals[cls->g].kind != TL__G_USTORAGE)) {
+        if (cls->kind == TL__P_GLOBAL && tl__globals[cls->g].kind == TL__G_UNSUP_STORAGE)
+            TL__PK_FAIL(ld, "storage class torch.%s: that dtype is not supported by tensorlite", tl__globals[cls->g].name);
+        else
+            TL__PK_FAIL(ld, "persistent id: item 2 is a %s, not a storage class", tl__pobj_names[cls->kind]);
+        return 0;
+    }
+    if (key->kind != TL__P_STR || key->slen == 0 || key->slen > 256 || loc->kind != TL__P_STR || num->kind != TL__P_INT ||
+        num->i < 0) {
+        TL__PK_FAIL(ld, "persistent id: key must be a short str, location a str and numel an int >= 0");
+        return 0;
+    }
+    if (!(loc->slen >= 3 && (memcmp(loc->s, "cpu", 3) == 0 || memcmp(loc->s, "cud", 3) == 0 || memcmp(loc->s, "mps", 3) == 0))) {
+        TL__PK_FAIL(ld, "storage location '%.*s' is not supported (cpu, cuda or mps data is loaded to the CPU)",
+                    (int)(loc->slen > 40 ? 40 : loc->slen), loc->s);
+        return 0;
+    }
+    dtype = tl__globals[cls->g].kind == TL__G_USTORAGE ? -1 : tl__globals[cls->g].dtype;
+    es = dtype < 0 ? 1 : tl__dtype_sizes[dtype];
+    for (k = 0; k < ld->nstores; k++)
+        if (ld->stores[k].klen == key->slen && memcmp(ld->stores[k].key, key->s, key->slen) == 0) {
+            ls = &ld->stores[k];
+            break;
+        }
+    if (ls) { /* a later reference: same class, numel within the first (4.4) */
+        if (ls->dtype != dtype || (uint64_t)num->i > ls->numel) {
+            TL__PK_FAIL(ld, "storage '%.*s' is referenced as %s[%lld] after %s[%llu]", (int)key->slen, key->s,
+                        tl__globals[cls->g].name, (long long)num->i, ls->dtype < 0 ? "UntypedStorage" : tl__storage_names[ls->dtype],
+                        (unsigned long long)ls->numel);
+            return 0;
+        }
+    } else {
+        const unsigned char *ptr;
+        unsigned char *owned;
+        tl_storage *st;
+        if ((uint64_t)num->i > (uint64_t)INT64_MAX / es) {
+            TL__PK_FAIL(ld, "storage '%.*s' numel %lld overflows", (int)key->slen, key->s, (long long)num->i);
+            return 0;
+        }
+        nbytes = (uint64_t)num->i * es;
+        rl = snprintf(rel, sizeof rel, "data/%.*s", (int)key->slen, key->s);
+        e = tl__zip_find(ld, rel, (size_t)rl);
+        if (!e) {
+            TL__PK_FAIL(ld, "storage record '%s' is missing from the archive", rel);
+            return 0;
+        }
+        if (e->usize < nbytes) {
+            TL__PK_FAIL(ld, "storage record '%s' has %llu bytes but %s[%lld] needs %llu", rel, (unsigned long long)e->usize,
+                        tl__globals[cls->g].name, (long long)num->i, (unsigned long long)nbytes);
+            return 0;
+        }
+        if (nbytes > (uint64_t)(size_t)-1 / 2) {
+            TL__PK_FAIL(ld, "storage record '%s' is too large for this platform", rel);
+            return 0;
+        }
+        if (!tl__zip_read(ld, e, &ptr, &owned)) return 0;
+        if (ld->block && !owned && !ld->swap && ((uintptr_t)ptr % (dtype < 0 ? 16 : es)) == 0) {
+            st = (tl_storage *)tl__malloc(sizeof(tl_storage)); /* alias the read buffer */
+            if (st) {
+                memset(st, 0, sizeof *st);
+                st->refcount = 1;
+                st->bucket = -1;
+                st->data = (void *)(uintptr_t)ptr;
+                st->nbytes = (size_t)nbytes;
+                st->borrowed = 1;
+                st->release = tl__rblock_unref;
+                st->release_user = ld->block;
+                ld->block->refcount++;
+                TL__ATOMIC_ADD(&tl__live_storages_n, 1);
+            }
+        } else {
+            st = tl__storage_new((size_t)nbytes);
+            if (st && nbytes) {
+                if (ld->swap && es > 1) { /* byteorder 'big' (2.1): swap each element */
+                    size_t i, j;
+                    unsigned char *d = (unsigned char *)st->data;
+                    for (i = 0; i < (size_t)nbytes; i += (size_t)es)
+                        for (j = 0; j < (size_t)es; j++) d[i + j] = ptr[i + (size_t)es - 1 - j];
+                } else {
+                    memcpy(st->data, ptr, (size_t)nbytes);
+                }
+            }
+        }
+        tl__free(owned);
+        if (!st) {
+            tl__ld_fail(ld, TL_ERR_OOM, "out of memory for storage '%s' (%llu bytes)", rel, (unsigned long long)nbytes);
+            return 0;
+        }
+        if (ld->nstores == ld->capstores) {
+            size_t cap = ld->capstores ? ld->capstores * 2 : 16;
+            tl__lstore *s2 = (tl__lstore *)tl__malloc(cap * sizeof(tl__lstore));
+            if (!s2) {
+                tl__storage_release(st);
+                tl__ld_fail(ld, TL_ERR_OOM, "out of memory listing storages");
+                return 0;
+            }
+            if (ld->nstores) memcpy(s2, ld->stores, ld->nstores * sizeof(tl__lstore));
+            tl__free(ld->stores);
+            ld->stores = s2;
+            ld->capstores = cap;
+        }
+        ls = &ld->stores[ld->nstores++];
+        ls->key = key->s;
+        ls->klen = key->slen;
+        ls->st = st;
+        ls->dtype = dtype;
+        ls->numel = (uint64_t)num->i;
+    }
+    o = tl__ld_obj(ld, TL__P_STORAGE);
+    if (!o) return 0;
+    o->g = (int)(ls - ld->stores);
+    return tl__ld_push(ld, o);
+}
+
+/* Builds a tensor over a loaded storage after checking every size, stride and the offset against
+   the storage (4.4): sizes >= 0, strides >= 0, no overflow, last element inside the storage. */
+static tl__pobj *tl__ld_tensor(tl__ld *ld, tl__pobj *sto, tl__pobj *off, tl__pobj *size, tl__pobj *stride,
+                               tl__pobj *rg, int dtype) {
+    tl__lstore *ls;
+    tl_tensor *t;
+    tl__pobj *o;
+    int d, nd;
+    uint64_t es, cap_el, maxi;
+    int empty = 0;
+    if (sto->kind != TL__P_STORAGE) {
+        TL__PK_FAIL(ld, "tensor rebuild: argument 1 is a %s, not a storage", tl__pobj_names[sto->kind]);
+        return NULL;
+    }
+    ls = &ld->stores[sto->g];
+    if (dtype < 0) dtype = ls->dtype;
+    if (dtype < 0) {
+        TL__PK_FAIL(ld, "tensor rebuild: an UntypedStorage needs _rebuild_tensor_v3's dtype");
+        return NULL;
+    }
+    if (off->kind != TL__P_INT || size->kind != TL__P_TUPLE || stride->kind != TL__P_TUPLE ||
+        (rg && rg->kind != TL__P_BOOL)) {
+        TL__PK_FAIL(ld, "tensor rebuild: expected (storage, int offset, tuple size, tuple stride, bool requires_grad, ...)");
+        return NULL;
+    }
+    nd = (int)size->n;
+    if (size->n > TL_MAX_DIMS || stride->n != size->n) {
+        TL__PK_FAIL(ld, "tensor rebuild: %lu sizes and %lu strides (at most %d dimensions, one stride per size)",
+                    (unsigned long)size->n, (unsigned long)stride->n, TL_MAX_DIMS);
+        return NULL;
+    }
+    for (d = 0; d < nd; d++) {
+        if (size->items[d]->kind != TL__P_INT || stride->items[d]->kind != TL__P_INT) {
+            TL__PK_FAIL(ld, "tensor rebuild: sizes and strides must be ints");
+            return NULL;
+        }
+        if (size->items[d]->i < 0 || stride->items[d]->i < 0) {
+            TL__PK_FAIL(ld, "tensor rebuild: negative %s %lld in dimension %d", size->items[d]->i < 0 ? "size" : "stride",
+                        (long long)(size->items[d]->i < 0 ? size->items[d]->i : stride->items[d]->i), d);
+            return NULL;
+        }
+        if (size->items[d]->i == 0) empty = 1;
+    }
+    if (off->i < 0) {
+        TL__PK_FAIL(ld, "tensor rebuild: negative storage offset %lld", (long long)off->i);
+        return NULL;
+    }
+    es = tl__dtype_sizes[dtype];
+    cap_el = ls->st->nbytes / es;
+    maxi = (uint64_t)off->i;
+    if (!empty) {
+        double total = 1;
+        for (d = 0; d < nd; d++) {
+            uint64_t sz = (uint64_t)size->items[d]->i - 1, sd = (uint64_t)stride->items[d]->i;
+            total *= (double)size->items[d]->i;
+            if (sd && sz > (UINT64_MAX / 2 - maxi) / sd) {
+                maxi = UINT64_MAX;
+                break;
+            }
+            maxi += sz * sd;
+        }
+        if (maxi >= cap_el || total > 9.0e18) {
+            int64_t szs[TL_MAX_DIMS], sds[TL_MAX_DIMS];
+            for (d = 0; d < nd; d++) {
+                szs[d] = size->items[d]->i;
+                sds[d] = stride->items[d]->i;
+            }
+            TL__PK_FAIL(ld, "tensor of size %s, stride %s, offset %lld reaches element %llu of a %s storage with %llu elements",
+                        tl__fmt_shape(nd, szs), tl__fmt_shape(nd, sds), (long long)off->i, (unsigned long long)maxi,
+                        tl__dtype_names[dtype], (unsigned long long)cap_el);
+            return NULL;
+        }
+    } else if (maxi > cap_el) {
+        TL__PK_FAIL(ld, "empty tensor's storage offset %lld is beyond its %llu-element storage", (long long)off->i,
+                    (unsigned long long)cap_el);
+        return NULL;
+    }
+    if (rg && rg->flag && !TL__IS_FLOAT((tl_dtype)dtype)) {
+        TL__PK_FAIL(ld, "a %s tensor cannot require grad", tl__dtype_names[dtype]);
+        return NULL;
+    }
+    t = tl__header();
+    if (!t) {
+        tl__ld_fail(ld, TL_ERR_OOM, "out of memory allocating a tensor header");
+        return NULL;
+    }
+    t->storage = ls->st;
+    ls->st->refcount++;
+    t->dtype = (tl_dtype)dtype;
+    t->ndim = nd;
+    t->offset = off->i;
+    for (d = 0; d < nd; d++) {
+        t->shape[d] = size->items[d]->i;
+        t->stride[d] = stride->items[d]->i;
+    }
+    t->requires_grad = rg ? rg->flag : 0;
+    o = tl__ld_obj(ld, TL__P_TENSOR);
+    if (!o) {
+        tl__release(t);
+        return NULL;
+    }
+    o->t = t;
+    return o;
+}
+
+/* Empty backward-hooks / metadata / state arguments: an empty dict or OrderedDict (or None). */
+static int tl__ld_empty_arg(tl__ld *ld, const tl__pobj *o, const char *what) {
+    if (o->kind == TL__P_NONE || tl__dict_len0(o)) return 1;
+    TL__PK_FAIL(ld, "%s must be empty, got a %s with %lu items (not supported)", what, tl__pobj_names[o->kind], (unsigned long)o->n);
+    return 0;
+}
+
+/* callable(*args) for the allowlisted callables only. */
+static tl__pobj *tl__ld_call(tl__ld *ld, const tl__pobj *fn, tl__pobj *args, int depth) {
+    int kind;
+    tl__pobj **a;
+    size_t n;
+    if (fn->kind != TL__P_GLOBAL) {
+        TL__PK_FAIL(ld, "REDUCE on a %s, which is not callable", tl__pobj_names[fn->kind]);
+        return NULL;
+    }
+    if (args->kind != TL__P_TUPLE) {
+        TL__PK_FAIL(ld, "REDUCE arguments are a %s, not a tuple", tl__pobj_names[args->kind]);
+        return NULL;
+    }
+    kind = tl__globals[fn->g].kind;
+    a = args->items;
+    n = args->n;
+    switch (kind) {
+    case TL__G_ODICT: {
+        tl__pobj *o;
+        if (n != 0) {
+            TL__PK_FAIL(ld, "collections.OrderedDict called with %lu arguments (only OrderedDict() is supported)", (unsigned long)n);
+            return NULL;
+        }
+        o = tl__ld_obj(ld, TL__P_DICT);
+        if (o) o->flag = 1;
+        return o;
+    }
+    case TL__G_RT_V2: /* (storage, offset, size, stride, requires_grad, hooks[, metadata]) */
+        if (n != 6 && n != 7) break;
+        if (!tl__ld_empty_arg(ld, a[5], "backward hooks") || (n == 7 && !tl__ld_empty_arg(ld, a[6], "tensor metadata")))
+            return NULL;
+        return tl__ld_tensor(ld, a[0], a[1], a[2], a[3], a[4], -1);
+    case TL__G_RT: /* (storage, offset, size, stride) */
+        if (n != 4) break;
+        return tl__ld_tensor(ld, a[0], a[1], a[2], a[3], NULL, -1);
+    case TL__G_RT_V3: /* (storage, offset, size, stride, requires_grad, hooks, dtype[, metadata]) */
+        if (n != 7 && n != 8) break;
+        if (a[6]->kind != TL__P_GLOBAL || tl__globals[a[6]->g].kind != TL__G_DTYPE) {
+            TL__PK_FAIL(ld, "_rebuild_tensor_v3: argument 7 is not a supported torch dtype");
+            return NULL;
+        }
+        if (!tl__ld_empty_arg(ld, a[5], "backward hooks") || (n == 8 && !tl__ld_empty_arg(ld, a[7], "tensor metadata")))
+            return NULL;
+        return tl__ld_tensor(ld, a[0], a[1], a[2], a[3], a[4], tl__globals[a[6]->g].dtype);
+    case TL__G_RPARAM:       /* (data, requires_grad, hooks) */
+    case TL__G_RPARAM_STATE: /* (data, requires_grad, hooks, state) */ {
+        tl__pobj *o;
+        tl_tensor *t;
+        if (n != (kind == TL__G_RPARAM ? 3u : 4u)) break;
+        if (a[0]->kind != TL__P_TENSOR || a[1]->kind != TL__P_BOOL) {
+            TL__PK_FAIL(ld, "_rebuild_parameter: expected (Tensor, bool, OrderedDict)");
+            return NULL;
+        }
+        if (!tl__ld_empty_arg(ld, a[2], "backward hooks")) return NULL;
+        if (kind == TL__G_RPARAM_STATE && a[3]->kind != TL__P_DICT && a[3]->kind != TL__P_NONE && a[3]->kind != TL__P_TUPLE) {
+            TL__PK_FAIL(ld, "_rebuild_parameter_with_state: state is a %s", tl__pobj_names[a[3]->kind]);
+            return NULL;
+        }
+        if (a[1]->flag && !TL__IS_FLOAT(a[0]->t->dtype)) {
+            TL__PK_FAIL(ld, "a %s Parameter cannot require grad", TL__DT(a[0]->t));
+            return NULL;
+        }
+        t = tl__alias("tl_load", a[0]->t); /* Parameter(data) shares data's storage */
+        if (!t) {
+            ld->failed = 1;
+            return NULL;
+        }
+        t->requires_grad = a[1]->flag;
+        o = tl__ld_obj(ld, TL__P_TENSOR);
+        if (!o) {
+            tl__release(t);
+            return NULL;
+        }
+        o->t = t;
+        o->flag = 1;
+        return o;
+    }
+    case TL__G_FROM_TYPE_V2: { /* (func, type, args, state): func(*args), then as_subclass(type) */
+        tl__pobj *r;
+        int tk;
+        if (n != 4) break;
+        if (depth > 0 || a[0]->kind != TL__P_GLOBAL || a[1]->kind != TL__P_GLOBAL) {
+            TL__PK_FAIL(ld, "_rebuild_from_type_v2: expected (rebuild function, tensor class, args, state)");
+            return NULL;
+        }
+        tk = tl__globals[a[1]->g].kind;
+        if (tk != TL__G_TENSOR_CLS && tk != TL__G_PARAM_CLS) {
+            TL__PK_FAIL(ld, "_rebuild_from_type_v2: class torch.%s is not torch.Tensor or Parameter", tl__globals[a[1]->g].name);
+            return NULL;
+        }
+        if (!tl__ld_empty_arg(ld, a[3], "tensor subclass state")) return NULL;
+        r = tl__ld_call(ld, a[0], a[2], depth + 1);
+        if (!r) return NULL;
+        if (r->kind != TL__P_TENSOR) {
+            TL__PK_FAIL(ld, "_rebuild_from_type_v2: the rebuild function did not produce a tensor");
+            return NULL;
+        }
+        if (tk == TL__G_PARAM_CLS) r->flag = 1;
+        return r;
+    }
+    default:
+        TL__PK_FAIL(ld, "cannot call %s.%s (only OrderedDict and torch's tensor rebuild functions are callable)",
+                    tl__globals[fn->g].module, tl__globals[fn->g].name);
+        return NULL;
+    }
+    TL__PK_FAIL(ld, "%s.%s called with %lu arguments", tl__globals[fn->g].module, tl__globals[fn->g].name, (unsigned long)n);
+    return NULL;
+}
+
+static int tl__ld_setitems(tl__ld *ld, size_t start) {
+    tl__pobj *d;
+    size_t k;
+    if (start == 0 || start > ld->sp) {
+        TL__PK_FAIL(ld, "SETITEM(S) with no dict below its items");
+        return 0;
+    }
+    if ((ld->sp - start) % 2) {
+        TL__PK_FAIL(ld, "SETITEMS with an odd number of items");
+        return 0;
+    }
+    d = ld->stack[start - 1];
+    if (d->kind != TL__P_DICT) {
+        TL__PK_FAIL(ld, "SETITEM(S) on a %s (only dict and OrderedDict take items)", tl__pobj_names[d->kind]);
+        return 0;
+    }
+    for (k = start; k < ld->sp; k += 2) {
+        int kk = ld->stack[k]->kind;
+        if (kk != TL__P_STR && kk != TL__P_INT) {
+            TL__PK_FAIL(ld, "dict key of type %s is not supported (str and int keys only)", tl__pobj_names[kk]);
+            return 0;
+        }
+        if (!tl__pobj_add(ld, d, ld->stack[k]) || !tl__pobj_add(ld, d, ld->stack[k + 1])) return 0;
+    }
+    ld->sp = start;
+    return 1;
+}
+static int tl__ld_appends(tl__ld *ld, size_t start) {
+    tl__pobj *l;
+    size_t k;
+    if (start == 0 || start > ld->sp) {
+        TL__PK_FAIL(ld, "APPEND(S) with no list below its items");
+        return 0;
+    }
+    l = ld->stack[start - 1];
+    if (l->kind != TL__P_LIST) {
+        TL__PK_FAIL(ld, "APPEND(S) on a %s (only lists take appends)", tl__pobj_names[l->kind]);
+        return 0;
+    }
+    for (k = start; k < ld->sp; k++)
+        if (!tl__pobj_add(ld, l, ld->stack[k])) return 0;
+    ld->sp = start;
+    return 1;
+}
+
+/* Runs data.pkl; on success *result is the object STOP returned. */
+static int tl__ld_unpickle(tl__ld *ld, tl__pobj **result) {
+    *result = NULL;
+    while (!ld->failed) {
+        unsigned op;
+        tl__pobj *o = NULL;
+        size_t start;
+        ld->oppos = ld->pos;
+        if (ld->pos >= ld->pklen) {
+            TL__PK_FAIL(ld, "truncated pickle: no STOP opcode");
+            return 0;
+        }
+        op = ld->pk[ld->pos++];
+        switch (op) {
+        case 0x80: /* PROTO */
+            if (!tl__ld_need(ld, 1)) return 0;
+            if (ld->pk[ld->pos] < 2 || ld->pk[ld->pos] > 5) {
+                TL__PK_FAIL(ld, "pickle protocol %u is not supported (torch.save writes 2)", ld->pk[ld->pos]);
+                return 0;
+            }
+            ld->pos++;
+            break;
+        case 0x95: /* FRAME (protocol 4): a length we do not need */
+            if (!tl__ld_need(ld, 8)) return 0;
+            ld->pos += 8;
+            break;
+        case '.': /* STOP */
+            if (ld->nmarks || ld->sp != 1) {
+                TL__PK_FAIL(ld, "STOP with %lu values and %lu open MARKs on the stack (expected exactly one value)",
+                            (unsigned long)ld->sp, (unsigned long)ld->nmarks);
+                return 0;
+            }
+            if (ld->pos != ld->pklen) {
+                TL__PK_FAIL(ld, "%lu bytes after STOP", (unsigned long)(ld->pklen - ld->pos));
+                return 0;
+            }
+            *result = ld->stack[0];
+            return 1;
+        case '(': /* MARK */
+            if (ld->nmarks >= 4096) {
+                TL__PK_FAIL(ld, "MARKs nested deeper than 4096");
+                return 0;
+            }
+            if (ld->nmarks == ld->mkcap) {
+                size_t cap = ld->mkcap ? ld->mkcap * 2 : 16;
+                size_t *m = (size_t *)tl__malloc(cap * sizeof(size_t));
+                if (!m) {
+                    tl__ld_fail(ld, TL_ERR_OOM, "out of memory for MARKs");
+                    return 0;
+                }
+                if (ld->nmarks) memcpy(m, ld->marks, ld->nmarks * sizeof(size_t));
+                tl__free(ld->marks);
+                ld->marks = m;
+                ld->mkcap = cap;
+            }
+            ld->marks[ld->nmarks++] = ld->sp;
+            break;
+        case ')': if (!tl__ld_push(ld, tl__ld_obj(ld, TL__P_TUPLE))) return 0; break;
+        case ']': if (!tl__ld_push(ld, tl__ld_obj(ld, TL__P_LIST))) return 0; break;
+        case '}': if (!tl__ld_push(ld, tl__ld_obj(ld, TL__P_DICT))) return 0; break;
+        case 'N': if (!tl__ld_push(ld, tl__ld_obj(ld, TL__P_NONE))) return 0; break;
+        case 't': /* TUPLE */
+            if (!tl__ld_popmark(ld, &start) || !tl__ld_tuple_from(ld, start)) return 0;
+            break;
+        case 0x85: case 0x86: case 0x87: { /* TUPLE1..3 */
+            size_t cnt = op - 0x84;
+            if (tl__ld_avail(ld) < cnt) {
+                TL__PK_FAIL(ld, "TUPLE%lu needs %lu items on the stack", (unsigned long)cnt, (unsigned long)cnt);
+                return 0;
+            }
+            if (!tl__ld_tuple_from(ld, ld->sp - cnt)) return 0;
+            break;
+        }
+        case 0x88: case 0x89: /* NEWTRUE / NEWFALSE */
+            o = tl__ld_obj(ld, TL__P_BOOL);
+            if (o) o->flag = op == 0x88;
+            if (!tl__ld_push(ld, o)) return 0;
+            break;
+        case 'K': case 'M': case 'J': { /* BININT1 / BININT2 / BININT */
+            size_t w = op == 'K' ? 1 : op == 'M' ? 2 : 4;
+            if (!tl__ld_need(ld, w)) return 0;
+            o = tl__ld_obj(ld, TL__P_INT);
+            if (!o) return 0;
+            o->i = op == 'K' ? ld->pk[ld->pos] : op == 'M' ? (int64_t)tl__rd16(ld->pk + ld->pos)
+                                                           : (int64_t)(int32_t)tl__rd32(ld->pk + ld->pos);
+            ld->pos += w;
+            if (!tl__ld_push(ld, o)) return 0;
+            break;
+        }
+        case 0x8a: case 0x8b: { /* LONG1 / LONG4: little-endian two's complement */
+            uint64_t len, u = 0;
+            size_t k;
+            if (!tl__ld_need(ld, op == 0x8a ? 1 : 4)) return 0;
+            len = op == 0x8a ? ld->pk[ld->pos] : tl__rd32(ld->pk + ld->pos);
+            ld->pos += op == 0x8a ? 1 : 4;
+            if (len > 8) {
+                TL__PK_FAIL(ld, "integer of %llu bytes does not fit in int64", (unsigned long long)len);
+                return 0;
+            }
+            if (!tl__ld_need(ld, (size_t)len)) return 0;
+            for (k = 0; k < len; k++) u |= (uint64_t)ld->pk[ld->pos + k] << (8 * k);
+            if (len > 0 && len < 8 && (ld->pk[ld->pos + len - 1] & 0x80)) u |= ~(uint64_t)0 << (8 * len);
+            ld->pos += (size_t)len;
+            o = tl__ld_obj(ld, TL__P_INT);
+            if (!o) return 0;
+            memcpy(&o->i, &u, 8);
+            if (!tl__ld_push(ld, o)) return 0;
+            break;
+        }
+        case 'G': { /* BINFLOAT: big-endian double */
+            uint64_t u = 0;
+            int k;
+            if (!tl__ld_need(ld, 8)) return 0;
+            for (k = 0; k < 8; k++) u = (u << 8) | ld->pk[ld->pos + (size_t)k];
+            ld->pos += 8;
+            o = tl__ld_obj(ld, TL__P_FLOAT);
+            if (!o) return 0;
+            memcpy(&o->f, &u, 8);
+            if (!tl__ld_push(ld, o)) return 0;
+            break;
+        }
+        case 'X': case 0x8c: case 0x8d: case 'U': case 'T': { /* BINUNICODE, SHORT_BINUNICODE, BINUNICODE8, SHORT_BINSTRING, BINSTRING */
+            size_t w = (op == 0x8c || op == 'U') ? 1 : op == 0x8d ? 8 : 4;
+            uint64_t len;
+            if (!tl__ld_need(ld, w)) return 0;
+            len = w == 1 ? ld->pk[ld->pos] : w == 4 ? tl__rd32(ld->pk + ld->pos) : tl__rd64(ld->pk + ld->pos);
+            if (op == 'T' && (len & 0x80000000u)) {
+                TL__PK_FAIL(ld, "negative BINSTRING length");
+                return 0;
+            }
+            ld->pos += w;
+            if (len > ld->pklen - ld->pos) {
+                TL__PK_FAIL(ld, "string of %llu bytes runs past the end of data.pkl", (unsigned long long)len);
+                return 0;
+            }
+            o = tl__ld_obj(ld, TL__P_STR);
+            if (!o) return 0;
+            o->s = (const char *)ld->pk + ld->pos;
+            o->slen = (size_t)len;
+            ld->pos += (size_t)len;
+            if (!tl__ld_push(ld, o)) return 0;
+            break;
+        }
+        case 'c': { /* GLOBAL module\nname\n */
+            const unsigned char *m = ld->pk + ld->pos, *nl1, *nl2;
+            size_t left = ld->pklen - ld->pos;
+            nl1 = (const unsigned char *)memchr(m, '\n', left < 256 ? left : 256);
+            nl2 = nl1 ? (const unsigned char *)memchr(nl1 + 1, '\n', (size_t)(m + left - nl1 - 1) < 256 ? (size_t)(m + left - nl1 - 1) : 256) : NULL;
+            if (!nl1 || !nl2) {
+                TL__PK_FAIL(ld, "GLOBAL without 'module\\nname\\n'");
+                return 0;
+            }
+            ld->pos += (size_t)(nl2 + 1 - m);
+            if (!tl__ld_global(ld, (const char *)m, (size_t)(nl1 - m), (const char *)nl1 + 1, (size_t)(nl2 - nl1 - 1))) return 0;
+            break;
+        }
+        case 0x93: { /* STACK_GLOBAL (protocol 4) */
+            tl__pobj *name = tl__ld_pop(ld), *mod = name ? tl__ld_pop(ld) : NULL;
+            if (!mod) return 0;
+            if (mod->kind != TL__P_STR || name->kind != TL__P_STR) {
+                TL__PK_FAIL(ld, "STACK_GLOBAL needs two strings");
+                return 0;
+            }
+            if (!tl__ld_global(ld, mod->s, mod->slen, name->s, name->slen)) return 0;
+            break;
+        }
+        case 'R': { /* REDUCE */
+            tl__pobj *args = tl__ld_pop(ld), *fn = args ? tl__ld_pop(ld) : NULL;
+            if (!fn || !tl__ld_push(ld, tl__ld_call(ld, fn, args, 0))) return 0;
+            break;
+        }
+        case 'b': { /* BUILD: only OrderedDict's __dict__ (state_dict _metadata) */
+            tl__pobj *state = tl__ld_pop(ld), *target = state ? tl__ld_top(ld) : NULL;
+            size_t k;
+            if (!target) return 0;
+            if (target->kind == TL__P_TENSOR && tl__ld_empty_arg(ld, state, "tensor BUILD state")) break;
+            if (ld->failed) return 0;
+            if (target->kind != TL__P_DICT || !target->flag || state->kind != TL__P_DICT) {
+                TL__PK_FAIL(ld, "BUILD of a %s with a %s state (only an OrderedDict's attributes are supported)",
+                            tl__pobj_names[target->kind], tl__pobj_names[state->kind]);
+                return 0;
+            }
+            for (k = 0; k < state->n; k += 2)
+                if (tl__pobj_is_str(state->items[k], "_metadata")) target->meta = state->items[k + 1];
+            break;
+        }
+        case 'Q': if (!tl__ld_persid(ld)) return 0; break;
+        case 's': /* SETITEM */
+            if (tl__ld_avail(ld) < 3) {
+                TL__PK_FAIL(ld, "SETITEM needs a dict, a key and a value on the stack");
+                return 0;
+            }
+            if (!tl__ld_setitems(ld, ld->sp - 2)) return 0;
+            break;
+        case 'u': if (!tl__ld_popmark(ld, &start) || !tl__ld_setitems(ld, start)) return 0; break;
+        case 'a':
+            if (tl__ld_avail(ld) < 2) {
+                TL__PK_FAIL(ld, "APPEND needs a list and a value on the stack");
+                return 0;
+            }
+            if (!tl__ld_appends(ld, ld->sp - 1)) return 0;
+            break;
+        case 'e': if (!tl__ld_popmark(ld, &start) || !tl__ld_appends(ld, start)) return 0; break;
+        case 'q':
+            if (!tl__ld_need(ld, 1) || !tl__ld_memo_put(ld, ld->pk[ld->pos++])) return 0;
+            break;
+        case 'r':
+            if (!tl__ld_need(ld, 4)) return 0;
+            ld->pos += 4;
+            if (!tl__ld_memo_put(ld, tl__rd32(ld->pk + ld->pos - 4))) return 0;
+            break;
+        case 0x94: if (!tl__ld_memo_put(ld, ld->memolen)) return 0; break; /* MEMOIZE */
+        case 'h':
+            if (!tl__ld_need(ld, 1) || !tl__ld_memo_get(ld, ld->pk[ld->pos++])) return 0;
+            break;
+        case 'j':
+            if (!tl__ld_need(ld, 4)) return 0;
+            ld->pos += 4;
+            if (!tl__ld_memo_get(ld, tl__rd32(ld->pk + ld->pos - 4))) return 0;
+            break;
+        default: {
+            const char *name = op == 'i' ? "INST" : op == 'o' ? "OBJ" : op == 0x81 ? "NEWOBJ" : op == 0x92 ? "NEWOBJ_EX"
+                             : op == 'P' ? "PERSID" : op == 0x8f ? "EMPTY_SET" : op == 'I' ? "INT" : op == 'L' ? "LONG"
+                             : op == 'V' ? "UNICODE" : op == 'S' ? "STRING" : op == 'F' ? "FLOAT" : op == 'g' ? "GET"
+                             : op == 'p' ? "PUT" : op == '0' ? "POP" : op == '2' ? "DUP" : "unknown";
+            TL__PK_FAIL(ld, "opcode 0x%02x (%s) is not in the supported subset", op, name);
+            return 0;
+        }
+        }
+    }
+    return 0;
+}
+
+/* Converts the unpickled object graph into a tl_value tree. Shared containers are copied (tensors
+   stay shared: one tl_tensor, more references); cycles and runaway nesting or expansion are refused. */
+static tl_value *tl__ld_conv(tl__ld *ld, tl__pobj *o, int depth) {
+    tl_value *v = NULL;
+    size_t k;
+    if (depth > TL_LOAD_MAX_DEPTH) {
+        tl__ld_fail(ld, TL_ERR_FORMAT, "containers nested deeper than %d levels (TL_LOAD_MAX_DEPTH)", TL_LOAD_MAX_DEPTH);
+        return NULL;
+    }
+    if (--ld->budget < 0) {
+        tl__ld_fail(ld, TL_ERR_FORMAT, "shared containers expand to more than %ld values", (long)TL_LOAD_MAX_OBJECTS * 4);
+        return NULL;
+    }
+    if (o->visiting) {
+        tl__ld_fail(ld, TL_ERR_FORMAT, "a %s contains itself (recursive structures are not supported)", tl__pobj_names[o->kind]);
+        return NULL;
+    }
+    switch (o->kind) {
+    case TL__P_NONE: v = tl_value_none(); break;
+    case TL__P_BOOL: v = tl_value_bool(o->flag); break;
+    case TL__P_INT: v = tl_value_int(o->i); break;
+    case TL__P_FLOAT: v = tl_value_float(o->f); break;
+    case TL__P_STR: v = tl__value_str(ld->op, o->s, o->slen); break;
+    case TL__P_TENSOR: v = tl__value_tensor(ld->op, o->t, o->flag); break;
+    case TL__P_TUPLE: case TL__P_LIST: case TL__P_DICT:
+        v = tl__value_new(ld->op, o->kind == TL__P_TUPLE ? TL_VALUE_TUPLE : o->kind == TL__P_LIST ? TL_VALUE_LIST : TL_VALUE_DICT);
+        if (!v) break;
+        v->flag = o->kind == TL__P_DICT ? o->flag : 0;
+        o->visiting = 1;
+        for (k = 0; k < o->n; k++) {
+            tl_value *item = tl__ld_conv(ld, o->items[k], depth + 1);
+            tl_status st;
+            if (!item) {
+                o->visiting = 0;
+                tl_value_free(v);
+                return NULL;
+            }
+            if (o->kind == TL__P_DICT) {
+                tl_value *val = tl__ld_conv(ld, o->items[++k], depth + 1);
+                if (!val) {
+                    tl_value_free(item);
+                    o->visiting = 0;
+                    tl_value_free(v);
+                    return NULL;
+                }
+                st = tl__dict_set(ld->op, v, item, val);
+            } else {
+                st = tl_value_append(v, item);
+            }
+            if (st) {
+                ld->failed = 1;
+                o->visiting = 0;
+                tl_value_free(v);
+                return NULL;
+            }
+        }
+        if (o->meta) {
+            if (o->meta->kind != TL__P_DICT) {
+                tl__ld_fail(ld, TL_ERR_FORMAT, "_metadata is a %s, not a dict", tl__pobj_names[o->meta->kind]);
+                o->visiting = 0;
+                tl_value_free(v);
+                return NULL;
+            }
+            v->meta = tl__ld_conv(ld, o->meta, depth + 1);
+            if (!v->meta) {
+                o->visiting = 0;
+                tl_value_free(v);
+                return NULL;
+            }
+        }
+        o->visiting = 0;
+        return v;
+    default:
+        tl__ld_fail(ld, TL_ERR_FORMAT, "a bare %s is not a supported value", tl__pobj_names[o->kind]);
+        return NULL;
+    }
+    if (!v) ld->failed = 1;
+    return v;
+}
+
+static void tl__ld_free(tl__ld *ld) {
+    size_t k;
+    while (ld->all) {
+        tl__pobj *o = ld->all;
+        ld->all = o->next;
+        if (o->t) tl__release(o->t);
+        tl__free(o->items);
+        tl__free(o);
+    }
+    for (k = 0; k < ld->nstores; k++) tl__storage_release(ld->stores[k].st);
+    tl__free(ld->stores);
+    tl__free(ld->stack);
+    tl__free(ld->marks);
+    tl__free(ld->memo);
+    tl__free(ld->ents);
+}
+
+/* ===== load ===== */
+
+static int tl__has_prefix(const unsigned char *p, size_t n, const char *magic, size_t mlen) {
+    return n >= mlen && memcmp(p, magic, mlen) == 0;
+}
+
+/* Loads the archive in p[0..n). block: the read buffer tensors may alias (NULL = copy). */
+static tl_value *tl__ckpt_load(const char *op, const char *src, const unsigned char *p, size_t n, tl__rblock *block) {
+    tl__ld ld;
+    const tl__zent *e;
+    const unsigned char *rec;
+    unsigned char *owned = NULL;
+    tl__pobj *root;
+    tl_value *v = NULL;
+    static const unsigned char legacy[14] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
+    memset(&ld, 0, sizeof ld);
+    ld.op = op;
+    ld.src = src;
+    ld.p = p;
+    ld.n = n;
+    ld.block = block;
+    ld.budget = TL_LOAD_MAX_OBJECTS * 4L;
+    if (!tl__host_is_little()) {
+        tl__ld_fail(&ld, TL_ERR_STATE, "loading on a big-endian host is not supported yet");
+        return NULL;
+    }
+    /* format detection (section 8) */
+    if (!tl__has_prefix(p, n, "PK\x03\x04", 4)) {
+        if (tl__has_prefix(p, n, (const char *)legacy, sizeof legacy))
+            tl__ld_fail(&ld, TL_ERR_FORMAT, "legacy torch.save format (PyTorch < 1.6 or _use_new_zipfile_serialization=False) "
+                                            "is not supported; load it in PyTorch and torch.save it again");
+        else if (n > 262 && memcmp(p + 257, "ustar", 5) == 0)
+            tl__ld_fail(&ld, TL_ERR_FORMAT, "tar-based torch.save format (PyTorch <= 0.3) is not supported");
+        else if (tl__has_prefix(p, n, "PYTORCH1", 8))
+            tl__ld_fail(&ld, TL_ERR_FORMAT, "PYTORCH1 container (a preview-release format) is not supported");
+        else if (tl__has_prefix(p, n, "\x1f\x8b", 2))
+            tl__ld_fail(&ld, TL_ERR_FORMAT, "gzip-compressed data, not a torch.save file (decompress it first)");
+        else if (n >= 1 && p[0] == 0x80)
+            tl__ld_fail(&ld, TL_ERR_FORMAT, "a bare pickle stream, not a torch.save zip archive");
+        else
+            tl__ld_fail(&ld, TL_ERR_FORMAT, "not a torch.save file (it does not start with the zip signature PK\\3\\4)");
+        return NULL;
+    }
+    tl__crc_init(&ld.crc);
+    if (!tl__zip_parse(&ld)) goto done;
+    if (tl__zip_find(&ld, "constants.pkl", 13)) {
+        tl__ld_fail(&ld, TL_ERR_FORMAT, "this is a TorchScript archive (torch.jit.save: it has constants.pkl), not a torch.save "
+                                        "checkpoint; save the module's state_dict() with torch.save instead");
+        goto done;
+    }
+    e = tl__zip_find(&ld, "version", 7);
+    if (!e) e = tl__zip_find(&ld, ".data/version", 13);
+    if (!e) {
+        tl__ld_fail(&ld, TL_ERR_FORMAT, "the archive has no 'version' record (torch.load requires it)");
+        goto done;
+    }
+    if (!tl__zip_read(&ld, e, &rec, &owned)) goto done;
+    {
+        uint64_t ver = 0, k;
+        int digits = 0;
+        for (k = 0; k < e->usize && rec[k] >= '0' && rec[k] <= '9' && ver < 1000; k++, digits++) ver = ver * 10 + (rec[k] - '0');
+        while (k < e->usize && (rec[k] == '\n' || rec[k] == '\r' || rec[k] == ' ')) k++;
+        tl__free(owned);
+        owned = NULL;
+        if (!digits || k != e->usize || ver < 1 || ver > 10) {
+            tl__ld_fail(&ld, TL_ERR_FORMAT, "unsupported archive version record (torch.save writes '3'; 1 to 10 are readable)");
+            goto done;
+        }
+    }
+    e = tl__zip_find(&ld, "byteorder", 9);
+    if (e) {
+        if (!tl__zip_read(&ld, e, &rec, &owned)) goto done;
+        if (e->usize == 3 && memcmp(rec, "big", 3) == 0) ld.swap = 1;
+        else if (!(e->usize == 6 && memcmp(rec, "little", 6) == 0)) {
+            tl__ld_fail(&ld, TL_ERR_FORMAT, "byteorder record must be 'little' or 'big'");
+            goto done;
+        }
+        tl__free(owned);
+        owned = NULL;
+    }
+    e = tl__zip_find(&ld, "data.pkl", 8);
+    if (!e) {
+        tl__ld_fail(&ld, TL_ERR_FORMAT, "the archive has no data.pkl record");
+        goto done;
+    }
+    if (!tl__zip_read(&ld, e, &rec, &owned)) goto done;
+    ld.pk = rec;
+    ld.pklen = (size_t)e->usize;
+    if (tl__ld_unpickle(&ld, &root)) v = tl__ld_conv(&ld, root, 0);
+done:
+    if (ld.failed && !tl__tls.status) TL__FAIL(TL_ERR_FORMAT, "%s: %s: load failed", op, src);
+    if (ld.failed) {
+        tl_value_free(v);
+        v = NULL;
+    }
+    tl__ld_free(&ld); /* strings were copied by tl__ld_conv: data.pkl can go now */
+    tl__free(owned);
+    return v;
+}
+
+TLDEF tl_value *tl_load_from_buffer(const void *data, size_t size) {
+    if (tl__null_in("tl_load_from_buffer", data)) return NULL;
+    return tl__ckpt_load("tl_load_from_buffer", "buffer", (const unsigned char *)data, size, NULL);
+}
+TLDEF tl_value *tl_load_from_buffer_ex(void *data, size_t size, void (*release)(void *data, void *user), void *user) {
+    tl__rblock *b;
+    tl_value *v;
+    if (tl__null_in("tl_load_from_buffer_ex", data)) return NULL;
+    b = (tl__rblock *)tl__malloc(sizeof(tl__rblock));
+    if (!b) {
+        if (release) release(data, user);
+        return TL__FAILV(TL_ERR_OOM, "tl_load_from_buffer_ex: out of memory");
+    }
+    b->refcount = 1;
+    b->data = data;
+    b->owned = 0;
+    b->release = release;
+    b->user = user;
+    v = tl__ckpt_load("tl_load_from_buffer_ex", "buffer", (const unsigned char *)data, size, b);
+    tl__rblock_unref(data, b);
+    return v;
+}
+#ifndef TL_NO_STDIO
+TLDEF tl_value *tl_load(const char *path) {
+    FILE *f;
+    long len;
+    unsigned char *buf;
+    tl__rblock *b;
+    tl_value *v;
+    if (tl__null_in("tl_load", path)) return NULL;
+    f = fopen(path, "rb");
+    if (!f) return TL__FAILV(TL_ERR_IO, "tl_load: cannot open '%s'", path);
+    if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        return TL__FAILV(TL_ERR_IO, "tl_load: cannot determine the size of '%s'", path);
+    }
+    /* 64 bytes of slack keep the buffer's alignment guarantee meaningful for empty files */
+    buf = (unsigned char *)tl__malloc((size_t)len + 64);
+    b = (tl__rblock *)tl__malloc(sizeof(tl__rblock));
+    if (!buf || !b) {
+        tl__free(buf);
+        tl__free(b);
+        fclose(f);
+        return TL__FAILV(TL_ERR_OOM, "tl_load: out of memory reading '%s' (%ld bytes)", path, len);
+    }
+    if (fread(buf, 1, (size_t)len, f) != (size_t)len) {
+        tl__free(buf);
+        tl__free(b);
+        fclose(f);
+        return TL__FAILV(TL_ERR_IO, "tl_load: reading '%s' failed", path);
+    }
+    fclose(f);
+    b->refcount = 1;
+    b->data = buf;
+    b->owned = 1;
+    b->release = NULL;
+    b->user = NULL;
+    v = tl__ckpt_load("tl_load", path, buf, (size_t)len, b);
+    tl__rblock_unref(buf, b);
+    return v;
+}
+#endif
+
+/* ===== >>random =============================================================================== */
+/* PyTorch's CPU generator and the samplers built on it, reproduced bit for bit. The specification
+   is TORCH_RNG.md (torch 1.13.1 read and verified against its binary); section numbers below (§)
+   refer to it.
+
+   Build variant. Some torch results depend on how torch itself was compiled: its AVX2 kernels
+   (chosen at run time on every x86-64 CPU with AVX2+FMA, i.e. nearly all since 2013, and also on
+   AVX512 machines because 1.13 registers no AVX512 normal kernel) let GCC fuse a*b+c into one FMA;
+   its DEFAULT kernels (old CPUs, or ATEN_CPU_CAPABILITY=default) do not. We reproduce the AVX2
+   build: fmaf/fma appear exactly where that build fuses (marked FMA below) and nowhere else, and
+   every other operation is written so that a compiler that contracts a*b+c on its own (GCC's
+   -ffp-contract=fast default outside ISO C modes, clang's per-expression contraction) either
+   cannot or provably changes nothing (the products it could fuse are exact). fmaf/fma are libm's
+   correctly rounded functions, so the results do not depend on this library's compile flags or on
+   the CPU; do not build with -ffast-math, and do not use x87 arithmetic (FLT_EVAL_METHOD must be
+   0, as on x86-64/ARM64). log/sin/cos/logf/sinf/cosf are the C library's: glibc matches torch on
+   Linux (other libms are not guaranteed to round the same way).
+
+   Generators. tl_generator holds the 624-word mt19937 state with torch's counters (left, next),
+   the 64-bit initial seed and the normal caches. Each thread has a default generator in TLS; a
+   zeroed one means "not seeded yet" and is seeded with 67280421310721 (what torch.Generator()
+   uses) on first use. torch seeds its process-wide default generator from /dev/urandom instead;
+   we prefer a reproducible default (tl_seed() gives the non-deterministic one). So a new thread
+   starts with the same stream as every other new thread: seed worker threads yourself. */
+
+#include <time.h>
+
+#define TL__MT_N 624
+#define TL__MT_M 397
+#define TL__RNG_DEFAULT_SEED UINT64_C(67280421310721)
+#define TL__RNG_STATE_BYTES 5056 /* sizeof(CPUGeneratorImplState) */
+#define TL__RNG_STATE_LEGACY 5048 /* sizeof(THGeneratorState), still accepted by torch */
+
+struct tl_generator {
+    uint32_t s[TL__MT_N];
+    int left;          /* draws until the next twist (1 right after seeding: the first draw twists) */
+    uint32_t next;     /* index of the next state word */
+    uint64_t seed;     /* initial_seed(): all 64 bits */
+    int seeded;        /* 0: not seeded yet */
+    int heap;          /* 1: made by tl_generator_new (tl_generator_free frees it) */
+    int has_dcache;    /* a cached normal from the scalar Box-Muller path (§4.2) */
+    double dcache;
+    int has_fcache;    /* torch's float cache: no sampler uses it; kept for get/set_state */
+    float fcache;
+};
+
+static TL__TLS tl_generator tl__rng; /* this thread's default generator (zero = unseeded) */
+
+/* ---- the engine (§1) ---- */
+
+static void tl__mt_seed(tl_generator *g, uint64_t seed) {
+    uint32_t *s = g->s;
+    int j;
+    s[0] = (uint32_t)(seed & 0xffffffffu); /* only the low word seeds the state */
+    for (j = 1; j < TL__MT_N; j++) s[j] = 1812433253u * (s[j - 1] ^ (s[j - 1] >> 30)) + (uint32_t)j;
+    g->left = 1;
+    g->next = 0;
+    g->seed = seed;
+    g->seeded = 1;
+    g->has_dcache = 0;
+    g->dcache = 0;
+    g->has_fcache = 0;
+    g->fcache = 0;
+}
+static void tl__mt_twist(uint32_t *s) {
+    int i;
+#define TL__MT_MIX(a, b, c) ((c) ^ ((((a) & 0x80000000u) | ((b) & 0x7fffffffu)) >> 1) ^ (((b) & 1u) ? 0x9908b0dfu : 0u))
+    for (i = 0; i < TL__MT_N - TL__MT_M; i++) s[i] = TL__MT_MIX(s[i], s[i + 1], s[i + TL__MT_M]);
+    for (; i < TL__MT_N - 1; i++) s[i] = TL__MT_MIX(s[i], s[i + 1], s[i + TL__MT_M - TL__MT_N]);
+    s[TL__MT_N - 1] = TL__MT_MIX(s[TL__MT_N - 1], s[0], s[TL__MT_M - 1]);
+#undef TL__MT_MIX
+}
+/* random(): one tempered 32-bit word. */
+static uint32_t tl__mt_u32(tl_generator *g) {
+    uint32_t y;
+    if (--g->left <= 0) {
+        tl__mt_twist(g->s);
+        g->left = TL__MT_N;
+        g->next = 0;
+    }
+    y = g->s[g->next++];
+    y ^= y >> 11;
+    y ^= (y << 7) & 0x9d2c5680u;
+    y ^= (y << 15) & 0xefc60000u;
+    y ^= y >> 18;
+    return y;
+}
+/* random64(): the first word is the high half. */
+static uint64_t tl__mt_u64(tl_generator *g) {
+    uint64_t hi = tl__mt_u32(g);
+    return (hi << 32) | tl__mt_u32(g);
+}
+/* §3.1: float32 uniform in [0,1) from the LOW 24 bits of one word (exact). */
+static float tl__u24(tl_generator *g) { return (float)(tl__mt_u32(g) & 0xffffffu) * 5.9604644775390625e-08f; }
+/* §3.2: float64 uniform in [0,1) from the low 53 bits of random64 (exact). */
+static double tl__u53(tl_generator *g) {
+    return (double)(tl__mt_u64(g) & UINT64_C(0x1fffffffffffff)) * 1.1102230246251565404236316680908203125e-16;
+}
+
+/* A splitmix64 finaliser over whatever entropy is around (tl_seed). */
+static uint64_t tl__rng_entropy(void) {
+    static TL__TLS uint64_t calls;
+    uint64_t x = (uint64_t)time(NULL) * UINT64_C(0x9e3779b97f4a7c15);
+    x ^= (uint64_t)clock() << 21;
+    x ^= (uint64_t)(size_t)&x; /* stack address: differs per thread and, with ASLR, per run */
+    x ^= ++calls * UINT64_C(0xbf58476d1ce4e5b9);
+#if !defined(TL_NO_STDIO) && !defined(_WIN32)
+    {
+        FILE *f = fopen("/dev/urandom", "rb");
+        if (f) {
+            uint64_t y = 0;
+            if (fread(&y, sizeof y, 1, f) == 1) x ^= y;
+            fclose(f);
+        }
+    }
+#endif
+    x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return x ^ (x >> 31);
+}
+
+/* The generator an op uses: g, or this thread's default (seeded on first use). */
+static tl_generator *tl__gen(tl_generator *g) {
+    if (!g) g = &tl__rng;
+    if (!g->seeded) tl__mt_seed(g, TL__RNG_DEFAULT_SEED);
+    return g;
+}
+
+/* ---- generator API ---- */
+
+TLDEF void tl_manual_seed(uint64_t seed) { tl__mt_seed(&tl__rng, seed); }
+TLDEF uint64_t tl_initial_seed(void) { return tl__gen(NULL)->seed; }
+TLDEF uint64_t tl_seed(void) {
+    uint64_t s = tl__rng_entropy();
+    tl__mt_seed(&tl__rng, s);
+    return s;
+}
+TLDEF tl_generator *tl_generator_new(uint64_t seed) {
+    tl_generator *g = (tl_generator *)tl__malloc(sizeof(tl_generator));
+    if (!g) {
+        TL__FAIL(TL_ERR_OOM, "tl_generator_new: out of memory (%lu bytes)", (unsigned long)sizeof(tl_generator));
+        return NULL;
+    }
+    memset(g, 0, sizeof *g);
+    tl__mt_seed(g, seed);
+    g->heap = 1;
+    return g;
+}
+TLDEF void tl_generator_free(tl_generator *g) {
+    if (g && g != &tl__rng && g->heap) tl__free(g); /* never a thread's default generator */
+}
+TLDEF tl_generator *tl_default_generator(void) { return tl__gen(NULL); }
+TLDEF void tl_generator_manual_seed(tl_generator *g, uint64_t seed) { tl__mt_seed(g ? g : &tl__rng, seed); }
+TLDEF uint64_t tl_generator_initial_seed(tl_generator *g) { return tl__gen(g)->seed; }
+TLDEF uint32_t tl_generator_next_u32(tl_generator *g) { return tl__mt_u32(tl__gen(g)); }
+TLDEF uint64_t tl_generator_next_u64(tl_generator *g) { return tl__mt_u64(tl__gen(g)); }
+
+/* Little-endian field access for the state blob (§1.6). */
+static void tl__put_le(uint8_t *p, uint64_t v, int n) {
+    int i;
+    for (i = 0; i < n; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+static uint64_t tl__get_le(const uint8_t *p, int n) {
+    uint64_t v = 0;
+    int i;
+    for (i = n - 1; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+/* torch's get_state layout: u64 seed @0, i32 left @8, i32 seeded @12, u64 next @16, 624 x u64
+   words @24, f64 normal_x @5016 (0), f64 normal_y @5024 (the cached normal), f64 normal_rho @5032
+   (0), i32 normal_is_valid @5040, f32 float cache @5048, u8 valid @5052; padding zero. */
+TLDEF tl_tensor *tl_generator_get_state(tl_generator *g) {
+    int64_t n = TL__RNG_STATE_BYTES;
+    uint8_t *p;
+    uint64_t bits;
+    uint32_t fb;
+    int i;
+    tl_tensor *t = tl__new(g ? "tl_generator_get_state" : "tl_get_rng_state", 1, &n, TL_U8);
+    if (!t) return NULL;
+    g = tl__gen(g);
+    p = (uint8_t *)tl__ptr(t);
+    memset(p, 0, (size_t)n);
+    tl__put_le(p, g->seed, 8);
+    tl__put_le(p + 8, (uint64_t)(uint32_t)g->left, 4);
+    tl__put_le(p + 12, 1, 4);
+    tl__put_le(p + 16, g->next, 8);
+    for (i = 0; i < TL__MT_N; i++) tl__put_le(p + 24 + 8 * i, g->s[i], 8);
+    if (g->has_dcache) {
+        memcpy(&bits, &g->dcache, 8);
+        tl__put_le(p + 5024, bits, 8);
+        tl__put_le(p + 5040, 1, 4);
+    }
+    if (g->has_fcache) {
+        memcpy(&fb, &g->fcache, 4);
+        tl__put_le(p + 5048, fb, 4);
+        p[5052] = 1;
+    }
+    return tl__ret(t);
+}
+TLDEF tl_tensor *tl_get_rng_state(void) { return tl_generator_get_state(NULL); }
+
+/* torch's set_state: the current (5056) or legacy (5048) layout; the legacy one stores the cached
+   normal as normal_rho * sin(2*pi*normal_x), the current one as normal_y. Words are truncated to
+   32 bits; the state must be "valid" (seeded, 1 <= left <= 624, next <= 624). */
+TLDEF tl_status tl_generator_set_state(tl_generator *g, const tl_tensor *state) {
+    const char *op = g ? "tl_generator_set_state" : "tl_set_rng_state";
+    tl_tensor *c;
+    const uint8_t *p;
+    int64_t n;
+    int64_t left;
+    uint32_t next;
+    int i;
+    TL__CHECK1S(op, state);
+    if (state->dtype != TL_U8)
+        return TL__FAIL(TL_ERR_DTYPE, "%s: RNG state must be a uint8 tensor (torch.ByteTensor), got %s", op,
+                        TL__DT(state));
+    n = tl__prod(state->ndim, state->shape);
+    if (n != TL__RNG_STATE_BYTES && n != TL__RNG_STATE_LEGACY)
+        return TL__FAIL(TL_ERR_ARG, "%s: expected either a legacy RNG state of size %d or a state of size %d but "
+                        "found the input RNG state size to be %lld", op, TL__RNG_STATE_LEGACY, TL__RNG_STATE_BYTES,
+                        (long long)n);
+    c = tl__contig(op, state);
+    if (!c) return tl__tls.status;
+    p = (const uint8_t *)tl__ptr(c);
+    left = (int64_t)(int32_t)(uint32_t)tl__get_le(p + 8, 4);
+    next = (uint32_t)tl__get_le(p + 16, 8);
+    if (tl__get_le(p + 12, 4) == 0 || left < 1 || left > TL__MT_N || next > TL__MT_N) {
+        tl__release(c);
+        return TL__FAIL(TL_ERR_ARG, "%s: invalid mt19937 state (seeded %u, left %lld, next %u)", op,
+                        (unsigned)tl__get_le(p + 12, 4), (long long)left, (unsigned)next);
+    }
+    g = tl__gen(g);
+    g->seed = tl__get_le(p, 8);
+    g->left = (int)left;
+    g->next = next;
+    for (i = 0; i < TL__MT_N; i++) g->s[i] = (uint32_t)tl__get_le(p + 24 + 8 * i, 8);
+    g->has_dcache = tl__get_le(p + 5040, 4) != 0;
+    g->dcache = 0;
+    if (g->has_dcache) {
+        uint64_t b;
+        double x, rho;
+        if (n == TL__RNG_STATE_BYTES) {
+            b = tl__get_le(p + 5024, 8);
+            memcpy(&g->dcache, &b, 8);
+        } else {
+            b = tl__get_le(p + 5016, 8);
+            memcpy(&x, &b, 8);
+            b = tl__get_le(p + 5032, 8);
+            memcpy(&rho, &b, 8);
+            g->dcache = rho * sin(2.0 * 3.141592653589793238462643383279502884 * x);
+        }
+    }
+    g->has_fcache = 0;
+    g->fcache = 0;
+    if (n == TL__RNG_STATE_BYTES && p[5052]) {
+        uint32_t fb = (uint32_t)tl__get_le(p + 5048, 4);
+        memcpy(&g->fcache, &fb, 4);
+        g->has_fcache = 1;
+    }
+    tl__release(c);
+    return TL_OK;
+}
+TLDEF tl_status tl_set_rng_state(const tl_tensor *state) { return tl_generator_set_state(NULL, state); }
+
+/* ---- float32 Box-Muller of torch's AVX2 kernel (§4.3): Cephes log and sincos as avx_mathfun.h
+   computes them, with the FMAs GCC generated for that binary ---- */
+
+static float tl__fbits(uint32_t b) {
+    float f;
+    memcpy(&f, &b, 4);
+    return f;
+}
+static uint32_t tl__bitsf(float f) {
+    uint32_t b;
+    memcpy(&b, &f, 4);
+    return b;
+}
+typedef struct tl__cephes {
+    float sqrthf, p[9], q1, q2, min_norm;        /* log */
+    float fopi, dp1, dp2, dp3, s[3], c[3], twopi; /* sincos; 2*pi as float */
+} tl__cephes;
+static void tl__cephes_init(tl__cephes *k) {
+    static const uint32_t pb[9] = {0x3d9021bbu, 0xbdebd1b8u, 0x3def251au, 0xbdfe5d4fu, 0x3e11e9bfu,
+                                   0xbe2aae50u, 0x3e4cceacu, 0xbe7ffffcu, 0x3eaaaaaau};
+    int i;
+    k->sqrthf = tl__fbits(0x3f3504f3u);
+    for (i = 0; i < 9; i++) k->p[i] = tl__fbits(pb[i]);
+    k->q1 = tl__fbits(0xb95e8083u);
+    k->q2 = tl__fbits(0x3f318000u);
+    k->min_norm = tl__fbits(0x00800000u);
+    k->fopi = tl__fbits(0x3fa2f983u);
+    k->dp1 = tl__fbits(0xbf490000u);
+    k->dp2 = tl__fbits(0xb97da000u);
+    k->dp3 = tl__fbits(0xb3222169u);
+    k->s[0] = tl__fbits(0xb94ca1f9u);
+    k->s[1] = tl__fbits(0x3c08839eu);
+    k->s[2] = tl__fbits(0xbe2aaaa3u);
+    k->c[0] = tl__fbits(0x37ccf5ceu);
+    k->c[1] = tl__fbits(0xbab6061au);
+    k->c[2] = tl__fbits(0x3d2aaaa5u);
+    k->twopi = tl__fbits(0x40c90fdbu);
+}
+/* log256_ps for x in (0, 1]. */
+static float tl__cephes_log(const tl__cephes *k, float x) {
+    uint32_t b;
+    float e, m, t, z, y;
+    int i;
+    if (!(x > k->min_norm)) x = k->min_norm;
+    b = tl__bitsf(x);
+    e = (float)((int32_t)(b >> 23) - 127) + 1.0f;
+    m = tl__fbits((b & 0x807fffffu) | 0x3f000000u);
+    if (m < k->sqrthf) {
+        e = e - 1.0f;
+        t = (m - 1.0f) + m;
+    } else {
+        t = m - 1.0f;
+    }
+    z = t * t;
+    y = k->p[0];
+    for (i = 1; i < 9; i++) y = fmaf(y, t, k->p[i]); /* FMA */
+    y = y * t;
+    y = fmaf(y, z, e * k->q1); /* FMA; e*q1 rounded first */
+    y = y - 0.5f * z;          /* 0.5*z is exact: fusing it changes nothing */
+    return (t + y) + e * k->q2; /* e*q2 is exact (q2 has 9 significant bits) */
+}
+/* sincos256_ps for th >= 0. */
+static void tl__cephes_sincos(const tl__cephes *k, float th, float *sn, float *cs) {
+    uint32_t sign_sin = tl__bitsf(th) & 0x80000000u, sign_cos;
+    float a = fabsf(th), y, r, z, c, s, S, C;
+    int32_t j = (int32_t)(a * k->fopi);
+    j = (j + 1) & ~1;
+    y = (float)j;
+    sign_sin ^= (uint32_t)(j & 4) << 29;
+    sign_cos = (uint32_t)(~(j - 2) & 4) << 29;
+    r = fmaf(y, k->dp1, a); /* FMA x3: extended-precision reduction */
+    r = fmaf(y, k->dp2, r);
+    r = fmaf(y, k->dp3, r);
+    z = r * r;
+    c = fmaf(k->c[0], z, k->c[1]); /* FMA */
+    c = fmaf(c, z, k->c[2]);       /* FMA */
+    c = c * z;
+    c = fmaf(c, z, -(0.5f * z)); /* FMA */
+    c = c + 1.0f;
+    s = fmaf(k->s[0], z, k->s[1]); /* FMA */
+    s = fmaf(s, z, k->s[2]);       /* FMA */
+    s = s * z;
+    s = fmaf(s, r, r); /* FMA */
+    /* the and/andnot/sub/add blend of avx_mathfun: the chosen value plus +0.0 (so -0 -> +0) */
+    if ((j & 2) == 0) {
+        S = s + 0.0f;
+        C = c + 0.0f;
+    } else {
+        S = c + 0.0f;
+        C = s + 0.0f;
+    }
+    *sn = tl__fbits(tl__bitsf(S) ^ sign_sin);
+    *cs = tl__fbits(tl__bitsf(C) ^ sign_cos);
+}
+/* normal_fill_16_AVX2: d[0..15] holds uniforms; lanes j and j+8 become a Box-Muller pair. */
+static void tl__normal16_f32(const tl__cephes *k, float *d, float mean, float std) {
+    float u[16], R, th, sn, cs;
+    int j;
+    memcpy(u, d, sizeof u);
+    for (j = 0; j < 8; j++) {
+        R = sqrtf(-2.0f * tl__cephes_log(k, 1.0f - u[j]));
+        th = k->twopi * u[j + 8];
+        tl__cephes_sincos(k, th, &sn, &cs);
+        d[j] = fmaf(R * cs, std, mean);     /* explicit _mm256_fmadd_ps in torch */
+        d[j + 8] = fmaf(R * sn, std, mean);
+    }
+}
+/* normal_fill_16<double> (§4.5). */
+static void tl__normal16_f64(double *d, double mean, double std) {
+    const double two_pi = 6.283185307179586476925286766559; /* 0x401921fb54442d18 */
+    double u[16], R, th;
+    int j;
+    memcpy(u, d, sizeof u);
+    for (j = 0; j < 8; j++) {
+        R = sqrt(-2.0 * log(1.0 - u[j]));
+        th = two_pi * u[j + 8];
+        d[j] = fma(R * cos(th), std, mean); /* FMA */
+        d[j + 8] = fma(R * sin(th), std, mean);
+    }
+}
+/* normal_fill_16<Half> and <BFloat16> (h16 = 1: float16). c10::Half has no math overloads:
+   log/sqrt/cos/sin run in float and only the named values (u1, radius, theta, the result) are
+   rounded to half, so the final multiply-add is one float expression, fused by GCC (FMA).
+   c10::BFloat16 does have them (BFloat16-math.h: each returns BFloat16) and its * and + return
+   BFloat16 too, so every step is rounded to bfloat16 and nothing can fuse. */
+static float tl__round16(float x, int h16) { return h16 ? tl__h2f(tl__f2h(x)) : tl__bf2f(tl__f2bf(x)); }
+static void tl__normal16_half(uint16_t *d, float mean, float std, int h16) {
+    const double two_pi = 6.283185307179586476925286766559;
+    float u[16], x, R, th, v, w;
+    int j;
+    for (j = 0; j < 16; j++) u[j] = h16 ? tl__h2f(d[j]) : tl__bf2f(d[j]);
+    for (j = 0; j < 8; j++) {
+        x = tl__round16(1.0f - u[j], h16);
+        th = tl__round16((float)(two_pi * (double)u[j + 8]), h16);
+        if (h16) {
+            R = tl__round16(sqrtf(-2.0f * logf(x)), 1);
+            v = fmaf(R * cosf(th), std, mean); /* FMA */
+            w = fmaf(R * sinf(th), std, mean); /* FMA */
+            d[j] = tl__f2h(v);
+            d[j + 8] = tl__f2h(w);
+        } else {
+            R = tl__round16(sqrtf(tl__round16(-2.0f * tl__round16(logf(x), 0), 0)), 0);
+            v = tl__round16(tl__round16(R * tl__round16(cosf(th), 0), 0) * std, 0) + mean;
+            w = tl__round16(tl__round16(R * tl__round16(sinf(th), 0), 0) * std, 0) + mean;
+            d[j] = tl__f2bf(v);
+            d[j + 8] = tl__f2bf(w);
+        }
+    }
+}
+
+/* ---- per-element samplers, run over a tensor in memory order ---- */
+
+enum {
+    TL__RS_UNIFORM, /* a = from, b = to (§3) */
+    TL__RS_NORMAL,  /* scalar Box-Muller path (§4.2): a = mean, b = std */
+    TL__RS_BERN,    /* a = p (§7.1) */
+    TL__RS_BERN_T,  /* p from operand 1 (§7.3) */
+    TL__RS_EXP,     /* a = lambda (§8.1) */
+    TL__RS_RANDOM,  /* random_() (§5.2) */
+    TL__RS_RANGE    /* random_(from, to) (§5.1): base + v % range */
+};
+typedef struct tl__rs {
+    tl_generator *g;
+    int kind;
+    tl_dtype dt;  /* the tensor's dtype */
+    tl_dtype pdt; /* TL__RS_BERN_T: p's dtype */
+    double a, b;
+    float fa, frange; /* uniform in float32/float16/bfloat16 */
+    uint64_t range;
+    int64_t base;
+    int wide; /* TL__RS_RANGE: draw random64 */
+} tl__rs;
+
+typedef union tl__rs_buf { double d[TL__CHUNK]; float f[TL__CHUNK]; int64_t i[TL__CHUNK]; } tl__rs_buf;
+/* Draws m values into buf (a tl__rs_buf); returns its compute type (TL__CT_F32 / _F64 / _I64). */
+static int tl__rs_draw(tl__rs *c, void *buf, int64_t m, const char *pp, int64_t ps) {
+    tl_generator *g = c->g;
+    float *f = ((tl__rs_buf *)buf)->f;
+    double *d = ((tl__rs_buf *)buf)->d;
+    int64_t *q = ((tl__rs_buf *)buf)->i;
+    int64_t i;
+    switch (c->kind) {
+    case TL__RS_UNIFORM:
+        if (c->dt == TL_F64) {
+            double range = c->b - c->a;
+            for (i = 0; i < m; i++) d[i] = fma(tl__u53(g), range, c->a); /* FMA */
+            return TL__CT_F64;
+        }
+        if (c->dt == TL_F32) {
+            for (i = 0; i < m; i++) f[i] = fmaf(tl__u24(g), c->frange, c->fa); /* FMA */
+        } else { /* float16 / bfloat16: 11 / 8 low bits (§3.3) */
+            uint32_t mask = c->dt == TL_F16 ? 0x7ffu : 0xffu;
+            float scale = c->dt == TL_F16 ? 4.8828125e-04f : 3.90625e-03f;
+            for (i = 0; i < m; i++) f[i] = fmaf((float)(tl__mt_u32(g) & mask) * scale, c->frange, c->fa);
+        }
+        return TL__CT_F32;
+    case TL__RS_NORMAL:
+        for (i = 0; i < m; i++) {
+            double z;
+            if (g->has_dcache) {
+                z = g->dcache;
+                g->has_dcache = 0;
+            } else {
+                const double two_pi = 6.283185307179586476925286766559;
+                double u1 = tl__u53(g), u2 = tl__u53(g);
+                double r = sqrt(-2.0 * log(1.0 - u2)), th = two_pi * u1;
+                g->dcache = r * sin(th);
+                g->has_dcache = 1;
+                z = r * cos(th);
+            }
+            d[i] = fma(z, c->b, c->a); /* FMA */
+        }
+        return TL__CT_F64;
+    case TL__RS_BERN:
+        for (i = 0; i < m; i++) q[i] = tl__u53(g) < c->a;
+        return TL__CT_I64;
+    case TL__RS_BERN_T: {
+        double pv[TL__CHUNK];
+        tl__load(pv, TL__CT_F64, pp, c->pdt, ps, m);
+        if (c->pdt == TL_F64)
+            for (i = 0; i < m; i++) q[i] = tl__u53(g) < pv[i];
+        else /* float32/bfloat16 p: a float32 uniform, compared in float */
+            for (i = 0; i < m; i++) q[i] = tl__u24(g) < (float)pv[i];
+        return TL__CT_I64;
+    }
+    case TL__RS_EXP:
+        for (i = 0; i < m; i++) d[i] = (-1.0 / c->a) * log(1.0 - tl__u53(g));
+        return TL__CT_F64;
+    case TL__RS_RANDOM:
+        for (i = 0; i < m; i++) {
+            switch (c->dt) {
+            case TL_I64: q[i] = (int64_t)(tl__mt_u64(g) & UINT64_C(0x7fffffffffffffff)); break;
+            case TL_F64: q[i] = (int64_t)(tl__mt_u64(g) % ((UINT64_C(1) << 53) + 1u)); break;
+            case TL_F32: q[i] = (int64_t)(tl__mt_u32(g) % ((1u << 24) + 1u)); break;
+            case TL_F16: q[i] = (int64_t)(tl__mt_u32(g) % ((1u << 11) + 1u)); break;
+            case TL_BF16: q[i] = (int64_t)(tl__mt_u32(g) % ((1u << 8) + 1u)); break;
+            case TL_I32: q[i] = (int64_t)(tl__mt_u32(g) & 0x7fffffffu); break;
+            case TL_I16: q[i] = (int64_t)(tl__mt_u32(g) & 0x7fffu); break;
+            case TL_I8: q[i] = (int64_t)(tl__mt_u32(g) & 0x7fu); break;
+            case TL_U8: q[i] = (int64_t)(tl__mt_u32(g) & 0xffu); break;
+            default: q[i] = (int64_t)(tl__mt_u32(g) & 1u); break; /* bool */
+            }
+        }
+        return TL__CT_I64;
+    default: /* TL__RS_RANGE: wrap-around arithmetic in uint64, as torch */
+        for (i = 0; i < m; i++) {
+            uint64_t v = c->wide ? tl__mt_u64(g) : (uint64_t)tl__mt_u32(g);
+            q[i] = (int64_t)(v % c->range + (uint64_t)c->base);
+        }
+        return TL__CT_I64;
+    }
+}
+static void tl__rs_inner(void *vctx, int64_t n, char **p, const int64_t *s) {
+    tl__rs *c = (tl__rs *)vctx;
+    tl__rs_buf buf;
+    int64_t off, m;
+    for (off = 0; off < n; off += m) {
+        int ct;
+        m = n - off < TL__CHUNK ? n - off : TL__CHUNK;
+        ct = tl__rs_draw(c, &buf, m, c->kind == TL__RS_BERN_T ? p[1] + off * s[1] : NULL,
+                         c->kind == TL__RS_BERN_T ? s[1] : 0);
+        tl__store(p[0] + off * s[0], c->dt, s[0], &buf, ct, m);
+    }
+}
+
+/* TensorIterator's dimension order for one operand (reorder_dimensions): dims of size > 1, from
+   the outermost to the innermost in memory. Strides decide; stride-0 dims are "ambiguous" and keep
+   their place; equal strides put the smaller size inside. Returns the number of dims in perm. */
+static int tl__mem_order(int ndim, const int64_t *shape, const int64_t *stride, int *perm) {
+    int inner[TL_MAX_DIMS], nd = 0, i, d0, d1, k;
+    if (ndim < 0 || ndim > TL_MAX_DIMS) return 0; /* never: tensors have 0..TL_MAX_DIMS dims */
+    for (i = ndim - 1; i >= 0; i--) /* innermost first, as TensorIterator's perm_ starts */
+        if (shape[i] != 1) inner[nd++] = i;
+    for (i = 1; i < nd; i++) {
+        d1 = i;
+        for (d0 = i - 1; d0 >= 0; d0--) {
+            int64_t s0 = stride[inner[d0]], s1 = stride[inner[d1]];
+            int cmp = 0;
+            if (s0 != 0 && s1 != 0) {
+                if (s0 < s1) cmp = -1;
+                else if (s0 > s1) cmp = 1;
+                else if (shape[inner[d0]] > shape[inner[d1]]) cmp = 1;
+            }
+            if (cmp > 0) {
+                k = inner[d0];
+                inner[d0] = inner[d1];
+                inner[d1] = k;
+                d1 = d0;
+            } else if (cmp < 0) {
+                break;
+            }
+        }
+    }
+    for (i = 0; i < nd; i++) perm[i] = inner[nd - 1 - i];
+    return nd;
+}
+
+/* Runs sampler c over every element of t in memory order (p, if given, broadcasts to t). */
+static void tl__rs_run(tl_tensor *t, const tl_tensor *p, tl__rs *c) {
+    int perm[TL_MAX_DIMS], nd, i;
+    int64_t shp[TL_MAX_DIMS], st[TL_MAX_DIMS], pst[TL_MAX_DIMS], pb[TL_MAX_DIMS];
+    tl__iter it;
+    if (tl__prod(t->ndim, t->shape) == 0) return;
+    memset(shp, 0, sizeof shp);
+    memset(st, 0, sizeof st);
+    memset(pst, 0, sizeof pst);
+    nd = tl__mem_order(t->ndim, t->shape, t->stride, perm);
+    if (p) tl__bcast_strides(p, t->ndim, t->shape, pb);
+    for (i = 0; i < nd; i++) {
+        shp[i] = t->shape[perm[i]];
+        st[i] = t->stride[perm[i]];
+        if (p) pst[i] = pb[perm[i]];
+    }
+    tl__iter_init(&it, nd, shp);
+    tl__iter_add(&it, tl__ptr(t), st, tl__dtype_sizes[t->dtype]);
+    if (p) tl__iter_add(&it, tl__ptr(p), pst, tl__dtype_sizes[p->dtype]);
+    tl__iter_coalesce(&it);
+    tl__iter_run(&it, tl__rs_inner, c);
+}
+
+/* ---- shared checks for the in-place samplers ---- */
+
+/* NULL, dtype and writability checks; then, when autograd must see the write, the history move
+   of tl__inplace_prepare (old[0] receives the pre-write value, old[1] its base's copy; else NULL).
+   The autograd part is tl_fill_'s, step for step: keep the two in sync. 0 on failure. */
+static int tl__rs_prepare(const char *op, tl_tensor *t, int floating_only, tl_tensor **old) {
+    old[0] = old[1] = NULL;
+    if (tl__null_in(op, t)) return 0;
+    if (floating_only && !TL__IS_FLOAT(t->dtype)) {
+        TL__FAIL(TL_ERR_DTYPE, "%s: not implemented for %s (floating dtypes only)", op, TL__DT(t));
+        return 0;
+    }
+    if (!tl__check_writable(op, t)) return 0;
+    if (tl__wants_grad(t, NULL, NULL) && !(old[0] = tl__inplace_prepare(op, t, &old[1]))) return 0;
+    return 1;
+}
+/* After the write: bump the version and record the op (its gradient is zero, like fill_'s). */
+static tl_status tl__rs_finish(tl_tensor *t, tl_tensor **old, const char *tname) {
+    t->storage->version++;
+    if (old[0]) {
+        int ok = tl__record(t, TL__OP_FILL, old[0], NULL, NULL);
+        tl__release(old[0]);
+        if (!tl__inplace_finish(t, old[1], ok)) return tl__tls.status;
+        if (t->grad_fn) t->grad_fn->tname = tname;
+    }
+    return TL_OK;
+}
+static double tl__dtype_max(tl_dtype dt) {
+    switch (dt) {
+    case TL_F32: return FLT_MAX;
+    case TL_F64: return DBL_MAX;
+    case TL_F16: return 65504.0;
+    case TL_BF16: return 3.3895313892515355e+38;
+    default: return 0;
+    }
+}
+
+/* ---- uniform_ (§3) ---- */
+
+TLDEF tl_status tl_uniform_gen_(tl_tensor *t, double from, double to, tl_generator *g) {
+    const char *op = "tl_uniform_";
+    tl_tensor *old[2];
+    tl__rs c;
+    TL__CHECK1S(op, t);
+    memset(&c, 0, sizeof c);
+    c.kind = TL__RS_UNIFORM;
+    c.dt = t->dtype;
+    c.a = from;
+    c.b = to;
+    if (TL__IS_FLOAT(t->dtype)) {
+        if (!(from <= to))
+            return TL__FAIL(TL_ERR_ARG, "%s: uniform_ expects to return a [from, to) range, but found from=%g > to=%g",
+                            op, from, to);
+        if (t->dtype == TL_F32) {
+            c.fa = (float)from;
+            c.frange = (float)to - c.fa; /* float subtraction, as torch */
+        } else if (t->dtype != TL_F64) { /* float16/bfloat16: bounds and range rounded to the type */
+            int h16 = t->dtype == TL_F16;
+            float fr = tl__round16((float)from, h16), tt = tl__round16((float)to, h16);
+            c.fa = fr;
+            c.frange = tl__round16(tt - fr, h16);
+        }
+        if (!(to - from <= tl__dtype_max(t->dtype)) || !(c.frange <= tl__dtype_max(t->dtype)))
+            return TL__FAIL(TL_ERR_ARG, "%s: uniform_ expects to-from <= the largest %s, but found to=%g and from=%g "
+                            "which result in to-from to exceed the limit", op, TL__DT(t), to, from);
+    }
+    if (!tl__rs_prepare(op, t, 1, old)) return tl__tls.status ? tl__tls.status : TL_ERR_ARG;
+    c.g = tl__gen(g);
+    tl__rs_run(t, NULL, &c);
+    return tl__rs_finish(t, old, "UniformBackward0");
+}
+TLDEF tl_status tl_uniform_(tl_tensor *t, double from, double to) { return tl_uniform_gen_(t, from, to, NULL); }
+
+/* ---- normal_ (§4) ---- */
+
+TLDEF tl_status tl_normal_gen_(tl_tensor *t, double mean, double std, tl_generator *g) {
+    const char *op = "tl_normal_";
+    tl_tensor *old[2];
+    int64_t n, i;
+    TL__CHECK1S(op, t);
+    if (!(std >= 0.0)) return TL__FAIL(TL_ERR_ARG, "%s: normal expects std >= 0.0, but found std %g", op, std);
+    if (!tl__rs_prepare(op, t, 1, old)) return tl__tls.status ? tl__tls.status : TL_ERR_ARG;
+    g = tl__gen(g);
+    n = tl__prod(t->ndim, t->shape);
+    if (n >= 16 && tl_is_contiguous(t)) { /* torch's vectorised fills (§4.3, §4.5) */
+        if (t->dtype == TL_F32) {
+            float *d = (float *)(void *)tl__ptr(t), fm = (float)mean, fs = (float)std;
+            tl__cephes k;
+            tl__cephes_init(&k);
+            for (i = 0; i < n; i++) d[i] = tl__u24(g);
+            for (i = 0; i + 16 <= n; i += 16) tl__normal16_f32(&k, d + i, fm, fs);
+            if (n % 16) { /* redraw the last 16 slots and transform them again */
+                for (i = n - 16; i < n; i++) d[i] = tl__u24(g);
+                tl__normal16_f32(&k, d + n - 16, fm, fs);
+            }
+        } else if (t->dtype == TL_F64) {
+            double *d = (double *)(void *)tl__ptr(t);
+            for (i = 0; i < n; i++) d[i] = tl__u53(g);
+            for (i = 0; i + 16 <= n; i += 16) tl__normal16_f64(d + i, mean, std);
+            if (n % 16) {
+                for (i = n - 16; i < n; i++) d[i] = tl__u53(g);
+                tl__normal16_f64(d + n - 16, mean, std);
+            }
+        } else { /* float16 / bfloat16: uniforms of 11 / 8 bits stored in the type (exact) */
+            uint16_t *d = (uint16_t *)(void *)tl__ptr(t);
+            int h16 = t->dtype == TL_F16;
+            float hm = tl__round16((float)mean, h16), hs = tl__round16((float)std, h16);
+            for (i = 0; i < n; i++) {
+                uint32_t r = tl__mt_u32(g);
+                d[i] = h16 ? tl__f2h((float)(r & 0x7ffu) * 4.8828125e-04f) : tl__f2bf((float)(r & 0xffu) * 3.90625e-03f);
+            }
+            for (i = 0; i + 16 <= n; i += 16) tl__normal16_half(d + i, hm, hs, h16);
+            if (n % 16) {
+                for (i = n - 16; i < n; i++) {
+                    uint32_t r = tl__mt_u32(g);
+                    d[i] = h16 ? tl__f2h((float)(r & 0x7ffu) * 4.8828125e-04f)
+                               : tl__f2bf((float)(r & 0xffu) * 3.90625e-03f);
+                }
+                tl__normal16_half(d + n - 16, hm, hs, h16);
+            }
+        }
+    } else { /* n < 16 or not contiguous: the scalar path, element by element in memory order */
+        tl__rs c;
+        memset(&c, 0, sizeof c);
+        c.g = g;
+        c.kind = TL__RS_NORMAL;
+        c.dt = t->dtype;
+        c.a = mean;
+        c.b = std;
+        tl__rs_run(t, NULL, &c);
+    }
+    return tl__rs_finish(t, old, "NormalBackward0");
+}
+TLDEF tl_status tl_normal_(tl_tensor *t, double mean, double std) { return tl_normal_gen_(t, mean, std, NULL); }
+
+/* ---- bernoulli (§7; the non-MKL kernels) ---- */
+
+TLDEF tl_status tl_bernoulli_gen_(tl_tensor *t, double p, tl_generator *g) {
+    const char *op = "tl_bernoulli_";
+    tl_tensor *old[2];
+    tl__rs c;
+    TL__CHECK1S(op, t);
+    if (!(p >= 0 && p <= 1))
+        return TL__FAIL(TL_ERR_ARG, "%s: bernoulli_ expects p to be in [0, 1], but got p=%g", op, p);
+    if (!tl__rs_prepare(op, t, 0, old)) return tl__tls.status ? tl__tls.status : TL_ERR_ARG;
+    memset(&c, 0, sizeof c);
+    c.g = tl__gen(g);
+    c.kind = TL__RS_BERN;
+    c.dt = t->dtype;
+    c.a = p;
+    tl__rs_run(t, NULL, &c);
+    return tl__rs_finish(t, old, "BernoulliBackward1");
+}
+TLDEF tl_status tl_bernoulli_(tl_tensor *t, double p) { return tl_bernoulli_gen_(t, p, NULL); }
+
+TLDEF tl_status tl_bernoulli_tensor_gen_(tl_tensor *t, const tl_tensor *p, tl_generator *g) {
+    const char *op = "tl_bernoulli_";
+    tl_tensor *old[2], *pc;
+    tl__rs c;
+    int64_t n, i;
+    int d;
+    const double *pv;
+    TL__CHECK2S(op, t, p);
+    if (p->dtype != TL_F32 && p->dtype != TL_F64 && p->dtype != TL_BF16)
+        return TL__FAIL(TL_ERR_DTYPE, "%s: probabilities must be float32, float64 or bfloat16, got %s", op,
+                        TL__DT(p));
+    if (p->ndim > t->ndim)
+        return TL__FAIL(TL_ERR_SHAPE, "%s: probabilities %s cannot be expanded to the tensor's shape %s", op,
+                        TL__SH(p), TL__SH(t));
+    for (d = 0; d < p->ndim; d++) {
+        int64_t ps = p->shape[d], ts = t->shape[t->ndim - p->ndim + d];
+        if (ps != ts && ps != 1)
+            return TL__FAIL(TL_ERR_SHAPE, "%s: probabilities %s cannot be expanded to the tensor's shape %s", op,
+                            TL__SH(p), TL__SH(t));
+    }
+    /* torch checks each p inside the sampling loop; we check them all first (nothing drawn on error) */
+    pc = tl__contig_as(op, p, TL_F64);
+    if (!pc) return tl__tls.status;
+    pv = (const double *)(const void *)tl__ptr(pc);
+    n = tl__prod(pc->ndim, pc->shape);
+    for (i = 0; i < n; i++)
+        if (!(pv[i] >= 0 && pv[i] <= 1)) {
+            tl__release(pc);
+            return TL__FAIL(TL_ERR_ARG, "%s: probability %g at flat index %lld is not in [0, 1]", op, pv[i],
+                            (long long)i);
+        }
+    tl__release(pc);
+    if (!tl__rs_prepare(op, t, 0, old)) return tl__tls.status ? tl__tls.status : TL_ERR_ARG;
+    memset(&c, 0, sizeof c);
+    c.g = tl__gen(g);
+    c.kind = TL__RS_BERN_T;
+    c.dt = t->dtype;
+    c.pdt = p->dtype;
+    tl__rs_run(t, p, &c);
+    return tl__rs_finish(t, old, "BernoulliBackward2");
+}
+TLDEF tl_status tl_bernoulli_tensor_(tl_tensor *t, const tl_tensor *p) { return tl_bernoulli_tensor_gen_(t, p, NULL); }
+
+TLDEF tl_tensor *tl_bernoulli_gen(const tl_tensor *p, tl_generator *g) {
+    tl_tensor *r;
+    TL__CHECK1("tl_bernoulli", p);
+    if (p->dtype != TL_F32 && p->dtype != TL_F64 && p->dtype != TL_BF16)
+        return TL__FAILN(TL_ERR_DTYPE, "tl_bernoulli: probabilities must be float32, float64 or bfloat16, got %s",
+                         TL__DT(p));
+    r = tl__new("tl_bernoulli", p->ndim, p->shape, p->dtype); /* contiguous, as torch's result */
+    if (!r) return NULL;
+    if (tl_bernoulli_tensor_gen_(r, p, g) != TL_OK) {
+        tl__release(r);
+        return NULL;
+    }
+    return tl__ret(r);
+}
+TLDEF tl_tensor *tl_bernoulli(const tl_tensor *p) { return tl_bernoulli_gen(p, NULL); }
+
+TLDEF tl_tensor *tl_bernoulli_p_gen(const tl_tensor *t, double p, tl_generator *g) {
+    tl_tensor *r;
+    TL__CHECK1("tl_bernoulli_p", t);
+    r = tl__new("tl_bernoulli_p", t->ndim, t->shape, t->dtype);
+    if (!r) return NULL;
+    if (tl_bernoulli_gen_(r, p, g) != TL_OK) {
+        tl__release(r);
+        return NULL;
+    }
+    return tl__ret(r);
+}
+TLDEF tl_tensor *tl_bernoulli_p(const tl_tensor *t, double p) { return tl_bernoulli_p_gen(t, p, NULL); }
+
+/* ---- exponential_ (§8.1), random_ (§5.2) ---- */
+
+TLDEF tl_status tl_exponential_gen_(tl_tensor *t, double lambd, tl_generator *g) {
+    const char *op = "tl_exponential_";
+    tl_tensor *old[2];
+    tl__rs c;
+    TL__CHECK1S(op, t);
+    if (!(lambd >= 0.0))
+        return TL__FAIL(TL_ERR_ARG, "%s: exponential_ expects lambda >= 0.0, but found lambda=%g", op, lambd);
+    if (!tl__rs_prepare(op, t, 1, old)) return tl__tls.status ? tl__tls.status : TL_ERR_ARG;
+    memset(&c, 0, sizeof c);
+    c.g = tl__gen(g);
+    c.kind = TL__RS_EXP;
+    c.dt = t->dtype;
+    c.a = lambd;
+    tl__rs_run(t, NULL, &c);
+    return tl__rs_finish(t, old, "ExponentialBackward0");
+}
+TLDEF tl_status tl_exponential_(tl_tensor *t, double lambd) { return tl_exponential_gen_(t, lambd, NULL); }
+
+TLDEF tl_status tl_random_gen_(tl_tensor *t, tl_generator *g) {
+    tl_tensor *old[2];
+    tl__rs c;
+    if (!tl__rs_prepare("tl_random_", t, 0, old)) return tl__tls.status ? tl__tls.status : TL_ERR_ARG;
+    memset(&c, 0, sizeof c);
+    c.g = tl__gen(g);
+    c.kind = TL__RS_RANDOM;
+    c.dt = t->dtype;
+    tl__rs_run(t, NULL, &c);
+    return tl__rs_finish(t, old, "RandomBackward0");
+}
+TLDEF tl_status tl_random_(tl_tensor *t) { return tl_random_gen_(t, NULL); }
+
+/* ---- factories ---- */
+
+static tl_tensor *tl__rand_new(const char *op, int ndim, const int64_t *shape, tl_dtype dt) {
+    if (TL__VALID_DT(dt) && !TL__IS_FLOAT(dt))
+        return TL__FAILN(TL_ERR_DTYPE, "%s: not implemented for %s (floating dtypes only)", op, tl__dtype_names[dt]);
+    return tl__new(op, ndim, shape, dt);
+}
+TLDEF tl_tensor *tl_rand_gen(int ndim, const int64_t *shape, tl_dtype dt, tl_generator *g) {
+    tl_tensor *t = tl__rand_new("tl_rand", ndim, shape, dt);
+    if (t && tl_uniform_gen_(t, 0, 1, g) != TL_OK) {
+        tl__release(t);
+        return NULL;
+    }
+    return tl__ret(t);
+}
+TLDEF tl_tensor *tl_rand(int ndim, const int64_t *shape, tl_dtype dt) { return tl_rand_gen(ndim, shape, dt, NULL); }
+TLDEF tl_tensor *tl_randn_gen(int ndim, const int64_t *shape, tl_dtype dt, tl_generator *g) {
+    tl_tensor *t = tl__rand_new("tl_randn", ndim, shape, dt);
+    if (t && tl_normal_gen_(t, 0, 1, g) != TL_OK) {
+        tl__release(t);
+        return NULL;
+    }
+    return tl__ret(t);
+}
+TLDEF tl_tensor *tl_randn(int ndim, const int64_t *shape, tl_dtype dt) { return tl_randn_gen(ndim, shape, dt, NULL); }
+
+/* Largest integer value of an integer dtype, or the float range torch checks randint bounds against. */
+static int tl__int_bounds(tl_dtype dt, int64_t *lo, int64_t *hi) {
+    switch (dt) {
+    case TL_I64: *lo = INT64_MIN; *hi = INT64_MAX; return 1;
+    case TL_I32: *lo = INT32_MIN; *hi = INT32_MAX; return 1;
+    case TL_I16: *lo = INT16_MIN; *hi = INT16_MAX; return 1;
+    case TL_I8: *lo = INT8_MIN; *hi = INT8_MAX; return 1;
+    case TL_U8: *lo = 0; *hi = UINT8_MAX; return 1;
+    case TL_BOOL: *lo = 0; *hi = 1; return 1;
+    case TL_F16: *lo = -65504; *hi = 65504; return 1;
+    default: return 0; /* float32/float64/bfloat16: every int64 fits */
+    }
+}
+/* (int64)(scalar_t)v for a floating dtype, with x86's result (INT64_MIN) when out of range. */
+static int64_t tl__through_float(int64_t v, tl_dtype dt) {
+    double d;
+    switch (dt) {
+    case TL_F32: d = (double)(float)v; break;
+    case TL_F16: d = (double)tl__h2f(tl__f2h((float)v)); break;
+    case TL_BF16: d = (double)tl__bf2f(tl__f2bf((float)v)); break;
+    default: d = (double)v; break;
+    }
+    return tl__d2i(d);
+}
+static int tl__float_digits(tl_dtype dt) {
+    return dt == TL_F32 ? 24 : dt == TL_F64 ? 53 : dt == TL_F16 ? 11 : 8;
+}
+static int tl__floor_log2(uint64_t x) {
+    int n = 0;
+    while (x >>= 1) ++n;
+    return n;
+}
+TLDEF tl_tensor *tl_randint_gen(int64_t low, int64_t high, int ndim, const int64_t *shape, tl_dtype dt,
+                                tl_generator *g) {
+    const char *op = "tl_randint";
+    tl_tensor *t;
+    tl__rs c;
+    int64_t lo, hi;
+    if (low >= high)
+        return TL__FAILN(TL_ERR_ARG, "%s: random_ expects 'from' to be less than 'to', but got from=%lld >= to=%lld",
+                         op, (long long)low, (long long)high);
+    if (TL__VALID_DT(dt) && TL__IS_FLOAT(dt)) {
+        /* torch's update_from/update_to: a bound the dtype rounds outwards moves inwards to the
+           next integer the dtype represents, so every drawn value converts exactly */
+        int64_t lp1 = tl__through_float(low + 1, dt), hm1 = tl__through_float(high - 1, dt);
+        int digits = tl__float_digits(dt);
+        if (lp1 < low) {
+            uint64_t a = low + 1 < 0 ? (uint64_t)0 - (uint64_t)(low + 1) : (uint64_t)(low + 1);
+            low = (int64_t)((uint64_t)lp1 + (UINT64_C(1) << (tl__floor_log2(a) - digits + 1)));
+        }
+        if (hm1 >= high) {
+            uint64_t a = high - 1 < 0 ? (uint64_t)0 - (uint64_t)(high - 1) : (uint64_t)(high - 1);
+            high = (int64_t)((uint64_t)hm1 - (UINT64_C(1) << (tl__floor_log2(a) - digits + 1)));
+        }
+        if (low >= high)
+            return TL__FAILN(TL_ERR_ARG, "%s: random_ expects 'from' casted to %s to be less than 'to' casted to %s, "
+                             "but got from=%lld >= to=%lld", op, tl__dtype_names[dt], tl__dtype_names[dt],
+                             (long long)low, (long long)high);
+    }
+    if (TL__VALID_DT(dt) && tl__int_bounds(dt, &lo, &hi)) {
+        if (low < lo || low > hi)
+            return TL__FAILN(TL_ERR_ARG, "%s: from=%lld is out of bounds for %s", op, (long long)low,
+                             tl__dtype_names[dt]);
+        if (high - 1 < lo || high - 1 > hi)
+            return TL__FAILN(TL_ERR_ARG, "%s: to - 1 = %lld is out of bounds for %s", op, (long long)(high - 1),
+                             tl__dtype_names[dt]);
+    }
+    t = tl__new(op, ndim, shape, dt);
+    if (!t) return NULL;
+    memset(&c, 0, sizeof c);
+    c.g = tl__gen(g);
+    c.kind = TL__RS_RANGE;
+    c.dt = dt;
+    c.range = (uint64_t)high - (uint64_t)low;
+    c.base = low;
+    c.wide = (dt == TL_I64 || dt == TL_F32 || dt == TL_F64 || dt == TL_BF16) && c.range >= (UINT64_C(1) << 32);
+    tl__rs_run(t, NULL, &c);
+    return tl__ret(t);
+}
+TLDEF tl_tensor *tl_randint(int64_t low, int64_t high, int ndim, const int64_t *shape, tl_dtype dt) {
+    return tl_randint_gen(low, high, ndim, shape, dt, NULL);
+}
+
+/* §6: r[i] = i, then for i = 0 .. n-2 swap r[i] with r[i + random() % (n - i)]. */
+TLDEF tl_tensor *tl_randperm_gen(int64_t n, tl_dtype dt, tl_generator *g) {
+    const char *op = "tl_randperm";
+    tl_tensor *t;
+    int64_t *r, i, lo, hi;
+    if (n < 0) return TL__FAILN(TL_ERR_ARG, "%s: n must be non-negative, got %lld", op, (long long)n);
+    if (dt == TL_BOOL) return TL__FAILN(TL_ERR_DTYPE, "%s: \"randperm\" is not implemented for bool", op);
+    if (TL__VALID_DT(dt)) {
+        if (dt == TL_F16 && n > 2049)
+            return TL__FAILN(TL_ERR_ARG, "%s: n cannot be greater than 2049 for float16, got %lld", op, (long long)n);
+        if (dt == TL_F32 && n > (INT64_C(1) << 24) + 1)
+            return TL__FAILN(TL_ERR_ARG, "%s: n cannot be greater than 2^24+1 for float32, got %lld", op, (long long)n);
+        if (dt == TL_F64 && n > (INT64_C(1) << 53) + 1)
+            return TL__FAILN(TL_ERR_ARG, "%s: n cannot be greater than 2^53+1 for float64, got %lld", op, (long long)n);
+        if (dt != TL_F16 && tl__int_bounds(dt, &lo, &hi) && n - 1 > hi)
+            return TL__FAILN(TL_ERR_ARG, "%s: n = %lld is too large for %s", op, (long long)n, tl__dtype_names[dt]);
+    }
+    t = tl__new(op, 1, &n, dt);
+    if (!t) return NULL;
+    g = tl__gen(g);
+    if (dt == TL_I64) {
+        r = (int64_t *)(void *)tl__ptr(t);
+    } else {
+        r = (int64_t *)tl__malloc(sizeof(int64_t) * (size_t)(n > 0 ? n : 1));
+        if (!r) {
+            tl__release(t);
+            return TL__FAILN(TL_ERR_OOM, "%s: out of memory for a permutation of %lld", op, (long long)n);
+        }
+    }
+    for (i = 0; i < n; i++) r[i] = i;
+    for (i = 0; i + 1 < n; i++) {
+        int64_t z = (int64_t)(tl__mt_u32(g) % (uint64_t)(n - i)), sv = r[i];
+        r[i] = r[i + z];
+        r[i + z] = sv;
+    }
+    if (dt != TL_I64) {
+        tl__store(tl__ptr(t), dt, (int64_t)tl__dtype_sizes[dt], r, TL__CT_I64, n);
+        tl__free(r);
+    }
+    return tl__ret(t);
+}
+TLDEF tl_tensor *tl_randperm(int64_t n, tl_dtype dt) { return tl_randperm_gen(n, dt, NULL); }
+
+/* ---- multinomial (§8.2, §8.3) ---- */
+
+/* Top-k as torch 1.13's CPU topk does it (sorted, largest), including the order of EQUAL keys:
+   torch sorts (key, index) pairs with std::partial_sort when k * 64 <= n, else std::nth_element
+   followed by std::sort of the first k - 1, all with the comparator "x is NaN and y is not, or
+   x > y", which is not stable. The functions below are libstdc++'s (GCC 12) algorithms
+   (introsort/introselect, median-of-three pivot, insertion sort below 16, heap select), ported
+   step by step so that ties (bfloat16 keys, zero probabilities) come out in torch's order. */
+typedef struct tl__mkey { double key; int64_t idx; } tl__mkey;
+static int tl__mk_gt(const tl__mkey *x, const tl__mkey *y) {
+    return (x->key != x->key && y->key == y->key) || x->key > y->key;
+}
+static void tl__mk_swap(tl__mkey *a, tl__mkey *b) {
+    tl__mkey t = *a;
+    *a = *b;
+    *b = t;
+}
+static int64_t tl__lg(int64_t n) {
+    int64_t k = 0;
+    while (n >>= 1) k++;
+    return k;
+}
+static void tl__mk_push_heap(tl__mkey *f, int64_t hole, int64_t top, tl__mkey v) {
+    int64_t parent = (hole - 1) / 2;
+    while (hole > top && tl__mk_gt(&f[parent], &v)) {
+        f[hole] = f[parent];
+        hole = parent;
+        parent = (hole - 1) / 2;
+    }
+    f[hole] = v;
+}
+static void tl__mk_adjust_heap(tl__mkey *f, int64_t hole, int64_t len, tl__mkey v) {
+    int64_t top = hole, child = hole;
+    while (child < (len - 1) / 2) {
+        child = 2 * (child + 1);
+        if (tl__mk_gt(&f[child], &f[child - 1])) child--;
+        f[hole] = f[child];
+        hole = child;
+    }
+    if ((len & 1) == 0 && child == (len - 2) / 2) {
+        child = 2 * (child + 1);
+        f[hole] = f[child - 1];
+        hole = child - 1;
+    }
+    tl__mk_push_heap(f, hole, top, v);
+}
+static void tl__mk_heap_select(tl__mkey *f, int64_t mid, int64_t last) {
+    int64_t i, parent;
+    if (mid >= 2) { /* make_heap */
+        for (parent = (mid - 2) / 2;; parent--) {
+            tl__mk_adjust_heap(f, parent, mid, f[parent]);
+            if (parent == 0) break;
+        }
+    }
+    for (i = mid; i < last; i++)
+        if (tl__mk_gt(&f[i], &f[0])) { /* pop_heap(first, middle, i) */
+            tl__mkey v = f[i];
+            f[i] = f[0];
+            tl__mk_adjust_heap(f, 0, mid, v);
+        }
+}
+static void tl__mk_sort_heap(tl__mkey *f, int64_t last) {
+    while (last > 1) {
+        tl__mkey v;
+        last--;
+        v = f[last];
+        f[last] = f[0];
+        tl__mk_adjust_heap(f, 0, last, v);
+    }
+}
+static void tl__mk_insertion_sort(tl__mkey *f, int64_t n) {
+    int64_t i, j;
+    for (i = 1; i < n; i++) {
+        tl__mkey v = f[i];
+        if (tl__mk_gt(&v, &f[0])) {
+            memmove(f + 1, f, sizeof(tl__mkey) * (size_t)i);
+            f[0] = v;
+        } else {
+            for (j = i; tl__mk_gt(&v, &f[j - 1]); j--) f[j] = f[j - 1];
+            f[j] = v;
+        }
+    }
+}
+/* __unguarded_partition_pivot: median of (f[1], f[mid], f[n-1]) moved to f[0], then Hoare. */
+static int64_t tl__mk_partition(tl__mkey *f, int64_t n) {
+    int64_t a = 1, b = n / 2, c = n - 1, lo = 1, hi = n;
+    if (tl__mk_gt(&f[a], &f[b])) {
+        if (tl__mk_gt(&f[b], &f[c])) tl__mk_swap(&f[0], &f[b]);
+        else if (tl__mk_gt(&f[a], &f[c])) tl__mk_swap(&f[0], &f[c]);
+        else tl__mk_swap(&f[0], &f[a]);
+    } else if (tl__mk_gt(&f[a], &f[c])) {
+        tl__mk_swap(&f[0], &f[a]);
+    } else if (tl__mk_gt(&f[b], &f[c])) {
+        tl__mk_swap(&f[0], &f[c]);
+    } else {
+        tl__mk_swap(&f[0], &f[b]);
+    }
+    for (;;) {
+        while (tl__mk_gt(&f[lo], &f[0])) lo++;
+        hi--;
+        while (tl__mk_gt(&f[0], &f[hi])) hi--;
+        if (!(lo < hi)) return lo;
+        tl__mk_swap(&f[lo], &f[hi]);
+        lo++;
+    }
+}
+static void tl__mk_introsort(tl__mkey *f, int64_t n, int64_t depth) {
+    while (n > 16) {
+        int64_t cut;
+        if (depth == 0) { /* partial_sort(first, last, last) */
+            tl__mk_heap_select(f, n, n);
+            tl__mk_sort_heap(f, n);
+            return;
+        }
+        depth--;
+        cut = tl__mk_partition(f, n);
+        tl__mk_introsort(f + cut, n - cut, depth);
+        n = cut;
+    }
+}
+static void tl__mk_sort(tl__mkey *f, int64_t n) { /* std::sort */
+    int64_t i, j;
+    if (n < 2) return;
+    tl__mk_introsort(f, n, 2 * tl__lg(n));
+    if (n > 16) {
+        tl__mk_insertion_sort(f, 16);
+        for (i = 16; i < n; i++) { /* unguarded insertion */
+            tl__mkey v = f[i];
+            for (j = i; tl__mk_gt(&v, &f[j - 1]); j--) f[j] = f[j - 1];
+            f[j] = v;
+        }
+    } else {
+        tl__mk_insertion_sort(f, n);
+    }
+}
+static void tl__mk_nth_element(tl__mkey *f, int64_t nth, int64_t n) {
+    int64_t lo = 0, hi = n, depth = 2 * tl__lg(n);
+    if (n == 0 || nth == n) return;
+    while (hi - lo > 3) {
+        int64_t cut;
+        if (depth == 0) {
+            tl__mk_heap_select(f + lo, nth - lo + 1, hi - lo);
+            tl__mk_swap(&f[lo], &f[nth]);
+            return;
+        }
+        depth--;
+        cut = lo + tl__mk_partition(f + lo, hi - lo);
+        if (cut <= nth) lo = cut;
+        else hi = cut;
+    }
+    tl__mk_insertion_sort(f + lo, hi - lo);
+}
+/* The k largest of f[0..n) in f[0..k), in torch's order. */
+static void tl__mk_topk(tl__mkey *f, int64_t k, int64_t n) {
+    if (k * 64 <= n) {
+        tl__mk_heap_select(f, k, n); /* std::partial_sort */
+        tl__mk_sort_heap(f, k);
+    } else {
+        tl__mk_nth_element(f, k - 1, n);
+        tl__mk_sort(f, k - 1);
+    }
+}
+/* v rounded to dtype dt (float32 / bfloat16 / float64), as a double. */
+static double tl__round_to(double v, tl_dtype dt) {
+    if (dt == TL_F32) return (double)(float)v;
+    if (dt == TL_BF16) return (double)tl__bf2f(tl__f2bf((float)v));
+    return v;
+}
+TLDEF tl_tensor *tl_multinomial_gen(const tl_tensor *probs, int64_t k, int replacement, tl_generator *g) {
+    const char *op = "tl_multinomial";
+    tl_tensor *pc = NULL, *out;
+    const double *pv;
+    double *work = NULL;
+    tl__mkey *keys = NULL;
+    int64_t rows, K, i, j, oshape[2];
+    tl_dtype dt;
+    TL__CHECK1(op, probs);
+    dt = probs->dtype;
+    if (probs->ndim < 1 || probs->ndim > 2)
+        return TL__FAILN(TL_ERR_SHAPE, "%s: prob_dist must be 1 or 2 dim, got %s", op, TL__SH(probs));
+    if (!TL__IS_FLOAT(dt))
+        return TL__FAILN(TL_ERR_DTYPE, "%s: multinomial only supports floating-point dtypes for input, got %s", op,
+                         TL__DT(probs));
+    if (dt == TL_F16) return TL__FAILN(TL_ERR_DTYPE, "%s: multinomial is not implemented for float16 on CPU", op);
+    if (k <= 0) return TL__FAILN(TL_ERR_ARG, "%s: cannot sample n_sample <= 0 samples (got %lld)", op, (long long)k);
+    K = probs->shape[probs->ndim - 1];
+    rows = probs->ndim == 2 ? probs->shape[0] : 1;
+    if (!replacement && k > K)
+        return TL__FAILN(TL_ERR_ARG, "%s: cannot sample n_sample > prob_dist.size(-1) samples without replacement "
+                         "(%lld > %lld)", op, (long long)k, (long long)K);
+    if (K > (INT64_C(1) << 24)) return TL__FAILN(TL_ERR_ARG, "%s: number of categories cannot exceed 2^24", op);
+    oshape[0] = rows;
+    oshape[1] = k;
+    if (probs->ndim == 1) oshape[0] = k;
+    if (rows == 0) return tl__ret(tl__new(op, probs->ndim, oshape, TL_I64));
+    pc = tl__contig_as(op, probs, TL_F64); /* exact for float32/bfloat16 */
+    if (!pc) return NULL;
+    pv = (const double *)(const void *)tl__ptr(pc);
+    /* validate everything before drawing (torch fails part-way for with-replacement rows) */
+    for (i = 0; i < rows; i++) {
+        int nz = 0;
+        for (j = 0; j < K; j++) {
+            double v = pv[i * K + j];
+            if (replacement && v < 0) {
+                tl__release(pc);
+                return TL__FAILN(TL_ERR_ARG, "%s: invalid multinomial distribution (encountering probability entry < 0)", op);
+            }
+            if (replacement && !(v - v == 0)) {
+                tl__release(pc);
+                return TL__FAILN(TL_ERR_ARG, "%s: invalid multinomial distribution (encountering probability entry = "
+                                 "infinity or NaN)", op);
+            }
+            if (!replacement && !(v >= 0 && v - v == 0)) {
+                tl__release(pc);
+                return TL__FAILN(TL_ERR_ARG, "%s: probability tensor contains either inf, nan or element < 0", op);
+            }
+            if (v > 0) nz = 1;
+        }
+        if (!nz) {
+            tl__release(pc);
+            return TL__FAILN(TL_ERR_ARG, "%s: invalid multinomial distribution (sum of probabilities <= 0) in row %lld",
+                             op, (long long)i);
+        }
+    }
+    out = tl__new(op, probs->ndim, oshape, TL_I64);
+    if (!out) {
+        tl__release(pc);
+        return NULL;
+    }
+    g = tl__gen(g);
+    work = (double *)tl__malloc(sizeof(double) * (size_t)(replacement ? K : rows * K));
+    keys = replacement ? NULL : (tl__mkey *)tl__malloc(sizeof(tl__mkey) * (size_t)K);
+    if (!work || (!replacement && !keys)) {
+        tl__free(work);
+        tl__free(keys);
+        tl__release(pc);
+        tl__release(out);
+        return TL__FAILN(TL_ERR_OOM, "%s: out of memory for %lld x %lld probabilities", op, (long long)rows, (long long)K);
+    }
+    if (!replacement) {
+        /* q = empty_like(probs).exponential_(1): drawn in probs' memory order, in probs' dtype */
+        int perm[TL_MAX_DIMS], nd, d;
+        int64_t idx[2] = {0, 0}, cnt = rows * K, e;
+        nd = tl__mem_order(probs->ndim, probs->shape, probs->stride, perm);
+        for (e = 0; e < cnt; e++) {
+            int64_t flat = 0;
+            double q = tl__round_to(-log(1.0 - tl__u53(g)), dt); /* (-1/lambda) * log(1 - u), lambda = 1 */
+            for (d = 0; d < probs->ndim; d++) flat = flat * probs->shape[d] + idx[d];
+            work[flat] = q;
+            for (d = nd - 1; d >= 0; d--) { /* advance the memory-order odometer */
+                if (++idx[perm[d]] < probs->shape[perm[d]]) break;
+                idx[perm[d]] = 0;
+            }
+        }
+        for (i = 0; i < rows; i++) {
+            int64_t *o = (int64_t *)(void *)tl__ptr(out) + i * k;
+            for (j = 0; j < K; j++) { /* key = p / q in the probs dtype (bfloat16: float, rounded) */
+                if (dt == TL_F64) keys[j].key = pv[i * K + j] / work[i * K + j];
+                else keys[j].key = tl__round_to((double)((float)pv[i * K + j] / (float)work[i * K + j]), dt);
+                keys[j].idx = j;
+            }
+            if (k == 1) { /* argmax: the first largest key, NaN counting as largest */
+                int64_t best = 0;
+                for (j = 1; j < K && keys[best].key == keys[best].key; j++)
+                    if (keys[j].key != keys[j].key || keys[j].key > keys[best].key) best = j;
+                o[0] = best;
+            } else {
+                tl__mk_topk(keys, k, K);
+                for (j = 0; j < k; j++) o[j] = keys[j].idx;
+            }
+        }
+    } else {
+        for (i = 0; i < rows; i++) {
+            int64_t *o = (int64_t *)(void *)tl__ptr(out) + i * k;
+            double sum = 0;
+            float fsum = 0;
+            /* running sum, then normalised: in float64 for float64, in float32 otherwise (bfloat16
+               accumulates and keeps its cumulative distribution in float32) */
+            for (j = 0; j < K; j++) {
+                if (dt == TL_F64) {
+                    sum += pv[i * K + j];
+                    work[j] = sum;
+                } else {
+                    fsum += (float)pv[i * K + j];
+                    work[j] = fsum;
+                }
+            }
+            for (j = 0; j < K; j++) work[j] = dt == TL_F64 ? work[j] / sum : (double)((float)work[j] / fsum);
+            work[K - 1] = 1;
+            for (j = 0; j < k; j++) {
+                double u = tl__u53(g);
+                int64_t left = 0, right = K;
+                while (right > left) {
+                    int64_t mid = left + (right - left) / 2;
+                    if (work[mid] < u) left = mid + 1;
+                    else right = mid;
+                }
+                o[j] = left;
+            }
+        }
+    }
+    tl__free(work);
+    tl__free(keys);
+    tl__release(pc);
+    return tl__ret(out);
+}
+TLDEF tl_tensor *tl_multinomial(const tl_tensor *probs, int64_t num_samples, int replacement) {
+    return tl_multinomial_gen(probs, num_samples, replacement, NULL);
 }
 
 /* ===== >>debug ================================================================================ */

@@ -452,7 +452,7 @@ static void run_program(const prog_t *p) {
         }
         loss = weighted_loss(p->nout, outs, p->w);
         where = -1;
-        if (!loss) status = tl_last_status();
+        if (!loss) status = tl_last_status() != TL_OK ? tl_last_status() : RS_NULL_NO_ERROR;
         else lossv = tl_item(loss);
         if (status == TL_OK) {
             switch (p->mode) {

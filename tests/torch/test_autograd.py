@@ -14,7 +14,11 @@ and writes the loss and every leaf's .grad; this script runs the program in torc
   * every leaf's grad: None exactly where torch's is None; otherwise same shape, dtype float32 and
     |got - ref| <= 1e-5 * |ref| + 1e-5 * max(1, max|ref grad|)   (elementwise, per leaf)
   * when torch raises in backward (e.g. a saved tensor was modified in place, or the output does
-    not require grad), tensorlite must fail there too (a negative tl_status from backward)
+    not require grad), tensorlite must fail there too (a negative tl_status from backward). One
+    exception: for torch's "modified by an inplace operation" error, tensorlite may instead succeed
+    if its loss and gradients equal torch's with every saved tensor snapshotted at save time
+    (saved_tensors_hooks with clone). Which tensors torch saves is partly an implementation detail;
+    torch 1.13's MeanBackward1, for one, saves its whole input.
   * after every program the live tensor/storage counts are back at their starting values
 
 Programs are only kept when float32 is well-conditioned for them: finite values below 60, no
@@ -73,19 +77,27 @@ MAXABS = 60.0
 RTOL = 1e-5
 KINK = 1e-4
 
-# groups: name -> (number of programs, mode(s))
+# (group, number of programs); the mode of each group is set in make_program
 GROUPS = [
     ("composite", 250),
     ("shared_leaf", 25),
     ("inplace", 40),
     ("inplace_saved", 30),
-    ("inplace_alias", 20),
+    ("inplace_alias", 30),
     ("inplace_view", 12),
     ("kinks", 28),
     ("accumulate", 25),
     ("autograd_grad", 25),
     ("backward_gradient", 15),
 ]
+
+
+# Ops that may return a view. They never run under no_grad here: torch 1.13 gives a view made under
+# no_grad of a tensor that requires grad requires_grad=True but no grad_fn. That changes which later
+# ops are recorded (and so torch's "does not require grad" / version errors) but never a gradient value.
+VIEW_OPS = {"transpose", "t", "permute", "narrow", "select", "slice", "expand", "expand_as", "squeeze",
+            "squeeze_dim", "unsqueeze", "flatten", "unflatten", "view", "reshape", "split", "chunk",
+            "contiguous", "to"}
 
 
 class Reject(Exception):
@@ -280,6 +292,7 @@ class Program:
         self.pid, self.group, self.mode = pid, group, mode
         self.items, self.outs, self.W, self.V, self.A = items, outs, W, V, A
         self.ref = None
+        self.alt = None  # where torch raises a version error: its result with snapshot-saved tensors
 
     def nleaves(self):
         return sum(1 for it in self.items if it[0] == "L")
@@ -338,8 +351,13 @@ class Program:
         return "\n".join(out)
 
 
-def reference(prog, dt):
-    """Runs prog in torch. Returns dict(loss, lossabs, grads, q, error, stage)."""
+def reference(prog, dt, snapshot=False):
+    """Runs prog in torch. Returns dict(loss, lossabs, grads, q, error, stage).
+    snapshot=True: every tensor saved for backward is saved as a copy (saved_tensors_hooks), so backward
+    uses the values as they were when each op ran and there are no version-counter errors."""
+    if snapshot:
+        with torch.autograd.graph.saved_tensors_hooks(lambda t: t.detach().clone(), lambda t: t):
+            return reference(prog, dt)
     ctx = Ctx(dt)
     R = []
     res = {"error": None, "stage": None, "loss": None, "lossabs": None, "grads": None, "q": None}
@@ -438,6 +456,19 @@ class Gen:
             return self.rng.choice(rec)
         return self.rng.choice(cands)
 
+    def between(self, x):
+        """A float32 threshold strictly between two neighbouring values of x (never ON a computed value:
+        a value computed by two implementations may differ in the last bit, so an exact tie in torch
+        need not be a tie in tensorlite)."""
+        v = np.unique(x.detach().double().numpy().reshape(-1))
+        if v.size < 2:
+            raise Reject("constant")
+        i = self.rng.randrange(v.size - 1)
+        lo, hi = float(v[i]), float(v[i + 1])
+        if hi - lo < 1e-3 * max(1.0, abs(lo)):
+            raise Reject("close values")
+        return f32((lo + hi) / 2)
+
     def scalar(self, lo=-2.0, hi=2.0, avoid_zero=0.0):
         while True:
             s = f32(round(self.rng.uniform(lo, hi), 3))
@@ -466,7 +497,7 @@ class Gen:
 
     def emit(self, op, regs=(), ints=(), dbls=(), flags=None):
         if flags is None:
-            flags = 1 if self.rng.random() < self.p_ng else 0
+            flags = 1 if self.rng.random() < self.p_ng and op not in VIEW_OPS else 0
         item = ("I", op, flags, list(regs), [int(x) for x in ints], [float(x) for x in dbls])
         if op.endswith("_"):
             tgt = self.R[regs[0]]
@@ -799,7 +830,7 @@ class Gen:
             return self.emit("where_gt", regs)
         c = self.partner(shape, into=True)
         x = self.R[c].detach()
-        thr = f32(float(x.median())) if x.numel() and rng.random() < 0.7 else self.scalar()
+        thr = self.between(x) if rng.random() < 0.7 else self.scalar()
         if near(x, thr):
             raise Reject("tie")
         return self.emit("masked_fill_gt", [k, c], dbls=[thr, self.scalar()])
@@ -964,7 +995,7 @@ class Gen:
         if op == "masked_fill_gt_":
             c = self.partner(shape, into=True)
             cx = self.R[c].detach()
-            thr = f32(float(cx.median())) if cx.numel() else 0.0
+            thr = self.between(cx)
             if near(cx, thr):
                 raise Reject("tie")
             return self.emit(op, [k, c], dbls=[thr, self.scalar()], flags=flags)
@@ -1095,9 +1126,7 @@ class Gen:
             z = self.partner(list(self.R[target].shape), into=True)
             self.emit(op, [target, z], flags=0)
         elif op == "clamp_":
-            if tx.numel() == 0 or near(tx, f32(float(tx.median()))):
-                raise Reject("kink")
-            self.emit(op, [target], dbls=[f32(float(tx.median())), math.inf], flags=0)
+            self.emit(op, [target], dbls=[self.between(tx), math.inf], flags=0)
         elif op == "exp_" and tx.numel() and float(tx.max()) > 3.5:
             raise Reject("big")
         elif op in ("mul_scalar_", "add_scalar_"):
@@ -1110,14 +1139,22 @@ class Gen:
         return b
 
     def alias_program(self):
-        """inplace_alias: a base (or a tensor whose view was used) is modified in place afterwards."""
+        """inplace_alias: a base (or a tensor whose view was used) is modified in place afterwards.
+        Variants: the base has no history yet (a buffer that gets it from the in-place op's source),
+        and the in-place op's other operand is the view itself (r.add_(r.view(...)))."""
         rng = self.rng
         x = self.new_leaf(self.rand_shape(maxnd=3, maxn=30) or [3], rg=True)
         if self.R[x].dim() == 0:
             x = self.emit("unsqueeze", [x], [0], flags=0)
-        a = self.emit(rng.choice(["mul_scalar", "add_scalar", "exp", "tanh"]), [x],
-                      dbls=[self.scalar(avoid_zero=0.3)], flags=0) if rng.random() < 0.5 else \
-            self.emit("mul", [x, self.new_leaf(list(self.R[x].shape), rg=True)], flags=0)
+        kind = rng.random()
+        no_history = kind < 0.25
+        if no_history:  # a buffer without history
+            a = self.new_leaf(list(self.R[x].shape), rg=False)
+        elif kind < 0.6:
+            aop = rng.choice(["mul_scalar", "add_scalar", "exp", "tanh"])
+            a = self.emit(aop, [x], dbls=[self.scalar(avoid_zero=0.3)] if aop.endswith("scalar") else [], flags=0)
+        else:
+            a = self.emit("mul", [x, self.new_leaf(list(self.R[x].shape), rg=True)], flags=0)
         nd = self.R[a].dim()
         use_view = rng.random() < 0.7
         if use_view:
@@ -1152,7 +1189,15 @@ class Gen:
             w = self.emit(uop, [v], dbls=[self.scalar(avoid_zero=0.3)], flags=0)
         # modify the base in place
         op = rng.choice(["mul_scalar_", "add_scalar_", "mul_", "add_", "neg_", "tanh_"])
-        if op in ("mul_", "add_"):
+        if no_history:
+            op = rng.choice(["mul_", "add_", "sub_", "copy_"])  # a source with history gives the base history
+        self_alias = not no_history and use_view and rng.random() < 0.5 and \
+            bshape(self.R[v].shape, self.R[a].shape) == list(self.R[a].shape)
+        if self_alias:  # the other operand is a view of the target itself
+            self.emit(rng.choice(["add_", "mul_", "sub_"]), [a, v], flags=0)
+        elif no_history:
+            self.emit(op, [a, x], flags=0)
+        elif op in ("mul_", "add_"):
             self.emit(op, [a, self.partner(list(self.R[a].shape), into=True)], flags=0)
         elif op in ("mul_scalar_", "add_scalar_"):
             self.emit(op, [a], dbls=[self.scalar(avoid_zero=0.3)], flags=0)
@@ -1160,7 +1205,7 @@ class Gen:
             self.emit(op, [a], flags=0)
         # the output combines the earlier use with the modified base (and maybe the view after the op)
         s1 = self.emit("sum_all", [w], flags=0) if self.R[w].dim() else w
-        later = v if (use_view and rng.random() < 0.5) else a
+        later = v if (use_view and rng.random() < (0.8 if self_alias or no_history else 0.5)) else a
         s2 = self.emit(rng.choice(["sum_all", "mean_all"]), [later], flags=0)
         return self.emit("add", [s1, s2], flags=0)
 
@@ -1198,7 +1243,7 @@ def _view_inplace_program(self):
         z = self.new_leaf(list(self.R[v].shape), rg=True)
         if op == "masked_fill_gt_":
             zx = self.R[z].detach()
-            self.emit(op, [v, z], dbls=[f32(float(zx.median())) + 1e-3, self.scalar()], flags=0)
+            self.emit(op, [v, z], dbls=[self.between(zx), self.scalar()], flags=0)
         else:
             self.emit(op, [v, z], flags=0)
     elif op == "relu_" and near(vx):
@@ -1332,14 +1377,14 @@ def make_program(rng, pid, group):
                 keep = 0.05
             if rng.random() < keep:
                 prog.ref = ref
+                if "modified by an inplace operation" in ref["error"]:
+                    alt = reference(prog, torch.float32, snapshot=True)
+                    alt64 = reference(prog, torch.float64, snapshot=True)
+                    if usable(alt, mode) and not alt64["error"] and well_conditioned(alt, alt64):
+                        prog.alt = alt
                 return prog
             continue
-        grads = [x for x in ref["grads"] + (ref["q"] or []) if x is not None]
-        if not grads or mode in (2, 4) and not ref["q"]:
-            continue
-        if not all(np.isfinite(x).all() and (x.size == 0 or np.abs(x).max() <= 1e4) for x in grads):
-            continue
-        if not math.isfinite(ref["loss"]):
+        if not usable(ref, mode):
             continue
         # float32 must be well-conditioned: torch float32 within a fifth of the tolerance of float64
         r64 = reference(prog, torch.float64)
@@ -1348,6 +1393,16 @@ def make_program(rng, pid, group):
         prog.ref = ref
         return prog
     raise SystemExit("test_autograd.py: could not generate a program for group %s" % group)
+
+
+def usable(ref, mode):
+    """A successful torch result with finite, moderate gradients."""
+    if ref["error"] or not math.isfinite(ref["loss"]):
+        return False
+    grads = [x for x in ref["grads"] + (ref["q"] or []) if x is not None]
+    if not grads or mode in (2, 4) and not ref["q"]:
+        return False
+    return all(np.isfinite(x).all() and (x.size == 0 or np.abs(x).max() <= 1e4) for x in grads)
 
 
 def tol_ok(got, ref, floor, frac=1.0):
@@ -1448,11 +1503,20 @@ def check(prog, got):
         errs.append("leak: live tensors %+d, storages %+d after tl_scope_end" % (got["live"], got["storages"]))
     if ref["error"]:
         if got["status"] == 0:
-            errs.append("torch raises in backward (%s) but tensorlite succeeded" % ref["error"][:160])
+            if prog.alt is None:
+                errs.append("torch raises in backward (%s) but tensorlite succeeded" % ref["error"][:160])
+                return errs
+            # torch's version check fired. Which tensors torch saves is partly an implementation
+            # detail (1.13's MeanBackward1 saves its whole input), so a tensorlite that does not raise
+            # passes when its gradients are the ones torch computes with every saved tensor
+            # snapshotted (the values each op actually saw).
+            ref = prog.alt
         elif got["where"] != -1:
             errs.append("torch raises in backward (%s); tensorlite failed earlier, at item %d: %s"
                         % (ref["error"][:120], got["where"], got.get("msg", "")))
-        return errs
+            return errs
+        else:
+            return errs
     if got["status"] != 0:
         errs.append("tensorlite failed (status %d at %s): %s" % (
             got["status"], "backward" if got["where"] == -1 else "item %d" % got["where"], got.get("msg", "")))

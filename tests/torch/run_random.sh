@@ -1,0 +1,63 @@
+#!/bin/sh
+# PyTorch oracle for >>random: builds tests/torch/random_runner.c several ways and checks every
+# build's streams against real torch bit for bit with tests/torch/test_random.py.
+#   - gcc -std=c99 strict -O2                       (the reference build; must compile)
+#   - clang -std=c99 strict -O2                     (if clang is installed)
+#   - g++ -std=c++11 -x c++ strict -O2              (the header compiled as C++)
+#   - gcc -std=gnu99 -O3 -march=native -ffp-contract=fast   (a compiler free to fuse a*b+c)
+#   - gcc -std=c99 -O1 -fsanitize=address,undefined (memory errors, UB, leaks)
+# Run from anywhere. Without an importable torch: SKIP (exit 0), except when CI=true, where it
+# FAILS. Environment: PY (default /usr/bin/python3), TL_RANDOM_QUICK=1 (only the reference build),
+# TL_RANDOM_ARGS (extra arguments for test_random.py, e.g. "--only normal -v").
+# The last line is "N passed, N failed" (cases x builds; a build that does not compile counts 1).
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+
+PY="${PY:-/usr/bin/python3}"
+BUILD=build/random
+STRICT="-Wall -Wextra -Wpedantic -Werror"
+
+if ! "$PY" -c "import torch, numpy" >/dev/null 2>&1; then
+    if [ "${CI:-}" = "true" ]; then
+        echo "test-random-torch: FAIL: 'import torch, numpy' fails with $PY (CI=true requires the PyTorch oracle)" >&2
+        echo "0 passed, 1 failed"
+        exit 1
+    fi
+    echo "test-random-torch: SKIP (torch/numpy not importable with $PY)"
+    echo "0 passed, 0 failed"
+    exit 0
+fi
+
+mkdir -p "$BUILD" || exit 1
+runners=""
+broken=0
+build() { # name, compiler and flags...
+    name=$1
+    shift
+    echo "test-random-torch: building $BUILD/$name"
+    if "$@" -I. tests/torch/random_runner.c -o "$BUILD/$name" -lm; then
+        runners="$runners --runner $BUILD/$name"
+    else
+        echo "test-random-torch: FAIL: $name did not compile" >&2
+        broken=$((broken + 1))
+    fi
+}
+
+build runner_gcc gcc -std=c99 $STRICT -O2
+if [ "${TL_RANDOM_QUICK:-0}" != "1" ]; then
+    if command -v clang >/dev/null 2>&1; then build runner_clang clang -std=c99 $STRICT -O2; fi
+    build runner_cxx g++ -std=c++11 $STRICT -O2 -x c++
+    build runner_native gcc -std=gnu99 -Wall -Wextra -O3 -march=native -ffp-contract=fast
+    build runner_asan gcc -std=c99 $STRICT -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+        -fno-omit-frame-pointer
+fi
+
+if [ -z "$runners" ]; then
+    echo "0 passed, $broken failed"
+    exit 1
+fi
+# shellcheck disable=SC2086
+ASAN_OPTIONS=detect_leaks=1 "$PY" tests/torch/test_random.py $runners --extra-failed "$broken" ${TL_RANDOM_ARGS:-}
+rc=$?
+[ $rc -ne 0 ] && echo "test-random-torch: FAIL" >&2
+exit $rc
