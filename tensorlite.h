@@ -32,6 +32,7 @@
        >>autograd   requires_grad, backward, grad, no_grad, detach, autograd_grad, hooks
        >>serialize  tl_value trees, torch.save-compatible tl_save, safe tl_load (torch 1.6-2.x files)
        >>random     tl_manual_seed, rand/randn/randint/randperm/bernoulli/multinomial: torch's streams
+       >>modules    nn.Module registry, state_dict, repr, Sequential, Linear, Conv2d, pools, nn.init
        >>debug      tl_print, tl_to_string
 
    COMPILE-TIME OPTIONS (define before including the implementation)
@@ -728,6 +729,126 @@ TLDEF tl_status tl_bernoulli_tensor_gen_(tl_tensor *t, const tl_tensor *p, tl_ge
 TLDEF tl_status tl_exponential_gen_(tl_tensor *t, double lambd, tl_generator *g);
 TLDEF tl_status tl_random_gen_(tl_tensor *t, tl_generator *g);
 
+/* ===== >>modules ============================================================================== */
+/* nn.Module in C. A module has a type name, ordered parameters, ordered buffers (persistent or
+   not), ordered children, a training flag, a forward function and user data. Built-in layers are
+   ordinary modules made with the same public calls a user's own module uses.
+   Ownership: modules are refcounted but not scoped. A constructor returns a module you own
+   (tl_module_free drops it). Calls that take a module (tl_module_add_module, tl_nn_sequential,
+   tl_sequential_append) TAKE that reference; pass tl_module_retain(m) to use one module twice
+   (shared parameters). Tensors are borrowed as everywhere else: register_parameter/buffer keep
+   their own reference. */
+
+typedef struct tl_module tl_module;
+/* forward(self, input): returns a new reference (or NULL with an error). */
+typedef tl_tensor *(*tl_forward_fn)(tl_module *self, const tl_tensor *input);
+
+/* An empty module; type_name shows in its repr ("MLP"); forward may be NULL for containers. */
+TLDEF tl_module *tl_module_new(const char *type_name, tl_forward_fn forward);
+TLDEF tl_module *tl_module_retain(tl_module *m);
+TLDEF void tl_module_free(tl_module *m); /* drops one reference; NULL-safe */
+/* self.name = nn.Parameter(param) (param NULL registers None). Sets requires_grad on param. */
+TLDEF tl_status tl_module_register_parameter(tl_module *m, const char *name, tl_tensor *param);
+/* self.register_buffer(name, tensor, persistent): non-persistent buffers stay out of state_dict. */
+TLDEF tl_status tl_module_register_buffer(tl_module *m, const char *name, tl_tensor *buffer, int persistent);
+/* self.add_module(name, child): takes the child reference. */
+TLDEF tl_status tl_module_add_module(tl_module *m, const char *name, tl_module *child);
+/* Per-module data for custom modules (free_user runs when the module is freed). */
+TLDEF void tl_module_set_user(tl_module *m, void *user, void (*free_user)(void *user));
+TLDEF void *tl_module_user(const tl_module *m);
+/* What repr shows inside the parentheses ("in_features=4, out_features=8, bias=True"). */
+TLDEF tl_status tl_module_set_extra_repr(tl_module *m, const char *extra);
+
+/* module(input). */
+TLDEF tl_tensor *tl_module_forward(tl_module *m, const tl_tensor *input);
+/* A parameter or buffer by dotted path ("0.weight", "net.1.bias"): a new reference, or NULL
+   (with an error when the path does not exist; without one when it names a None parameter). */
+TLDEF tl_tensor *tl_module_get(const tl_module *m, const char *path);
+/* A child by dotted path ("net.0"); borrowed (lives as long as its parent). */
+TLDEF tl_module *tl_module_child(const tl_module *m, const char *path);
+/* net[i] for containers: the i-th child (negative counts from the end); borrowed. */
+TLDEF tl_module *tl_module_at(const tl_module *m, int index);
+TLDEF int tl_module_len(const tl_module *m);            /* number of children */
+TLDEF const char *tl_module_type(const tl_module *m);   /* "Linear", "Sequential", ... */
+TLDEF const char *tl_module_child_name(const tl_module *m, int index); /* name of the i-th child */
+
+/* (name, tensor) lists: named_parameters (each shared parameter once), named_buffers. */
+typedef struct tl_named_tensors {
+    int n;
+    char **names;
+    tl_tensor **tensors; /* references owned by the list */
+} tl_named_tensors;
+TLDEF tl_named_tensors *tl_module_named_parameters(const tl_module *m);
+TLDEF tl_named_tensors *tl_module_named_buffers(const tl_module *m);
+TLDEF void tl_named_tensors_free(tl_named_tensors *list);
+TLDEF int64_t tl_module_num_parameters(const tl_module *m); /* sum of numel, shared ones once */
+
+TLDEF void tl_module_train(tl_module *m, int mode);   /* m.train(mode), recursive */
+TLDEF void tl_module_eval(tl_module *m);              /* m.eval() */
+TLDEF int tl_module_training(const tl_module *m);
+TLDEF tl_status tl_module_requires_grad_(tl_module *m, int requires_grad);
+TLDEF void tl_module_zero_grad(tl_module *m);         /* every parameter's .grad = None */
+/* m.apply(fn): fn on every submodule (children first, then m itself), stops at an error. */
+TLDEF tl_status tl_module_apply(tl_module *m, tl_status (*fn)(tl_module *m, void *user), void *user);
+
+/* m.state_dict(): OrderedDict of parameters and persistent buffers (torch's keys and order) with
+   _metadata; tensors are referenced, not copied (like torch's). Free with tl_value_free. */
+TLDEF tl_value *tl_module_state_dict(const tl_module *m);
+/* m.load_state_dict(sd, strict): copies into the existing tensors. Shape mismatches are errors;
+   with strict, missing or unexpected keys are too (torch's message). report (may be NULL) gets
+   the keys that were missing and unexpected, comma-separated. */
+typedef struct tl_load_report {
+    int missing, unexpected;
+    char missing_keys[512], unexpected_keys[512];
+} tl_load_report;
+TLDEF tl_status tl_module_load_state_dict(tl_module *m, const tl_value *state_dict, int strict,
+                                          tl_load_report *report);
+#ifndef TL_NO_STDIO
+/* torch.save(m.state_dict(), path) / m.load_state_dict(torch.load(path), strict). */
+TLDEF tl_status tl_save_state_dict(const tl_module *m, const char *path);
+TLDEF tl_status tl_load_state_dict(tl_module *m, const char *path, int strict);
+#endif
+/* print(m): PyTorch's module repr. */
+TLDEF int tl_module_to_string(const tl_module *m, char *buf, size_t cap);
+#ifndef TL_NO_STDIO
+TLDEF tl_status tl_module_print(const tl_module *m);
+#endif
+
+/* Layers, with PyTorch's defaults and initialisation (the same weights as torch for the same
+   tl_manual_seed). */
+TLDEF tl_module *tl_nn_sequential(int n, tl_module *const *mods); /* takes the references */
+TLDEF tl_status tl_sequential_append(tl_module *seq, tl_module *m); /* takes the reference */
+TLDEF tl_module *tl_nn_module_list(int n, tl_module *const *mods);
+TLDEF tl_module *tl_nn_linear(int64_t in_features, int64_t out_features, int bias);
+TLDEF tl_module *tl_nn_conv2d(int64_t in_channels, int64_t out_channels, int kh, int kw,
+                              const tl_conv2d_opts *opts, int bias);
+TLDEF tl_module *tl_nn_max_pool2d(const tl_pool2d_opts *opts);
+TLDEF tl_module *tl_nn_avg_pool2d(const tl_pool2d_opts *opts);
+TLDEF tl_module *tl_nn_flatten(int start_dim, int end_dim); /* nn.Flatten() is (1, -1) */
+TLDEF tl_module *tl_nn_identity(void);
+TLDEF tl_module *tl_nn_relu(void);
+TLDEF tl_module *tl_nn_tanh(void);
+TLDEF tl_module *tl_nn_sigmoid(void);
+TLDEF tl_module *tl_nn_silu(void);
+TLDEF tl_module *tl_nn_gelu(int approximate_tanh);
+TLDEF tl_module *tl_nn_leaky_relu(double negative_slope);
+TLDEF tl_module *tl_nn_softmax(int dim);
+TLDEF tl_module *tl_nn_log_softmax(int dim);
+
+/* nn.init (in place, not recorded by autograd). */
+TLDEF double tl_init_calculate_gain(const char *nonlinearity, double param); /* "relu", "leaky_relu", "tanh", ... */
+TLDEF tl_status tl_init_uniform_(tl_tensor *t, double a, double b);
+TLDEF tl_status tl_init_normal_(tl_tensor *t, double mean, double std);
+TLDEF tl_status tl_init_constant_(tl_tensor *t, double value);
+TLDEF tl_status tl_init_zeros_(tl_tensor *t);
+TLDEF tl_status tl_init_ones_(tl_tensor *t);
+TLDEF tl_status tl_init_eye_(tl_tensor *t);
+TLDEF tl_status tl_init_xavier_uniform_(tl_tensor *t, double gain);
+TLDEF tl_status tl_init_xavier_normal_(tl_tensor *t, double gain);
+/* kaiming_uniform_/normal_(t, a, mode "fan_in"|"fan_out", nonlinearity "leaky_relu"|"relu"|...) */
+TLDEF tl_status tl_init_kaiming_uniform_(tl_tensor *t, double a, const char *mode, const char *nonlinearity);
+TLDEF tl_status tl_init_kaiming_normal_(tl_tensor *t, double a, const char *mode, const char *nonlinearity);
+
 /* ===== >>debug ================================================================================ */
 
 /* Writes the tensor as torch prints it ("tensor([1., 2.])", summarised with ... past 1000
@@ -1029,6 +1150,33 @@ static int tl__shape_overflows(int n, const int64_t *s) {
     for (i = 0; i < n; i++)
         if (s[i] > 0) p *= (double)s[i];
     return p > 9.0e18;
+}
+
+/* Growable string; oom is sticky. */
+typedef struct tl__sb { char *p; size_t n, cap; int oom; } tl__sb;
+static void tl__sb_put(tl__sb *s, const char *str, size_t len) {
+    if (s->oom) return;
+    if (s->n + len + 1 > s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 256;
+        char *np;
+        while (cap < s->n + len + 1) cap *= 2;
+        np = (char *)tl__malloc(cap);
+        if (!np) {
+            s->oom = 1;
+            return;
+        }
+        if (s->p) memcpy(np, s->p, s->n);
+        tl__free(s->p);
+        s->p = np;
+        s->cap = cap;
+    }
+    memcpy(s->p + s->n, str, len);
+    s->n += len;
+    s->p[s->n] = 0;
+}
+static void tl__sb_str(tl__sb *s, const char *str) { tl__sb_put(s, str, strlen(str)); }
+static void tl__sb_rep(tl__sb *s, char c, int n) {
+    while (n-- > 0) tl__sb_put(s, &c, 1);
 }
 
 /* ===== >>setup ================================================================================ */
@@ -11090,34 +11238,960 @@ TLDEF tl_tensor *tl_multinomial(const tl_tensor *probs, int64_t num_samples, int
     return tl_multinomial_gen(probs, num_samples, replacement, NULL);
 }
 
-/* ===== >>debug ================================================================================ */
+/* ===== >>modules ============================================================================== */
 
-/* Growable string; oom is sticky. */
-typedef struct tl__sb { char *p; size_t n, cap; int oom; } tl__sb;
-static void tl__sb_put(tl__sb *s, const char *str, size_t len) {
-    if (s->oom) return;
-    if (s->n + len + 1 > s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 256;
-        char *np;
-        while (cap < s->n + len + 1) cap *= 2;
-        np = (char *)tl__malloc(cap);
-        if (!np) {
-            s->oom = 1;
-            return;
-        }
-        if (s->p) memcpy(np, s->p, s->n);
-        tl__free(s->p);
-        s->p = np;
-        s->cap = cap;
+typedef struct tl__mentry { char *name; tl_tensor *t; int persistent; } tl__mentry;
+typedef struct tl__mchild { char *name; tl_module *m; } tl__mchild;
+struct tl_module {
+    int refcount;
+    char type[40];
+    tl_forward_fn forward;
+    int training;
+    int version;                    /* torch's Module._version, saved in state_dict _metadata */
+    tl__mentry *params, *bufs;
+    int nparams, nbufs, cap_params, cap_bufs;
+    tl__mchild *children;
+    int nchildren, cap_children;
+    void *user;
+    void (*free_user)(void *user);
+    char *extra;                    /* extra_repr */
+    double fp[2];                   /* built-in layers' scalar options */
+    int ip[4];
+    tl_conv2d_opts conv;
+    tl_pool2d_opts pool;
+};
+
+static char *tl__strdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *r = (char *)tl__malloc(n);
+    if (r) memcpy(r, s, n);
+    return r;
+}
+/* Makes room for one more element in a growable array (elements of size esz). */
+static int tl__grow_array(void **arr, int *cap, int n, size_t esz) {
+    void *na;
+    int nc;
+    if (n < *cap) return 1;
+    nc = *cap ? *cap * 2 : 4;
+    na = tl__malloc(esz * (size_t)nc);
+    if (!na) return 0;
+    if (n) memcpy(na, *arr, esz * (size_t)n);
+    tl__free(*arr);
+    *arr = na;
+    *cap = nc;
+    return 1;
+}
+static int tl__valid_name(const char *op, const tl_module *m, const char *name) {
+    if (!name || !*name || strchr(name, '.')) {
+        TL__FAIL(TL_ERR_ARG, "%s: name \"%s\" is empty or contains \".\" (module %s)", op, name ? name : "(null)",
+                 m->type);
+        return 0;
     }
-    memcpy(s->p + s->n, str, len);
-    s->n += len;
-    s->p[s->n] = 0;
+    return 1;
 }
-static void tl__sb_str(tl__sb *s, const char *str) { tl__sb_put(s, str, strlen(str)); }
-static void tl__sb_rep(tl__sb *s, char c, int n) {
-    while (n-- > 0) tl__sb_put(s, &c, 1);
+
+TLDEF tl_module *tl_module_new(const char *type_name, tl_forward_fn forward) {
+    tl_module *m = (tl_module *)tl__malloc(sizeof(tl_module));
+    if (!m) {
+        TL__FAIL(TL_ERR_OOM, "tl_module_new: out of memory creating %s", type_name ? type_name : "Module");
+        return NULL;
+    }
+    memset(m, 0, sizeof *m);
+    m->refcount = 1;
+    m->training = 1;
+    m->version = 1;
+    m->forward = forward;
+    snprintf(m->type, sizeof m->type, "%s", type_name && *type_name ? type_name : "Module");
+    return m;
 }
+TLDEF tl_module *tl_module_retain(tl_module *m) {
+    if (m) m->refcount++;
+    return m;
+}
+TLDEF void tl_module_free(tl_module *m) {
+    int i;
+    if (!m || --m->refcount > 0) return;
+    for (i = 0; i < m->nparams; i++) {
+        tl__free(m->params[i].name);
+        tl__release(m->params[i].t);
+    }
+    for (i = 0; i < m->nbufs; i++) {
+        tl__free(m->bufs[i].name);
+        tl__release(m->bufs[i].t);
+    }
+    for (i = 0; i < m->nchildren; i++) {
+        tl__free(m->children[i].name);
+        tl_module_free(m->children[i].m);
+    }
+    tl__free(m->params);
+    tl__free(m->bufs);
+    tl__free(m->children);
+    tl__free(m->extra);
+    if (m->free_user) m->free_user(m->user);
+    tl__free(m);
+}
+/* Sets name -> t in a list of entries (replacing an existing entry of that name). */
+static tl_status tl__mentry_set(const char *op, tl__mentry **arr, int *n, int *cap, const char *name, tl_tensor *t,
+                                int persistent) {
+    int i;
+    for (i = 0; i < *n; i++)
+        if (strcmp((*arr)[i].name, name) == 0) {
+            if (t) t->refcount++;
+            tl__release((*arr)[i].t);
+            (*arr)[i].t = t;
+            (*arr)[i].persistent = persistent;
+            return TL_OK;
+        }
+    if (!tl__grow_array((void **)arr, cap, *n, sizeof(tl__mentry)))
+        return TL__FAIL(TL_ERR_OOM, "%s: out of memory registering \"%s\"", op, name);
+    (*arr)[*n].name = tl__strdup(name);
+    if (!(*arr)[*n].name) return TL__FAIL(TL_ERR_OOM, "%s: out of memory registering \"%s\"", op, name);
+    if (t) t->refcount++;
+    (*arr)[*n].t = t;
+    (*arr)[*n].persistent = persistent;
+    (*n)++;
+    return TL_OK;
+}
+TLDEF tl_status tl_module_register_parameter(tl_module *m, const char *name, tl_tensor *param) {
+    TL__CHECK1S("tl_module_register_parameter", m);
+    if (!tl__valid_name("tl_module_register_parameter", m, name)) return tl__tls.status;
+    if (param && param->grad_fn)
+        return TL__FAIL(TL_ERR_STATE, "tl_module_register_parameter: parameter \"%s\" of %s must be a leaf tensor "
+                        "(%s is the output of %s); pass tl_detach of it", name, m->type, TL__SH(param),
+                        tl_grad_fn_name(param));
+    if (param && !TL__IS_FLOAT(param->dtype))
+        return TL__FAIL(TL_ERR_DTYPE, "tl_module_register_parameter: only floating point tensors can be parameters "
+                        "(\"%s\" is %s %s)", name, TL__DT(param), TL__SH(param));
+    if (param) param->requires_grad = 1;
+    return tl__mentry_set("tl_module_register_parameter", &m->params, &m->nparams, &m->cap_params, name, param, 1);
+}
+TLDEF tl_status tl_module_register_buffer(tl_module *m, const char *name, tl_tensor *buffer, int persistent) {
+    TL__CHECK1S("tl_module_register_buffer", m);
+    if (!tl__valid_name("tl_module_register_buffer", m, name)) return tl__tls.status;
+    return tl__mentry_set("tl_module_register_buffer", &m->bufs, &m->nbufs, &m->cap_bufs, name, buffer,
+                          persistent ? 1 : 0);
+}
+TLDEF tl_status tl_module_add_module(tl_module *m, const char *name, tl_module *child) {
+    int i;
+    if (!m || !child) {
+        tl_module_free(child);
+        if (!m) return TL__FAIL(TL_ERR_ARG, "tl_module_add_module: module is NULL");
+        if (tl__tls.status) return tl__tls.status; /* the child's constructor failed: keep its error */
+        return TL__FAIL(TL_ERR_ARG, "tl_module_add_module: child \"%s\" of %s is NULL", name ? name : "", m->type);
+    }
+    if (!tl__valid_name("tl_module_add_module", m, name)) {
+        tl_module_free(child);
+        return tl__tls.status;
+    }
+    for (i = 0; i < m->nchildren; i++)
+        if (strcmp(m->children[i].name, name) == 0) {
+            tl_module_free(m->children[i].m);
+            m->children[i].m = child;
+            return TL_OK;
+        }
+    if (!tl__grow_array((void **)&m->children, &m->cap_children, m->nchildren, sizeof(tl__mchild)) ||
+        !(m->children[m->nchildren].name = tl__strdup(name))) {
+        tl_module_free(child);
+        return TL__FAIL(TL_ERR_OOM, "tl_module_add_module: out of memory adding \"%s\" to %s", name, m->type);
+    }
+    m->children[m->nchildren++].m = child;
+    return TL_OK;
+}
+TLDEF void tl_module_set_user(tl_module *m, void *user, void (*free_user)(void *user)) {
+    if (!m) return;
+    m->user = user;
+    m->free_user = free_user;
+}
+TLDEF void *tl_module_user(const tl_module *m) { return m ? m->user : NULL; }
+TLDEF tl_status tl_module_set_extra_repr(tl_module *m, const char *extra) {
+    char *e;
+    TL__CHECK1S("tl_module_set_extra_repr", m);
+    e = tl__strdup(extra ? extra : "");
+    if (!e) return TL__FAIL(TL_ERR_OOM, "tl_module_set_extra_repr: out of memory");
+    tl__free(m->extra);
+    m->extra = e;
+    return TL_OK;
+}
+TLDEF const char *tl_module_type(const tl_module *m) { return m ? m->type : ""; }
+TLDEF int tl_module_len(const tl_module *m) { return m ? m->nchildren : 0; }
+TLDEF tl_module *tl_module_at(const tl_module *m, int index) {
+    if (tl__null_in("tl_module_at", m)) return NULL;
+    if (index < 0) index += m->nchildren;
+    if (index < 0 || index >= m->nchildren) {
+        TL__FAIL(TL_ERR_INDEX, "tl_module_at: index %d is out of range for %s with %d children", index, m->type,
+                 m->nchildren);
+        return NULL;
+    }
+    return m->children[index].m;
+}
+TLDEF const char *tl_module_child_name(const tl_module *m, int index) {
+    return m && index >= 0 && index < m->nchildren ? m->children[index].name : NULL;
+}
+static tl_module *tl__child_n(const tl_module *m, const char *name, size_t len) {
+    int i;
+    for (i = 0; i < m->nchildren; i++)
+        if (strlen(m->children[i].name) == len && memcmp(m->children[i].name, name, len) == 0) return m->children[i].m;
+    return NULL;
+}
+/* Walks "a.b.c": returns the module holding the last component (*last points at it). */
+static const tl_module *tl__walk_path(const char *op, const tl_module *m, const char *path, const char **last) {
+    const char *p = path, *dot;
+    while ((dot = strchr(p, '.')) != NULL) {
+        const tl_module *c = tl__child_n(m, p, (size_t)(dot - p));
+        if (!c) {
+            TL__FAIL(TL_ERR_ARG, "%s: %s has no submodule \"%.*s\" (path \"%s\")", op, m->type, (int)(dot - p), p, path);
+            return NULL;
+        }
+        m = c;
+        p = dot + 1;
+    }
+    *last = p;
+    return m;
+}
+TLDEF tl_module *tl_module_child(const tl_module *m, const char *path) {
+    const char *last;
+    tl_module *c;
+    if (tl__null_in("tl_module_child", m) || tl__null_in("tl_module_child", path)) return NULL;
+    m = tl__walk_path("tl_module_child", m, path, &last);
+    if (!m) return NULL;
+    c = tl__child_n(m, last, strlen(last));
+    if (!c) TL__FAIL(TL_ERR_ARG, "tl_module_child: %s has no submodule \"%s\" (path \"%s\")", m->type, last, path);
+    return c;
+}
+TLDEF tl_tensor *tl_module_get(const tl_module *m, const char *path) {
+    const char *last;
+    int i;
+    if (tl__null_in("tl_module_get", m) || tl__null_in("tl_module_get", path)) return NULL;
+    m = tl__walk_path("tl_module_get", m, path, &last);
+    if (!m) return NULL;
+    for (i = 0; i < m->nparams; i++)
+        if (strcmp(m->params[i].name, last) == 0) return m->params[i].t ? tl_retain(m->params[i].t) : NULL;
+    for (i = 0; i < m->nbufs; i++)
+        if (strcmp(m->bufs[i].name, last) == 0) return m->bufs[i].t ? tl_retain(m->bufs[i].t) : NULL;
+    return TL__FAILN(TL_ERR_ARG, "tl_module_get: %s has no parameter or buffer \"%s\" (path \"%s\")", m->type, last,
+                     path);
+}
+/* The module's own parameter by name (borrowed; NULL for None or missing). */
+static tl_tensor *tl__mparam(const tl_module *m, const char *name) {
+    int i;
+    for (i = 0; i < m->nparams; i++)
+        if (strcmp(m->params[i].name, name) == 0) return m->params[i].t;
+    return NULL;
+}
+
+TLDEF tl_tensor *tl_module_forward(tl_module *m, const tl_tensor *input) {
+    if (tl__null_in("tl_module_forward", m) || tl__null_in("tl_module_forward", input)) return NULL;
+    if (!m->forward)
+        return TL__FAILN(TL_ERR_STATE, "tl_module_forward: %s has no forward function (input %s)", m->type,
+                         TL__SH(input));
+    return m->forward(m, input); /* the forward function returns a tracked new reference */
+}
+
+/* ---- traversals ---- */
+
+typedef struct tl__seen { const void **p; int n, cap; } tl__seen;
+static int tl__seen_add(tl__seen *s, const void *p) { /* 1 when new, 0 when seen, -1 on OOM */
+    int i;
+    for (i = 0; i < s->n; i++)
+        if (s->p[i] == p) return 0;
+    if (!tl__grow_array((void **)&s->p, &s->cap, s->n, sizeof(void *))) return -1;
+    s->p[s->n++] = p;
+    return 1;
+}
+static int tl__named_push(tl_named_tensors *l, int *cap, const char *prefix, const char *name, tl_tensor *t) {
+    size_t n1 = strlen(prefix), n2 = strlen(name);
+    char *full;
+    if (!tl__grow_array((void **)&l->names, cap, l->n, sizeof(char *))) return 0;
+    if (l->n + 1 > *cap) return 0;
+    {
+        /* tensors grow in step with names */
+        tl_tensor **nt = (tl_tensor **)tl__malloc(sizeof(tl_tensor *) * (size_t)*cap);
+        if (!nt) return 0;
+        if (l->n) memcpy(nt, l->tensors, sizeof(tl_tensor *) * (size_t)l->n);
+        tl__free(l->tensors);
+        l->tensors = nt;
+    }
+    full = (char *)tl__malloc(n1 + n2 + 1);
+    if (!full) return 0;
+    memcpy(full, prefix, n1);
+    memcpy(full + n1, name, n2 + 1);
+    l->names[l->n] = full;
+    l->tensors[l->n] = t;
+    t->refcount++;
+    l->n++;
+    return 1;
+}
+/* named_parameters / named_buffers (torch's remove_duplicate: modules and tensors once). */
+static int tl__collect(const tl_module *m, const char *prefix, int buffers, tl_named_tensors *l, int *cap,
+                       tl__seen *mods, tl__seen *tens) {
+    int i, r;
+    char sub[512];
+    r = tl__seen_add(mods, m);
+    if (r <= 0) return r == 0;
+    for (i = 0; i < (buffers ? m->nbufs : m->nparams); i++) {
+        tl__mentry *e = buffers ? &m->bufs[i] : &m->params[i];
+        if (!e->t) continue;
+        r = tl__seen_add(tens, e->t);
+        if (r < 0 || (r == 1 && !tl__named_push(l, cap, prefix, e->name, e->t))) return 0;
+    }
+    for (i = 0; i < m->nchildren; i++) {
+        snprintf(sub, sizeof sub, "%s%s.", prefix, m->children[i].name);
+        if (!tl__collect(m->children[i].m, sub, buffers, l, cap, mods, tens)) return 0;
+    }
+    return 1;
+}
+static tl_named_tensors *tl__named(const char *op, const tl_module *m, int buffers) {
+    tl_named_tensors *l;
+    tl__seen mods, tens;
+    int cap = 0, ok;
+    if (tl__null_in(op, m)) return NULL;
+    l = (tl_named_tensors *)tl__malloc(sizeof *l);
+    if (!l) {
+        TL__FAIL(TL_ERR_OOM, "%s: out of memory", op);
+        return NULL;
+    }
+    memset(l, 0, sizeof *l);
+    memset(&mods, 0, sizeof mods);
+    memset(&tens, 0, sizeof tens);
+    ok = tl__collect(m, "", buffers, l, &cap, &mods, &tens);
+    tl__free(mods.p);
+    tl__free(tens.p);
+    if (!ok) {
+        tl_named_tensors_free(l);
+        TL__FAIL(TL_ERR_OOM, "%s: out of memory listing the tensors of %s", op, m->type);
+        return NULL;
+    }
+    return l;
+}
+TLDEF tl_named_tensors *tl_module_named_parameters(const tl_module *m) {
+    return tl__named("tl_module_named_parameters", m, 0);
+}
+TLDEF tl_named_tensors *tl_module_named_buffers(const tl_module *m) { return tl__named("tl_module_named_buffers", m, 1); }
+TLDEF void tl_named_tensors_free(tl_named_tensors *l) {
+    int i;
+    if (!l) return;
+    for (i = 0; i < l->n; i++) {
+        tl__free(l->names[i]);
+        tl__release(l->tensors[i]);
+    }
+    tl__free(l->names);
+    tl__free(l->tensors);
+    tl__free(l);
+}
+TLDEF int64_t tl_module_num_parameters(const tl_module *m) {
+    tl_named_tensors *l = tl_module_named_parameters(m);
+    int64_t n = 0;
+    int i;
+    if (!l) return 0;
+    for (i = 0; i < l->n; i++) n += tl_numel(l->tensors[i]);
+    tl_named_tensors_free(l);
+    return n;
+}
+TLDEF void tl_module_train(tl_module *m, int mode) {
+    int i;
+    if (!m) return;
+    m->training = mode ? 1 : 0;
+    for (i = 0; i < m->nchildren; i++) tl_module_train(m->children[i].m, mode);
+}
+TLDEF void tl_module_eval(tl_module *m) { tl_module_train(m, 0); }
+TLDEF int tl_module_training(const tl_module *m) { return m ? m->training : 0; }
+TLDEF tl_status tl_module_requires_grad_(tl_module *m, int requires_grad) {
+    int i;
+    TL__CHECK1S("tl_module_requires_grad_", m);
+    for (i = 0; i < m->nparams; i++)
+        if (m->params[i].t) m->params[i].t->requires_grad = requires_grad ? 1 : 0;
+    for (i = 0; i < m->nchildren; i++) tl_module_requires_grad_(m->children[i].m, requires_grad);
+    return TL_OK;
+}
+TLDEF void tl_module_zero_grad(tl_module *m) {
+    int i;
+    if (!m) return;
+    for (i = 0; i < m->nparams; i++)
+        if (m->params[i].t) {
+            tl__release(m->params[i].t->grad);
+            m->params[i].t->grad = NULL;
+        }
+    for (i = 0; i < m->nchildren; i++) tl_module_zero_grad(m->children[i].m);
+}
+TLDEF tl_status tl_module_apply(tl_module *m, tl_status (*fn)(tl_module *m, void *user), void *user) {
+    int i;
+    tl_status st;
+    TL__CHECK1S("tl_module_apply", m);
+    if (!fn) return TL__FAIL(TL_ERR_ARG, "tl_module_apply: fn is NULL (module %s)", m->type);
+    for (i = 0; i < m->nchildren; i++)
+        if ((st = tl_module_apply(m->children[i].m, fn, user)) != TL_OK) return st;
+    return fn(m, user);
+}
+
+/* ---- state_dict ---- */
+
+typedef struct tl__sd {
+    int n, cap, nmod, capmod;
+    char **keys;
+    tl_tensor **tensors;
+    char **paths;
+    int64_t *versions;
+} tl__sd;
+static int tl__sd_push(char ***arr, int *cap, int n, const char *a, const char *b) {
+    size_t na = strlen(a), nb = strlen(b);
+    char *s;
+    if (!tl__grow_array((void **)arr, cap, n, sizeof(char *))) return 0;
+    s = (char *)tl__malloc(na + nb + 1);
+    if (!s) return 0;
+    memcpy(s, a, na);
+    memcpy(s + na, b, nb + 1);
+    (*arr)[n] = s;
+    return 1;
+}
+/* Module.state_dict order: own parameters, own persistent buffers, then each child (no dedup). */
+static int tl__sd_walk(const tl_module *m, const char *prefix, tl__sd *sd, int depth) {
+    int i, capt;
+    char sub[512];
+    if (depth > 64) return 0;
+    {
+        size_t pl = strlen(prefix);
+        char path[512];
+        snprintf(path, sizeof path, "%.*s", pl ? (int)pl - 1 : 0, prefix); /* "fc1." -> "fc1" */
+        if (!tl__sd_push(&sd->paths, &sd->capmod, sd->nmod, path, "")) return 0;
+        capt = sd->capmod;
+        {
+            int64_t *nv = (int64_t *)tl__malloc(sizeof(int64_t) * (size_t)capt);
+            if (!nv) return 0;
+            if (sd->nmod) memcpy(nv, sd->versions, sizeof(int64_t) * (size_t)sd->nmod);
+            tl__free(sd->versions);
+            sd->versions = nv;
+        }
+        sd->versions[sd->nmod++] = m->version;
+    }
+    for (i = 0; i < m->nparams + m->nbufs; i++) {
+        tl__mentry *e = i < m->nparams ? &m->params[i] : &m->bufs[i - m->nparams];
+        if (!e->t || !e->persistent) continue;
+        if (!tl__sd_push(&sd->keys, &sd->cap, sd->n, prefix, e->name)) return 0;
+        {
+            tl_tensor **nt = (tl_tensor **)tl__malloc(sizeof(tl_tensor *) * (size_t)sd->cap);
+            if (!nt) return 0;
+            if (sd->n) memcpy(nt, sd->tensors, sizeof(tl_tensor *) * (size_t)sd->n);
+            tl__free(sd->tensors);
+            sd->tensors = nt;
+        }
+        sd->tensors[sd->n++] = e->t;
+    }
+    for (i = 0; i < m->nchildren; i++) {
+        snprintf(sub, sizeof sub, "%s%s.", prefix, m->children[i].name);
+        if (!tl__sd_walk(m->children[i].m, sub, sd, depth + 1)) return 0;
+    }
+    return 1;
+}
+static void tl__sd_free(tl__sd *sd) {
+    int i;
+    for (i = 0; i < sd->n; i++) tl__free(sd->keys[i]);
+    for (i = 0; i < sd->nmod; i++) tl__free(sd->paths[i]);
+    tl__free(sd->keys);
+    tl__free(sd->tensors);
+    tl__free(sd->paths);
+    tl__free(sd->versions);
+}
+TLDEF tl_value *tl_module_state_dict(const tl_module *m) {
+    tl__sd sd;
+    tl_value *v = NULL;
+    if (tl__null_in("tl_module_state_dict", m)) return NULL;
+    memset(&sd, 0, sizeof sd);
+    if (!tl__sd_walk(m, "", &sd, 0))
+        TL__FAIL(TL_ERR_OOM, "tl_module_state_dict: out of memory walking %s", m->type);
+    else
+        v = tl_state_dict_build(sd.n, (const char *const *)sd.keys, sd.tensors, sd.nmod,
+                                (const char *const *)sd.paths, sd.versions);
+    tl__sd_free(&sd);
+    return v;
+}
+static void tl__append_key(char *buf, size_t cap, const char *key) {
+    size_t n = strlen(buf);
+    if (n + strlen(key) + 5 < cap) snprintf(buf + n, cap - n, "%s\"%s\"", n ? ", " : "", key);
+}
+TLDEF tl_status tl_module_load_state_dict(tl_module *m, const tl_value *state_dict, int strict,
+                                          tl_load_report *report) {
+    tl__sd sd;
+    tl_load_report rep;
+    char mism[512];
+    size_t i, nkeys;
+    int k, nmism = 0;
+    tl_status st = TL_OK;
+    TL__CHECK2S("tl_module_load_state_dict", m, state_dict);
+    if (tl_value_kind_of(state_dict) != TL_VALUE_DICT)
+        return TL__FAIL(TL_ERR_ARG, "tl_module_load_state_dict: expected a dict, got %s (module %s)",
+                        tl_value_kind_name(tl_value_kind_of(state_dict)), m->type);
+    memset(&rep, 0, sizeof rep);
+    memset(&sd, 0, sizeof sd);
+    mism[0] = 0;
+    if (!tl__sd_walk(m, "", &sd, 0)) {
+        tl__sd_free(&sd);
+        return TL__FAIL(TL_ERR_OOM, "tl_module_load_state_dict: out of memory walking %s", m->type);
+    }
+    /* shapes first: torch refuses a size mismatch even with strict=False, before copying anything */
+    for (k = 0; k < sd.n; k++) {
+        const tl_value *v = tl_value_get(state_dict, sd.keys[k]);
+        tl_tensor *src;
+        if (!v) {
+            rep.missing++;
+            tl__append_key(rep.missing_keys, sizeof rep.missing_keys, sd.keys[k]);
+            continue;
+        }
+        src = tl_value_kind_of(v) == TL_VALUE_TENSOR ? (tl_value_tensor_of(v)) : NULL;
+        if (!src || src->ndim != sd.tensors[k]->ndim ||
+            memcmp(src->shape, sd.tensors[k]->shape, sizeof(int64_t) * (size_t)src->ndim)) {
+            size_t n = strlen(mism);
+            if (n + 200 < sizeof mism)
+                snprintf(mism + n, sizeof mism - n, "\n\tsize mismatch for %s: copying a param with shape %s from "
+                         "checkpoint, the shape in current model is %s.", sd.keys[k],
+                         src ? TL__SH(src) : "(not a tensor)", TL__SH(sd.tensors[k]));
+            nmism++;
+        }
+        if (src && tl__tls.scope_depth == 0) tl__release(src);
+    }
+    nkeys = tl_value_len(state_dict);
+    for (i = 0; i < nkeys; i++) {
+        const tl_value *key = tl_value_key(state_dict, i);
+        const char *ks = tl_value_kind_of(key) == TL_VALUE_STRING ? tl_value_as_string(key, NULL) : NULL;
+        int found = 0;
+        for (k = 0; ks && k < sd.n && !found; k++) found = strcmp(ks, sd.keys[k]) == 0;
+        if (!found) {
+            rep.unexpected++;
+            tl__append_key(rep.unexpected_keys, sizeof rep.unexpected_keys, ks ? ks : "(non-string key)");
+        }
+    }
+    if (nmism || (strict && (rep.missing || rep.unexpected))) {
+        st = TL__FAIL(TL_ERR_STATE, "tl_module_load_state_dict: Error(s) in loading state_dict for %s:%s%s%s%s%s%s",
+                      m->type, strict && rep.missing ? "\n\tMissing key(s) in state_dict: " : "",
+                      strict && rep.missing ? rep.missing_keys : "", strict && rep.missing ? ". " : "",
+                      strict && rep.unexpected ? "\n\tUnexpected key(s) in state_dict: " : "",
+                      strict && rep.unexpected ? rep.unexpected_keys : "", mism);
+    } else {
+        tl_no_grad_begin(); /* copy into the existing tensors: optimizers keep their references */
+        for (k = 0; k < sd.n && st == TL_OK; k++) {
+            const tl_value *v = tl_value_get(state_dict, sd.keys[k]);
+            tl_tensor *src = v ? tl_value_tensor_of(v) : NULL;
+            if (src) {
+                st = tl_copy_(sd.tensors[k], src);
+                if (tl__tls.scope_depth == 0) tl__release(src);
+            }
+        }
+        tl_no_grad_end();
+    }
+    tl__sd_free(&sd);
+    if (report) *report = rep;
+    return st;
+}
+#ifndef TL_NO_STDIO
+TLDEF tl_status tl_save_state_dict(const tl_module *m, const char *path) {
+    tl_value *sd = tl_module_state_dict(m);
+    tl_status st;
+    if (!sd) return tl__tls.status ? tl__tls.status : TL_ERR_ARG;
+    st = tl_save(sd, path);
+    tl_value_free(sd);
+    return st;
+}
+TLDEF tl_status tl_load_state_dict(tl_module *m, const char *path, int strict) {
+    tl_value *sd;
+    tl_status st;
+    TL__CHECK1S("tl_load_state_dict", m);
+    sd = tl_load(path);
+    if (!sd) return tl__tls.status ? tl__tls.status : TL_ERR_IO;
+    st = tl_module_load_state_dict(m, sd, strict, NULL);
+    tl_value_free(sd);
+    return st;
+}
+#endif
+
+/* ---- repr ---- */
+
+static void tl__mrepr(const tl_module *m, tl__sb *s, int indent, int depth) {
+    int i;
+    tl__sb_str(s, m->type);
+    tl__sb_put(s, "(", 1);
+    if (m->nchildren == 0 || depth > 64) {
+        if (m->extra) tl__sb_str(s, m->extra);
+        tl__sb_put(s, ")", 1);
+        return;
+    }
+    if (m->extra && *m->extra) {
+        tl__sb_put(s, "\n", 1);
+        tl__sb_rep(s, ' ', indent + 2);
+        tl__sb_str(s, m->extra);
+    }
+    for (i = 0; i < m->nchildren; i++) {
+        tl__sb_put(s, "\n", 1);
+        tl__sb_rep(s, ' ', indent + 2);
+        tl__sb_put(s, "(", 1);
+        tl__sb_str(s, m->children[i].name);
+        tl__sb_str(s, "): ");
+        tl__mrepr(m->children[i].m, s, indent + 2, depth + 1);
+    }
+    tl__sb_put(s, "\n", 1);
+    tl__sb_rep(s, ' ', indent);
+    tl__sb_put(s, ")", 1);
+}
+TLDEF int tl_module_to_string(const tl_module *m, char *buf, size_t cap) {
+    tl__sb s;
+    int n;
+    TL__CHECK1S("tl_module_to_string", m);
+    memset(&s, 0, sizeof s);
+    tl__mrepr(m, &s, 0, 0);
+    if (s.oom) {
+        tl__free(s.p);
+        return TL__FAIL(TL_ERR_OOM, "tl_module_to_string: out of memory");
+    }
+    if (buf && cap > 0) {
+        size_t c = s.n < cap - 1 ? s.n : cap - 1;
+        if (s.p) memcpy(buf, s.p, c);
+        buf[c] = 0;
+    }
+    n = (int)s.n;
+    tl__free(s.p);
+    return n;
+}
+#ifndef TL_NO_STDIO
+TLDEF tl_status tl_module_print(const tl_module *m) {
+    int n = tl_module_to_string(m, NULL, 0);
+    char *b;
+    if (n < 0) return (tl_status)n;
+    b = (char *)tl__malloc((size_t)n + 1);
+    if (!b) return TL__FAIL(TL_ERR_OOM, "tl_module_print: out of memory");
+    tl_module_to_string(m, b, (size_t)n + 1);
+    puts(b);
+    tl__free(b);
+    return TL_OK;
+}
+#endif
+
+/* ---- nn.init ---- */
+
+TLDEF double tl_init_calculate_gain(const char *nl, double param) {
+    if (!nl) nl = "linear";
+    if (!strcmp(nl, "linear") || !strncmp(nl, "conv", 4) || !strcmp(nl, "sigmoid")) return 1;
+    if (!strcmp(nl, "tanh")) return 5.0 / 3;
+    if (!strcmp(nl, "relu")) return sqrt(2.0);
+    if (!strcmp(nl, "leaky_relu")) {
+        double slope = param != param ? 0.01 : param; /* NAN means torch's default */
+        return sqrt(2.0 / (1 + slope * slope));
+    }
+    if (!strcmp(nl, "selu")) return 3.0 / 4;
+    TL__FAIL(TL_ERR_ARG, "tl_init_calculate_gain: unsupported nonlinearity \"%s\"", nl);
+    return NAN;
+}
+static int tl__fans(const char *op, const tl_tensor *t, double *fan_in, double *fan_out) {
+    int64_t rf = 1;
+    int d;
+    if (t->ndim < 2) {
+        TL__FAIL(TL_ERR_SHAPE, "%s: fan in and fan out can not be computed for tensor with fewer than 2 dimensions "
+                 "(%s)", op, TL__SH(t));
+        return 0;
+    }
+    for (d = 2; d < t->ndim; d++) rf *= t->shape[d];
+    *fan_in = (double)(t->shape[1] * rf);
+    *fan_out = (double)(t->shape[0] * rf);
+    return 1;
+}
+/* nn.init runs under torch.no_grad(). */
+#define TL__NOGRAD(expr)                                                                           \
+    do {                                                                                           \
+        tl_status st_;                                                                             \
+        tl_no_grad_begin();                                                                        \
+        st_ = (expr);                                                                              \
+        tl_no_grad_end();                                                                          \
+        return st_;                                                                                \
+    } while (0)
+TLDEF tl_status tl_init_uniform_(tl_tensor *t, double a, double b) { TL__NOGRAD(tl_uniform_(t, a, b)); }
+TLDEF tl_status tl_init_normal_(tl_tensor *t, double mean, double std) { TL__NOGRAD(tl_normal_(t, mean, std)); }
+TLDEF tl_status tl_init_constant_(tl_tensor *t, double value) { TL__NOGRAD(tl_fill_(t, value)); }
+TLDEF tl_status tl_init_zeros_(tl_tensor *t) { TL__NOGRAD(tl_fill_(t, 0)); }
+TLDEF tl_status tl_init_ones_(tl_tensor *t) { TL__NOGRAD(tl_fill_(t, 1)); }
+TLDEF tl_status tl_init_eye_(tl_tensor *t) {
+    tl_tensor *e;
+    tl_status st;
+    TL__CHECK1S("tl_init_eye_", t);
+    if (t->ndim != 2) return TL__FAIL(TL_ERR_SHAPE, "tl_init_eye_: only 2-D tensors are supported, got %s", TL__SH(t));
+    e = tl_eye(t->shape[0], t->shape[1], t->dtype);
+    if (!e) return tl__tls.status;
+    tl_no_grad_begin();
+    st = tl_copy_(t, e);
+    tl_no_grad_end();
+    if (tl__tls.scope_depth == 0) tl__release(e);
+    return st;
+}
+TLDEF tl_status tl_init_xavier_uniform_(tl_tensor *t, double gain) {
+    double fi, fo, std;
+    TL__CHECK1S("tl_init_xavier_uniform_", t);
+    if (!tl__fans("tl_init_xavier_uniform_", t, &fi, &fo)) return tl__tls.status;
+    std = gain * sqrt(2.0 / (fi + fo));
+    TL__NOGRAD(tl_uniform_(t, -sqrt(3.0) * std, sqrt(3.0) * std));
+}
+TLDEF tl_status tl_init_xavier_normal_(tl_tensor *t, double gain) {
+    double fi, fo;
+    TL__CHECK1S("tl_init_xavier_normal_", t);
+    if (!tl__fans("tl_init_xavier_normal_", t, &fi, &fo)) return tl__tls.status;
+    TL__NOGRAD(tl_normal_(t, 0, gain * sqrt(2.0 / (fi + fo))));
+}
+static int tl__kaiming_std(const char *op, const tl_tensor *t, double a, const char *mode, const char *nl, double *std) {
+    double fi, fo, gain;
+    if (!tl__fans(op, t, &fi, &fo)) return 0;
+    if (!mode) mode = "fan_in";
+    if (strcmp(mode, "fan_in") && strcmp(mode, "fan_out")) {
+        TL__FAIL(TL_ERR_ARG, "%s: mode \"%s\" not supported, please use one of fan_in, fan_out", op, mode);
+        return 0;
+    }
+    gain = tl_init_calculate_gain(nl ? nl : "leaky_relu", a);
+    if (gain != gain) return 0;
+    *std = gain / sqrt(!strcmp(mode, "fan_in") ? fi : fo);
+    return 1;
+}
+TLDEF tl_status tl_init_kaiming_uniform_(tl_tensor *t, double a, const char *mode, const char *nonlinearity) {
+    double std, bound;
+    TL__CHECK1S("tl_init_kaiming_uniform_", t);
+    if (!tl__kaiming_std("tl_init_kaiming_uniform_", t, a, mode, nonlinearity, &std)) return tl__tls.status;
+    bound = sqrt(3.0) * std;
+    TL__NOGRAD(tl_uniform_(t, -bound, bound));
+}
+TLDEF tl_status tl_init_kaiming_normal_(tl_tensor *t, double a, const char *mode, const char *nonlinearity) {
+    double std;
+    TL__CHECK1S("tl_init_kaiming_normal_", t);
+    if (!tl__kaiming_std("tl_init_kaiming_normal_", t, a, mode, nonlinearity, &std)) return tl__tls.status;
+    TL__NOGRAD(tl_normal_(t, 0, std));
+}
+
+/* ---- layers ---- */
+
+static tl_tensor *tl__seq_forward(tl_module *m, const tl_tensor *x) {
+    tl_tensor *cur = (tl_tensor *)x, *next;
+    int i, depth = tl__tls.scope_depth;
+    tl_scope s = tl_scope_begin(); /* intermediates die here; the result is kept */
+    for (i = 0; i < m->nchildren && cur; i++) {
+        next = tl_module_forward(m->children[i].m, cur);
+        cur = next;
+    }
+    if (cur == x) cur = tl_retain(cur);
+    cur = tl_keep(cur);
+    tl_scope_end(s);
+    (void)depth;
+    return cur;
+}
+TLDEF tl_module *tl_nn_sequential(int n, tl_module *const *mods) {
+    tl_module *m = tl_module_new("Sequential", tl__seq_forward);
+    int i;
+    for (i = 0; i < n; i++) {
+        if (!m) {
+            tl_module_free(mods[i]);
+            continue;
+        }
+        if (tl_sequential_append(m, mods[i]) != TL_OK) {
+            tl_module_free(m);
+            m = NULL;
+        }
+    }
+    return m;
+}
+TLDEF tl_status tl_sequential_append(tl_module *seq, tl_module *m) {
+    char name[16];
+    snprintf(name, sizeof name, "%d", seq ? seq->nchildren : 0);
+    return tl_module_add_module(seq, name, m);
+}
+TLDEF tl_module *tl_nn_module_list(int n, tl_module *const *mods) {
+    tl_module *m = tl_nn_sequential(n, mods);
+    if (m) {
+        snprintf(m->type, sizeof m->type, "ModuleList");
+        m->forward = NULL;
+    }
+    return m;
+}
+static tl_tensor *tl__linear_forward(tl_module *m, const tl_tensor *x) {
+    return tl_linear(x, tl__mparam(m, "weight"), tl__mparam(m, "bias"));
+}
+/* Registers weight [shape] and bias [out] initialised as torch's reset_parameters does:
+   kaiming_uniform_(weight, a=sqrt(5)), then bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)). */
+static tl_module *tl__weighted(tl_module *m, int ndim, const int64_t *shape, int bias) {
+    tl_tensor *w, *b = NULL;
+    double fi = 0, fo = 0, bound;
+    int ok;
+    if (!m) return NULL;
+    w = tl__new("tl_nn", ndim, shape, TL_F32);
+    ok = w && tl_init_kaiming_uniform_(w, sqrt(5.0), "fan_in", "leaky_relu") == TL_OK &&
+         tl_module_register_parameter(m, "weight", w) == TL_OK;
+    if (ok && bias) {
+        b = tl__new("tl_nn", 1, shape, TL_F32);
+        ok = b && tl__fans("tl_nn", w, &fi, &fo);
+        bound = fi > 0 ? 1 / sqrt(fi) : 0;
+        ok = ok && tl_init_uniform_(b, -bound, bound) == TL_OK && tl_module_register_parameter(m, "bias", b) == TL_OK;
+    } else if (ok) {
+        ok = tl_module_register_parameter(m, "bias", NULL) == TL_OK;
+    }
+    tl__release(w);
+    tl__release(b);
+    if (!ok) {
+        tl_module_free(m);
+        return NULL;
+    }
+    return m;
+}
+TLDEF tl_module *tl_nn_linear(int64_t in_features, int64_t out_features, int bias) {
+    int64_t shape[2];
+    char extra[128];
+    tl_module *m;
+    if (in_features < 0 || out_features < 0)
+        return (tl_module *)(void *)TL__FAILN(TL_ERR_ARG, "tl_nn_linear: sizes must be non-negative (got %lld, %lld)",
+                                             (long long)in_features, (long long)out_features);
+    shape[0] = out_features;
+    shape[1] = in_features;
+    m = tl__weighted(tl_module_new("Linear", tl__linear_forward), 2, shape, bias);
+    snprintf(extra, sizeof extra, "in_features=%lld, out_features=%lld, bias=%s", (long long)in_features,
+             (long long)out_features, bias ? "True" : "False");
+    if (m && tl_module_set_extra_repr(m, extra) != TL_OK) {
+        tl_module_free(m);
+        return NULL;
+    }
+    return m;
+}
+static tl_tensor *tl__conv_forward(tl_module *m, const tl_tensor *x) {
+    return tl_conv2d(x, tl__mparam(m, "weight"), tl__mparam(m, "bias"), &m->conv);
+}
+TLDEF tl_module *tl_nn_conv2d(int64_t in_channels, int64_t out_channels, int kh, int kw, const tl_conv2d_opts *opts,
+                              int bias) {
+    tl_conv2d_opts o;
+    int64_t shape[4];
+    char extra[256];
+    size_t n;
+    tl_module *m;
+    memset(&o, 0, sizeof o);
+    if (opts) o = *opts;
+    if (o.stride[0] <= 0) o.stride[0] = 1;
+    if (o.stride[1] <= 0) o.stride[1] = 1;
+    if (o.dilation[0] <= 0) o.dilation[0] = 1;
+    if (o.dilation[1] <= 0) o.dilation[1] = 1;
+    if (o.groups <= 0) o.groups = 1;
+    if (in_channels <= 0 || out_channels <= 0 || kh <= 0 || kw <= 0 || in_channels % o.groups || out_channels % o.groups)
+        return (tl_module *)(void *)TL__FAILN(TL_ERR_ARG, "tl_nn_conv2d: invalid configuration (in %lld, out %lld, "
+                                             "kernel %d x %d, groups %d)", (long long)in_channels,
+                                             (long long)out_channels, kh, kw, o.groups);
+    shape[0] = out_channels;
+    shape[1] = in_channels / o.groups;
+    shape[2] = kh;
+    shape[3] = kw;
+    m = tl__weighted(tl_module_new("Conv2d", tl__conv_forward), 4, shape, bias);
+    if (!m) return NULL;
+    m->conv = o;
+    n = (size_t)snprintf(extra, sizeof extra, "%lld, %lld, kernel_size=(%d, %d), stride=(%d, %d)", (long long)in_channels,
+                         (long long)out_channels, kh, kw, o.stride[0], o.stride[1]);
+    if (o.padding_same) n += (size_t)snprintf(extra + n, sizeof extra - n, ", padding=same");
+    else if (o.padding[0] || o.padding[1])
+        n += (size_t)snprintf(extra + n, sizeof extra - n, ", padding=(%d, %d)", o.padding[0], o.padding[1]);
+    if (o.dilation[0] != 1 || o.dilation[1] != 1)
+        n += (size_t)snprintf(extra + n, sizeof extra - n, ", dilation=(%d, %d)", o.dilation[0], o.dilation[1]);
+    if (o.groups != 1) n += (size_t)snprintf(extra + n, sizeof extra - n, ", groups=%d", o.groups);
+    if (!bias) snprintf(extra + n, sizeof extra - n, ", bias=False");
+    if (tl_module_set_extra_repr(m, extra) != TL_OK) {
+        tl_module_free(m);
+        return NULL;
+    }
+    return m;
+}
+static tl_tensor *tl__maxpool_forward(tl_module *m, const tl_tensor *x) { return tl_max_pool2d(x, &m->pool, NULL); }
+static tl_tensor *tl__avgpool_forward(tl_module *m, const tl_tensor *x) { return tl_avg_pool2d(x, &m->pool); }
+/* torch prints an int when both sides of a pair are equal (kernel_size=2), else a tuple. */
+static void tl__pair(char *b, size_t cap, const char *name, const int *v) {
+    size_t n = strlen(b);
+    if (v[0] == v[1]) snprintf(b + n, cap - n, "%s%s=%d", n ? ", " : "", name, v[0]);
+    else snprintf(b + n, cap - n, "%s%s=(%d, %d)", n ? ", " : "", name, v[0], v[1]);
+}
+static tl_module *tl__pool_module(const char *type, tl_forward_fn fwd, const tl_pool2d_opts *opts, int is_max) {
+    tl_module *m;
+    char extra[256];
+    tl_pool2d_opts o;
+    if (!opts || opts->kernel[0] <= 0 || opts->kernel[1] <= 0)
+        return (tl_module *)(void *)TL__FAILN(TL_ERR_ARG, "tl_nn_%s: options with a positive kernel size are required "
+                                             "(use tl_pool2d_opts_default)", is_max ? "max_pool2d" : "avg_pool2d");
+    o = *opts;
+    if (o.stride[0] <= 0) o.stride[0] = o.kernel[0];
+    if (o.stride[1] <= 0) o.stride[1] = o.kernel[1];
+    if (o.dilation[0] <= 0) o.dilation[0] = 1;
+    if (o.dilation[1] <= 0) o.dilation[1] = 1;
+    m = tl_module_new(type, fwd);
+    if (!m) return NULL;
+    m->pool = o;
+    extra[0] = 0;
+    tl__pair(extra, sizeof extra, "kernel_size", o.kernel);
+    tl__pair(extra, sizeof extra, "stride", o.stride);
+    tl__pair(extra, sizeof extra, "padding", o.padding);
+    if (is_max) {
+        tl__pair(extra, sizeof extra, "dilation", o.dilation);
+        snprintf(extra + strlen(extra), sizeof extra - strlen(extra), ", ceil_mode=%s", o.ceil_mode ? "True" : "False");
+    }
+    if (tl_module_set_extra_repr(m, extra) != TL_OK) {
+        tl_module_free(m);
+        return NULL;
+    }
+    return m;
+}
+TLDEF tl_module *tl_nn_max_pool2d(const tl_pool2d_opts *opts) {
+    return tl__pool_module("MaxPool2d", tl__maxpool_forward, opts, 1);
+}
+TLDEF tl_module *tl_nn_avg_pool2d(const tl_pool2d_opts *opts) {
+    return tl__pool_module("AvgPool2d", tl__avgpool_forward, opts, 0);
+}
+static tl_tensor *tl__act_forward(tl_module *m, const tl_tensor *x) {
+    switch (m->ip[0]) {
+    case 0: return tl_relu(x);
+    case 1: return tl_tanh(x);
+    case 2: return tl_sigmoid(x);
+    case 3: return tl_silu(x);
+    case 4: return tl_gelu(x, m->ip[1]);
+    case 5: return tl_leaky_relu(x, m->fp[0]);
+    case 6: return tl_softmax(x, m->ip[1]);
+    case 7: return tl_log_softmax(x, m->ip[1]);
+    case 8: return tl_flatten(x, m->ip[1], m->ip[2]);
+    default: return tl_retain((tl_tensor *)x); /* Identity */
+    }
+}
+static tl_module *tl__act(const char *type, int kind, int i1, int i2, double f0, const char *extra) {
+    tl_module *m = tl_module_new(type, tl__act_forward);
+    if (!m) return NULL;
+    m->ip[0] = kind;
+    m->ip[1] = i1;
+    m->ip[2] = i2;
+    m->fp[0] = f0;
+    if (extra && tl_module_set_extra_repr(m, extra) != TL_OK) {
+        tl_module_free(m);
+        return NULL;
+    }
+    return m;
+}
+TLDEF tl_module *tl_nn_relu(void) { return tl__act("ReLU", 0, 0, 0, 0, NULL); }
+TLDEF tl_module *tl_nn_tanh(void) { return tl__act("Tanh", 1, 0, 0, 0, NULL); }
+TLDEF tl_module *tl_nn_sigmoid(void) { return tl__act("Sigmoid", 2, 0, 0, 0, NULL); }
+TLDEF tl_module *tl_nn_silu(void) { return tl__act("SiLU", 3, 0, 0, 0, NULL); }
+TLDEF tl_module *tl_nn_gelu(int approximate_tanh) {
+    return tl__act("GELU", 4, approximate_tanh ? 1 : 0, 0, 0, approximate_tanh ? "approximate='tanh'" : "approximate='none'");
+}
+TLDEF tl_module *tl_nn_leaky_relu(double negative_slope) {
+    char extra[64];
+    snprintf(extra, sizeof extra, "negative_slope=%g", negative_slope);
+    return tl__act("LeakyReLU", 5, 0, 0, negative_slope, extra);
+}
+TLDEF tl_module *tl_nn_softmax(int dim) {
+    char extra[32];
+    snprintf(extra, sizeof extra, "dim=%d", dim);
+    return tl__act("Softmax", 6, dim, 0, 0, extra);
+}
+TLDEF tl_module *tl_nn_log_softmax(int dim) {
+    char extra[32];
+    snprintf(extra, sizeof extra, "dim=%d", dim);
+    return tl__act("LogSoftmax", 7, dim, 0, 0, extra);
+}
+TLDEF tl_module *tl_nn_flatten(int start_dim, int end_dim) {
+    char extra[64];
+    snprintf(extra, sizeof extra, "start_dim=%d, end_dim=%d", start_dim, end_dim);
+    return tl__act("Flatten", 8, start_dim, end_dim, 0, extra);
+}
+TLDEF tl_module *tl_nn_identity(void) { return tl__act("Identity", 9, 0, 0, 0, NULL); }
+
+/* ===== >>debug ================================================================================ */
 
 /* torch's print options: precision 4, threshold 1000, edgeitems 3, linewidth 80. */
 #define TL__PR_EDGE 3
