@@ -468,6 +468,34 @@ TLDEF tl_tensor *tl_bce_loss(const tl_tensor *input, const tl_tensor *target, tl
 /* F.binary_cross_entropy_with_logits(logits, target, pos_weight or NULL). */
 TLDEF tl_tensor *tl_bce_with_logits(const tl_tensor *input, const tl_tensor *target, const tl_tensor *pos_weight,
                                     tl_reduction reduction);
+/* F.adaptive_avg_pool2d(x [N,C,H,W] or [C,H,W], (oh, ow)). */
+TLDEF tl_tensor *tl_adaptive_avg_pool2d(const tl_tensor *x, int64_t out_h, int64_t out_w);
+/* F.batch_norm(x [N,C] / [N,C,L] / [N,C,H,W], running_mean, running_var, weight, bias, training,
+   momentum, eps). In training, batch statistics normalise x and the running stats (when given) are
+   updated in place (momentum < 0 means a cumulative average, torch's momentum=None; then
+   *num_batches_tracked must be given). Any of the four tensors may be NULL. */
+TLDEF tl_tensor *tl_batch_norm(const tl_tensor *x, tl_tensor *running_mean, tl_tensor *running_var,
+                               const tl_tensor *weight, const tl_tensor *bias, int training, double momentum,
+                               double eps, tl_tensor *num_batches_tracked);
+/* F.layer_norm(x, normalized_shape = the last ndims sizes of x, weight, bias (may be NULL), eps). */
+TLDEF tl_tensor *tl_layer_norm(const tl_tensor *x, int ndims, const tl_tensor *weight, const tl_tensor *bias,
+                               double eps);
+/* F.dropout(x, p, training): in training zeroes elements with probability p (torch's stream) and
+   scales the rest by 1/(1-p); otherwise returns x itself (a new reference). */
+TLDEF tl_tensor *tl_dropout(const tl_tensor *x, double p, int training);
+/* F.embedding(indices int64, weight [num, dim]) -> indices.shape + [dim]. */
+TLDEF tl_tensor *tl_embedding(const tl_tensor *indices, const tl_tensor *weight);
+/* F.cross_entropy with every option: target is class indices (int64, [N]) or class probabilities
+   (same shape as input); weight [C] or NULL; label_smoothing in [0, 1]. */
+typedef struct tl_ce_opts {
+    const tl_tensor *weight;
+    int64_t ignore_index;   /* torch's default is -100 (tl_ce_opts_default) */
+    double label_smoothing;
+    tl_reduction reduction;
+} tl_ce_opts;
+TLDEF tl_ce_opts tl_ce_opts_default(void);
+TLDEF tl_tensor *tl_cross_entropy_ex(const tl_tensor *input, const tl_tensor *target, const tl_ce_opts *opts);
+
 
 /* ===== >>autograd ============================================================================= */
 /* Tape autograd with torch's semantics. Ops on tensors that require grad record a node while grad
@@ -834,6 +862,25 @@ TLDEF tl_module *tl_nn_gelu(int approximate_tanh);
 TLDEF tl_module *tl_nn_leaky_relu(double negative_slope);
 TLDEF tl_module *tl_nn_softmax(int dim);
 TLDEF tl_module *tl_nn_log_softmax(int dim);
+/* named_modules(): every submodule once, pre-order, "" for m itself; modules are borrowed. */
+typedef struct tl_named_modules {
+    int n;
+    char **names;
+    tl_module **modules;
+} tl_named_modules;
+TLDEF tl_named_modules *tl_module_named_modules(const tl_module *m);
+TLDEF void tl_named_modules_free(tl_named_modules *list);
+/* nn.BatchNorm1d / BatchNorm2d(num_features, eps, momentum (< 0 for None), affine,
+   track_running_stats); torch's defaults are 1e-5, 0.1, 1, 1. */
+TLDEF tl_module *tl_nn_batch_norm1d(int64_t num_features, double eps, double momentum, int affine,
+                                    int track_running_stats);
+TLDEF tl_module *tl_nn_batch_norm2d(int64_t num_features, double eps, double momentum, int affine,
+                                    int track_running_stats);
+/* nn.LayerNorm(normalized_shape, eps, elementwise_affine). */
+TLDEF tl_module *tl_nn_layer_norm(int ndims, const int64_t *normalized_shape, double eps, int elementwise_affine);
+TLDEF tl_module *tl_nn_dropout(double p);                                     /* nn.Dropout(p) */
+TLDEF tl_module *tl_nn_embedding(int64_t num_embeddings, int64_t embedding_dim); /* weight ~ N(0, 1) */
+TLDEF tl_module *tl_nn_adaptive_avg_pool2d(int64_t out_h, int64_t out_w);
 
 /* nn.init (in place, not recorded by autograd). */
 TLDEF double tl_init_calculate_gain(const char *nonlinearity, double param); /* "relu", "leaky_relu", "tanh", ... */
@@ -2083,7 +2130,8 @@ static tl_tensor *tl__contig_as(const char *op, const tl_tensor *t, tl_dtype dt)
     X(TO_DTYPE, "to", "ToCopyBackward0", copy)                                                     \
     X(AS_STRIDED, "as_strided", "AsStridedBackward0", view) X(COPY_SLICES, "copy_slices", "CopySlices", view) \
     X(CONV2D, "conv2d", "ConvolutionBackward0", conv) X(MAX_POOL2D, "max_pool2d", "MaxPool2DWithIndicesBackward0", pool) \
-    X(AVG_POOL2D, "avg_pool2d", "AvgPool2DBackward0", pool) X(NLL_LOSS, "nll_loss", "NllLossBackward0", nll)
+    X(AVG_POOL2D, "avg_pool2d", "AvgPool2DBackward0", pool) X(NLL_LOSS, "nll_loss", "NllLossBackward0", nll) \
+    X(ADAPTIVE_AVG_POOL2D, "adaptive_avg_pool2d", "AdaptiveAvgPool2DBackward0", adaptive)
 #define TL__OP_ENUM(id, name, tname, fam) TL__OP_##id,
 typedef enum tl__op { TL__OPS(TL__OP_ENUM) TL__OP_COUNT } tl__op;
 #undef TL__OP_ENUM
@@ -3364,33 +3412,37 @@ static int64_t tl__index_at(const tl_tensor *index, int64_t off) {
     return index->dtype == TL_I64 ? *(const int64_t *)p : (int64_t) * (const int32_t *)p;
 }
 
+static tl_tensor *tl__index_select_impl(const char *op, const tl_tensor *t, int dim, const tl_tensor *index);
 TLDEF tl_tensor *tl_index_select(const tl_tensor *t, int dim, const tl_tensor *index) {
+    TL__CHECK2("tl_index_select", t, index);
+    return tl__ret(tl__index_select_impl("tl_index_select", t, dim, index));
+}
+static tl_tensor *tl__index_select_impl(const char *op, const tl_tensor *t, int dim, const tl_tensor *index) {
     int64_t shape[TL_MAX_DIMS], n, i;
     tl_tensor *out;
     int d;
-    TL__CHECK2("tl_index_select", t, index);
-    d = tl__wrap_dim("tl_index_select", dim, t->ndim, t);
+    d = tl__wrap_dim(op, dim, t->ndim, t);
     if (d < 0) return NULL;
-    if (!tl__index_dtype_ok("tl_index_select", index)) return NULL;
+    if (!tl__index_dtype_ok(op, index)) return NULL;
     if (index->ndim > 1)
-        return TL__FAILN(TL_ERR_SHAPE, "tl_index_select: index should have 0 or 1 dimensions, got %s", TL__SH(index));
+        return TL__FAILN(TL_ERR_SHAPE, "%s: index should have 0 or 1 dimensions, got %s", op, TL__SH(index));
     n = tl_numel(index);
     for (i = 0; i < n; i++) {
         int64_t v = tl__index_at(index, index->offset + (index->ndim ? i * index->stride[0] : 0));
         int64_t size = t->ndim ? t->shape[d] : 1;
         if (v < 0 || v >= size)
-            return TL__FAILN(TL_ERR_INDEX, "tl_index_select: index %lld is out of bounds for dimension %d with size "
-                             "%lld (input %s)", (long long)v, d, (long long)size, TL__SH(t));
+            return TL__FAILN(TL_ERR_INDEX, "%s: index %lld is out of bounds for dimension %d with size "
+                             "%lld (input %s)", op, (long long)v, d, (long long)size, TL__SH(t));
     }
-    if (t->ndim == 0) return tl__ret(tl__copy_as("tl_index_select", t, t->dtype));
+    if (t->ndim == 0) return tl__copy_as(op, t, t->dtype);
     memcpy(shape, t->shape, sizeof shape);
     shape[d] = n;
-    out = tl__new("tl_index_select", t->ndim, shape, t->dtype);
+    out = tl__new(op, t->ndim, shape, t->dtype);
     if (!out) return NULL;
     for (i = 0; i < n; i++) {
         int64_t v = tl__index_at(index, index->offset + (index->ndim ? i * index->stride[0] : 0));
-        tl_tensor *src = tl__narrow("tl_index_select", t, d, v, 1);
-        tl_tensor *dst = src ? tl__narrow("tl_index_select", out, d, i, 1) : NULL;
+        tl_tensor *src = tl__narrow(op, t, d, v, 1);
+        tl_tensor *dst = src ? tl__narrow(op, out, d, i, 1) : NULL;
         if (!dst) {
             tl__release(src);
             tl__release(out);
@@ -3410,7 +3462,7 @@ TLDEF tl_tensor *tl_index_select(const tl_tensor *t, int dim, const tl_tensor *i
             tl__save_in(out->grad_fn, 1);
         }
     }
-    return tl__ret(out);
+    return out;
 }
 
 /* out[i][j][k] = t[index[i][j][k]][j][k] (dim 0), and likewise for other dims. */
@@ -6199,14 +6251,11 @@ TLDEF tl_tensor *tl_nll_loss(const tl_tensor *input, const tl_tensor *target, co
 }
 TLDEF tl_tensor *tl_cross_entropy(const tl_tensor *input, const tl_tensor *target, const tl_tensor *weight,
                                   int64_t ignore_index, tl_reduction reduction) {
-    tl_tensor *lp, *r;
-    TL__CHECK2("tl_cross_entropy", input, target);
-    if (input->ndim != 1 && input->ndim != 2)
-        return TL__FAILN(TL_ERR_SHAPE, "tl_cross_entropy: expected logits [N, C] or [C], got %s", TL__SH(input));
-    lp = tl__lane("tl_cross_entropy", TL__OP_LOG_SOFTMAX, input, -1);
-    r = lp ? tl__nll("tl_cross_entropy", lp, target, weight, ignore_index, reduction) : NULL;
-    tl__release(lp);
-    return tl__ret(r);
+    tl_ce_opts o = tl_ce_opts_default();
+    o.weight = weight;
+    o.ignore_index = ignore_index;
+    o.reduction = reduction;
+    return tl_cross_entropy_ex(input, target, &o);
 }
 TLDEF tl_tensor *tl_mse_loss(const tl_tensor *input, const tl_tensor *target, tl_reduction reduction) {
     tl_tensor *d, *sq;
@@ -6300,6 +6349,326 @@ TLDEF tl_tensor *tl_bce_with_logits(const tl_tensor *input, const tl_tensor *tar
     }
     for (k = 0; k < 12; k++) tl__release(t[k]);
     return tl__ret(tl__reduce_loss(op, r, reduction));
+}
+
+/* ---- adaptive average pooling: window i covers [floor(i*H/oh), ceil((i+1)*H/oh)) ---- */
+
+TLDEF tl_tensor *tl_adaptive_avg_pool2d(const tl_tensor *x, int64_t oh, int64_t ow) {
+    tl_pool2d_opts o = tl_pool2d_opts_default(1, 1);
+    tl__pool p;
+    tl_tensor *xc, *out;
+    int64_t b, i, j, ih, iw;
+    TL__CHECK1("tl_adaptive_avg_pool2d", x);
+    if (oh <= 0 || ow <= 0)
+        return TL__FAILN(TL_ERR_ARG, "tl_adaptive_avg_pool2d: output size must be positive (got %lld x %lld, input %s)",
+                         (long long)oh, (long long)ow, TL__SH(x));
+    if (!tl__pool_plan("tl_adaptive_avg_pool2d", x, &o, &p)) return NULL;
+    p.Ho = oh;
+    p.Wo = ow;
+    xc = tl__copy_as("tl_adaptive_avg_pool2d", x, TL_F64);
+    out = xc ? tl__pool_new("tl_adaptive_avg_pool2d", x, &p, x->dtype) : NULL;
+    if (!out) {
+        tl__release(xc);
+        return NULL;
+    }
+    for (b = 0; b < p.B; b++)
+        for (i = 0; i < oh; i++)
+            for (j = 0; j < ow; j++) {
+                int64_t h0 = i * p.H / oh, h1 = ((i + 1) * p.H + oh - 1) / oh;
+                int64_t w0 = j * p.W / ow, w1 = ((j + 1) * p.W + ow - 1) / ow;
+                double acc = 0;
+                for (ih = h0; ih < h1; ih++)
+                    for (iw = w0; iw < w1; iw++) acc += ((double *)tl__ptr(xc))[(b * p.H + ih) * p.W + iw];
+                acc /= (double)((h1 - h0) * (w1 - w0));
+                tl__store(tl__ptr(out) + (size_t)((b * oh + i) * ow + j) * tl__dtype_sizes[x->dtype], x->dtype, 0, &acc,
+                          TL__CT_F64, 1);
+            }
+    tl__release(xc);
+    if (tl__wants_grad(x, NULL, NULL) && !tl__record(out, TL__OP_ADAPTIVE_AVG_POOL2D, x, NULL, NULL)) {
+        tl__release(out);
+        return NULL;
+    }
+    return tl__ret(out);
+}
+static tl_status tl__bwd_adaptive(tl__node *n, const tl_tensor *g, tl_tensor **gin) {
+    const tl_tensor *x = n->in[0];
+    int64_t H = x->shape[x->ndim - 2], W = x->shape[x->ndim - 1], oh = g->shape[g->ndim - 2], ow = g->shape[g->ndim - 1];
+    int64_t B = tl_numel(g) / (oh * ow > 0 ? oh * ow : 1), b, i, j, ih, iw;
+    tl_tensor *gc = tl__copy_as("autograd", g, TL_F64), *gx = gc ? tl__full("autograd", x->ndim, x->shape, 0, TL_F64) : NULL;
+    gin[0] = NULL;
+    if (!gx) {
+        tl__release(gc);
+        return tl__tls.status;
+    }
+    for (b = 0; b < B; b++)
+        for (i = 0; i < oh; i++)
+            for (j = 0; j < ow; j++) {
+                int64_t h0 = i * H / oh, h1 = ((i + 1) * H + oh - 1) / oh, w0 = j * W / ow, w1 = ((j + 1) * W + ow - 1) / ow;
+                double gv = ((double *)tl__ptr(gc))[(b * oh + i) * ow + j] / (double)((h1 - h0) * (w1 - w0));
+                for (ih = h0; ih < h1; ih++)
+                    for (iw = w0; iw < w1; iw++) ((double *)tl__ptr(gx))[(b * H + ih) * W + iw] += gv;
+            }
+    tl__release(gc);
+    gin[0] = tl__sum_to(gx, x);
+    return gin[0] ? TL_OK : tl__tls.status;
+}
+
+/* ---- normalisation, dropout, embedding: compositions of recorded ops (autograd for free) ---- */
+
+/* x viewed so that a per-channel [C] tensor broadcasts along dim 1 of x. */
+static tl_tensor *tl__chan_view(const char *op, const tl_tensor *t, const tl_tensor *x) {
+    int64_t shape[TL_MAX_DIMS];
+    int d;
+    for (d = 0; d < x->ndim; d++) shape[d] = d == 1 ? x->shape[1] : 1;
+    return tl__view(op, t, x->ndim, shape, 1);
+}
+TLDEF tl_tensor *tl_batch_norm(const tl_tensor *x, tl_tensor *rm, tl_tensor *rv, const tl_tensor *weight,
+                               const tl_tensor *bias, int training, double momentum, double eps,
+                               tl_tensor *nbt) {
+    const char *op = "tl_batch_norm";
+    int dims[TL_MAX_DIMS], nd = 0, d, k;
+    int64_t C, count;
+    tl_tensor *t[12], *mean, *var, *y = NULL;
+    TL__CHECK1(op, x);
+    if (x->ndim < 2 || x->ndim > 4)
+        return TL__FAILN(TL_ERR_SHAPE, "%s: expected 2-D, 3-D or 4-D input [N, C, ...], got %s", op, TL__SH(x));
+    if (!TL__IS_FLOAT(x->dtype))
+        return TL__FAILN(TL_ERR_DTYPE, "%s: expected a floating input, got %s %s", op, TL__DT(x), TL__SH(x));
+    C = x->shape[1];
+    for (k = 0; k < 4; k++) {
+        const tl_tensor *p = k == 0 ? rm : k == 1 ? rv : k == 2 ? weight : bias;
+        if (p && (p->ndim != 1 || p->shape[0] != C))
+            return TL__FAILN(TL_ERR_SHAPE, "%s: running_mean/running_var/weight/bias must be [%lld], got %s (input %s)",
+                             op, (long long)C, TL__SH(p), TL__SH(x));
+    }
+    if (!training && (!rm || !rv))
+        return TL__FAILN(TL_ERR_ARG, "%s: running_mean and running_var are required in eval mode (input %s)", op,
+                         TL__SH(x));
+    for (d = 0; d < x->ndim; d++)
+        if (d != 1) dims[nd++] = d;
+    count = tl_numel(x) / (C > 0 ? C : 1);
+    if (training && count <= 1)
+        return TL__FAILN(TL_ERR_SHAPE, "%s: expected more than 1 value per channel when training, got input size %s",
+                         op, TL__SH(x));
+    memset(t, 0, sizeof t);
+    if (training) {
+        t[0] = tl__reduce(op, TL__OP_MEAN, x, nd, dims, 0, 0, NULL); /* [C] */
+        t[1] = tl__reduce(op, TL__OP_VAR, x, nd, dims, 0, 0, NULL);  /* biased, normalises */
+        mean = t[0];
+        var = t[1];
+        if (mean && var && rm && rv) { /* running stats: unbiased variance, not recorded */
+            double mom = momentum;
+            tl_tensor *uv, *dm, *dv;
+            tl_no_grad_begin();
+            if (momentum < 0) {
+                if (!nbt) {
+                    tl_no_grad_end();
+                    for (k = 0; k < 12; k++) tl__release(t[k]);
+                    return TL__FAILN(TL_ERR_ARG, "%s: momentum=None needs num_batches_tracked (input %s)", op, TL__SH(x));
+                }
+                mom = 1.0 / (double)(tl_item_i64(nbt) + 1);
+            }
+            uv = tl__binary(op, TL__OP_MUL, var, NULL, 1, (double)count / (double)(count - 1), 1);
+            dm = tl__copy_as(op, mean, rm->dtype);
+            dv = uv ? tl__copy_as(op, uv, rv->dtype) : NULL;
+            if (dm && dv) {
+                tl_mul_scalar_(rm, 1 - mom);
+                tl_add_alpha_(rm, dm, mom);
+                tl_mul_scalar_(rv, 1 - mom);
+                tl_add_alpha_(rv, dv, mom);
+            }
+            tl__release(uv);
+            tl__release(dm);
+            tl__release(dv);
+            tl_no_grad_end();
+        }
+        if (nbt) {
+            tl_no_grad_begin();
+            tl_add_scalar_(nbt, 1);
+            tl_no_grad_end();
+        }
+    } else {
+        mean = rm;
+        var = rv;
+    }
+    t[2] = tl__chan_view(op, mean, x);
+    t[3] = tl__chan_view(op, var, x);
+    t[4] = tl__binary(op, TL__OP_ADD, t[3], NULL, 1, eps, 1);
+    t[5] = tl__unary(op, TL__OP_RSQRT, t[4], 0, 0);
+    t[6] = tl__binary(op, TL__OP_SUB, x, t[2], 0, 0, 1);
+    t[7] = tl__binary(op, TL__OP_MUL, t[6], t[5], 0, 0, 1);
+    y = t[7];
+    if (y && weight) {
+        t[8] = tl__chan_view(op, weight, x);
+        t[9] = tl__binary(op, TL__OP_MUL, y, t[8], 0, 0, 1);
+        y = t[9];
+    }
+    if (y && bias) {
+        t[10] = tl__chan_view(op, bias, x);
+        t[11] = tl__binary(op, TL__OP_ADD, y, t[10], 0, 0, 1);
+        y = t[11];
+    }
+    if (y) y->refcount++;
+    for (k = 0; k < 12; k++) tl__release(t[k]);
+    return tl__ret(y);
+}
+TLDEF tl_tensor *tl_layer_norm(const tl_tensor *x, int ndims, const tl_tensor *weight, const tl_tensor *bias,
+                               double eps) {
+    const char *op = "tl_layer_norm";
+    int dims[TL_MAX_DIMS], k;
+    tl_tensor *t[8], *y;
+    TL__CHECK1(op, x);
+    if (ndims < 1 || ndims > x->ndim)
+        return TL__FAILN(TL_ERR_ARG, "%s: normalized_shape must cover 1 to %d trailing dims, got %d (input %s)", op,
+                         x->ndim, ndims, TL__SH(x));
+    for (k = 0; k < 2; k++) {
+        const tl_tensor *p = k ? bias : weight;
+        if (p && (p->ndim != ndims || memcmp(p->shape, x->shape + x->ndim - ndims, sizeof(int64_t) * (size_t)ndims)))
+            return TL__FAILN(TL_ERR_SHAPE, "%s: weight/bias must have the normalized shape %s, got %s", op,
+                             tl__fmt_shape(ndims, x->shape + x->ndim - ndims), TL__SH(p));
+    }
+    for (k = 0; k < ndims; k++) dims[k] = x->ndim - ndims + k;
+    memset(t, 0, sizeof t);
+    t[0] = tl__reduce(op, TL__OP_MEAN, x, ndims, dims, 1, 0, NULL);
+    t[1] = tl__reduce(op, TL__OP_VAR, x, ndims, dims, 1, 0, NULL);
+    t[2] = tl__binary(op, TL__OP_ADD, t[1], NULL, 1, eps, 1);
+    t[3] = tl__unary(op, TL__OP_RSQRT, t[2], 0, 0);
+    t[4] = tl__binary(op, TL__OP_SUB, x, t[0], 0, 0, 1);
+    t[5] = tl__binary(op, TL__OP_MUL, t[4], t[3], 0, 0, 1);
+    y = t[5];
+    if (y && weight) y = t[6] = tl__binary(op, TL__OP_MUL, y, weight, 0, 0, 1);
+    if (y && bias) y = t[7] = tl__binary(op, TL__OP_ADD, y, bias, 0, 0, 1);
+    if (y) y->refcount++;
+    for (k = 0; k < 8; k++) tl__release(t[k]);
+    return tl__ret(y);
+}
+TLDEF tl_tensor *tl_dropout(const tl_tensor *x, double p, int training) {
+    tl_tensor *noise, *y;
+    TL__CHECK1("tl_dropout", x);
+    if (!(p >= 0 && p <= 1))
+        return TL__FAILN(TL_ERR_ARG, "tl_dropout: dropout probability has to be between 0 and 1, but got %g (input %s)",
+                         p, TL__SH(x));
+    if (!training || p == 0) return tl_retain((tl_tensor *)x);
+    if (!TL__IS_FLOAT(x->dtype))
+        return TL__FAILN(TL_ERR_DTYPE, "tl_dropout: expected a floating input, got %s %s", TL__DT(x), TL__SH(x));
+    /* torch: noise = empty_like(x).bernoulli_(1 - p).div_(1 - p); x * noise */
+    noise = tl__new("tl_dropout", x->ndim, x->shape, x->dtype);
+    if (!noise) return NULL;
+    if (tl_bernoulli_(noise, 1 - p) != TL_OK) {
+        tl__release(noise);
+        return NULL;
+    }
+    if (p < 1) tl__binary_("tl_dropout", TL__OP_DIV, noise, NULL, 1, 1 - p, 1);
+    y = tl__binary("tl_dropout", TL__OP_MUL, x, noise, 0, 0, 1);
+    tl__release(noise);
+    return tl__ret(y);
+}
+TLDEF tl_tensor *tl_embedding(const tl_tensor *indices, const tl_tensor *weight) {
+    int64_t n, shape[TL_MAX_DIMS];
+    tl_tensor *flat, *rows, *r;
+    int d;
+    TL__CHECK2("tl_embedding", indices, weight);
+    if (weight->ndim != 2)
+        return TL__FAILN(TL_ERR_SHAPE, "tl_embedding: weight must be 2-D [num_embeddings, dim], got %s", TL__SH(weight));
+    if (indices->dtype != TL_I64 && indices->dtype != TL_I32)
+        return TL__FAILN(TL_ERR_DTYPE, "tl_embedding: expected int64 or int32 indices, got %s %s", TL__DT(indices),
+                         TL__SH(indices));
+    if (indices->ndim >= TL_MAX_DIMS)
+        return TL__FAILN(TL_ERR_SHAPE, "tl_embedding: indices %s have too many dims", TL__SH(indices));
+    n = tl_numel(indices);
+    flat = tl__view_impl("tl_embedding", indices, 1, &n, 1);
+    rows = flat ? tl__index_select_impl("tl_embedding", weight, 0, flat) : NULL;
+    tl__release(flat);
+    if (!rows) return NULL;
+    for (d = 0; d < indices->ndim; d++) shape[d] = indices->shape[d];
+    shape[indices->ndim] = weight->shape[1];
+    r = tl__view("tl_embedding", rows, indices->ndim + 1, shape, 1);
+    tl__release(rows);
+    return tl__ret(r);
+}
+
+TLDEF tl_ce_opts tl_ce_opts_default(void) {
+    tl_ce_opts o;
+    memset(&o, 0, sizeof o);
+    o.ignore_index = -100;
+    o.reduction = TL_REDUCTION_MEAN;
+    return o;
+}
+/* torch's cross_entropy: class indices go through nll_loss (plus the label-smoothing term);
+   probabilities use -(log_softmax * target * weight).sum(class dim). */
+TLDEF tl_tensor *tl_cross_entropy_ex(const tl_tensor *input, const tl_tensor *target, const tl_ce_opts *opts) {
+    const char *op = "tl_cross_entropy";
+    tl_ce_opts o = opts ? *opts : tl_ce_opts_default();
+    tl_tensor *t[16], *r = NULL;
+    int k, cdim;
+    int64_t C;
+    double eps = o.label_smoothing;
+    TL__CHECK2(op, input, target);
+    if (input->ndim != 1 && input->ndim != 2)
+        return TL__FAILN(TL_ERR_SHAPE, "%s: expected logits [N, C] or [C], got %s", op, TL__SH(input));
+    if (!(eps >= 0 && eps <= 1))
+        return TL__FAILN(TL_ERR_ARG, "%s: label_smoothing must be between 0.0 and 1.0, got %g", op, eps);
+    if ((int)o.reduction < 0 || (int)o.reduction > 2)
+        return TL__FAILN(TL_ERR_ARG, "%s: %d is not a valid reduction", op, (int)o.reduction);
+    cdim = input->ndim - 1;
+    C = input->shape[cdim];
+    memset(t, 0, sizeof t);
+    t[0] = tl__lane(op, TL__OP_LOG_SOFTMAX, input, cdim);
+    if (!t[0]) return NULL;
+    if (TL__IS_FLOAT(target->dtype)) { /* probabilities */
+        if (target->ndim != input->ndim || memcmp(target->shape, input->shape, sizeof(int64_t) * (size_t)input->ndim)) {
+            tl__release(t[0]);
+            return TL__FAILN(TL_ERR_SHAPE, "%s: probability targets must have the input's shape %s, got %s", op,
+                             TL__SH(input), TL__SH(target));
+        }
+        t[1] = eps > 0 ? tl__binary(op, TL__OP_MUL, target, NULL, 1, 1 - eps, 1) : NULL;
+        t[2] = eps > 0 ? tl__binary(op, TL__OP_ADD, t[1], NULL, 1, eps / (double)C, 1) : NULL;
+        t[3] = tl__binary(op, TL__OP_MUL, t[0], eps > 0 ? t[2] : target, 0, 0, 1);
+        t[4] = o.weight ? tl__binary(op, TL__OP_MUL, t[3], o.weight, 0, 0, 1) : NULL;
+        t[5] = tl__reduce(op, TL__OP_SUM, o.weight ? t[4] : t[3], 1, &cdim, 0, 0, NULL);
+        t[6] = t[5] ? tl__unary(op, TL__OP_NEG, t[5], 0, 0) : NULL;
+        if (t[6] && o.reduction == TL_REDUCTION_MEAN) { /* mean over the batch, not the weights */
+            t[7] = tl__reduce(op, TL__OP_SUM, t[6], 0, NULL, 0, 0, NULL);
+            r = t[7] ? tl__binary(op, TL__OP_DIV, t[7], NULL, 1, (double)(tl_numel(input) / (C > 0 ? C : 1)), 1) : NULL;
+        } else {
+            r = tl__reduce_loss(op, t[6], o.reduction);
+            t[6] = NULL;
+        }
+    } else {
+        r = tl__nll(op, t[0], target, o.weight, o.ignore_index, o.reduction);
+        if (r && eps > 0) { /* (1 - eps) nll + eps / C * smooth_loss */
+            tl_tensor *mask;
+            t[8] = r;
+            t[9] = o.weight ? tl__binary(op, TL__OP_MUL, t[0], o.weight, 0, 0, 1) : NULL;
+            t[10] = tl__reduce(op, TL__OP_SUM, o.weight ? t[9] : t[0], 1, &cdim, 0, 0, NULL);
+            t[11] = t[10] ? tl__unary(op, TL__OP_NEG, t[10], 0, 0) : NULL;
+            mask = tl__binary(op, TL__OP_EQ, target, NULL, 1, (double)o.ignore_index, 1);
+            t[12] = t[11] && mask ? tl__where(op, mask, NULL, 0, t[11], 0) : NULL;
+            if (t[12] && o.reduction == TL_REDUCTION_MEAN) {
+                double denom = 0;
+                int64_t i, N = target->ndim ? target->shape[0] : 1;
+                for (i = 0; i < N; i++) {
+                    int64_t ti = tl__index_at(target, target->offset + (target->ndim ? i * target->stride[0] : 0));
+                    double wv = 1;
+                    if (ti == o.ignore_index) continue;
+                    if (o.weight && ti >= 0 && ti < C)
+                        tl__load(&wv, TL__CT_F64, (const char *)o.weight->storage->data + (size_t)(o.weight->offset +
+                                 ti * o.weight->stride[0]) * tl__dtype_sizes[o.weight->dtype], o.weight->dtype, 0, 1);
+                    denom += wv;
+                }
+                t[13] = tl__reduce(op, TL__OP_SUM, t[12], 0, NULL, 0, 0, NULL);
+                t[14] = t[13] ? tl__binary(op, TL__OP_DIV, t[13], NULL, 1, denom, 1) : NULL;
+            } else if (t[12]) {
+                t[14] = tl__reduce_loss(op, t[12], o.reduction);
+                t[12] = NULL;
+            }
+            tl__release(mask);
+            t[15] = t[14] ? tl__binary(op, TL__OP_MUL, t[8], NULL, 1, 1 - eps, 1) : NULL;
+            r = t[15] ? tl__binary(op, TL__OP_ADD, t[15], t[14], 0, 0, eps / (double)C) : NULL;
+        }
+    }
+    for (k = 0; k < 16; k++) tl__release(t[k]);
+    return tl__ret(r);
 }
 
 /* ===== >>autograd ============================================================================= */
@@ -11704,6 +12073,20 @@ TLDEF tl_value *tl_module_state_dict(const tl_module *m) {
     tl__sd_free(&sd);
     return v;
 }
+/* torch's BatchNorm (version 2) accepts state_dicts of version 1, which had no
+   num_batches_tracked: such a missing key is filled with 0 instead of being reported. */
+static int tl__bn_old_counter(const tl_value *sd, const char *key) {
+    const char *suffix = "num_batches_tracked";
+    size_t kl = strlen(key), sl = strlen(suffix);
+    const tl_value *meta = tl_value_metadata(sd), *ver;
+    char prefix[512];
+    if (kl < sl || strcmp(key + kl - sl, suffix) != 0 || (kl > sl && key[kl - sl - 1] != '.')) return 0;
+    snprintf(prefix, sizeof prefix, "%.*s", kl > sl ? (int)(kl - sl - 1) : 0, key);
+    if (!meta) return 1;
+    ver = tl_value_get(meta, prefix);
+    ver = ver ? tl_value_get(ver, "version") : NULL;
+    return !ver || tl_value_as_int(ver) < 2;
+}
 static void tl__append_key(char *buf, size_t cap, const char *key) {
     size_t n = strlen(buf);
     if (n + strlen(key) + 5 < cap) snprintf(buf + n, cap - n, "%s\"%s\"", n ? ", " : "", key);
@@ -11731,6 +12114,7 @@ TLDEF tl_status tl_module_load_state_dict(tl_module *m, const tl_value *state_di
     for (k = 0; k < sd.n; k++) {
         const tl_value *v = tl_value_get(state_dict, sd.keys[k]);
         tl_tensor *src;
+        if (!v && tl__bn_old_counter(state_dict, sd.keys[k])) continue; /* torch fills it with 0 */
         if (!v) {
             rep.missing++;
             tl__append_key(rep.missing_keys, sizeof rep.missing_keys, sd.keys[k]);
@@ -11741,8 +12125,8 @@ TLDEF tl_status tl_module_load_state_dict(tl_module *m, const tl_value *state_di
             memcmp(src->shape, sd.tensors[k]->shape, sizeof(int64_t) * (size_t)src->ndim)) {
             size_t n = strlen(mism);
             if (n + 200 < sizeof mism)
-                snprintf(mism + n, sizeof mism - n, "\n\tsize mismatch for %s: copying a param with shape %s from "
-                         "checkpoint, the shape in current model is %s.", sd.keys[k],
+                snprintf(mism + n, sizeof mism - n, "\n\tsize mismatch for %s: copying a param with shape "
+                         "torch.Size(%s) from checkpoint, the shape in current model is torch.Size(%s).", sd.keys[k],
                          src ? TL__SH(src) : "(not a tensor)", TL__SH(sd.tensors[k]));
             nmism++;
         }
@@ -11760,11 +12144,11 @@ TLDEF tl_status tl_module_load_state_dict(tl_module *m, const tl_value *state_di
         }
     }
     if (nmism || (strict && (rep.missing || rep.unexpected))) {
-        st = TL__FAIL(TL_ERR_STATE, "tl_module_load_state_dict: Error(s) in loading state_dict for %s:%s%s%s%s%s%s",
+        st = TL__FAIL(TL_ERR_STATE, "tl_module_load_state_dict: Error(s) in loading state_dict for %s:%s%s%s%s%s%s%s",
                       m->type, strict && rep.missing ? "\n\tMissing key(s) in state_dict: " : "",
                       strict && rep.missing ? rep.missing_keys : "", strict && rep.missing ? ". " : "",
                       strict && rep.unexpected ? "\n\tUnexpected key(s) in state_dict: " : "",
-                      strict && rep.unexpected ? rep.unexpected_keys : "", mism);
+                      strict && rep.unexpected ? rep.unexpected_keys : "", strict && rep.unexpected ? ". " : "", mism);
     } else {
         tl_no_grad_begin(); /* copy into the existing tensors: optimizers keep their references */
         for (k = 0; k < sd.n && st == TL_OK; k++) {
@@ -11773,6 +12157,8 @@ TLDEF tl_status tl_module_load_state_dict(tl_module *m, const tl_value *state_di
             if (src) {
                 st = tl_copy_(sd.tensors[k], src);
                 if (tl__tls.scope_depth == 0) tl__release(src);
+            } else if (tl__bn_old_counter(state_dict, sd.keys[k])) {
+                st = tl_fill_(sd.tensors[k], 0);
             }
         }
         tl_no_grad_end();
@@ -12190,6 +12576,223 @@ TLDEF tl_module *tl_nn_flatten(int start_dim, int end_dim) {
     return tl__act("Flatten", 8, start_dim, end_dim, 0, extra);
 }
 TLDEF tl_module *tl_nn_identity(void) { return tl__act("Identity", 9, 0, 0, 0, NULL); }
+TLDEF tl_named_modules *tl_module_named_modules(const tl_module *m) {
+    tl_named_modules *l;
+    tl__seen seen;
+    int cap = 0, ok = 1;
+    char **names = NULL;
+    if (tl__null_in("tl_module_named_modules", m)) return NULL;
+    l = (tl_named_modules *)tl__malloc(sizeof *l);
+    if (!l) {
+        TL__FAIL(TL_ERR_OOM, "tl_module_named_modules: out of memory");
+        return NULL;
+    }
+    memset(l, 0, sizeof *l);
+    memset(&seen, 0, sizeof seen);
+    /* pre-order with an explicit stack of (module, prefix) kept in the result arrays themselves */
+    {
+        const tl_module *stack[256];
+        char *prefixes[256];
+        int sp = 0;
+        stack[sp] = m;
+        prefixes[sp++] = tl__strdup("");
+        while (sp > 0 && ok) {
+            const tl_module *cur = stack[--sp];
+            char *name = prefixes[sp];
+            int i, r;
+            if (!name) { ok = 0; break; }
+            r = tl__seen_add(&seen, cur);
+            if (r < 0) { tl__free(name); ok = 0; break; }
+            if (r == 0) { tl__free(name); continue; }
+            if (!tl__grow_array((void **)&names, &cap, l->n, sizeof(char *))) { tl__free(name); ok = 0; break; }
+            {
+                tl_module **nm = (tl_module **)tl__malloc(sizeof(tl_module *) * (size_t)cap);
+                if (!nm) { tl__free(name); ok = 0; break; }
+                if (l->n) memcpy(nm, l->modules, sizeof(tl_module *) * (size_t)l->n);
+                tl__free(l->modules);
+                l->modules = nm;
+            }
+            names[l->n] = name;
+            l->modules[l->n++] = (tl_module *)cur;
+            l->names = names;
+            for (i = cur->nchildren - 1; i >= 0; i--) { /* pushed in reverse: visited in order */
+                char buf[512];
+                if (sp >= 256) { ok = 0; break; }
+                snprintf(buf, sizeof buf, "%s%s%s", name, *name ? "." : "", cur->children[i].name);
+                stack[sp] = cur->children[i].m;
+                prefixes[sp++] = tl__strdup(buf);
+            }
+        }
+        while (sp > 0) tl__free(prefixes[--sp]);
+    }
+    tl__free(seen.p);
+    l->names = names;
+    if (!ok) {
+        tl_named_modules_free(l);
+        TL__FAIL(TL_ERR_OOM, "tl_module_named_modules: out of memory (or deeper than 256) walking %s", m->type);
+        return NULL;
+    }
+    return l;
+}
+TLDEF void tl_named_modules_free(tl_named_modules *l) {
+    int i;
+    if (!l) return;
+    for (i = 0; i < l->n; i++) tl__free(l->names[i]);
+    tl__free(l->names);
+    tl__free(l->modules);
+    tl__free(l);
+}
+
+static tl_tensor *tl__bn_forward(tl_module *m, const tl_tensor *x) {
+    tl_tensor *rm = NULL, *rv = NULL, *nbt = NULL;
+    int track = m->ip[1], training = m->training;
+    if ((m->ip[0] == 1 && x->ndim != 2 && x->ndim != 3) || (m->ip[0] == 2 && x->ndim != 4))
+        return TL__FAILN(TL_ERR_SHAPE, "tl_module_forward: %s expected %s input, got %s", m->type,
+                         m->ip[0] == 1 ? "2-D or 3-D" : "4-D", TL__SH(x));
+    if (track) {
+        int i;
+        for (i = 0; i < m->nbufs; i++) {
+            if (!strcmp(m->bufs[i].name, "running_mean")) rm = m->bufs[i].t;
+            if (!strcmp(m->bufs[i].name, "running_var")) rv = m->bufs[i].t;
+            if (!strcmp(m->bufs[i].name, "num_batches_tracked")) nbt = m->bufs[i].t;
+        }
+    }
+    /* torch: batch statistics in training or without running stats; running stats updated only
+       when training and tracking */
+    return tl_batch_norm(x, rm, rv, tl__mparam(m, "weight"), tl__mparam(m, "bias"), training || !track, m->fp[0],
+                         m->fp[1], training && track ? nbt : NULL);
+}
+static tl_module *tl__bn(int kind, int64_t C, double eps, double momentum, int affine, int track) {
+    char extra[160], mom[32];
+    tl_module *m = tl_module_new(kind == 1 ? "BatchNorm1d" : "BatchNorm2d", tl__bn_forward);
+    int ok = m != NULL;
+    if (!m) return NULL;
+    m->version = 2;
+    m->ip[0] = kind;
+    m->ip[1] = track;
+    m->fp[0] = momentum;
+    m->fp[1] = eps;
+    if (affine) {
+        tl_tensor *w = tl__full("tl_nn_batch_norm", 1, &C, 1, TL_F32), *b = tl__full("tl_nn_batch_norm", 1, &C, 0, TL_F32);
+        ok = w && b && tl_module_register_parameter(m, "weight", w) == TL_OK &&
+             tl_module_register_parameter(m, "bias", b) == TL_OK;
+        tl__release(w);
+        tl__release(b);
+    }
+    if (ok && track) {
+        tl_tensor *rm = tl__full("tl_nn_batch_norm", 1, &C, 0, TL_F32), *rv = tl__full("tl_nn_batch_norm", 1, &C, 1, TL_F32);
+        tl_tensor *nbt = tl__full("tl_nn_batch_norm", 0, NULL, 0, TL_I64);
+        ok = rm && rv && nbt && tl_module_register_buffer(m, "running_mean", rm, 1) == TL_OK &&
+             tl_module_register_buffer(m, "running_var", rv, 1) == TL_OK &&
+             tl_module_register_buffer(m, "num_batches_tracked", nbt, 1) == TL_OK;
+        tl__release(rm);
+        tl__release(rv);
+        tl__release(nbt);
+    }
+    if (momentum < 0) snprintf(mom, sizeof mom, "None");
+    else snprintf(mom, sizeof mom, "%g", momentum);
+    snprintf(extra, sizeof extra, "%lld, eps=%g, momentum=%s, affine=%s, track_running_stats=%s", (long long)C, eps, mom,
+             affine ? "True" : "False", track ? "True" : "False");
+    if (!ok || tl_module_set_extra_repr(m, extra) != TL_OK) {
+        tl_module_free(m);
+        return NULL;
+    }
+    return m;
+}
+TLDEF tl_module *tl_nn_batch_norm1d(int64_t num_features, double eps, double momentum, int affine,
+                                    int track_running_stats) {
+    return tl__bn(1, num_features, eps, momentum, affine, track_running_stats);
+}
+TLDEF tl_module *tl_nn_batch_norm2d(int64_t num_features, double eps, double momentum, int affine,
+                                    int track_running_stats) {
+    return tl__bn(2, num_features, eps, momentum, affine, track_running_stats);
+}
+static tl_tensor *tl__ln_forward(tl_module *m, const tl_tensor *x) {
+    return tl_layer_norm(x, m->ip[0], tl__mparam(m, "weight"), tl__mparam(m, "bias"), m->fp[1]);
+}
+TLDEF tl_module *tl_nn_layer_norm(int ndims, const int64_t *normalized_shape, double eps, int elementwise_affine) {
+    char extra[200];
+    size_t n;
+    int i, ok = 1;
+    tl_module *m;
+    if (ndims < 1 || ndims > TL_MAX_DIMS || !normalized_shape)
+        return (tl_module *)(void *)TL__FAILN(TL_ERR_ARG, "tl_nn_layer_norm: normalized_shape needs 1 to %d sizes",
+                                             TL_MAX_DIMS);
+    m = tl_module_new("LayerNorm", tl__ln_forward);
+    if (!m) return NULL;
+    m->ip[0] = ndims;
+    m->fp[1] = eps;
+    if (elementwise_affine) {
+        tl_tensor *w = tl__full("tl_nn_layer_norm", ndims, normalized_shape, 1, TL_F32);
+        tl_tensor *b = tl__full("tl_nn_layer_norm", ndims, normalized_shape, 0, TL_F32);
+        ok = w && b && tl_module_register_parameter(m, "weight", w) == TL_OK &&
+             tl_module_register_parameter(m, "bias", b) == TL_OK;
+        tl__release(w);
+        tl__release(b);
+    }
+    n = (size_t)snprintf(extra, sizeof extra, "(");
+    for (i = 0; i < ndims; i++) n += (size_t)snprintf(extra + n, sizeof extra - n, i ? ", %lld" : "%lld", (long long)normalized_shape[i]);
+    snprintf(extra + n, sizeof extra - n, "%s, eps=%g, elementwise_affine=%s", ndims == 1 ? ",)" : ")", eps,
+             elementwise_affine ? "True" : "False");
+    if (!ok || tl_module_set_extra_repr(m, extra) != TL_OK) {
+        tl_module_free(m);
+        return NULL;
+    }
+    return m;
+}
+static tl_tensor *tl__dropout_forward(tl_module *m, const tl_tensor *x) { return tl_dropout(x, m->fp[0], m->training); }
+TLDEF tl_module *tl_nn_dropout(double p) {
+    char extra[64];
+    tl_module *m;
+    if (!(p >= 0 && p <= 1))
+        return (tl_module *)(void *)TL__FAILN(TL_ERR_ARG, "tl_nn_dropout: dropout probability has to be between 0 and 1, "
+                                             "but got %g", p);
+    m = tl_module_new("Dropout", tl__dropout_forward);
+    if (!m) return NULL;
+    m->fp[0] = p;
+    snprintf(extra, sizeof extra, "p=%g, inplace=False", p);
+    if (tl_module_set_extra_repr(m, extra) != TL_OK) {
+        tl_module_free(m);
+        return NULL;
+    }
+    return m;
+}
+static tl_tensor *tl__embedding_forward(tl_module *m, const tl_tensor *x) { return tl_embedding(x, tl__mparam(m, "weight")); }
+TLDEF tl_module *tl_nn_embedding(int64_t num_embeddings, int64_t embedding_dim) {
+    int64_t shape[2];
+    char extra[64];
+    tl_tensor *w;
+    int ok;
+    tl_module *m = tl_module_new("Embedding", tl__embedding_forward);
+    if (!m) return NULL;
+    shape[0] = num_embeddings;
+    shape[1] = embedding_dim;
+    w = tl__new("tl_nn_embedding", 2, shape, TL_F32);
+    ok = w && tl_init_normal_(w, 0, 1) == TL_OK && tl_module_register_parameter(m, "weight", w) == TL_OK;
+    tl__release(w);
+    snprintf(extra, sizeof extra, "%lld, %lld", (long long)num_embeddings, (long long)embedding_dim);
+    if (!ok || tl_module_set_extra_repr(m, extra) != TL_OK) {
+        tl_module_free(m);
+        return NULL;
+    }
+    return m;
+}
+static tl_tensor *tl__aap_forward(tl_module *m, const tl_tensor *x) {
+    return tl_adaptive_avg_pool2d(x, m->ip[0], m->ip[1]);
+}
+TLDEF tl_module *tl_nn_adaptive_avg_pool2d(int64_t out_h, int64_t out_w) {
+    char extra[64];
+    tl_module *m = tl_module_new("AdaptiveAvgPool2d", tl__aap_forward);
+    if (!m) return NULL;
+    m->ip[0] = (int)out_h;
+    m->ip[1] = (int)out_w;
+    snprintf(extra, sizeof extra, "output_size=(%lld, %lld)", (long long)out_h, (long long)out_w);
+    if (tl_module_set_extra_repr(m, extra) != TL_OK) {
+        tl_module_free(m);
+        return NULL;
+    }
+    return m;
+}
 
 /* ===== >>debug ================================================================================ */
 
