@@ -5745,16 +5745,17 @@ static int tl__conv_plan(const char *op, const tl_tensor *x, const tl_tensor *w,
                      TL__SH(x));
             return 0;
         }
-        if (th % 2 || tw % 2) {
-            TL__FAIL(TL_ERR_ARG, "%s: padding='same' needs an even total padding (kernel %s, dilation %d x %d); torch "
-                     "pads asymmetrically there, which tensorlite does not support yet", op, TL__SH(w), c->dh, c->dw);
-            return 0;
-        }
+        /* torch pads total // 2 before and the rest after: with an odd total the extra zero row
+           or column is on the far side, which im2col's bounds check supplies */
         c->ph = (int)(th / 2);
         c->pw = (int)(tw / 2);
     }
     c->Ho = (c->H + 2 * c->ph - c->dh * (c->kh - 1) - 1) / c->sh + 1;
     c->Wo = (c->W + 2 * c->pw - c->dw * (c->kw - 1) - 1) / c->sw + 1;
+    if (o->padding_same) {
+        c->Ho = c->H;
+        c->Wo = c->W;
+    }
     if (c->H + 2 * c->ph < c->dh * (c->kh - 1) + 1 || c->W + 2 * c->pw < c->dw * (c->kw - 1) + 1 || c->Ho < 1 ||
         c->Wo < 1) {
         TL__FAIL(TL_ERR_SHAPE, "%s: calculated padded input size per channel (%lld x %lld) is smaller than the kernel "
@@ -5826,7 +5827,7 @@ static tl_tensor *tl__conv2d(const char *op, const tl_tensor *x, const tl_tensor
         }
         nd = out->grad_fn;
         nd->ip[0] = c.sh; nd->ip[1] = c.sw; nd->ip[2] = c.ph; nd->ip[3] = c.pw;
-        nd->ip[4] = c.dh; nd->ip[5] = c.dw; nd->ip[6] = c.g;
+        nd->ip[4] = c.dh; nd->ip[5] = c.dw; nd->ip[6] = c.g; nd->ip[7] = o && o->padding_same;
         if (TL__NEED(nd, 1)) tl__save_in(nd, 0);
         if (TL__NEED(nd, 0)) tl__save_in(nd, 1);
     }
@@ -5849,7 +5850,7 @@ static tl_status tl__bwd_conv(tl__node *n, const tl_tensor *g, tl_tensor **gin) 
     int f32;
     memset(&o, 0, sizeof o);
     o.stride[0] = n->ip[0]; o.stride[1] = n->ip[1]; o.padding[0] = n->ip[2]; o.padding[1] = n->ip[3];
-    o.dilation[0] = n->ip[4]; o.dilation[1] = n->ip[5]; o.groups = n->ip[6];
+    o.dilation[0] = n->ip[4]; o.dilation[1] = n->ip[5]; o.groups = n->ip[6]; o.padding_same = n->ip[7];
     if (!tl__conv_plan("autograd", x, w, NULL, &o, &c)) return tl__tls.status;
     f32 = g->dtype == TL_F32;
     es = tl__dtype_sizes[g->dtype];
