@@ -5652,6 +5652,7 @@ TLDEF tl_tensor *tl_linear(const tl_tensor *x, const tl_tensor *weight, const tl
     if (!y || !bias) return tl__ret(y);
     r = tl__binary("tl_linear", TL__OP_ADD, y, bias, 0, 0, 1);
     tl__release(y);
+    if (r && r->grad_fn && x->ndim == 2) r->grad_fn->tname = "AddmmBackward0"; /* torch's fused addmm */
     return tl__ret(r);
 }
 
@@ -11988,8 +11989,11 @@ TLDEF tl_status tl_module_apply(tl_module *m, tl_status (*fn)(tl_module *m, void
     tl_status st;
     TL__CHECK1S("tl_module_apply", m);
     if (!fn) return TL__FAIL(TL_ERR_ARG, "tl_module_apply: fn is NULL (module %s)", m->type);
-    for (i = 0; i < m->nchildren; i++)
-        if ((st = tl_module_apply(m->children[i].m, fn, user)) != TL_OK) return st;
+    for (i = 0; i < m->nchildren; i++) {
+        int j, dup = 0; /* torch's children() yields a module held twice by one parent once */
+        for (j = 0; j < i; j++) dup |= m->children[j].m == m->children[i].m;
+        if (!dup && (st = tl_module_apply(m->children[i].m, fn, user)) != TL_OK) return st;
+    }
     return fn(m, user);
 }
 
@@ -12066,11 +12070,20 @@ TLDEF tl_value *tl_module_state_dict(const tl_module *m) {
     tl_value *v = NULL;
     if (tl__null_in("tl_module_state_dict", m)) return NULL;
     memset(&sd, 0, sizeof sd);
-    if (!tl__sd_walk(m, "", &sd, 0))
+    if (!tl__sd_walk(m, "", &sd, 0)) {
         TL__FAIL(TL_ERR_OOM, "tl_module_state_dict: out of memory walking %s", m->type);
-    else
-        v = tl_state_dict_build(sd.n, (const char *const *)sd.keys, sd.tensors, sd.nmod,
-                                (const char *const *)sd.paths, sd.versions);
+    } else { /* torch's state_dict holds detached tensors sharing the parameters' storage */
+        int i, ok = 1;
+        for (i = 0; i < sd.n && ok; i++) {
+            tl_tensor *d = tl__alias("tl_module_state_dict", sd.tensors[i]);
+            ok = d != NULL;
+            sd.tensors[i] = d;
+        }
+        if (ok)
+            v = tl_state_dict_build(sd.n, (const char *const *)sd.keys, sd.tensors, sd.nmod,
+                                    (const char *const *)sd.paths, sd.versions);
+        while (i-- > 0) tl__release(sd.tensors[i]);
+    }
     tl__sd_free(&sd);
     return v;
 }

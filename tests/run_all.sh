@@ -38,7 +38,13 @@ for e in examples/*.c; do
   n=$(basename $e .c)
   stage "example $n" gcc $STRICT -O2 -I. $e -o $B/$n -lm
 done
-stage "run example 01_tensors" ./$B/01_tensors
+for e in examples/*.c; do
+  n=$(basename $e .c)
+  stage "run example $n" sh -c "./$B/$n > $B/$n.out"
+done
+if /usr/bin/python3 -c 'import torch' 2>/dev/null || [ "${CI:-}" = "true" ]; then
+  stage "PyTorch loads what examples/04 saved" /usr/bin/python3 examples/04_load.py
+fi
 
 for t in tests/test_*.c; do
   n=$(basename $t .c)
