@@ -15,11 +15,15 @@ all: examples
 $(BUILD):
 	@mkdir -p $(BUILD) $(BUILD)/asan
 
-# ---- demo: the flagship example end to end (installs what it needs on Debian) ----
+# ---- demo: the examples end to end (installs gcc with apt-get if missing); the flagship LeNet-5
+# on Fashion-MNIST replaces this once optimizers and data loading land ----
 demo: $(BUILD)
-	@command -v gcc >/dev/null || (apt-get update -q && apt-get install -y -q gcc)
-	$(CC) $(STRICT) -O2 -I. examples/01_tensors.c -o $(BUILD)/01_tensors -lm
-	./$(BUILD)/01_tensors
+	@command -v gcc >/dev/null || (apt-get update -q && apt-get install -y -q gcc libc6-dev)
+	@for e in 01_tensors 02_autograd 03_modules 04_save_for_torch; do \
+	  gcc $(STRICT) -O2 -I. examples/$$e.c -o $(BUILD)/$$e -lm || exit 1; \
+	  echo "==== examples/$$e.c"; ./$(BUILD)/$$e || exit 1; done
+	@if /usr/bin/python3 -c 'import torch' 2>/dev/null; then echo "==== PyTorch loads it: examples/04_load.py"; \
+	  /usr/bin/python3 examples/04_load.py; else echo "(install python3-torch to see PyTorch load build/lenet.pt)"; fi
 
 # ---- test: strict compile matrix, C suite (plain + ASan/UBSan), PyTorch oracle ----
 test:
