@@ -2131,7 +2131,9 @@ static tl_tensor *tl__contig_as(const char *op, const tl_tensor *t, tl_dtype dt)
     X(AS_STRIDED, "as_strided", "AsStridedBackward0", view) X(COPY_SLICES, "copy_slices", "CopySlices", view) \
     X(CONV2D, "conv2d", "ConvolutionBackward0", conv) X(MAX_POOL2D, "max_pool2d", "MaxPool2DWithIndicesBackward0", pool) \
     X(AVG_POOL2D, "avg_pool2d", "AvgPool2DBackward0", pool) X(NLL_LOSS, "nll_loss", "NllLossBackward0", nll) \
-    X(ADAPTIVE_AVG_POOL2D, "adaptive_avg_pool2d", "AdaptiveAvgPool2DBackward0", adaptive)
+    X(ADAPTIVE_AVG_POOL2D, "adaptive_avg_pool2d", "AdaptiveAvgPool2DBackward0", adaptive)                   \
+    X(BCE, "binary_cross_entropy", "BinaryCrossEntropyBackward0", bce)                              \
+    X(SMOOTH_L1, "smooth_l1_loss", "SmoothL1LossBackward0", smoothl1)
 #define TL__OP_ENUM(id, name, tname, fam) TL__OP_##id,
 typedef enum tl__op { TL__OPS(TL__OP_ENUM) TL__OP_COUNT } tl__op;
 #undef TL__OP_ENUM
@@ -5962,9 +5964,10 @@ static int tl__pool_plan(const char *op, const tl_tensor *x, const tl_pool2d_opt
     p->ph = o->padding[0]; p->pw = o->padding[1];
     p->dh = o->dilation[0] > 0 ? o->dilation[0] : 1;
     p->dw = o->dilation[1] > 0 ? o->dilation[1] : 1;
-    if (p->kh <= 0 || p->kw <= 0 || p->ph < 0 || p->pw < 0 || o->stride[0] < 0 || o->stride[1] < 0) {
-        TL__FAIL(TL_ERR_ARG, "%s: kernel size must be positive and padding/stride non-negative (kernel %d x %d, "
-                 "input %s)", op, p->kh, p->kw, TL__SH(x));
+    if (p->kh <= 0 || p->kw <= 0 || p->ph < 0 || p->pw < 0 || o->stride[0] < 0 || o->stride[1] < 0 ||
+        o->dilation[0] < 0 || o->dilation[1] < 0) {
+        TL__FAIL(TL_ERR_ARG, "%s: kernel size must be positive and padding/stride/dilation non-negative (kernel %d x "
+                 "%d, input %s)", op, p->kh, p->kw, TL__SH(x));
         return 0;
     }
     if (2 * p->ph > p->kh || 2 * p->pw > p->kw) {
@@ -6021,10 +6024,9 @@ TLDEF tl_tensor *tl_max_pool2d(const tl_tensor *x, const tl_pool2d_opts *opts, t
                         double v;
                         if (iw < 0 || iw >= p.W) continue;
                         v = xp[ih * p.W + iw];
-                        if (bi < 0 || v > best || v != v) { /* NaN wins, as in torch */
+                        if (bi < 0 || v > best || v != v) { /* NaN wins (the last one, as torch's loop) */
                             best = v;
                             bi = ih * p.W + iw;
-                            if (v != v) ki = p.kh, kj = p.kw;
                         }
                     }
                 }
@@ -6178,6 +6180,9 @@ static tl_tensor *tl__nll(const char *op, const tl_tensor *x, const tl_tensor *t
                          TL__SH(t), TL__SH(x));
     if (w && (w->ndim != 1 || w->shape[0] != C))
         return TL__FAILN(TL_ERR_SHAPE, "%s: weight must be [%lld], got %s", op, (long long)C, TL__SH(w));
+    if (w && w->dtype != x->dtype)
+        return TL__FAILN(TL_ERR_DTYPE, "%s: expected weight to have the input's dtype %s, got %s", op, TL__DT(x),
+                         TL__DT(w));
     if (!tl__loss_check(op, x, NULL, red)) return NULL;
     out = red == TL_REDUCTION_NONE ? tl__new(op, x->ndim - 1, x->shape, x->dtype) : tl__new(op, 0, NULL, x->dtype);
     if (!out) return NULL;
@@ -6277,45 +6282,125 @@ TLDEF tl_tensor *tl_l1_loss(const tl_tensor *input, const tl_tensor *target, tl_
     tl__release(d);
     return tl__ret(tl__reduce_loss("tl_l1_loss", a, reduction));
 }
-/* |d| < beta ? 0.5 d^2 / beta : |d| - 0.5 beta */
+/* |d| < beta ? 0.5 d^2 / beta : |d| - 0.5 beta, d = input - target. The backward is torch's
+   kernel for each side (x <= -beta: -1, x >= beta: 1, else x / beta, with x = d for the input and
+   x = -d for the target), which also fixes beta = 0 at d = 0 as torch does. */
+static tl_tensor *tl__smooth_l1(const char *op, const tl_tensor *a, const tl_tensor *b, double beta) {
+    tl_tensor *ac = tl__copy_as(op, a, TL_F64), *bc = ac ? tl__copy_as(op, b, TL_F64) : NULL, *out;
+    int64_t i, n = tl_numel(a);
+    out = bc ? tl__new(op, a->ndim, a->shape, tl_promote_types(a->dtype, b->dtype)) : NULL;
+    for (i = 0; out && i < n; i++) {
+        double d = ((double *)tl__ptr(ac))[i] - ((double *)tl__ptr(bc))[i], ad = fabs(d);
+        double l = ad < beta ? 0.5 * d * d / beta : ad - 0.5 * beta;
+        tl__store(tl__ptr(out) + (size_t)i * tl__dtype_sizes[out->dtype], out->dtype, 0, &l, TL__CT_F64, 1);
+    }
+    tl__release(ac);
+    tl__release(bc);
+    if (out && tl__wants_grad(a, b, NULL)) {
+        if (!tl__record(out, TL__OP_SMOOTH_L1, a, b, NULL)) {
+            tl__release(out);
+            return NULL;
+        }
+        out->grad_fn->p[0] = beta;
+        tl__save_in(out->grad_fn, 0);
+        tl__save_in(out->grad_fn, 1);
+    }
+    return out;
+}
+static double tl__smooth_l1_grad(double x, double beta) {
+    return x <= -beta ? -1 : x >= beta ? 1 : x / beta;
+}
+static tl_status tl__bwd_smoothl1(tl__node *n, const tl_tensor *g, tl_tensor **gin) {
+    const tl_tensor *a = n->in[0], *b = n->in[1];
+    double beta = n->p[0];
+    int64_t i, cnt = tl_numel(a);
+    tl_tensor *ac = tl__copy_as("autograd", a, TL_F64), *bc = ac ? tl__copy_as("autograd", b, TL_F64) : NULL;
+    tl_tensor *gc = bc ? tl__copy_as("autograd", g, TL_F64) : NULL, *ga = NULL, *gb = NULL;
+    gin[0] = gin[1] = NULL;
+    if (gc && TL__NEED(n, 0)) ga = tl__new("autograd", a->ndim, a->shape, TL_F64);
+    if (gc && TL__NEED(n, 1)) gb = tl__new("autograd", a->ndim, a->shape, TL_F64);
+    for (i = 0; gc && i < cnt; i++) {
+        double d = ((double *)tl__ptr(ac))[i] - ((double *)tl__ptr(bc))[i], gv = ((double *)tl__ptr(gc))[i];
+        if (ga) ((double *)tl__ptr(ga))[i] = gv * tl__smooth_l1_grad(d, beta);
+        if (gb) ((double *)tl__ptr(gb))[i] = gv * tl__smooth_l1_grad(-d, beta);
+    }
+    tl__release(ac);
+    tl__release(bc);
+    tl__release(gc);
+    if (ga) gin[0] = tl__sum_to(ga, a);
+    if (gb) gin[1] = tl__sum_to(gb, b);
+    return (TL__NEED(n, 0) && !gin[0]) || (TL__NEED(n, 1) && !gin[1]) ? tl__tls.status : TL_OK;
+}
 TLDEF tl_tensor *tl_smooth_l1_loss(const tl_tensor *input, const tl_tensor *target, double beta,
                                    tl_reduction reduction) {
-    tl_tensor *t[6], *r;
-    int k;
-    TL__CHECK2("tl_smooth_l1_loss", input, target);
-    if (!tl__loss_check("tl_smooth_l1_loss", input, target, reduction)) return NULL;
-    if (beta < 0) return TL__FAILN(TL_ERR_ARG, "tl_smooth_l1_loss: beta must be non-negative (got %g)", beta);
-    if (beta == 0) return tl_l1_loss(input, target, reduction);
-    memset(t, 0, sizeof t);
-    t[0] = tl__binary("tl_smooth_l1_loss", TL__OP_SUB, input, target, 0, 0, 1);
-    t[1] = tl__unary("tl_smooth_l1_loss", TL__OP_ABS, t[0], 0, 0);
-    t[2] = tl__binary("tl_smooth_l1_loss", TL__OP_MUL, t[0], t[0], 0, 0, 1);
-    t[3] = tl__binary("tl_smooth_l1_loss", TL__OP_MUL, t[2], NULL, 1, 0.5 / beta, 1);
-    t[4] = tl__binary("tl_smooth_l1_loss", TL__OP_SUB, t[1], NULL, 1, 0.5 * beta, 1);
-    t[5] = tl__binary("tl_smooth_l1_loss", TL__OP_LT, t[1], NULL, 1, beta, 1);
-    r = t[5] ? tl__where("tl_smooth_l1_loss", t[5], t[3], 0, t[4], 0) : NULL;
-    for (k = 0; k < 6; k++) tl__release(t[k]);
-    return tl__ret(tl__reduce_loss("tl_smooth_l1_loss", r, reduction));
+    const char *op = "tl_smooth_l1_loss";
+    TL__CHECK2(op, input, target);
+    if (!tl__loss_check(op, input, target, reduction)) return NULL;
+    if (!(beta >= 0)) return TL__FAILN(TL_ERR_ARG, "%s: beta must be non-negative (got %g)", op, beta);
+    if (!TL__IS_FLOAT(input->dtype) || !TL__IS_FLOAT(target->dtype))
+        return TL__FAILN(TL_ERR_DTYPE, "%s: expected floating input and target, got %s and %s", op, TL__DT(input),
+                         TL__DT(target));
+    return tl__ret(tl__reduce_loss(op, tl__smooth_l1(op, input, target, beta), reduction));
 }
-/* -(y log(p) + (1 - y) log(1 - p)), each log clamped at -100 like torch. */
+/* -(y log(p) + (1 - y) log(1 - p)), each log clamped at -100; torch's backward
+   (p - y) / max(p (1 - p), 1e-12), finite at p = 0 and 1. */
+static tl_tensor *tl__bce(const char *op, const tl_tensor *p, const tl_tensor *y) {
+    tl_tensor *pc, *yc, *out;
+    int64_t i, n = tl_numel(p);
+    if (!TL__IS_FLOAT(p->dtype) || !TL__IS_FLOAT(y->dtype))
+        return TL__FAILN(TL_ERR_DTYPE, "%s: expected floating input and target, got %s and %s", op, TL__DT(p), TL__DT(y));
+    pc = tl__copy_as(op, p, TL_F64);
+    yc = pc ? tl__copy_as(op, y, TL_F64) : NULL;
+    out = yc ? tl__new(op, p->ndim, p->shape, p->dtype) : NULL;
+    for (i = 0; out && i < n; i++) {
+        double pv = ((double *)tl__ptr(pc))[i], yv = ((double *)tl__ptr(yc))[i], l;
+        if (!(pv >= 0 && pv <= 1)) {
+            TL__FAIL(TL_ERR_ARG, "%s: all elements of input should be between 0 and 1 (got %g, input %s)", op, pv,
+                     TL__SH(p));
+            tl__release(out);
+            out = NULL;
+            break;
+        }
+        l = -(yv * fmax(log(pv), -100) + (1 - yv) * fmax(log1p(-pv), -100));
+        tl__store(tl__ptr(out) + (size_t)i * tl__dtype_sizes[out->dtype], out->dtype, 0, &l, TL__CT_F64, 1);
+    }
+    tl__release(pc);
+    tl__release(yc);
+    if (out && tl__wants_grad(p, y, NULL)) {
+        if (!tl__record(out, TL__OP_BCE, p, y, NULL)) {
+            tl__release(out);
+            return NULL;
+        }
+        tl__save_in(out->grad_fn, 0);
+        tl__save_in(out->grad_fn, 1);
+    }
+    return out;
+}
+static tl_status tl__bwd_bce(tl__node *n, const tl_tensor *g, tl_tensor **gin) {
+    const tl_tensor *p = n->in[0], *y = n->in[1];
+    int64_t i, cnt = tl_numel(p);
+    tl_tensor *pc = tl__copy_as("autograd", p, TL_F64), *yc = pc ? tl__copy_as("autograd", y, TL_F64) : NULL;
+    tl_tensor *gc = yc ? tl__copy_as("autograd", g, TL_F64) : NULL, *gp = NULL, *gy = NULL;
+    gin[0] = gin[1] = NULL;
+    if (gc && TL__NEED(n, 0)) gp = tl__new("autograd", p->ndim, p->shape, TL_F64);
+    if (gc && TL__NEED(n, 1)) gy = tl__new("autograd", p->ndim, p->shape, TL_F64);
+    for (i = 0; gc && i < cnt; i++) {
+        double pv = ((double *)tl__ptr(pc))[i], yv = ((double *)tl__ptr(yc))[i], gv = ((double *)tl__ptr(gc))[i];
+        if (gp) ((double *)tl__ptr(gp))[i] = gv * (pv - yv) / fmax((1 - pv) * pv, (double)1e-12f); /* torch's float EPSILON */
+        if (gy) ((double *)tl__ptr(gy))[i] = gv * (fmax(log1p(-pv), -100) - fmax(log(pv), -100));
+    }
+    tl__release(pc);
+    tl__release(yc);
+    tl__release(gc);
+    if (gp) gin[0] = tl__sum_to(gp, p);
+    if (gy) gin[1] = tl__sum_to(gy, y);
+    return (TL__NEED(n, 0) && !gin[0]) || (TL__NEED(n, 1) && !gin[1]) ? tl__tls.status : TL_OK;
+}
 TLDEF tl_tensor *tl_bce_loss(const tl_tensor *input, const tl_tensor *target, tl_reduction reduction) {
-    tl_tensor *t[9], *r;
-    int k;
     const char *op = "tl_bce_loss";
     TL__CHECK2(op, input, target);
     if (!tl__loss_check(op, input, target, reduction)) return NULL;
-    t[0] = tl__unary(op, TL__OP_LOG, input, 0, 0);
-    t[1] = tl__unary(op, TL__OP_CLAMP, t[0], -100, INFINITY);
-    t[2] = tl__rsub(op, input, 1);
-    t[3] = tl__unary(op, TL__OP_LOG, t[2], 0, 0);
-    t[4] = tl__unary(op, TL__OP_CLAMP, t[3], -100, INFINITY);
-    t[5] = tl__binary(op, TL__OP_MUL, target, t[1], 0, 0, 1);
-    t[6] = tl__rsub(op, target, 1);
-    t[7] = tl__binary(op, TL__OP_MUL, t[6], t[4], 0, 0, 1);
-    t[8] = tl__binary(op, TL__OP_ADD, t[5], t[7], 0, 0, 1);
-    r = tl__unary(op, TL__OP_NEG, t[8], 0, 0);
-    for (k = 0; k < 9; k++) tl__release(t[k]);
-    return tl__ret(tl__reduce_loss(op, r, reduction));
+    return tl__ret(tl__reduce_loss(op, tl__bce(op, input, target), reduction));
 }
 /* torch's stable form: (1 - y) x + (1 + (pw - 1) y) (log1p(exp(-|x|)) + max(-x, 0)). */
 TLDEF tl_tensor *tl_bce_with_logits(const tl_tensor *input, const tl_tensor *target, const tl_tensor *pos_weight,
@@ -6327,12 +6412,7 @@ TLDEF tl_tensor *tl_bce_with_logits(const tl_tensor *input, const tl_tensor *tar
     if (!tl__loss_check(op, input, target, reduction)) return NULL;
     memset(t, 0, sizeof t);
     t[0] = tl__unary(op, TL__OP_NEG, input, 0, 0);
-    t[1] = tl__unary(op, TL__OP_CLAMP, t[0], 0, INFINITY);          /* max(-x, 0) */
-    t[2] = tl__unary(op, TL__OP_ABS, input, 0, 0);
-    t[3] = tl__unary(op, TL__OP_NEG, t[2], 0, 0);
-    t[4] = tl__unary(op, TL__OP_EXP, t[3], 0, 0);
-    t[5] = tl__unary(op, TL__OP_LOG1P, t[4], 0, 0);
-    t[6] = tl__binary(op, TL__OP_ADD, t[5], t[1], 0, 0, 1);         /* softplus(-x) */
+    t[6] = tl__unary(op, TL__OP_SOFTPLUS, t[0], 1, 20);             /* softplus(-x) = -log(sigmoid(x)) */
     if (pos_weight) {
         t[7] = tl__binary(op, TL__OP_SUB, pos_weight, NULL, 1, 1, 1);
         t[8] = tl__binary(op, TL__OP_MUL, t[7], target, 0, 0, 1);
