@@ -827,7 +827,7 @@ TLDEF tl_value *tl_module_state_dict(const tl_module *m);
    the keys that were missing and unexpected, comma-separated. */
 typedef struct tl_load_report {
     int missing, unexpected;
-    char missing_keys[512], unexpected_keys[512];
+    char missing_keys[2048], unexpected_keys[2048]; /* '"a", "b"' lists; end in ", ..." if cut */
 } tl_load_report;
 TLDEF tl_status tl_module_load_state_dict(tl_module *m, const tl_value *state_dict, int strict,
                                           tl_load_report *report);
@@ -1059,7 +1059,7 @@ typedef struct tl__hook {
 /* Per-thread state: first error, scopes, scratch for messages. Zero means "unset" everywhere. */
 typedef struct tl__tls_state {
     tl_status status;
-    char msg[512];
+    char msg[4096];
     char shape_buf[4][160];
     int shape_next;
     int scope_depth;
@@ -1117,7 +1117,7 @@ static void tl__free(void *p) {
 
 /* Records a failure: the first one is kept until tl_clear_error; the hook sees every one. */
 static void tl__failv(const char *file, int line, tl_status st, const char *fmt, va_list ap) {
-    char tmp[512];
+    char tmp[4096];
     vsnprintf(tmp, sizeof tmp, fmt, ap);
     if (tl__tls.status == TL_OK) {
         tl__tls.status = st;
@@ -11732,14 +11732,25 @@ static int tl__grow_array(void **arr, int *cap, int n, size_t esz) {
     *cap = nc;
     return 1;
 }
-static int tl__valid_name(const char *op, const tl_module *m, const char *name) {
+/* kind: 0 parameter, 1 buffer, 2 child. A name may be re-registered as the same kind only
+   (torch: KeyError "attribute 'w' already exists"). */
+static int tl__valid_name_kind(const char *op, const tl_module *m, const char *name, int kind) {
+    int i, clash = 0;
     if (!name || !*name || strchr(name, '.')) {
         TL__FAIL(TL_ERR_ARG, "%s: name \"%s\" is empty or contains \".\" (module %s)", op, name ? name : "(null)",
                  m->type);
         return 0;
     }
+    for (i = 0; i < m->nparams && kind != 0; i++) clash |= !strcmp(m->params[i].name, name);
+    for (i = 0; i < m->nbufs && kind != 1; i++) clash |= !strcmp(m->bufs[i].name, name);
+    for (i = 0; i < m->nchildren && kind != 2; i++) clash |= !strcmp(m->children[i].name, name);
+    if (clash) {
+        TL__FAIL(TL_ERR_ARG, "%s: attribute '%s' already exists in %s", op, name, m->type);
+        return 0;
+    }
     return 1;
 }
+#define tl__valid_name(op, m, name) tl__valid_name_kind(op, m, name, -1)
 
 TLDEF tl_module *tl_module_new(const char *type_name, tl_forward_fn forward) {
     tl_module *m = (tl_module *)tl__malloc(sizeof(tl_module));
@@ -11805,7 +11816,7 @@ static tl_status tl__mentry_set(const char *op, tl__mentry **arr, int *n, int *c
 }
 TLDEF tl_status tl_module_register_parameter(tl_module *m, const char *name, tl_tensor *param) {
     TL__CHECK1S("tl_module_register_parameter", m);
-    if (!tl__valid_name("tl_module_register_parameter", m, name)) return tl__tls.status;
+    if (!tl__valid_name_kind("tl_module_register_parameter", m, name, 0)) return tl__tls.status;
     if (param && param->grad_fn)
         return TL__FAIL(TL_ERR_STATE, "tl_module_register_parameter: parameter \"%s\" of %s must be a leaf tensor "
                         "(%s is the output of %s); pass tl_detach of it", name, m->type, TL__SH(param),
@@ -11818,7 +11829,7 @@ TLDEF tl_status tl_module_register_parameter(tl_module *m, const char *name, tl_
 }
 TLDEF tl_status tl_module_register_buffer(tl_module *m, const char *name, tl_tensor *buffer, int persistent) {
     TL__CHECK1S("tl_module_register_buffer", m);
-    if (!tl__valid_name("tl_module_register_buffer", m, name)) return tl__tls.status;
+    if (!tl__valid_name_kind("tl_module_register_buffer", m, name, 1)) return tl__tls.status;
     return tl__mentry_set("tl_module_register_buffer", &m->bufs, &m->nbufs, &m->cap_bufs, name, buffer,
                           persistent ? 1 : 0);
 }
@@ -11830,7 +11841,7 @@ TLDEF tl_status tl_module_add_module(tl_module *m, const char *name, tl_module *
         if (tl__tls.status) return tl__tls.status; /* the child's constructor failed: keep its error */
         return TL__FAIL(TL_ERR_ARG, "tl_module_add_module: child \"%s\" of %s is NULL", name ? name : "", m->type);
     }
-    if (!tl__valid_name("tl_module_add_module", m, name)) {
+    if (!tl__valid_name_kind("tl_module_add_module", m, name, 2)) {
         tl_module_free(child);
         return tl__tls.status;
     }
@@ -12183,15 +12194,67 @@ static int tl__bn_old_counter(const tl_value *sd, const char *key) {
 }
 static void tl__append_key(char *buf, size_t cap, const char *key) {
     size_t n = strlen(buf);
-    if (n + strlen(key) + 5 < cap) snprintf(buf + n, cap - n, "%s\"%s\"", n ? ", " : "", key);
+    if (n >= 5 && strcmp(buf + n - 5, ", ...") == 0) return;
+    if (n + strlen(key) + 12 < cap) snprintf(buf + n, cap - n, "%s\"%s\"", n ? ", " : "", key);
+    else snprintf(buf + n, cap - n, ", ...");
 }
+/* torch's check for unexpected keys, module by module in load order: a key under this module's
+   prefix whose next name component is neither one of its children nor one of its (non-None)
+   parameters and persistent buffers. */
+static void tl__unexpected_walk(const tl_module *m, const char *prefix, const tl_value *sd, tl_load_report *rep,
+                                int depth) {
+    size_t i, nkeys = tl_value_len(sd), pl = strlen(prefix);
+    int c;
+    char sub[512];
+    if (depth > 64) return;
+    for (i = 0; i < nkeys; i++) {
+        const tl_value *key = tl_value_key(sd, i);
+        const char *ks = tl_value_kind_of(key) == TL_VALUE_STRING ? tl_value_as_string(key, NULL) : NULL;
+        const char *rest, *dot;
+        size_t len;
+        int k, known = 0;
+        if (!ks || strncmp(ks, prefix, pl) != 0) continue;
+        rest = ks + pl;
+        dot = strchr(rest, '.');
+        len = dot ? (size_t)(dot - rest) : strlen(rest);
+        for (k = 0; k < m->nchildren && !known; k++)
+            known = strlen(m->children[k].name) == len && !memcmp(m->children[k].name, rest, len);
+        for (k = 0; k < m->nparams && !known; k++)
+            known = m->params[k].t && strlen(m->params[k].name) == len && !memcmp(m->params[k].name, rest, len);
+        for (k = 0; k < m->nbufs && !known; k++)
+            known = m->bufs[k].t && m->bufs[k].persistent && strlen(m->bufs[k].name) == len &&
+                    !memcmp(m->bufs[k].name, rest, len);
+        if (!known) {
+            rep->unexpected++;
+            tl__append_key(rep->unexpected_keys, sizeof rep->unexpected_keys, ks);
+        }
+    }
+    for (c = 0; c < m->nchildren; c++) {
+        snprintf(sub, sizeof sub, "%s%s.", prefix, m->children[c].name);
+        tl__unexpected_walk(m->children[c].m, sub, sd, rep, depth + 1);
+    }
+}
+static const char *tl__py_type(tl_value_kind k) {
+    switch (k) {
+    case TL_VALUE_NONE: return "<class 'NoneType'>";
+    case TL_VALUE_BOOL: return "<class 'bool'>";
+    case TL_VALUE_INT: return "<class 'int'>";
+    case TL_VALUE_FLOAT: return "<class 'float'>";
+    case TL_VALUE_STRING: return "<class 'str'>";
+    case TL_VALUE_LIST: return "<class 'list'>";
+    case TL_VALUE_TUPLE: return "<class 'tuple'>";
+    case TL_VALUE_DICT: return "<class 'dict'>";
+    default: return "<class 'object'>";
+    }
+}
+/* torch's Module.load_state_dict: every matching tensor is copied (into the existing tensors, so
+   optimizers keep their references); then errors, if any, are reported together. */
 TLDEF tl_status tl_module_load_state_dict(tl_module *m, const tl_value *state_dict, int strict,
                                           tl_load_report *report) {
     tl__sd sd;
     tl_load_report rep;
-    char mism[512];
-    size_t i, nkeys;
-    int k, nmism = 0;
+    tl__sb errs;
+    int k;
     tl_status st = TL_OK;
     TL__CHECK2S("tl_module_load_state_dict", m, state_dict);
     if (tl_value_kind_of(state_dict) != TL_VALUE_DICT)
@@ -12199,64 +12262,62 @@ TLDEF tl_status tl_module_load_state_dict(tl_module *m, const tl_value *state_di
                         tl_value_kind_name(tl_value_kind_of(state_dict)), m->type);
     memset(&rep, 0, sizeof rep);
     memset(&sd, 0, sizeof sd);
-    mism[0] = 0;
+    memset(&errs, 0, sizeof errs);
     if (!tl__sd_walk(m, "", &sd, 0)) {
         tl__sd_free(&sd);
         return TL__FAIL(TL_ERR_OOM, "tl_module_load_state_dict: out of memory walking %s", m->type);
     }
-    /* shapes first: torch refuses a size mismatch even with strict=False, before copying anything */
+    tl_no_grad_begin();
     for (k = 0; k < sd.n; k++) {
         const tl_value *v = tl_value_get(state_dict, sd.keys[k]);
-        tl_tensor *src;
-        if (!v && tl__bn_old_counter(state_dict, sd.keys[k])) continue; /* torch fills it with 0 */
+        tl_tensor *dst = sd.tensors[k], *src, *use;
+        char line[600];
         if (!v) {
+            if (tl__bn_old_counter(state_dict, sd.keys[k])) { /* torch fills it with 0 */
+                tl_fill_(dst, 0);
+                continue;
+            }
             rep.missing++;
             tl__append_key(rep.missing_keys, sizeof rep.missing_keys, sd.keys[k]);
             continue;
         }
-        src = tl_value_kind_of(v) == TL_VALUE_TENSOR ? (tl_value_tensor_of(v)) : NULL;
-        if (!src || src->ndim != sd.tensors[k]->ndim ||
-            memcmp(src->shape, sd.tensors[k]->shape, sizeof(int64_t) * (size_t)src->ndim)) {
-            size_t n = strlen(mism);
-            if (n + 200 < sizeof mism)
-                snprintf(mism + n, sizeof mism - n, "\n\tsize mismatch for %s: copying a param with shape "
-                         "torch.Size(%s) from checkpoint, the shape in current model is torch.Size(%s).", sd.keys[k],
-                         src ? TL__SH(src) : "(not a tensor)", TL__SH(sd.tensors[k]));
-            nmism++;
+        if (tl_value_kind_of(v) != TL_VALUE_TENSOR) {
+            snprintf(line, sizeof line, "\n\tWhile copying the parameter named \"%s\", expected torch.Tensor or "
+                     "Tensor-like object from checkpoint but received %s", sd.keys[k],
+                     tl__py_type(tl_value_kind_of(v)));
+            tl__sb_str(&errs, line);
+            continue;
         }
-        if (src && tl__tls.scope_depth == 0) tl__release(src);
-    }
-    nkeys = tl_value_len(state_dict);
-    for (i = 0; i < nkeys; i++) {
-        const tl_value *key = tl_value_key(state_dict, i);
-        const char *ks = tl_value_kind_of(key) == TL_VALUE_STRING ? tl_value_as_string(key, NULL) : NULL;
-        int found = 0;
-        for (k = 0; ks && k < sd.n && !found; k++) found = strcmp(ks, sd.keys[k]) == 0;
-        if (!found) {
-            rep.unexpected++;
-            tl__append_key(rep.unexpected_keys, sizeof rep.unexpected_keys, ks ? ks : "(non-string key)");
+        src = tl_value_tensor_of(v);
+        if (!src) continue;
+        use = src;
+        if (dst->ndim == 0 && src->ndim == 1 && src->shape[0] >= 1) /* torch's backward compatibility */
+            use = tl__select("tl_module_load_state_dict", src, 0, 0);
+        if (use && (use->ndim != dst->ndim ||
+                    memcmp(use->shape, dst->shape, sizeof(int64_t) * (size_t)dst->ndim))) {
+            snprintf(line, sizeof line, "\n\tsize mismatch for %s: copying a param with shape torch.Size(%s) from "
+                     "checkpoint, the shape in current model is torch.Size(%s).", sd.keys[k], TL__SH(src),
+                     TL__SH(dst));
+            tl__sb_str(&errs, line);
+        } else if (use) {
+            tl_copy_(dst, use);
         }
+        if (use != src) tl__release(use);
+        if (tl__tls.scope_depth == 0) tl__release(src);
     }
-    if (nmism || (strict && (rep.missing || rep.unexpected))) {
+    tl_no_grad_end();
+    tl__unexpected_walk(m, "", state_dict, &rep, 0);
+    if (errs.oom) {
+        st = TL__FAIL(TL_ERR_OOM, "tl_module_load_state_dict: out of memory");
+    } else if (errs.n || (strict && (rep.missing || rep.unexpected))) {
         st = TL__FAIL(TL_ERR_STATE, "tl_module_load_state_dict: Error(s) in loading state_dict for %s:%s%s%s%s%s%s%s",
                       m->type, strict && rep.missing ? "\n\tMissing key(s) in state_dict: " : "",
                       strict && rep.missing ? rep.missing_keys : "", strict && rep.missing ? ". " : "",
                       strict && rep.unexpected ? "\n\tUnexpected key(s) in state_dict: " : "",
-                      strict && rep.unexpected ? rep.unexpected_keys : "", strict && rep.unexpected ? ". " : "", mism);
-    } else {
-        tl_no_grad_begin(); /* copy into the existing tensors: optimizers keep their references */
-        for (k = 0; k < sd.n && st == TL_OK; k++) {
-            const tl_value *v = tl_value_get(state_dict, sd.keys[k]);
-            tl_tensor *src = v ? tl_value_tensor_of(v) : NULL;
-            if (src) {
-                st = tl_copy_(sd.tensors[k], src);
-                if (tl__tls.scope_depth == 0) tl__release(src);
-            } else if (tl__bn_old_counter(state_dict, sd.keys[k])) {
-                st = tl_fill_(sd.tensors[k], 0);
-            }
-        }
-        tl_no_grad_end();
+                      strict && rep.unexpected ? rep.unexpected_keys : "", strict && rep.unexpected ? ". " : "",
+                      errs.p ? errs.p : "");
     }
+    tl__free(errs.p);
     tl__sd_free(&sd);
     if (report) *report = rep;
     return st;
@@ -12284,30 +12345,41 @@ TLDEF tl_status tl_load_state_dict(tl_module *m, const char *path, int strict) {
 
 /* ---- repr ---- */
 
-static void tl__mrepr(const tl_module *m, tl__sb *s, int indent, int depth) {
-    int i;
+/* Appends str with every line after the first indented by n spaces (torch's _addindent). */
+static void tl__sb_addindent(tl__sb *s, const char *str, int n) {
+    for (; *str; str++) {
+        tl__sb_put(s, str, 1);
+        if (*str == '\n') tl__sb_rep(s, ' ', n);
+    }
+}
+/* torch's Module.__repr__: extra_repr lines, then "(name): child" lines. */
+static void tl__mrepr(const tl_module *m, tl__sb *s, int depth) {
+    const char *extra = m->extra && *m->extra ? m->extra : NULL;
+    int i, multi_extra = extra && strchr(extra, '\n') != NULL;
     tl__sb_str(s, m->type);
     tl__sb_put(s, "(", 1);
-    if (m->nchildren == 0 || depth > 64) {
-        if (m->extra) tl__sb_str(s, m->extra);
-        tl__sb_put(s, ")", 1);
-        return;
+    if ((extra || m->nchildren) && depth < 64) {
+        if (extra && !multi_extra && m->nchildren == 0) {
+            tl__sb_str(s, extra);
+        } else {
+            if (extra) {
+                tl__sb_str(s, "\n  ");
+                tl__sb_addindent(s, extra, 2);
+            }
+            for (i = 0; i < m->nchildren; i++) {
+                tl__sb child;
+                memset(&child, 0, sizeof child);
+                tl__mrepr(m->children[i].m, &child, depth + 1);
+                tl__sb_str(s, "\n  (");
+                tl__sb_str(s, m->children[i].name);
+                tl__sb_str(s, "): ");
+                if (child.p) tl__sb_addindent(s, child.p, 2);
+                s->oom |= child.oom;
+                tl__free(child.p);
+            }
+            tl__sb_put(s, "\n", 1);
+        }
     }
-    if (m->extra && *m->extra) {
-        tl__sb_put(s, "\n", 1);
-        tl__sb_rep(s, ' ', indent + 2);
-        tl__sb_str(s, m->extra);
-    }
-    for (i = 0; i < m->nchildren; i++) {
-        tl__sb_put(s, "\n", 1);
-        tl__sb_rep(s, ' ', indent + 2);
-        tl__sb_put(s, "(", 1);
-        tl__sb_str(s, m->children[i].name);
-        tl__sb_str(s, "): ");
-        tl__mrepr(m->children[i].m, s, indent + 2, depth + 1);
-    }
-    tl__sb_put(s, "\n", 1);
-    tl__sb_rep(s, ' ', indent);
     tl__sb_put(s, ")", 1);
 }
 TLDEF int tl_module_to_string(const tl_module *m, char *buf, size_t cap) {
@@ -12315,7 +12387,7 @@ TLDEF int tl_module_to_string(const tl_module *m, char *buf, size_t cap) {
     int n;
     TL__CHECK1S("tl_module_to_string", m);
     memset(&s, 0, sizeof s);
-    tl__mrepr(m, &s, 0, 0);
+    tl__mrepr(m, &s, 0);
     if (s.oom) {
         tl__free(s.p);
         return TL__FAIL(TL_ERR_OOM, "tl_module_to_string: out of memory");
@@ -12575,6 +12647,15 @@ TLDEF tl_module *tl_nn_conv2d(int64_t in_channels, int64_t out_channels, int kh,
 static tl_tensor *tl__maxpool_forward(tl_module *m, const tl_tensor *x) { return tl_max_pool2d(x, &m->pool, NULL); }
 static tl_tensor *tl__avgpool_forward(tl_module *m, const tl_tensor *x) { return tl_avg_pool2d(x, &m->pool); }
 /* torch prints an int when both sides of a pair are equal (kernel_size=2), else a tuple. */
+/* Python's repr of a float ("0.0", "0.123456789", "1e-05") into buf. */
+static const char *tl__pyfloat(char *buf, size_t cap, double x) {
+    tl__bb b;
+    memset(&b, 0, sizeof b);
+    tl__repr_float(&b, x);
+    snprintf(buf, cap, "%.*s", b.p && !b.oom ? (int)b.n : 1, b.p && !b.oom ? (const char *)b.p : "?");
+    tl__free(b.p);
+    return buf;
+}
 static void tl__pair(char *b, size_t cap, const char *name, const int *v) {
     size_t n = strlen(b);
     if (v[0] == v[1]) snprintf(b + n, cap - n, "%s%s=%d", n ? ", " : "", name, v[0]);
@@ -12650,8 +12731,8 @@ TLDEF tl_module *tl_nn_gelu(int approximate_tanh) {
     return tl__act("GELU", 4, approximate_tanh ? 1 : 0, 0, 0, approximate_tanh ? "approximate='tanh'" : "approximate='none'");
 }
 TLDEF tl_module *tl_nn_leaky_relu(double negative_slope) {
-    char extra[64];
-    snprintf(extra, sizeof extra, "negative_slope=%g", negative_slope);
+    char extra[64], nb[40];
+    snprintf(extra, sizeof extra, "negative_slope=%s", tl__pyfloat(nb, sizeof nb, negative_slope));
     return tl__act("LeakyReLU", 5, 0, 0, negative_slope, extra);
 }
 TLDEF tl_module *tl_nn_softmax(int dim) {
@@ -12783,10 +12864,13 @@ static tl_module *tl__bn(int kind, int64_t C, double eps, double momentum, int a
         tl__release(rv);
         tl__release(nbt);
     }
-    if (momentum < 0) snprintf(mom, sizeof mom, "None");
-    else snprintf(mom, sizeof mom, "%g", momentum);
-    snprintf(extra, sizeof extra, "%lld, eps=%g, momentum=%s, affine=%s, track_running_stats=%s", (long long)C, eps, mom,
-             affine ? "True" : "False", track ? "True" : "False");
+    {
+        char epsb[40];
+        if (momentum < 0) snprintf(mom, sizeof mom, "None");
+        else tl__pyfloat(mom, sizeof mom, momentum);
+        snprintf(extra, sizeof extra, "%lld, eps=%s, momentum=%s, affine=%s, track_running_stats=%s", (long long)C,
+                 tl__pyfloat(epsb, sizeof epsb, eps), mom, affine ? "True" : "False", track ? "True" : "False");
+    }
     if (!ok || tl_module_set_extra_repr(m, extra) != TL_OK) {
         tl_module_free(m);
         return NULL;
@@ -12826,8 +12910,11 @@ TLDEF tl_module *tl_nn_layer_norm(int ndims, const int64_t *normalized_shape, do
     }
     n = (size_t)snprintf(extra, sizeof extra, "(");
     for (i = 0; i < ndims; i++) n += (size_t)snprintf(extra + n, sizeof extra - n, i ? ", %lld" : "%lld", (long long)normalized_shape[i]);
-    snprintf(extra + n, sizeof extra - n, "%s, eps=%g, elementwise_affine=%s", ndims == 1 ? ",)" : ")", eps,
-             elementwise_affine ? "True" : "False");
+    {
+        char epsb[40];
+        snprintf(extra + n, sizeof extra - n, "%s, eps=%s, elementwise_affine=%s", ndims == 1 ? ",)" : ")",
+                 tl__pyfloat(epsb, sizeof epsb, eps), elementwise_affine ? "True" : "False");
+    }
     if (!ok || tl_module_set_extra_repr(m, extra) != TL_OK) {
         tl_module_free(m);
         return NULL;
@@ -12844,7 +12931,10 @@ TLDEF tl_module *tl_nn_dropout(double p) {
     m = tl_module_new("Dropout", tl__dropout_forward);
     if (!m) return NULL;
     m->fp[0] = p;
-    snprintf(extra, sizeof extra, "p=%g, inplace=False", p);
+    {
+        char pb[40];
+        snprintf(extra, sizeof extra, "p=%s, inplace=False", tl__pyfloat(pb, sizeof pb, p));
+    }
     if (tl_module_set_extra_repr(m, extra) != TL_OK) {
         tl_module_free(m);
         return NULL;

@@ -61,6 +61,7 @@ done
 stage "PyTorch oracle: ops (tests/torch)" sh tests/torch/run.sh
 stage "PyTorch oracle: autograd (tests/torch)" sh tests/torch/run_autograd.sh
 stage "PyTorch oracle: functional (tests/torch)" sh tests/torch/run_functional.sh
+stage "PyTorch oracle: nn modules (tests/torch)" sh tests/torch/run_modules.sh
 stage "PyTorch 1.13 oracle: serialize (tests/torch)" sh tests/torch/run_serialize.sh
 stage "PyTorch 1.13 oracle: random streams (tests/torch)" sh tests/torch/run_random.sh
 stage "PyTorch 2.x oracle: serialize (pip venv, cached)" sh tests/torch/torch2_env.sh
