@@ -1260,6 +1260,11 @@ TLDEF void tl_shutdown(void) {
 /* ===== >>errors =============================================================================== */
 
 TLDEF tl_status tl_last_status(void) { return tl__tls.status; }
+/* Not inlined: callers copying the message into their own buffers should not get gcc's
+   format-truncation warnings sized from the 4 KiB message buffer. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noinline))
+#endif
 TLDEF const char *tl_last_error(void) { return tl__tls.msg; }
 TLDEF void tl_clear_error(void) {
     tl__tls.status = TL_OK;

@@ -312,7 +312,7 @@ static int gc_same_values(const tl_tensor *a, const tl_tensor *b) {
     return 1;
 }
 
-static char gc_msg[1024];
+static char gc_msg[8192];
 static int gc_trace; /* GC_TRACE=1 in the environment: print each case before it runs */
 static int gc_quiet; /* self test: failures are expected, count and print nothing */
 #define GC_FAIL(line, ...)                                                                         \
