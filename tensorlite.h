@@ -1,4 +1,4 @@
-/* tensorlite.h - v0.1.0 - PyTorch's training workflow in one C header - license at end of file
+/* tensorlite.h - v0.2.0 - PyTorch's training workflow in one C header - license at end of file
 
    QUICK START
    ===========
@@ -76,6 +76,8 @@
 
    RECENT CHANGES
    ==============
+       0.2.0  autograd, nn modules + nn.init, functional layers and losses, torch.save-compatible
+              checkpoints with a safe loader, PyTorch's CPU random streams
        0.1.0  tensor core: dtypes, storage, views, broadcasting ops, reductions, matmul, printing
 */
 #ifndef TL_H_INCLUDED
@@ -88,9 +90,9 @@
 #endif
 
 #define TL_VERSION_MAJOR 0
-#define TL_VERSION_MINOR 1
+#define TL_VERSION_MINOR 2
 #define TL_VERSION_PATCH 0
-#define TL_VERSION_STRING "0.1.0"
+#define TL_VERSION_STRING "0.2.0"
 
 #ifndef TL_MAX_DIMS
 #define TL_MAX_DIMS 8
@@ -13227,6 +13229,9 @@ TLDEF tl_status tl_print(const tl_tensor *t) { return tl_fprint(stdout, t); }
 /*
    VERSION HISTORY
    ===============
+       0.2.0  (2026-11-22) tape autograd; >>functional (linear, conv2d, pools, batch/layer norm, dropout,
+              embedding, losses); >>modules (registry, state_dict, repr, layers, nn.init); >>serialize
+              (torch.save/torch.load compatible); >>random (PyTorch's CPU streams bit for bit)
        0.1.0  (2026-11-22) tensor core: storage, views, broadcasting ops, reductions, matmul, printing
 
    LICENSE
