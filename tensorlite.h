@@ -4587,6 +4587,7 @@ static tl_status tl__bwd_where(tl__node *n, const tl_tensor *g, tl_tensor **gin)
 
 /* ===== >>reduce =============================================================================== */
 
+#define TL__SMALL_LANE 256
 /* A reduction plan: the kept dims (output order) and the reduced dims, with input strides. Each
    output element gathers its rn inputs into a buffer (double, or int64 for exact integer sums)
    and one small function reduces the buffer. */
@@ -4796,6 +4797,7 @@ static tl_tensor *tl__reduce(const char *op, tl__op kind, const tl_tensor *t, in
     tl_dtype out_dt;
     tl_tensor *out = NULL, *idx = NULL;
     void *buf = NULL;
+    double small[TL__SMALL_LANE]; /* lanes up to this size reduce without malloc */
     int record = kind != TL__OP_ARGMAX && kind != TL__OP_ARGMIN && tl__wants_grad(t, NULL, NULL);
     int ct, k, want_index = kind == TL__OP_ARGMAX || kind == TL__OP_ARGMIN ||
                             ((kind == TL__OP_MAX || kind == TL__OP_MIN) && (indices || (record && dims && ndims > 0)));
@@ -4834,7 +4836,7 @@ static tl_tensor *tl__reduce(const char *op, tl__op kind, const tl_tensor *t, in
         idx = tl__new(op, pl.out_nd, pl.out_shape, TL_I64);
         if (!idx) goto fail;
     }
-    buf = tl__malloc((size_t)(pl.rn > 0 ? pl.rn : 1) * 8);
+    buf = pl.rn <= TL__SMALL_LANE ? (void *)small : tl__malloc((size_t)(pl.rn > 0 ? pl.rn : 1) * 8);
     if (!buf) {
         TL__FAIL(TL_ERR_OOM, "%s: out of memory reducing %s", op, TL__SH(t));
         goto fail;
@@ -4864,7 +4866,7 @@ static tl_tensor *tl__reduce(const char *op, tl__op kind, const tl_tensor *t, in
             kidx[k] = 0;
         }
     }
-    tl__free(buf);
+    if (buf != (void *)small) tl__free(buf);
     buf = NULL;
     if (record) { /* what the backward of each reduction reads: see tl__bwd_reduce */
         tl__node *n;
@@ -4899,7 +4901,7 @@ static tl_tensor *tl__reduce(const char *op, tl__op kind, const tl_tensor *t, in
     else tl__release(idx);
     return out;
 fail:
-    tl__free(buf);
+    if (buf != (void *)small) tl__free(buf);
     tl__release(out);
     tl__release(idx);
     return NULL;
@@ -5187,7 +5189,7 @@ static tl_tensor *tl__lane(const char *op, tl__op kind, const tl_tensor *t, int 
     tl_dtype out_dt;
     tl_tensor *out;
     int64_t kidx[TL_MAX_DIMS], ostride[TL_MAX_DIMS], o, i;
-    double *buf;
+    double *buf, small[TL__SMALL_LANE];
     int d, k, j, ct;
     d = tl__wrap_dim(op, dim, t->ndim, t);
     if (d < 0) return NULL;
@@ -5205,7 +5207,7 @@ static tl_tensor *tl__lane(const char *op, tl__op kind, const tl_tensor *t, int 
     /* output strides of the kept dims, in the same order as the plan */
     for (j = 0, k = 0; k < t->ndim; k++)
         if (k != d) ostride[j++] = out->stride[k];
-    buf = (double *)tl__malloc((size_t)(pl.rn > 0 ? pl.rn : 1) * 8);
+    buf = pl.rn <= TL__SMALL_LANE ? small : (double *)tl__malloc((size_t)(pl.rn > 0 ? pl.rn : 1) * 8);
     if (!buf) {
         tl__release(out);
         return TL__FAILN(TL_ERR_OOM, "%s: out of memory (input %s)", op, TL__SH(t));
@@ -5245,7 +5247,7 @@ static tl_tensor *tl__lane(const char *op, tl__op kind, const tl_tensor *t, int 
             kidx[k] = 0;
         }
     }
-    tl__free(buf);
+    if (buf != small) tl__free(buf);
     if (tl__wants_grad(t, NULL, NULL)) {
         if (!tl__record(out, kind, t, NULL, NULL) || (out->grad_fn && kind != TL__OP_CUMSUM && !tl__save_out(out->grad_fn, out))) {
             tl__release(out);
