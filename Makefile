@@ -19,7 +19,7 @@ $(BUILD):
 # on Fashion-MNIST replaces this once optimizers and data loading land ----
 demo: $(BUILD)
 	@command -v gcc >/dev/null || (apt-get update -q && apt-get install -y -q gcc libc6-dev)
-	@for e in 01_tensors 02_autograd 03_modules 04_save_for_torch; do \
+	@for e in 00_quickstart 01_tensors 02_autograd 03_modules 04_save_for_torch; do \
 	  gcc $(STRICT) -O2 -I. examples/$$e.c -o $(BUILD)/$$e -lm || exit 1; \
 	  echo "==== examples/$$e.c"; ./$(BUILD)/$$e || exit 1; done
 	@if /usr/bin/python3 -c 'import torch' 2>/dev/null; then echo "==== PyTorch loads it: examples/04_load.py"; \

@@ -9,13 +9,23 @@
 
    Every other file just includes "tensorlite.h". Never put the define in a shared header.
 
-       tl_scope s = tl_scope_begin();                    // temporaries die at scope end
-       tl_tensor *a = tl_arange(0, 6, 1, TL_F32);        // tensor([0., 1., 2., 3., 4., 5.])
-       tl_tensor *m = tl_view(a, TL_SHAPE(2, 3));        // a view: shares a's storage
-       tl_tensor *y = tl_sum(tl_mul(m, m), 1, 0);        // tensor([ 5., 50.])
-       if (!y) fprintf(stderr, "%s\n", tl_last_error()); // one check per expression
-       tl_print(y);
-       tl_scope_end(s);
+       tl_manual_seed(0);                                  // same weights as torch.manual_seed(0)
+       tl_module *net = tl_nn_sequential(3, (tl_module *[]){
+           tl_nn_linear(1, 32, 1), tl_nn_tanh(), tl_nn_linear(32, 1, 1)});
+       tl_named_tensors *params = tl_module_named_parameters(net);
+       for (int step = 0; step < 2000; step++) {
+           tl_scope s = tl_scope_begin();                  // the step's temporaries die at its end
+           tl_tensor *loss = tl_mse_loss(tl_module_forward(net, x), y, TL_REDUCTION_MEAN);
+           tl_module_zero_grad(net);
+           if (tl_backward(loss) != TL_OK) fprintf(stderr, "%s\n", tl_last_error());
+           tl_no_grad_begin();                             // p -= lr * p.grad
+           for (int i = 0; i < params->n; i++)
+               tl_add_alpha_(params->tensors[i], tl_grad(params->tensors[i]), -0.05);
+           tl_no_grad_end();
+           tl_scope_end(s);
+       }
+
+   (examples/00_quickstart.c is this loop as a whole program; it prints PyTorch's losses.)
 
    TABLE OF CONTENTS (search for the tag; each appears once in the API, once in the implementation)
    =================
