@@ -3950,7 +3950,6 @@ static tl_tensor *tl__binary(const char *op, tl__op id, const tl_tensor *a, cons
         return TL__FAILN(TL_ERR_ARG, "%s: integers to negative integer powers are not allowed (%s %s ** %g)",
                          op, TL__DT(a), TL__SH(a), bs);
     if (id == TL__OP_POW && res == TL_BOOL) res = TL_I64;
-    if ((id == TL__OP_MAXIMUM || id == TL__OP_MINIMUM) && res == TL_BOOL) { /* bool max is "or"/"and" */ }
     out_dt = (id >= TL__OP_EQ && id <= TL__OP_GE) ? TL_BOOL : res;
     ts[0] = a;
     ts[1] = b_is_scalar ? NULL : b;
@@ -6431,7 +6430,7 @@ TLDEF tl_tensor *tl_bce_with_logits(const tl_tensor *input, const tl_tensor *tar
     if (!tl__loss_check(op, input, target, reduction)) return NULL;
     memset(t, 0, sizeof t);
     t[0] = tl__unary(op, TL__OP_NEG, input, 0, 0);
-    t[6] = tl__unary(op, TL__OP_SOFTPLUS, t[0], 1, 20);             /* softplus(-x) = -log(sigmoid(x)) */
+    t[6] = tl__unary(op, TL__OP_SOFTPLUS, t[0], 1, 20);             /* softplus(-x) = -log(sigmoid(x)); t[1..5] unused */
     if (pos_weight) {
         t[7] = tl__binary(op, TL__OP_SUB, pos_weight, NULL, 1, 1, 1);
         t[8] = tl__binary(op, TL__OP_MUL, t[7], target, 0, 0, 1);
@@ -12533,7 +12532,7 @@ TLDEF tl_status tl_init_kaiming_normal_(tl_tensor *t, double a, const char *mode
 
 static tl_tensor *tl__seq_forward(tl_module *m, const tl_tensor *x) {
     tl_tensor *cur = (tl_tensor *)x, *next;
-    int i, depth = tl__tls.scope_depth;
+    int i;
     tl_scope s = tl_scope_begin(); /* intermediates die here; the result is kept */
     for (i = 0; i < m->nchildren && cur; i++) {
         next = tl_module_forward(m->children[i].m, cur);
@@ -12542,7 +12541,6 @@ static tl_tensor *tl__seq_forward(tl_module *m, const tl_tensor *x) {
     if (cur == x) cur = tl_retain(cur);
     cur = tl_keep(cur);
     tl_scope_end(s);
-    (void)depth;
     return cur;
 }
 TLDEF tl_module *tl_nn_sequential(int n, tl_module *const *mods) {
