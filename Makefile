@@ -40,10 +40,10 @@ test-compile: $(BUILD)
 	sh tests/readme_snippets.sh $(BUILD)/readme
 	@echo "test-compile: ok"
 
-$(BUILD)/test_%: tests/test_%.c tensorlite.h tests/harness.h | $(BUILD)
+$(BUILD)/test_%: tests/test_%.c tensorlite.h $(wildcard tests/*.h) | $(BUILD)
 	$(CC) $(STRICT) $(CFLAGS) -I. -Itests $< -o $@ -lm
 
-$(BUILD)/asan/test_%: tests/test_%.c tensorlite.h tests/harness.h | $(BUILD)
+$(BUILD)/asan/test_%: tests/test_%.c tensorlite.h $(wildcard tests/*.h) | $(BUILD)
 	$(CC) $(STRICT) $(SAN) -I. -Itests $< -o $@ -lm
 
 test-c: $(addprefix $(BUILD)/,$(TESTS))

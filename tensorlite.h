@@ -56,6 +56,7 @@
        TL_NO_THREAD_LOCALS   per-thread state becomes global (then use from one thread only)
        TL_ABORT_ON_ERROR     abort() at the first error (for a stack trace in a debugger)
        TL_NO_CACHE           no storage/header/node caches (every tensor is malloc'd and freed)
+       TL_NO_THREADS         no threads (worker pools and DataLoader workers run inline)
        TL_LOAD_MAX_OBJECTS   pickle objects one tl_load accepts (default 4M)
        TL_LOAD_MAX_DEPTH     container nesting one tl_load accepts (default 200)
 
@@ -1116,8 +1117,19 @@ static const size_t tl__dtype_sizes[TL_DTYPE_COUNT] = {4, 8, 2, 2, 8, 4, 2, 1, 1
 
 /* ===== >>util ================================================================================= */
 
+/* Overflow-checked sizes. A byte count that does not fit saturates to SIZE_MAX, and tl__malloc
+   refuses anything above PTRDIFF_MAX (no allocator can return that much), so an overflowing size
+   computation becomes an ordinary out-of-memory failure instead of a short buffer. */
+static size_t tl__szmul(size_t a, size_t b) { return (b && a > SIZE_MAX / b) ? SIZE_MAX : a * b; }
+static size_t tl__szadd(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
+/* n elements of esz bytes for an int64 count (negative counts saturate too). */
+static size_t tl__szn(int64_t n, size_t esz) {
+    if (n < 0 || (uint64_t)n > (uint64_t)SIZE_MAX) return SIZE_MAX;
+    return tl__szmul((size_t)n, esz);
+}
 static void *tl__malloc(size_t n) {
     if (n == 0) n = 1;
+    if (n > (size_t)PTRDIFF_MAX) return NULL;
     if (tl__g.alloc.alloc_fn) return tl__g.alloc.alloc_fn(n, tl__g.alloc.user_data);
     return TL_MALLOC(n);
 }
@@ -1237,6 +1249,48 @@ static void tl__sb_str(tl__sb *s, const char *str) { tl__sb_put(s, str, strlen(s
 static void tl__sb_rep(tl__sb *s, char c, int n) {
     while (n-- > 0) tl__sb_put(s, &c, 1);
 }
+
+/* ---- threads: the few primitives the worker pool and DataLoader workers need ----
+   POSIX threads where available; with TL_NO_THREADS (or on a platform without them) there are no
+   threads: tl__thread_start fails, so callers run the work inline, and the locks are no-ops.
+   (glibc 2.34+ has pthreads in libc; older systems link with -pthread.) */
+#if !defined(TL_NO_THREADS) && (defined(__unix__) || defined(__APPLE__))
+#include <pthread.h>
+#define TL__HAVE_THREADS 1
+typedef struct tl__mutex { pthread_mutex_t m; } tl__mutex;
+typedef struct tl__cond { pthread_cond_t c; } tl__cond;
+typedef struct tl__thread { pthread_t t; } tl__thread;
+TL__PRIVATE int tl__mutex_init(tl__mutex *m) { return pthread_mutex_init(&m->m, NULL) == 0; }
+TL__PRIVATE void tl__mutex_destroy(tl__mutex *m) { pthread_mutex_destroy(&m->m); }
+TL__PRIVATE void tl__mutex_lock(tl__mutex *m) { pthread_mutex_lock(&m->m); }
+TL__PRIVATE void tl__mutex_unlock(tl__mutex *m) { pthread_mutex_unlock(&m->m); }
+TL__PRIVATE int tl__cond_init(tl__cond *c) { return pthread_cond_init(&c->c, NULL) == 0; }
+TL__PRIVATE void tl__cond_destroy(tl__cond *c) { pthread_cond_destroy(&c->c); }
+TL__PRIVATE void tl__cond_wait(tl__cond *c, tl__mutex *m) { pthread_cond_wait(&c->c, &m->m); }
+TL__PRIVATE void tl__cond_signal(tl__cond *c) { pthread_cond_signal(&c->c); }
+TL__PRIVATE void tl__cond_broadcast(tl__cond *c) { pthread_cond_broadcast(&c->c); }
+/* Starts fn(arg) on a new thread: 1 on success, 0 when no thread could be made. */
+TL__PRIVATE int tl__thread_start(tl__thread *t, void *(*fn)(void *), void *arg) {
+    return pthread_create(&t->t, NULL, fn, arg) == 0;
+}
+TL__PRIVATE void tl__thread_join(tl__thread *t) { pthread_join(t->t, NULL); }
+#else
+#define TL__HAVE_THREADS 0
+typedef struct tl__mutex { int unused; } tl__mutex;
+typedef struct tl__cond { int unused; } tl__cond;
+typedef struct tl__thread { int unused; } tl__thread;
+TL__PRIVATE int tl__mutex_init(tl__mutex *m) { (void)m; return 1; }
+TL__PRIVATE void tl__mutex_destroy(tl__mutex *m) { (void)m; }
+TL__PRIVATE void tl__mutex_lock(tl__mutex *m) { (void)m; }
+TL__PRIVATE void tl__mutex_unlock(tl__mutex *m) { (void)m; }
+TL__PRIVATE int tl__cond_init(tl__cond *c) { (void)c; return 1; }
+TL__PRIVATE void tl__cond_destroy(tl__cond *c) { (void)c; }
+TL__PRIVATE void tl__cond_wait(tl__cond *c, tl__mutex *m) { (void)c; (void)m; }
+TL__PRIVATE void tl__cond_signal(tl__cond *c) { (void)c; }
+TL__PRIVATE void tl__cond_broadcast(tl__cond *c) { (void)c; }
+TL__PRIVATE int tl__thread_start(tl__thread *t, void *(*fn)(void *), void *arg) { (void)t; (void)fn; (void)arg; return 0; }
+TL__PRIVATE void tl__thread_join(tl__thread *t) { (void)t; }
+#endif
 
 /* ===== >>setup ================================================================================ */
 
@@ -1571,7 +1625,7 @@ static int tl__check_shape(const char *op, int ndim, const int64_t *shape, tl_dt
         }
         if (shape[i] > 0) total *= (double)shape[i]; /* zeros too: [2^32, 2^32, 0] overflows in torch */
     }
-    if (total * (double)tl__dtype_sizes[dt] > 9.0e18) {
+    if (total * (double)tl__dtype_sizes[dt] > 9.0e18 || total * (double)tl__dtype_sizes[dt] > (double)PTRDIFF_MAX) {
         TL__FAIL(TL_ERR_OOM, "%s: shape %s is too large", op, tl__fmt_shape(ndim, shape));
         return 0;
     }
@@ -1633,15 +1687,18 @@ static int tl__wants_grad(const tl_tensor *a, const tl_tensor *b, const tl_tenso
     return TL__NEEDS_GRAD(a) || TL__NEEDS_GRAD(b) || TL__NEEDS_GRAD(c);
 }
 static int tl__view_refresh(tl_tensor *v);
+static const char *tl__op_name(int op); /* "conv2d": the op table comes later (>>engine) */
 /* What a node keeps of an input: a leaf that requires grad itself (backward delivers its .grad),
    anything else as a detached alias, so that a later in-place op giving the tensor a new history
    can never make a reference cycle through the graph. */
-static tl_tensor *tl__graph_hold(const tl_tensor *t) {
+static tl_tensor *tl__graph_hold(const tl_tensor *t, int op) {
+    char who[64];
     if (t->requires_grad && !t->grad_fn) {
         ((tl_tensor *)t)->refcount++;
         return (tl_tensor *)t;
     }
-    return tl__alias("autograd", t);
+    snprintf(who, sizeof who, "autograd (recording %s)", op >= 0 ? tl__op_name(op) : "a join");
+    return tl__alias(who, t);
 }
 /* Attaches a new node for op to out, retaining the inputs. Integer/bool outputs are never
    differentiable, so nothing is recorded for them. Returns 0 (OOM recorded) on failure. */
@@ -1655,7 +1712,7 @@ static int tl__record(tl_tensor *out, int op, const tl_tensor *a, const tl_tenso
         return 0;
     n = tl__node_alloc();
     if (!n) {
-        TL__FAIL(TL_ERR_OOM, "autograd: out of memory recording an op on %s", TL__SH(out));
+        TL__FAIL(TL_ERR_OOM, "autograd: out of memory recording %s on %s", tl__op_name(op), TL__SH(out));
         return 0;
     }
     n->refcount = 1;
@@ -1665,7 +1722,7 @@ static int tl__record(tl_tensor *out, int op, const tl_tensor *a, const tl_tenso
     ins[1] = b;
     ins[2] = c;
     for (k = 0; k < 3; k++) {
-        n->in[k] = ins[k] ? tl__graph_hold(ins[k]) : NULL;
+        n->in[k] = ins[k] ? tl__graph_hold(ins[k], op) : NULL;
         if (ins[k] && !n->in[k]) {
             n->nin = k;
             tl__node_release(n);
@@ -1709,7 +1766,7 @@ static tl_tensor *tl__ret(tl_tensor *t) {
     }
     if (s->scope_n == s->scope_cap) {
         int cap = s->scope_cap * 2;
-        tl_tensor **items = (tl_tensor **)tl__malloc(sizeof(tl_tensor *) * (size_t)cap);
+        tl_tensor **items = (tl_tensor **)tl__malloc(tl__szn(cap, sizeof(tl_tensor *)));
         if (!items) {
             tl__release(t);
             return TL__FAILN(TL_ERR_OOM, "tl_scope: out of memory tracking %d temporaries", s->scope_n);
@@ -2161,6 +2218,7 @@ static const char *const tl__op_names[] = {TL__OPS(TL__OP_NAME) "?"};
 static const char *const tl__op_torch_names[] = {TL__OPS(TL__OP_TNAME) "?"};
 #undef TL__OP_TNAME
 /* compile-time check that the name tables match the enum */
+static const char *tl__op_name(int op) { return op >= 0 && op < TL__OP_COUNT ? tl__op_names[op] : "?"; }
 typedef char tl__op_names_check[(sizeof tl__op_names / sizeof tl__op_names[0]) == TL__OP_COUNT + 1 ? 1 : -1];
 
 /* Every backward family: given the node and the gradient of its output, write the gradients of
@@ -2188,15 +2246,15 @@ static int tl__record_list(tl_tensor *out, tl__op id, int n, tl_tensor *const *t
     if (!tl__record(out, id, NULL, NULL, NULL)) return 0;
     nd = out->grad_fn;
     if (!nd) return 1;
-    nd->ins = (tl_tensor **)tl__malloc(sizeof(tl_tensor *) * (size_t)n);
-    nd->ins_next = (tl__node **)tl__malloc(sizeof(tl__node *) * (size_t)n);
+    nd->ins = (tl_tensor **)tl__malloc(tl__szn(n, sizeof(tl_tensor *)));
+    nd->ins_next = (tl__node **)tl__malloc(tl__szn(n, sizeof(tl__node *)));
     if (!nd->ins || !nd->ins_next) {
         TL__FAIL(TL_ERR_OOM, "autograd: out of memory recording a join of %d tensors", n);
         return 0;
     }
     for (i = 0; i < n; i++) {
         if (!tl__view_refresh(ts[i])) return 0;
-        nd->ins[i] = tl__graph_hold(ts[i]);
+        nd->ins[i] = tl__graph_hold(ts[i], -1);
         if (!nd->ins[i]) return 0;
         nd->ins_next[i] = ts[i]->requires_grad ? ts[i]->grad_fn : NULL;
         if (nd->ins_next[i]) nd->ins_next[i]->refcount++;
@@ -3752,7 +3810,7 @@ static tl__node *tl__geo_node(tl__op op, const tl_tensor *v, const tl_tensor *ba
     n->op = op;
     n->seq = ++tl__tls.seq;
     n->nin = 1;
-    n->in[0] = tl__graph_hold(base);
+    n->in[0] = tl__graph_hold(base, op);
     if (!n->in[0]) {
         tl__node_release(n);
         return NULL;
@@ -3867,7 +3925,7 @@ static int tl__inplace_finish(tl_tensor *a, tl_tensor *old_base, int ok) {
     n = tl__geo_node(TL__OP_COPY_SLICES, a, old_base);
     if (n) {
         n->nin = 2;
-        n->in[1] = tl__graph_hold(a);
+        n->in[1] = tl__graph_hold(a, TL__OP_COPY_SLICES);
         if (!n->in[1]) {
             tl__node_release(n);
             n = NULL;
@@ -4845,7 +4903,7 @@ static tl_tensor *tl__reduce(const char *op, tl__op kind, const tl_tensor *t, in
         idx = tl__new(op, pl.out_nd, pl.out_shape, TL_I64);
         if (!idx) goto fail;
     }
-    buf = pl.rn <= TL__SMALL_LANE ? (void *)small : tl__malloc((size_t)(pl.rn > 0 ? pl.rn : 1) * 8);
+    buf = pl.rn <= TL__SMALL_LANE ? (void *)small : tl__malloc(tl__szn(pl.rn > 0 ? pl.rn : 1, 8));
     if (!buf) {
         TL__FAIL(TL_ERR_OOM, "%s: out of memory reducing %s", op, TL__SH(t));
         goto fail;
@@ -4960,7 +5018,7 @@ static tl_status tl__bwd_reduce(tl__node *n, const tl_tensor *g, tl_tensor **gin
         int k;
         if (!tl__rplan_make("autograd", x, n->nip, n->ip, 1, &pl)) goto done;
         r = tl__new("autograd", x->ndim, x->shape, g->dtype);
-        buf = r ? (double *)tl__malloc((size_t)(pl.rn > 0 ? pl.rn : 1) * 8 * 2) : NULL;
+        buf = r ? (double *)tl__malloc(tl__szmul(tl__szn(pl.rn > 0 ? pl.rn : 1, 8), 2)) : NULL;
         if (!buf) {
             if (r) TL__FAIL(TL_ERR_OOM, "autograd: out of memory in prod backward of %s", TL__SH(x));
             tl__release(r);
@@ -5216,7 +5274,7 @@ static tl_tensor *tl__lane(const char *op, tl__op kind, const tl_tensor *t, int 
     /* output strides of the kept dims, in the same order as the plan */
     for (j = 0, k = 0; k < t->ndim; k++)
         if (k != d) ostride[j++] = out->stride[k];
-    buf = pl.rn <= TL__SMALL_LANE ? small : (double *)tl__malloc((size_t)(pl.rn > 0 ? pl.rn : 1) * 8);
+    buf = pl.rn <= TL__SMALL_LANE ? small : (double *)tl__malloc(tl__szn(pl.rn > 0 ? pl.rn : 1, 8));
     if (!buf) {
         tl__release(out);
         return TL__FAILN(TL_ERR_OOM, "%s: out of memory (input %s)", op, TL__SH(t));
@@ -5805,7 +5863,7 @@ static tl_tensor *tl__conv2d(const char *op, const tl_tensor *x, const tl_tensor
     xc = tl__contig(op, x);
     wc = xc ? tl__contig(op, w) : NULL;
     out = wc ? tl__new(op, 4, shape, x->dtype) : NULL;
-    cols = out ? tl__malloc((size_t)(c.K * c.L) * es) : NULL;
+    cols = out ? tl__malloc(tl__szmul(tl__szn(c.K, es), tl__szn(c.L, 1))) : NULL;
     if (!cols) {
         if (out) TL__FAIL(TL_ERR_OOM, "%s: out of memory for the im2col buffer (%lld x %lld)", op, (long long)c.K,
                           (long long)c.L);
@@ -5876,8 +5934,8 @@ static tl_status tl__bwd_conv(tl__node *n, const tl_tensor *g, tl_tensor **gin) 
     f32 = g->dtype == TL_F32;
     es = tl__dtype_sizes[g->dtype];
     gc = tl__copy_as("autograd", g, g->dtype);
-    cols = gc ? tl__malloc((size_t)(c.K * c.L) * es) : NULL;
-    tmp = cols ? tl__malloc((size_t)(c.Og * c.K) * es) : NULL;
+    cols = gc ? tl__malloc(tl__szmul(tl__szn(c.K, es), tl__szn(c.L, 1))) : NULL;
+    tmp = cols ? tl__malloc(tl__szmul(tl__szn(c.Og, es), tl__szn(c.K, 1))) : NULL;
     if (!tmp) goto fail;
     if (TL__NEED(n, 0)) {
         wc = tl__contig("autograd", w);
@@ -6889,8 +6947,8 @@ typedef struct tl__bw {
 /* Grows a pair of parallel pointer arrays (capacity *cap, n used) by doubling. */
 static int tl__grow2(void ***a, void ***b, int n, int *cap) {
     int nc = *cap ? *cap * 2 : 32;
-    void **na = (void **)tl__malloc(sizeof(void *) * (size_t)nc), **nb = NULL;
-    if (na && b) nb = (void **)tl__malloc(sizeof(void *) * (size_t)nc);
+    void **na = (void **)tl__malloc(tl__szn(nc, sizeof(void *))), **nb = NULL;
+    if (na && b) nb = (void **)tl__malloc(tl__szn(nc, sizeof(void *)));
     if (!na || (b && !nb)) {
         tl__free(na);
         TL__FAIL(TL_ERR_OOM, "tl_backward: out of memory growing the work list (%d entries)", n);
@@ -7189,7 +7247,7 @@ static tl_status tl__run_backward(const char *op, int nroots, tl_tensor *const *
         if (ok && !tl__check_versions(n)) ok = 0;
         if (ok && nins > gin_cap) {
             if (gin != gin_local) tl__free(gin);
-            gin = (tl_tensor **)tl__malloc(sizeof(tl_tensor *) * (size_t)nins);
+            gin = (tl_tensor **)tl__malloc(tl__szn(nins, sizeof(tl_tensor *)));
             gin_cap = gin ? nins : 0;
             if (!gin) {
                 gin = gin_local;
@@ -7367,7 +7425,7 @@ TLDEF tl_value *tl_value_float(double f) {
 static tl_value *tl__value_str(const char *op, const char *s, size_t len) {
     tl_value *v = tl__value_new(op, TL_VALUE_STRING);
     if (!v) return NULL;
-    v->s = (char *)tl__malloc(len + 1);
+    v->s = (char *)tl__malloc(tl__szadd(len, 1));
     if (!v->s) {
         tl__free(v);
         return TL__FAILV(TL_ERR_OOM, "%s: out of memory copying a %lu-byte string", op, (unsigned long)len);
@@ -7514,7 +7572,7 @@ static int tl__dict_reindex(tl_value *d, size_t npairs) {
     size_t *idx;
     if (npairs <= 16 || (d->index && npairs * 2 <= d->index_cap)) return 1;
     while (cap < npairs * 4) cap *= 2;
-    idx = (size_t *)tl__malloc(cap * sizeof(size_t));
+    idx = (size_t *)tl__malloc(tl__szmul(cap, sizeof(size_t)));
     if (!idx) return 0;
     memset(idx, 0, cap * sizeof(size_t));
     tl__free(d->index);
@@ -7530,7 +7588,7 @@ static int tl__value_reserve(tl_value *v, size_t extra) {
     if (v->n + extra <= v->cap) return 1;
     cap = v->cap ? v->cap * 2 : 8;
     while (cap < v->n + extra) cap *= 2;
-    items = (tl_value **)tl__malloc(cap * sizeof(tl_value *));
+    items = (tl_value **)tl__malloc(tl__szmul(cap, sizeof(tl_value *)));
     if (!items) return 0;
     if (v->n) memcpy(items, v->items, v->n * sizeof(tl_value *));
     tl__free(v->items);
@@ -8015,7 +8073,7 @@ static int tl__hm_put(tl__hm *m, const void *k, size_t kn, int64_t v) {
     if ((m->n + 1) * 2 > m->cap) {
         tl__hm old = *m;
         size_t cap = m->cap ? m->cap * 2 : 64, i;
-        m->e = (tl__hm_ent *)tl__malloc(cap * sizeof(tl__hm_ent));
+        m->e = (tl__hm_ent *)tl__malloc(tl__szmul(cap, sizeof(tl__hm_ent)));
         if (!m->e) {
             *m = old;
             return 0;
@@ -8188,8 +8246,8 @@ static int tl__pw_tensor(tl__pw *w, const tl_tensor *t, int requires_grad) {
     if (idx < 0) {
         if (w->nst == w->capst) {
             size_t cap = w->capst ? w->capst * 2 : 16;
-            tl_storage **st = (tl_storage **)tl__malloc(cap * sizeof(tl_storage *));
-            tl_dtype *dt = (tl_dtype *)tl__malloc(cap * sizeof(tl_dtype));
+            tl_storage **st = (tl_storage **)tl__malloc(tl__szmul(cap, sizeof(tl_storage *)));
+            tl_dtype *dt = (tl_dtype *)tl__malloc(tl__szmul(cap, sizeof(tl_dtype)));
             if (!st || !dt) {
                 tl__free(st);
                 tl__free(dt);
@@ -8417,7 +8475,7 @@ static int tl__zip_write(const char *op, tl__sink *s, const char *prefix, size_t
     uint64_t cd_off, cd_size;
     int ok = 1;
     memset(&h, 0, sizeof h);
-    rec = (tl__zrec *)tl__malloc((n ? n : 1) * sizeof(tl__zrec));
+    rec = (tl__zrec *)tl__malloc(tl__szmul(n ? n : 1, sizeof(tl__zrec)));
     if (!rec) {
         TL__FAIL(TL_ERR_OOM, "%s: out of memory listing %lu zip records", op, (unsigned long)n);
         return 0;
@@ -8428,7 +8486,7 @@ static int tl__zip_write(const char *op, tl__sink *s, const char *prefix, size_t
         size_t nl = strlen(names[k]), fl = plen + 1 + nl;
         int big_size, big_off, zlen;
         uint64_t start, pad, size = sizes[k];
-        rec[k].name = (char *)tl__malloc(fl + 1);
+        rec[k].name = (char *)tl__malloc(tl__szadd(fl, 1));
         if (!rec[k].name) {
             ok = 0;
             h.oom = 1;
@@ -8596,16 +8654,17 @@ static tl_status tl__ckpt_save(const char *op, const tl_value *v, tl__sink *s, c
         goto done;
     }
     n = w.nst + 3;
-    keys = (tl__skey *)tl__malloc((w.nst ? w.nst : 1) * sizeof(tl__skey));
-    names = (const char **)tl__malloc(n * sizeof(char *));
-    datas = (const void **)tl__malloc(n * sizeof(void *));
-    sizes = (uint64_t *)tl__malloc(n * sizeof(uint64_t));
-    keynames = (char **)tl__malloc((w.nst ? w.nst : 1) * sizeof(char *));
+    keys = (tl__skey *)tl__malloc(tl__szmul(w.nst ? w.nst : 1, sizeof(tl__skey)));
+    names = (const char **)tl__malloc(tl__szmul(n, sizeof(char *)));
+    datas = (const void **)tl__malloc(tl__szmul(n, sizeof(void *)));
+    sizes = (uint64_t *)tl__malloc(tl__szmul(n, sizeof(uint64_t)));
+    keynames = (char **)tl__malloc(tl__szmul(w.nst ? w.nst : 1, sizeof(char *)));
+    /* zeroed before anything can fail: the cleanup below frees every entry */
+    if (keynames) memset(keynames, 0, (w.nst ? w.nst : 1) * sizeof(char *));
     if (!keys || !names || !datas || !sizes || !keynames) {
         st = TL__FAIL(TL_ERR_OOM, "%s: out of memory listing %lu storages", op, (unsigned long)w.nst);
         goto done;
     }
-    memset(keynames, 0, (w.nst ? w.nst : 1) * sizeof(char *));
     for (k = 0; k < w.nst; k++) {
         snprintf(keys[k].key, sizeof keys[k].key, "%lu", (unsigned long)k);
         keys[k].idx = k;
@@ -8661,7 +8720,11 @@ TLDEF tl_status tl_save_to_writer(const tl_value *v, tl_write_fn write, void *us
 static int tl__bb_writer(const void *data, size_t size, void *user) {
     tl__bb *b = (tl__bb *)user;
     tl__bb_put(b, data, size);
-    return b->oom ? 1 : 0;
+    if (!b->oom) return 0;
+    /* recorded here, so the first error says out of memory rather than the writer's "write failed" */
+    TL__FAIL(TL_ERR_OOM, "tl_save_to_buffer: out of memory growing the output buffer past %lu bytes",
+             (unsigned long)b->n);
+    return 1;
 }
 TLDEF tl_status tl_save_to_buffer(const tl_value *v, void **data, size_t *size) {
     tl__sink s;
@@ -8677,7 +8740,7 @@ TLDEF tl_status tl_save_to_buffer(const tl_value *v, void **data, size_t *size) 
     st = tl__ckpt_save("tl_save_to_buffer", v, &s, "archive");
     if (st == TL_ERR_IO && b.oom) { /* our own buffer failed: that is an OOM, not I/O */
         tl__free(b.p);
-        return st;
+        return TL_ERR_OOM;
     }
     if (st) {
         tl__free(b.p);
@@ -9107,7 +9170,7 @@ static int tl__zip_parse(tl__ld *ld) {
         tl__ld_fail(ld, TL_ERR_FORMAT, "the zip archive is empty");
         return 0;
     }
-    ld->ents = (tl__zent *)tl__malloc((size_t)count * sizeof(tl__zent));
+    ld->ents = (tl__zent *)tl__malloc(tl__szmul((size_t)count, sizeof(tl__zent)));
     if (!ld->ents) {
         tl__ld_fail(ld, TL_ERR_OOM, "out of memory for %llu zip entries", (unsigned long long)count);
         return 0;
@@ -9373,7 +9436,7 @@ static int tl__ld_push(tl__ld *ld, tl__pobj *o) {
     if (!o) return 0;
     if (ld->sp == ld->stcap) {
         size_t cap = ld->stcap ? ld->stcap * 2 : 64;
-        tl__pobj **s = (tl__pobj **)tl__malloc(cap * sizeof(tl__pobj *));
+        tl__pobj **s = (tl__pobj **)tl__malloc(tl__szmul(cap, sizeof(tl__pobj *)));
         if (!s) {
             tl__ld_fail(ld, TL_ERR_OOM, "out of memory growing the unpickler stack");
             return 0;
@@ -9414,7 +9477,7 @@ static int tl__ld_popmark(tl__ld *ld, size_t *start) {
 static int tl__pobj_add(tl__ld *ld, tl__pobj *c, tl__pobj *item) {
     if (c->n == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 4;
-        tl__pobj **it = (tl__pobj **)tl__malloc(cap * sizeof(tl__pobj *));
+        tl__pobj **it = (tl__pobj **)tl__malloc(tl__szmul(cap, sizeof(tl__pobj *)));
         if (!it) {
             tl__ld_fail(ld, TL_ERR_OOM, "out of memory growing a %s", tl__pobj_names[c->kind]);
             return 0;
@@ -9456,7 +9519,7 @@ static int tl__ld_memo_put(tl__ld *ld, uint64_t idx) {
         size_t cap = ld->memocap ? ld->memocap : 64;
         tl__pobj **m;
         while (cap <= idx) cap *= 2;
-        m = (tl__pobj **)tl__malloc(cap * sizeof(tl__pobj *));
+        m = (tl__pobj **)tl__malloc(tl__szmul(cap, sizeof(tl__pobj *)));
         if (!m) {
             tl__ld_fail(ld, TL_ERR_OOM, "out of memory growing the pickle memo");
             return 0;
@@ -9618,7 +9681,7 @@ static int tl__ld_persid(tl__ld *ld) {
         }
         if (ld->nstores == ld->capstores) {
             size_t cap = ld->capstores ? ld->capstores * 2 : 16;
-            tl__lstore *s2 = (tl__lstore *)tl__malloc(cap * sizeof(tl__lstore));
+            tl__lstore *s2 = (tl__lstore *)tl__malloc(tl__szmul(cap, sizeof(tl__lstore)));
             if (!s2) {
                 tl__storage_release(st);
                 tl__ld_fail(ld, TL_ERR_OOM, "out of memory listing storages");
@@ -9953,7 +10016,7 @@ static int tl__ld_unpickle(tl__ld *ld, tl__pobj **result) {
             }
             if (ld->nmarks == ld->mkcap) {
                 size_t cap = ld->mkcap ? ld->mkcap * 2 : 16;
-                size_t *m = (size_t *)tl__malloc(cap * sizeof(size_t));
+                size_t *m = (size_t *)tl__malloc(tl__szmul(cap, sizeof(size_t)));
                 if (!m) {
                     tl__ld_fail(ld, TL_ERR_OOM, "out of memory for MARKs");
                     return 0;
@@ -10370,12 +10433,17 @@ TLDEF tl_value *tl_load(const char *path) {
     if (tl__null_in("tl_load", path)) return NULL;
     f = fopen(path, "rb");
     if (!f) return TL__FAILV(TL_ERR_IO, "tl_load: cannot open '%s'", path);
+    /* a directory opens on POSIX but cannot be read (and its "size" is 2^63 - 1) */
+    if (fgetc(f) == EOF && ferror(f)) {
+        fclose(f);
+        return TL__FAILV(TL_ERR_IO, "tl_load: cannot read '%s' (is it a directory?)", path);
+    }
     if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
         fclose(f);
         return TL__FAILV(TL_ERR_IO, "tl_load: cannot determine the size of '%s'", path);
     }
     /* 64 bytes of slack keep the buffer's alignment guarantee meaningful for empty files */
-    buf = (unsigned char *)tl__malloc((size_t)len + 64);
+    buf = (unsigned char *)tl__malloc(tl__szadd((size_t)len, 64));
     b = (tl__rblock *)tl__malloc(sizeof(tl__rblock));
     if (!buf || !b) {
         tl__free(buf);
@@ -11377,7 +11445,7 @@ TLDEF tl_tensor *tl_randperm_gen(int64_t n, tl_dtype dt, tl_generator *g) {
     if (dt == TL_I64) {
         r = (int64_t *)(void *)tl__ptr(t);
     } else {
-        r = (int64_t *)tl__malloc(sizeof(int64_t) * (size_t)(n > 0 ? n : 1));
+        r = (int64_t *)tl__malloc(tl__szn(n > 0 ? n : 1, sizeof(int64_t)));
         if (!r) {
             tl__release(t);
             return TL__FAILN(TL_ERR_OOM, "%s: out of memory for a permutation of %lld", op, (long long)n);
@@ -11627,8 +11695,8 @@ TLDEF tl_tensor *tl_multinomial_gen(const tl_tensor *probs, int64_t k, int repla
         return NULL;
     }
     g = tl__gen(g);
-    work = (double *)tl__malloc(sizeof(double) * (size_t)(replacement ? K : rows * K));
-    keys = replacement ? NULL : (tl__mkey *)tl__malloc(sizeof(tl__mkey) * (size_t)K);
+    work = (double *)tl__malloc(replacement ? tl__szn(K, sizeof(double)) : tl__szmul(tl__szn(rows, sizeof(double)), tl__szn(K, 1)));
+    keys = replacement ? NULL : (tl__mkey *)tl__malloc(tl__szn(K, sizeof(tl__mkey)));
     if (!work || (!replacement && !keys)) {
         tl__free(work);
         tl__free(keys);
@@ -11742,7 +11810,7 @@ static int tl__grow_array(void **arr, int *cap, int n, size_t esz) {
     int nc;
     if (n < *cap) return 1;
     nc = *cap ? *cap * 2 : 4;
-    na = tl__malloc(esz * (size_t)nc);
+    na = tl__malloc(tl__szn(nc, esz));
     if (!na) return 0;
     if (n) memcpy(na, *arr, esz * (size_t)n);
     tl__free(*arr);
@@ -11978,19 +12046,14 @@ static int tl__seen_add(tl__seen *s, const void *p) { /* 1 when new, 0 when seen
     s->p[s->n++] = p;
     return 1;
 }
+/* cap[0]: capacity of l->names, cap[1]: of l->tensors (grown separately, so a failure leaves
+   both arrays consistent and nothing orphaned). */
 static int tl__named_push(tl_named_tensors *l, int *cap, const char *prefix, const char *name, tl_tensor *t) {
     size_t n1 = strlen(prefix), n2 = strlen(name);
     char *full;
-    if (!tl__grow_array((void **)&l->names, cap, l->n, sizeof(char *))) return 0;
-    if (l->n + 1 > *cap) return 0;
-    {
-        /* tensors grow in step with names */
-        tl_tensor **nt = (tl_tensor **)tl__malloc(sizeof(tl_tensor *) * (size_t)*cap);
-        if (!nt) return 0;
-        if (l->n) memcpy(nt, l->tensors, sizeof(tl_tensor *) * (size_t)l->n);
-        tl__free(l->tensors);
-        l->tensors = nt;
-    }
+    if (!tl__grow_array((void **)&l->names, &cap[0], l->n, sizeof(char *)) ||
+        !tl__grow_array((void **)&l->tensors, &cap[1], l->n, sizeof(tl_tensor *)))
+        return 0;
     full = (char *)tl__malloc(n1 + n2 + 1);
     if (!full) return 0;
     memcpy(full, prefix, n1);
@@ -12023,7 +12086,7 @@ static int tl__collect(const tl_module *m, const char *prefix, int buffers, tl_n
 static tl_named_tensors *tl__named(const char *op, const tl_module *m, int buffers) {
     tl_named_tensors *l;
     tl__seen mods, tens;
-    int cap = 0, ok;
+    int cap[2] = {0, 0}, ok;
     if (tl__null_in(op, m)) return NULL;
     l = (tl_named_tensors *)tl__malloc(sizeof *l);
     if (!l) {
@@ -12033,7 +12096,7 @@ static tl_named_tensors *tl__named(const char *op, const tl_module *m, int buffe
     memset(l, 0, sizeof *l);
     memset(&mods, 0, sizeof mods);
     memset(&tens, 0, sizeof tens);
-    ok = tl__collect(m, "", buffers, l, &cap, &mods, &tens);
+    ok = tl__collect(m, "", buffers, l, cap, &mods, &tens);
     tl__free(mods.p);
     tl__free(tens.p);
     if (!ok) {
@@ -12109,12 +12172,13 @@ TLDEF tl_status tl_module_apply(tl_module *m, tl_status (*fn)(tl_module *m, void
 /* ---- state_dict ---- */
 
 typedef struct tl__sd {
-    int n, cap, nmod, capmod;
+    int n, cap, capt, nmod, capmod, capv; /* keys/tensors and paths/versions grow separately */
     char **keys;
     tl_tensor **tensors;
     char **paths;
     int64_t *versions;
 } tl__sd;
+/* (*arr)[n] = a + b, growing *arr first; on failure nothing is stored or orphaned. */
 static int tl__sd_push(char ***arr, int *cap, int n, const char *a, const char *b) {
     size_t na = strlen(a), nb = strlen(b);
     char *s;
@@ -12126,37 +12190,28 @@ static int tl__sd_push(char ***arr, int *cap, int n, const char *a, const char *
     (*arr)[n] = s;
     return 1;
 }
-/* Module.state_dict order: own parameters, own persistent buffers, then each child (no dedup). */
+/* Module.state_dict order: own parameters, own persistent buffers, then each child (no dedup).
+   Each parallel array is grown before its partner's string is allocated, so an allocation failure
+   at any point leaves n/nmod counting exactly what tl__sd_free must free. */
 static int tl__sd_walk(const tl_module *m, const char *prefix, tl__sd *sd, int depth) {
-    int i, capt;
+    int i;
     char sub[512];
     if (depth > 64) return 0;
     {
         size_t pl = strlen(prefix);
         char path[512];
         snprintf(path, sizeof path, "%.*s", pl ? (int)pl - 1 : 0, prefix); /* "fc1." -> "fc1" */
-        if (!tl__sd_push(&sd->paths, &sd->capmod, sd->nmod, path, "")) return 0;
-        capt = sd->capmod;
-        {
-            int64_t *nv = (int64_t *)tl__malloc(sizeof(int64_t) * (size_t)capt);
-            if (!nv) return 0;
-            if (sd->nmod) memcpy(nv, sd->versions, sizeof(int64_t) * (size_t)sd->nmod);
-            tl__free(sd->versions);
-            sd->versions = nv;
-        }
+        if (!tl__grow_array((void **)&sd->versions, &sd->capv, sd->nmod, sizeof(int64_t)) ||
+            !tl__sd_push(&sd->paths, &sd->capmod, sd->nmod, path, ""))
+            return 0;
         sd->versions[sd->nmod++] = m->version;
     }
     for (i = 0; i < m->nparams + m->nbufs; i++) {
         tl__mentry *e = i < m->nparams ? &m->params[i] : &m->bufs[i - m->nparams];
         if (!e->t || !e->persistent) continue;
-        if (!tl__sd_push(&sd->keys, &sd->cap, sd->n, prefix, e->name)) return 0;
-        {
-            tl_tensor **nt = (tl_tensor **)tl__malloc(sizeof(tl_tensor *) * (size_t)sd->cap);
-            if (!nt) return 0;
-            if (sd->n) memcpy(nt, sd->tensors, sizeof(tl_tensor *) * (size_t)sd->n);
-            tl__free(sd->tensors);
-            sd->tensors = nt;
-        }
+        if (!tl__grow_array((void **)&sd->tensors, &sd->capt, sd->n, sizeof(tl_tensor *)) ||
+            !tl__sd_push(&sd->keys, &sd->cap, sd->n, prefix, e->name))
+            return 0;
         sd->tensors[sd->n++] = e->t;
     }
     for (i = 0; i < m->nchildren; i++) {
@@ -12424,7 +12479,7 @@ TLDEF tl_status tl_module_print(const tl_module *m) {
     int n = tl_module_to_string(m, NULL, 0);
     char *b;
     if (n < 0) return (tl_status)n;
-    b = (char *)tl__malloc((size_t)n + 1);
+    b = (char *)tl__malloc(tl__szadd((size_t)n, 1));
     if (!b) return TL__FAIL(TL_ERR_OOM, "tl_module_print: out of memory");
     tl_module_to_string(m, b, (size_t)n + 1);
     puts(b);
@@ -12798,7 +12853,7 @@ TLDEF tl_named_modules *tl_module_named_modules(const tl_module *m) {
             if (r == 0) { tl__free(name); continue; }
             if (!tl__grow_array((void **)&names, &cap, l->n, sizeof(char *))) { tl__free(name); ok = 0; break; }
             {
-                tl_module **nm = (tl_module **)tl__malloc(sizeof(tl_module *) * (size_t)cap);
+                tl_module **nm = (tl_module **)tl__malloc(tl__szn(cap, sizeof(tl_module *)));
                 if (!nm) { tl__free(name); ok = 0; break; }
                 if (l->n) memcpy(nm, l->modules, sizeof(tl_module *) * (size_t)l->n);
                 tl__free(l->modules);

@@ -30,6 +30,13 @@
 #error "include tensorlite.h (with TL_IMPLEMENTATION) before harness.h"
 #endif
 
+/* helpers a test file may not use are not "defined but not used" */
+#if defined(__GNUC__) || defined(__clang__)
+#define TH_FN static __attribute__((unused))
+#else
+#define TH_FN static
+#endif
+
 typedef struct th_case {
     const char *name;
     void (*fn)(void);
@@ -42,7 +49,7 @@ typedef struct th_case {
 static int th_checks_failed; /* failed checks in the running test */
 static long th_checks_total; /* checks run in the whole binary */
 
-static int th_check(int ok, const char *expr, const char *file, int line) {
+TH_FN int th_check(int ok, const char *expr, const char *file, int line) {
     th_checks_total++;
     if (ok) return 1;
     printf("%s:%d: FAILED: CHECK(%s)\n", file, line, expr);
@@ -58,7 +65,7 @@ static int th_check(int ok, const char *expr, const char *file, int line) {
         if (!CHECK(cond)) return;                                                                \
     } while (0)
 
-static int th_check_eq_int(long long a, long long b, const char *ea, const char *eb,
+TH_FN int th_check_eq_int(long long a, long long b, const char *ea, const char *eb,
                            const char *file, int line) {
     th_checks_total++;
     if (a == b) return 1;
@@ -71,7 +78,7 @@ static int th_check_eq_int(long long a, long long b, const char *ea, const char 
     th_check_eq_int((long long)(a), (long long)(b), #a, #b, __FILE__, __LINE__)
 
 /* |a - b| <= tol; two NaNs compare equal, infinities must match exactly. */
-static int th_check_near(double a, double b, double tol, const char *ea, const char *eb,
+TH_FN int th_check_near(double a, double b, double tol, const char *ea, const char *eb,
                          const char *file, int line) {
     int ok;
     th_checks_total++;
@@ -88,7 +95,7 @@ static int th_check_near(double a, double b, double tol, const char *ea, const c
 #define CHECK_NEAR(a, b, tol)                                                                    \
     th_check_near((double)(a), (double)(b), (double)(tol), #a, #b, __FILE__, __LINE__)
 
-static int th_check_str(const char *a, const char *b, const char *ea, const char *file, int line) {
+TH_FN int th_check_str(const char *a, const char *b, const char *ea, const char *file, int line) {
     th_checks_total++;
     if (a && b && strcmp(a, b) == 0) return 1;
     printf("%s:%d: FAILED: CHECK_STR(%s): \"%s\" != \"%s\"\n", file, line, ea, a ? a : "(null)",
@@ -100,13 +107,13 @@ static int th_check_str(const char *a, const char *b, const char *ea, const char
 #define CHECK_STR(a, b) th_check_str((a), (b), #a, __FILE__, __LINE__)
 
 /* The depth a new scope would get right now (probes with begin + end). */
-static int th_scope_depth(void) {
+TH_FN int th_scope_depth(void) {
     tl_scope s = tl_scope_begin();
     tl_scope_end(s);
     return s.depth;
 }
 
-static int th_run(const th_case *cases, int n) {
+TH_FN int th_run(const th_case *cases, int n) {
     int i, passed = 0, failed = 0;
     const char *v = getenv("TH_VERBOSE");
     int verbose = v && v[0] && v[0] != '0';

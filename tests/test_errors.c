@@ -9,6 +9,7 @@
 #define TL_IMPLEMENTATION
 #include "tensorlite.h"
 #include "harness.h"
+#include "fail_alloc.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -783,50 +784,7 @@ TEST(status_str_never_null) {
 
 /* ===== a failing allocator =================================================================== */
 
-typedef struct fail_alloc {
-    long limit;       /* calls that succeed */
-    long calls;       /* alloc_fn calls so far */
-    long denied;      /* calls that returned NULL */
-    long outstanding; /* allocated and not yet freed */
-    long bad_frees;   /* frees of pointers this allocator did not hand out */
-    int bad_user;
-} fail_alloc;
-
-#define FA_MAGIC 0x7e5a11c0u
-#define FA_HEADER 16
-
-static void *fa_alloc(size_t size, void *user) {
-    fail_alloc *fa = (fail_alloc *)user;
-    unsigned char *p;
-    if (!fa) return NULL;
-    if (fa->calls++ >= fa->limit) {
-        fa->denied++;
-        return NULL;
-    }
-    p = (unsigned char *)malloc(size + FA_HEADER);
-    if (!p) return NULL;
-    *(unsigned *)p = FA_MAGIC;
-    fa->outstanding++;
-    return p + FA_HEADER;
-}
-
-static void fa_free(void *ptr, void *user) {
-    fail_alloc *fa = (fail_alloc *)user;
-    unsigned char *p;
-    if (!ptr) return;
-    if (!fa) {
-        g_hook.calls += 1000; /* never: user_data must be passed */
-        return;
-    }
-    p = (unsigned char *)ptr - FA_HEADER;
-    if (*(unsigned *)p != FA_MAGIC) {
-        fa->bad_frees++;
-        return;
-    }
-    *(unsigned *)p = 0;
-    fa->outstanding--;
-    free(p);
-}
+/* fail_alloc, fa_alloc, fa_free: tests/fail_alloc.h */
 
 /* y = softmax((x @ w + b) / sum(x @ w + b, 1, keepdim), 1) plus an in-place op, a transposed
    copy and a cat; returns NULL on failure. Every tensor belongs to the caller's scope. */
@@ -863,7 +821,7 @@ TEST(failing_allocator_every_step) {
         tl_tensor *r;
         tl_status st;
         tl_scope s;
-        memset(&fa, 0, sizeof fa);
+        fa_reset(&fa);
         fa.limit = n;
         memset(&d, 0, sizeof d);
         d.allocator.alloc_fn = fa_alloc;
@@ -915,7 +873,7 @@ TEST(failing_allocator_simple_creations) {
     fail_alloc fa;
     tl_desc d, zero;
     char buf[8];
-    memset(&fa, 0, sizeof fa);
+    fa_reset(&fa);
     memset(&d, 0, sizeof d);
     memset(&zero, 0, sizeof zero);
     fa.limit = 0;
@@ -983,7 +941,7 @@ TEST(failing_allocator_views_and_multi_outputs) {
         tl_tensor *r;
         tl_status st;
         tl_scope s;
-        memset(&fa, 0, sizeof fa);
+        fa_reset(&fa);
         fa.limit = n;
         memset(&d, 0, sizeof d);
         d.allocator.alloc_fn = fa_alloc;
@@ -1027,7 +985,7 @@ TEST(setup_allocator_needs_both_hooks) {
     tl_desc d;
     fail_alloc fa;
     memset(&d, 0, sizeof d);
-    memset(&fa, 0, sizeof fa);
+    fa_reset(&fa);
     fa.limit = 1L << 30;
     d.allocator.alloc_fn = fa_alloc; /* no free_fn */
     d.allocator.user_data = &fa;
