@@ -8,7 +8,7 @@ BUILD   := build
 TESTS   := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 EXAMPLES:= $(patsubst examples/%.c,%,$(wildcard examples/*.c))
 
-.PHONY: all demo test test-compile test-c test-asan test-torch examples bench clean deps
+.PHONY: all demo test test-compile test-c test-asan test-torch examples bench fuzz clean deps
 
 all: examples
 
@@ -60,6 +60,11 @@ examples: $(BUILD)
 
 bench: $(BUILD)
 	@sh bench/run.sh
+
+# ---- fuzz: each libFuzzer target for FUZZ_SECONDS (default 600) with clang; make test runs them briefly
+FUZZ_SECONDS ?= 600
+fuzz: $(BUILD)
+	@sh tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(BUILD)

@@ -57,8 +57,10 @@
        TL_ABORT_ON_ERROR     abort() at the first error (for a stack trace in a debugger)
        TL_NO_CACHE           no storage/header/node caches (every tensor is malloc'd and freed)
        TL_NO_THREADS         no threads (worker pools and DataLoader workers run inline)
-       TL_LOAD_MAX_OBJECTS   pickle objects one tl_load accepts (default 4M)
-       TL_LOAD_MAX_DEPTH     container nesting one tl_load accepts (default 200)
+       TL_LOAD_MAX_OBJECTS   default of tl_load_opts.max_objects (pickle objects, 4M)
+       TL_LOAD_MAX_DEPTH     default of tl_load_opts.max_depth (container nesting, 200)
+       TL_LOAD_MAX_INFLATED  default of tl_load_opts.max_inflated_bytes (256 MiB)
+       TL_LOAD_MAX_STRINGS   default of tl_load_opts.max_string_bytes (16 MiB)
 
    OWNERSHIP RULES
    ===============
@@ -664,15 +666,34 @@ TLDEF tl_status tl_save_to_writer(const tl_value *v, tl_write_fn write, void *us
 TLDEF tl_status tl_save_to_buffer(const tl_value *v, void **data, size_t *size);
 TLDEF void tl_free_buffer(void *data); /* frees a buffer tl_save_to_buffer made; NULL-safe */
 #ifndef TL_NO_STDIO
-/* torch.save(obj, path), atomically: writes "<path>.tmp-XXXXXXXX" in the same directory, flushes
-   (and fsyncs on POSIX), then renames it over path; on failure path is untouched and the temporary
-   is removed. The zip prefix is path's base name without extension, as torch. */
+/* torch.save(obj, path), atomically: writes a temporary "<path>.tmp-<pid>-<n>" in the same
+   directory, fsyncs it, renames it over path (and fsyncs the directory); on failure path is
+   untouched and the temporary removed. A process killed mid-save leaves its temporary behind; the
+   next tl_save to the same path removes it (POSIX; elsewhere it stays). path is never truncated.
+   The zip prefix is path's base name without extension, as torch. */
 TLDEF tl_status tl_save(const tl_value *v, const char *path);
 /* torch.save(t, path) for a single tensor. */
 TLDEF tl_status tl_save_tensor(const tl_tensor *t, const char *path);
 #endif
 
 /* ---- loading: torch.load(path, weights_only=True), safely ---- */
+/* Limits of one load, for files from sources you do not trust (torch.load has none). Get the
+   defaults from tl_load_opts_default() and change what you need; in the byte fields 0 means no
+   limit. A file over a limit is refused (TL_ERR_FORMAT) with a message naming the field to raise.
+   The defaults refuse decompression bombs, memo "billion laughs" and string amplification in well
+   under a second and under 64 MB beyond the file itself, and load every file torch writes. */
+typedef struct tl_load_opts {
+    uint64_t max_input_bytes;    /* size of the file or buffer (default 0: no limit) */
+    uint64_t max_inflated_bytes; /* bytes of all deflated records once inflated (256 MiB) */
+    uint64_t max_storage_bytes;  /* bytes of all tensor storages together (default 0: no limit) */
+    uint64_t max_string_bytes;   /* bytes of all str values of the loaded tree, per reference (16 MiB) */
+    int64_t max_objects;         /* objects the unpickler makes (TL_LOAD_MAX_OBJECTS, 4M) */
+    /* values that shared (memoized) objects add to the tree when they are referenced again:
+       0 (the default) means as many as the pickle made objects, at least 65536; < 0: no limit */
+    int64_t max_expanded_values;
+    int max_depth;               /* container nesting (TL_LOAD_MAX_DEPTH, 200) */
+} tl_load_opts;
+TLDEF tl_load_opts tl_load_opts_default(void);
 /* Loads from memory, COPYING what it keeps: the loaded tensors own their storage and data may be
    freed as soon as this returns. A new value tree (free with tl_value_free) or NULL. */
 TLDEF tl_value *tl_load_from_buffer(const void *data, size_t size);
@@ -682,11 +703,17 @@ TLDEF tl_value *tl_load_from_buffer(const void *data, size_t size);
    failure). release may be NULL; data must then outlive every loaded tensor. */
 TLDEF tl_value *tl_load_from_buffer_ex(void *data, size_t size, void (*release)(void *data, void *user),
                                        void *user);
+/* The two buffer loads with caller-set limits (opts NULL: tl_load_opts_default()). */
+TLDEF tl_value *tl_load_from_buffer_opts(const void *data, size_t size, const tl_load_opts *opts);
+TLDEF tl_value *tl_load_from_buffer_ex_opts(void *data, size_t size, void (*release)(void *data, void *user),
+                                            void *user, const tl_load_opts *opts);
 #ifndef TL_NO_STDIO
 /* torch.load(path): reads the file into one buffer that the loaded tensors alias (no copy per
    tensor); the buffer is freed when the last tensor aliasing it dies. Legacy (pre-1.6, non-zip)
    files and TorchScript archives are refused with their own message (TL_ERR_FORMAT). */
 TLDEF tl_value *tl_load(const char *path);
+/* tl_load with caller-set limits (opts NULL: tl_load_opts_default()). */
+TLDEF tl_value *tl_load_ex(const char *path, const tl_load_opts *opts);
 #endif
 
 /* ===== >>random =============================================================================== */
@@ -7354,6 +7381,12 @@ TLDEF tl_status tl_autograd_grad(int nout, tl_tensor *const *outputs, int nin, t
 #ifndef TL_LOAD_MAX_DEPTH
 #define TL_LOAD_MAX_DEPTH 200 /* nesting of containers in a loaded file (Python's repr limit ~1000) */
 #endif
+#ifndef TL_LOAD_MAX_INFLATED
+#define TL_LOAD_MAX_INFLATED ((uint64_t)256 << 20) /* deflated records, inflated (torch never deflates) */
+#endif
+#ifndef TL_LOAD_MAX_STRINGS
+#define TL_LOAD_MAX_STRINGS ((uint64_t)16 << 20) /* str bytes of one loaded tree */
+#endif
 #ifndef TL__ZIP64_LIMIT
 #define TL__ZIP64_LIMIT 0xFFFFFFFFu /* record sizes >= this use ZIP64 fields (a test knob) */
 #endif
@@ -8753,7 +8786,7 @@ TLDEF tl_status tl_save_to_buffer(const tl_value *v, void **data, size_t *size) 
 TLDEF void tl_free_buffer(void *data) { tl__free(data); }
 
 #ifndef TL_NO_STDIO
-static int tl__file_writer(const void *data, size_t size, void *user) {
+TL__PRIVATE int tl__file_writer(const void *data, size_t size, void *user) {
     return fwrite(data, 1, size, (FILE *)user) == size ? 0 : 1;
 }
 /* torch's archive name: base name of the path without its extension (caffe2 basename()); we fall
@@ -8776,8 +8809,142 @@ static void tl__zip_prefix(const char *path, char *out, size_t cap) {
 #if defined(__unix__) || defined(__APPLE__)
 #include <fcntl.h>
 #include <unistd.h>
-#define TL__HAVE_FSYNC 1
+#include <dirent.h>
+#define TL__POSIX_SAVE 1
 #endif
+
+#ifdef TL__POSIX_SAVE
+/* Atomic save on POSIX. The temporary is "<path>.tmp-<pid>-<n>", created O_EXCL and write-locked
+   (fcntl) for as long as its writer lives: a process killed mid-save leaves it behind UNLOCKED, and
+   the next save to the same path removes every unlocked temporary of that path before it starts
+   (fcntl locks die with their process; another process's save in progress keeps its lock and its
+   file; our own process's are recognised by the pid). Data goes through write(2) with a 64 KiB
+   buffer, then fsync, rename over the target, and fsync of the directory. */
+typedef struct tl__fdw { int fd; size_t n; unsigned char buf[65536]; } tl__fdw;
+static int tl__fdw_flush(tl__fdw *w) {
+    size_t off = 0;
+    while (off < w->n) {
+        ssize_t r = write(w->fd, w->buf + off, w->n - off);
+        if (r <= 0) return 0;
+        off += (size_t)r;
+    }
+    w->n = 0;
+    return 1;
+}
+static int tl__fdw_write(const void *data, size_t size, void *user) {
+    tl__fdw *w = (tl__fdw *)user;
+    const unsigned char *p = (const unsigned char *)data;
+    while (size) {
+        size_t k = sizeof w->buf - w->n < size ? sizeof w->buf - w->n : size;
+        memcpy(w->buf + w->n, p, k);
+        w->n += k;
+        p += k;
+        size -= k;
+        if (w->n == sizeof w->buf && !tl__fdw_flush(w)) return 1;
+    }
+    return 0;
+}
+static int tl__lock_fd(int fd) {
+    struct flock l;
+    memset(&l, 0, sizeof l);
+    l.l_type = F_WRLCK;
+    l.l_whence = SEEK_SET;
+    return fcntl(fd, F_SETLK, &l) == 0;
+}
+/* dir ("." when path has no '/') and base name of path, into the caller's buffers. */
+static void tl__split_path(const char *path, char *dir, size_t dcap, const char **base) {
+    const char *slash = strrchr(path, '/');
+    if (!slash) {
+        snprintf(dir, dcap, ".");
+        *base = path;
+    } else {
+        snprintf(dir, dcap, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+        *base = slash + 1;
+    }
+}
+/* Removes the stale temporaries of path: "<base>.tmp-<pid>-<n>" of other processes that nobody
+   holds locked, and "<base>.tmp-XXXXXXXX" left by tensorlite before 0.3. */
+static void tl__remove_stale_temps(const char *path) {
+    char dir[4096], full[8192], mine[40];
+    const char *base;
+    size_t bl;
+    DIR *d;
+    struct dirent *ent;
+    tl__split_path(path, dir, sizeof dir, &base);
+    bl = strlen(base);
+    snprintf(mine, sizeof mine, ".tmp-%ld-", (long)getpid());
+    d = opendir(dir);
+    if (!d) return;
+    while ((ent = readdir(d)) != NULL) {
+        const char *nm = ent->d_name, *rest;
+        int fd;
+        if (strncmp(nm, base, bl) != 0 || strncmp(nm + bl, ".tmp-", 5) != 0) continue;
+        rest = nm + bl + 5;
+        if (strspn(rest, "0123456789-abcdef") != strlen(rest) || !*rest) continue; /* not ours */
+        if (strncmp(nm + bl, mine, strlen(mine)) == 0) continue; /* this process's: may be in use */
+        snprintf(full, sizeof full, "%s/%s", dir, nm);
+        fd = open(full, O_RDWR);
+        if (fd < 0) continue;
+        if (tl__lock_fd(fd)) unlink(full); /* nobody holds it: its writer died */
+        close(fd);
+    }
+    closedir(d);
+}
+TLDEF tl_status tl_save(const tl_value *v, const char *path) {
+    static long counter; /* temp names of this process: pid + counter */
+    char prefix[256], *tmp, dir[4096];
+    const char *base;
+    size_t plen;
+    tl__fdw *w;
+    tl__sink s;
+    tl_status st;
+    int fd;
+    if (tl__null_in("tl_save", v) || tl__null_in("tl_save", path)) return tl__tls.status ? tl__tls.status : TL_ERR_ARG;
+    tl__zip_prefix(path, prefix, sizeof prefix);
+    plen = strlen(path);
+    tmp = (char *)tl__malloc(tl__szadd(plen, 64));
+    w = (tl__fdw *)tl__malloc(sizeof(tl__fdw));
+    if (!tmp || !w) {
+        tl__free(tmp);
+        tl__free(w);
+        return TL__FAIL(TL_ERR_OOM, "tl_save: out of memory");
+    }
+    tl__remove_stale_temps(path);
+    snprintf(tmp, plen + 64, "%s.tmp-%ld-%lx", path, (long)getpid(), (unsigned long)TL__ATOMIC_ADD(&counter, 1));
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0) {
+        st = TL__FAIL(TL_ERR_IO, "tl_save: cannot create the temporary file '%s' next to '%s'", tmp, path);
+        tl__free(tmp);
+        tl__free(w);
+        return st;
+    }
+    tl__lock_fd(fd); /* marks it in use; without locks (some network file systems) it just stays unmarked */
+    w->fd = fd;
+    w->n = 0;
+    memset(&s, 0, sizeof s);
+    s.fn = tl__fdw_write;
+    s.user = w;
+    st = tl__ckpt_save("tl_save", v, &s, prefix);
+    if (!st && !tl__fdw_flush(w)) st = TL__FAIL(TL_ERR_IO, "tl_save: writing '%s' failed", tmp);
+    if (!st && fsync(fd) != 0) st = TL__FAIL(TL_ERR_IO, "tl_save: fsync of '%s' failed", tmp);
+    if (!st && rename(tmp, path) != 0) st = TL__FAIL(TL_ERR_IO, "tl_save: cannot rename '%s' to '%s'", tmp, path);
+    if (st) unlink(tmp);
+    close(fd); /* after the rename: the lock protects the temporary until it has its final name */
+    if (!st) { /* make the rename itself durable */
+        int dfd;
+        tl__split_path(path, dir, sizeof dir, &base);
+        dfd = open(dir, O_RDONLY);
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
+    }
+    tl__free(tmp);
+    tl__free(w);
+    return st;
+}
+#else
+/* Portable fallback (no POSIX): stdio, rename; a crash can leave "<path>.tmp-XXXXXXXX" behind. */
 TLDEF tl_status tl_save(const tl_value *v, const char *path) {
     char prefix[256], *tmp;
     size_t plen;
@@ -8788,7 +8955,7 @@ TLDEF tl_status tl_save(const tl_value *v, const char *path) {
     if (tl__null_in("tl_save", v) || tl__null_in("tl_save", path)) return tl__tls.status ? tl__tls.status : TL_ERR_ARG;
     tl__zip_prefix(path, prefix, sizeof prefix);
     plen = strlen(path);
-    tmp = (char *)tl__malloc(plen + 32);
+    tmp = (char *)tl__malloc(tl__szadd(plen, 32));
     if (!tmp) return TL__FAIL(TL_ERR_OOM, "tl_save: out of memory");
     salt = (unsigned long)(size_t)tmp ^ (unsigned long)(size_t)&salt ^ (unsigned long)plen * 2654435761ul;
     snprintf(tmp, plen + 32, "%s.tmp-%08lx", path, salt & 0xfffffffful);
@@ -8804,19 +8971,13 @@ TLDEF tl_status tl_save(const tl_value *v, const char *path) {
     st = tl__ckpt_save("tl_save", v, &s, prefix);
     if (!st && fflush(f) != 0) st = TL__FAIL(TL_ERR_IO, "tl_save: flushing '%s' failed", tmp);
     if (fclose(f) != 0 && !st) st = TL__FAIL(TL_ERR_IO, "tl_save: closing '%s' failed", tmp);
-#ifdef TL__HAVE_FSYNC
-    if (!st) { /* fileno is not C99: reopen the closed file to fsync its data before the rename */
-        int fd = open(tmp, O_RDONLY);
-        if (fd < 0 || fsync(fd) != 0) st = TL__FAIL(TL_ERR_IO, "tl_save: fsync of '%s' failed", tmp);
-        if (fd >= 0) close(fd);
-    }
-#endif
     if (!st && rename(tmp, path) != 0)
         st = TL__FAIL(TL_ERR_IO, "tl_save: cannot rename '%s' to '%s'", tmp, path);
     if (st) remove(tmp);
     tl__free(tmp);
     return st;
 }
+#endif
 TLDEF tl_status tl_save_tensor(const tl_tensor *t, const char *path) {
     tl_value *v;
     tl_status st;
@@ -9025,6 +9186,42 @@ static const char *tl__inflate(const unsigned char *in, size_t inlen, unsigned c
 
 /* ===== zip in ===== */
 
+/* Open-addressing index of item numbers by key hash (slot k1 = item + 1, 0 = empty); the caller
+   compares keys. Sized once for its items (the loader knows how many records a file has), so the
+   zip-record and storage lookups of a load are O(1) instead of a scan per lookup. */
+typedef struct tl__islot { uint64_t h; size_t k1; } tl__islot;
+typedef struct tl__idx { tl__islot *s; size_t mask; } tl__idx;
+static int tl__idx_init(tl__idx *x, size_t items) {
+    size_t cap = 16;
+    while (cap < items * 2 && cap < ((size_t)1 << (sizeof(size_t) * 8 - 2))) cap *= 2;
+    x->s = (tl__islot *)tl__malloc(tl__szmul(cap, sizeof(tl__islot)));
+    if (!x->s) return 0;
+    memset(x->s, 0, cap * sizeof(tl__islot));
+    x->mask = cap - 1;
+    return 1;
+}
+static void tl__idx_add(tl__idx *x, uint64_t h, size_t item) {
+    size_t i = (size_t)h & x->mask;
+    while (x->s[i].k1) i = (i + 1) & x->mask;
+    x->s[i].h = h;
+    x->s[i].k1 = item + 1;
+}
+static void tl__idx_free(tl__idx *x) {
+    tl__free(x->s);
+    x->s = NULL;
+}
+/* FNV-1a over ASCII-lower-cased bytes (zip names match case-insensitively, as in miniz). */
+static uint64_t tl__hash_lower(const char *p, size_t n) {
+    uint64_t h = 14695981039346656037ull;
+    size_t k;
+    for (k = 0; k < n; k++) {
+        unsigned c = (unsigned char)p[k];
+        if (c >= 'A' && c <= 'Z') c += 32;
+        h = (h ^ c) * 1099511628211ull;
+    }
+    return h;
+}
+
 typedef struct tl__zent {
     const char *name;
     size_t nlen;
@@ -9093,7 +9290,11 @@ typedef struct tl__ld {
     size_t memocap, memolen;
     tl__lstore *stores;
     size_t nstores, capstores;
-    long budget;
+    tl__idx zidx;               /* zip records by lower-cased name after the prefix */
+    tl__idx sidx;               /* loaded storages by key */
+    tl_load_opts lim;           /* the caller's limits, and what this load has used of them: */
+    uint64_t inflated, storage_bytes, string_bytes;
+    int64_t expanded, expand_cap;
     int failed;
 } tl__ld;
 
@@ -9123,6 +9324,17 @@ static void tl__pk_fail(tl__ld *ld, const char *fmt, ...) {
     tl__ld_fail(ld, TL_ERR_FORMAT, "data.pkl offset %lu: %s", (unsigned long)ld->oppos, msg);
 }
 #define TL__PK_FAIL tl__pk_fail
+/* Adds n to *used and refuses the file when that passes limit (0: none), naming the option. */
+static int tl__ld_charge(tl__ld *ld, uint64_t *used, uint64_t n, uint64_t limit, const char *what, const char *field) {
+    if (limit && (n > limit || *used > limit - n)) {
+        tl__ld_fail(ld, TL_ERR_FORMAT, "%s: %llu bytes would pass the limit of %llu (tl_load_opts.%s; raise it and "
+                    "load with tl_load_ex or tl_load_from_buffer_opts)", what, (unsigned long long)(*used + n),
+                    (unsigned long long)limit, field);
+        return 0;
+    }
+    *used += n;
+    return 1;
+}
 
 static int tl__zip_parse(tl__ld *ld) {
     const unsigned char *p = ld->p;
@@ -9258,21 +9470,89 @@ static int tl__zip_parse(tl__ld *ld) {
     return 1;
 }
 
-/* Entry "<prefix>/<rel>" (ASCII case-insensitive, like miniz), or NULL. */
+/* 1 when zip name a (after the prefix) equals rel, ASCII case-insensitively (like miniz). */
+static int tl__zip_name_is(const tl__ld *ld, const tl__zent *e, const char *rel, size_t rlen) {
+    size_t j;
+    if (e->nlen != ld->plen + 1 + rlen) return 0;
+    for (j = 0; j < rlen; j++) {
+        int a = (unsigned char)e->name[ld->plen + 1 + j], b = (unsigned char)rel[j];
+        if (a >= 'A' && a <= 'Z') a += 32;
+        if (b >= 'A' && b <= 'Z') b += 32;
+        if (a != b) return 0;
+    }
+    return 1;
+}
+/* Entry "<prefix>/<rel>" or NULL: through the index once tl__zip_index has built it. */
 static const tl__zent *tl__zip_find(const tl__ld *ld, const char *rel, size_t rlen) {
-    size_t k, j;
+    size_t k;
+    if (ld->zidx.s) {
+        uint64_t h = tl__hash_lower(rel, rlen);
+        for (k = (size_t)h & ld->zidx.mask; ld->zidx.s[k].k1; k = (k + 1) & ld->zidx.mask)
+            if (ld->zidx.s[k].h == h && tl__zip_name_is(ld, &ld->ents[ld->zidx.s[k].k1 - 1], rel, rlen))
+                return &ld->ents[ld->zidx.s[k].k1 - 1];
+        return NULL;
+    }
+    for (k = 0; k < ld->nents; k++)
+        if (tl__zip_name_is(ld, &ld->ents[k], rel, rlen)) return &ld->ents[k];
+    return NULL;
+}
+/* A record's bytes in the file: [start, end) from its local header through its payload. */
+typedef struct tl__zspan { uint64_t start, end; size_t k; } tl__zspan;
+static int tl__zspan_cmp(const void *a, const void *b) {
+    uint64_t x = ((const tl__zspan *)a)->start, y = ((const tl__zspan *)b)->start;
+    return x < y ? -1 : x > y;
+}
+/* Refuses records whose bytes overlap: one payload read as several records multiplies what a copy
+   or an inflate costs (the "overlapping files" zip bomb); torch.save never writes that. */
+static int tl__zip_no_overlap(tl__ld *ld) {
+    tl__zspan *sp = (tl__zspan *)tl__malloc(tl__szmul(ld->nents, sizeof(tl__zspan)));
+    size_t k, n = 0;
+    int ok = 1;
+    if (!sp) {
+        tl__ld_fail(ld, TL_ERR_OOM, "out of memory checking %lu zip records", (unsigned long)ld->nents);
+        return 0;
+    }
     for (k = 0; k < ld->nents; k++) {
         const tl__zent *e = &ld->ents[k];
-        if (e->nlen != ld->plen + 1 + rlen) continue;
-        for (j = 0; j < rlen; j++) {
-            int a = (unsigned char)e->name[ld->plen + 1 + j], b = (unsigned char)rel[j];
-            if (a >= 'A' && a <= 'Z') a += 32;
-            if (b >= 'A' && b <= 'Z') b += 32;
-            if (a != b) break;
-        }
-        if (j == rlen) return e;
+        if (e->lho > ld->n || ld->n - e->lho < 30 || tl__rd32(ld->p + e->lho) != 0x04034b50u)
+            continue; /* no local header there: tl__zip_read refuses it when it is read */
+        sp[n].start = e->lho;
+        sp[n].end = e->lho + 30 + tl__rd16(ld->p + e->lho + 26) + tl__rd16(ld->p + e->lho + 28) + e->csize;
+        if (e->csize > ld->n || sp[n].end > ld->n) continue; /* truncated: tl__zip_read says so */
+        sp[n++].k = k;
     }
-    return NULL;
+    qsort(sp, n, sizeof *sp, tl__zspan_cmp);
+    for (k = 1; k < n && ok; k++)
+        if (sp[k].start < sp[k - 1].end) {
+            const tl__zent *a = &ld->ents[sp[k - 1].k], *b = &ld->ents[sp[k].k];
+            tl__ld_fail(ld, TL_ERR_FORMAT, "records '%.*s' and '%.*s' overlap in the file", (int)(a->nlen > 200 ? 200 : a->nlen),
+                        a->name, (int)(b->nlen > 200 ? 200 : b->nlen), b->name);
+            ok = 0;
+        }
+    tl__free(sp);
+    return ok;
+}
+/* Indexes the records by name, refusing two records with one name (which one would torch read?)
+   and records that overlap. */
+static int tl__zip_index(tl__ld *ld) {
+    size_t k;
+    if (!tl__zip_no_overlap(ld)) return 0;
+    if (!tl__idx_init(&ld->zidx, ld->nents) || !tl__idx_init(&ld->sidx, ld->nents)) {
+        tl__ld_fail(ld, TL_ERR_OOM, "out of memory indexing %lu zip records", (unsigned long)ld->nents);
+        return 0;
+    }
+    for (k = 0; k < ld->nents; k++) {
+        const tl__zent *e = &ld->ents[k];
+        const char *rel = e->name + ld->plen + 1;
+        size_t rlen = e->nlen - ld->plen - 1;
+        if (tl__zip_find(ld, rel, rlen)) {
+            tl__ld_fail(ld, TL_ERR_FORMAT, "the archive has two records named '%.*s'", (int)(e->nlen > 200 ? 200 : e->nlen),
+                        e->name);
+            return 0;
+        }
+        tl__idx_add(&ld->zidx, tl__hash_lower(rel, rlen), k);
+    }
+    return 1;
 }
 
 /* The bytes of an entry: *ptr into the file (stored), or a new buffer in *owned (deflated).
@@ -9307,6 +9587,13 @@ static int tl__zip_read(tl__ld *ld, const tl__zent *e, const unsigned char **ptr
             tl__ld_fail(ld, TL_ERR_FORMAT, "record '%.*s' claims %llu bytes from %llu deflated bytes, more than DEFLATE can produce",
                         nl, e->name, (unsigned long long)e->usize, (unsigned long long)e->csize);
             return 0;
+        }
+        {
+            char what[260];
+            snprintf(what, sizeof what, "record '%.*s' inflates to %llu bytes, so the inflated records", nl, e->name,
+                     (unsigned long long)e->usize);
+            if (!tl__ld_charge(ld, &ld->inflated, e->usize, ld->lim.max_inflated_bytes, what, "max_inflated_bytes"))
+                return 0;
         }
         *owned = (unsigned char *)tl__malloc((size_t)e->usize);
         if (!*owned) {
@@ -9350,6 +9637,7 @@ struct tl__pobj {
     int kind;
     int flag;               /* bool value; dict: OrderedDict; tensor: nn.Parameter */
     int visiting;           /* cycle detection during conversion */
+    int converted;          /* converted once already: a second conversion is memo expansion */
     int g;                  /* GLOBAL: index in tl__globals; STORAGE: index in ld->stores */
     int64_t i;
     double f;
@@ -9416,8 +9704,9 @@ static const tl__gdef tl__globals[] = {
 
 static tl__pobj *tl__ld_obj(tl__ld *ld, int kind) {
     tl__pobj *o;
-    if (ld->nobj >= TL_LOAD_MAX_OBJECTS) {
-        TL__PK_FAIL(ld, "more than %ld objects (TL_LOAD_MAX_OBJECTS)", (long)TL_LOAD_MAX_OBJECTS);
+    if (ld->lim.max_objects > 0 && ld->nobj >= ld->lim.max_objects) {
+        TL__PK_FAIL(ld, "the pickle makes more than %lld objects (tl_load_opts.max_objects; raise it and load with "
+                    "tl_load_ex or tl_load_from_buffer_opts)", (long long)ld->lim.max_objects);
         return NULL;
     }
     o = (tl__pobj *)tl__malloc(sizeof(tl__pobj));
@@ -9511,7 +9800,7 @@ static int tl__ld_need(tl__ld *ld, size_t n) {
 static int tl__ld_memo_put(tl__ld *ld, uint64_t idx) {
     tl__pobj *top = tl__ld_top(ld);
     if (!top) return 0;
-    if (idx >= (uint64_t)TL_LOAD_MAX_OBJECTS || idx > ld->pklen) {
+    if (idx > ld->pklen) { /* a memo index needs at least one byte of pickle per entry before it */
         TL__PK_FAIL(ld, "memo index %llu is out of range", (unsigned long long)idx);
         return 0;
     }
@@ -9573,7 +9862,7 @@ static int tl__ld_persid(tl__ld *ld) {
     const tl__zent *e;
     size_t k;
     int dtype, rl;
-    uint64_t es, nbytes;
+    uint64_t es, nbytes, hkey;
     if (!pid) return 0;
     if (pid->kind != TL__P_TUPLE || pid->n == 0 || !tl__pobj_is_str(pid->items[0], "storage")) {
         TL__PK_FAIL(ld, "persistent id is not a ('storage', ...) tuple");
@@ -9610,11 +9899,14 @@ static int tl__ld_persid(tl__ld *ld) {
     }
     dtype = tl__globals[cls->g].kind == TL__G_USTORAGE ? -1 : tl__globals[cls->g].dtype;
     es = dtype < 0 ? 1 : tl__dtype_sizes[dtype];
-    for (k = 0; k < ld->nstores; k++)
-        if (ld->stores[k].klen == key->slen && memcmp(ld->stores[k].key, key->s, key->slen) == 0) {
-            ls = &ld->stores[k];
+    hkey = tl__hash_bytes(key->s, key->slen, 14695981039346656037ull);
+    for (k = (size_t)hkey & ld->sidx.mask; ld->sidx.s[k].k1; k = (k + 1) & ld->sidx.mask) {
+        tl__lstore *c = &ld->stores[ld->sidx.s[k].k1 - 1];
+        if (ld->sidx.s[k].h == hkey && c->klen == key->slen && memcmp(c->key, key->s, key->slen) == 0) {
+            ls = c;
             break;
         }
+    }
     if (ls) { /* a later reference: same class, numel within the first (4.4) */
         if (ls->dtype != dtype || (uint64_t)num->i > ls->numel) {
             TL__PK_FAIL(ld, "storage '%.*s' is referenced as %s[%lld] after %s[%llu]", (int)key->slen, key->s,
@@ -9645,6 +9937,12 @@ static int tl__ld_persid(tl__ld *ld) {
         if (nbytes > (uint64_t)(size_t)-1 / 2) {
             TL__PK_FAIL(ld, "storage record '%s' is too large for this platform", rel);
             return 0;
+        }
+        {
+            char what[400];
+            snprintf(what, sizeof what, "storage '%.300s' (%llu bytes) makes the storages", rel, (unsigned long long)nbytes);
+            if (!tl__ld_charge(ld, &ld->storage_bytes, nbytes, ld->lim.max_storage_bytes, what, "max_storage_bytes"))
+                return 0;
         }
         if (!tl__zip_read(ld, e, &ptr, &owned)) return 0;
         if (ld->block && !owned && !ld->swap && ((uintptr_t)ptr % (dtype < 0 ? 16 : es)) == 0) {
@@ -9692,6 +9990,12 @@ static int tl__ld_persid(tl__ld *ld) {
             ld->stores = s2;
             ld->capstores = cap;
         }
+        if (ld->nstores >= ld->nents) { /* cannot happen: each storage is its own record */
+            tl__storage_release(st);
+            TL__PK_FAIL(ld, "more storages than records");
+            return 0;
+        }
+        tl__idx_add(&ld->sidx, hkey, ld->nstores);
         ls = &ld->stores[ld->nstores++];
         ls->key = key->s;
         ls->klen = key->slen;
@@ -10206,17 +10510,30 @@ static int tl__ld_unpickle(tl__ld *ld, tl__pobj **result) {
 
 /* Converts the unpickled object graph into a tl_value tree. Shared containers are copied (tensors
    stay shared: one tl_tensor, more references); cycles and runaway nesting or expansion are refused. */
-static tl_value *tl__ld_conv(tl__ld *ld, tl__pobj *o, int depth) {
+/* Converts an unpickled object to a value tree. Objects referenced more than once (memo) are
+   converted once per reference, as Python sees one object in several places; those repeated
+   conversions ("expansion") are what a memo bomb multiplies, so they are counted against
+   ld->expand_cap, and every str's bytes against max_string_bytes. */
+static tl_value *tl__ld_conv(tl__ld *ld, tl__pobj *o, int depth, int shared) {
     tl_value *v = NULL;
     size_t k;
-    if (depth > TL_LOAD_MAX_DEPTH) {
-        tl__ld_fail(ld, TL_ERR_FORMAT, "containers nested deeper than %d levels (TL_LOAD_MAX_DEPTH)", TL_LOAD_MAX_DEPTH);
+    if (depth > ld->lim.max_depth) {
+        tl__ld_fail(ld, TL_ERR_FORMAT, "containers nested deeper than %d levels (tl_load_opts.max_depth; raise it and load "
+                    "with tl_load_ex or tl_load_from_buffer_opts)", ld->lim.max_depth);
         return NULL;
     }
-    if (--ld->budget < 0) {
-        tl__ld_fail(ld, TL_ERR_FORMAT, "shared containers expand to more than %ld values", (long)TL_LOAD_MAX_OBJECTS * 4);
+    shared |= o->converted;
+    o->converted = 1;
+    if (shared && ld->expand_cap >= 0 && ++ld->expanded > ld->expand_cap) {
+        tl__ld_fail(ld, TL_ERR_FORMAT, "shared (memoized) objects expand to more than %lld extra values "
+                    "(tl_load_opts.max_expanded_values; raise it and load with tl_load_ex or tl_load_from_buffer_opts)",
+                    (long long)ld->expand_cap);
         return NULL;
     }
+    if (o->kind == TL__P_STR &&
+        !tl__ld_charge(ld, &ld->string_bytes, o->slen, ld->lim.max_string_bytes, "the strings of the loaded tree",
+                       "max_string_bytes"))
+        return NULL;
     if (o->visiting) {
         tl__ld_fail(ld, TL_ERR_FORMAT, "a %s contains itself (recursive structures are not supported)", tl__pobj_names[o->kind]);
         return NULL;
@@ -10234,7 +10551,7 @@ static tl_value *tl__ld_conv(tl__ld *ld, tl__pobj *o, int depth) {
         v->flag = o->kind == TL__P_DICT ? o->flag : 0;
         o->visiting = 1;
         for (k = 0; k < o->n; k++) {
-            tl_value *item = tl__ld_conv(ld, o->items[k], depth + 1);
+            tl_value *item = tl__ld_conv(ld, o->items[k], depth + 1, shared);
             tl_status st;
             if (!item) {
                 o->visiting = 0;
@@ -10242,7 +10559,7 @@ static tl_value *tl__ld_conv(tl__ld *ld, tl__pobj *o, int depth) {
                 return NULL;
             }
             if (o->kind == TL__P_DICT) {
-                tl_value *val = tl__ld_conv(ld, o->items[++k], depth + 1);
+                tl_value *val = tl__ld_conv(ld, o->items[++k], depth + 1, shared);
                 if (!val) {
                     tl_value_free(item);
                     o->visiting = 0;
@@ -10267,7 +10584,7 @@ static tl_value *tl__ld_conv(tl__ld *ld, tl__pobj *o, int depth) {
                 tl_value_free(v);
                 return NULL;
             }
-            v->meta = tl__ld_conv(ld, o->meta, depth + 1);
+            v->meta = tl__ld_conv(ld, o->meta, depth + 1, shared);
             if (!v->meta) {
                 o->visiting = 0;
                 tl_value_free(v);
@@ -10299,6 +10616,8 @@ static void tl__ld_free(tl__ld *ld) {
     tl__free(ld->marks);
     tl__free(ld->memo);
     tl__free(ld->ents);
+    tl__idx_free(&ld->zidx);
+    tl__idx_free(&ld->sidx);
 }
 
 /* ===== load ===== */
@@ -10308,7 +10627,18 @@ static int tl__has_prefix(const unsigned char *p, size_t n, const char *magic, s
 }
 
 /* Loads the archive in p[0..n). block: the read buffer tensors may alias (NULL = copy). */
-static tl_value *tl__ckpt_load(const char *op, const char *src, const unsigned char *p, size_t n, tl__rblock *block) {
+TLDEF tl_load_opts tl_load_opts_default(void) {
+    tl_load_opts o;
+    memset(&o, 0, sizeof o);
+    o.max_inflated_bytes = TL_LOAD_MAX_INFLATED;
+    o.max_string_bytes = TL_LOAD_MAX_STRINGS;
+    o.max_objects = TL_LOAD_MAX_OBJECTS;
+    o.max_depth = TL_LOAD_MAX_DEPTH;
+    return o;
+}
+
+static tl_value *tl__ckpt_load(const char *op, const char *src, const unsigned char *p, size_t n, tl__rblock *block,
+                               const tl_load_opts *opts) {
     tl__ld ld;
     const tl__zent *e;
     const unsigned char *rec;
@@ -10322,7 +10652,14 @@ static tl_value *tl__ckpt_load(const char *op, const char *src, const unsigned c
     ld.p = p;
     ld.n = n;
     ld.block = block;
-    ld.budget = TL_LOAD_MAX_OBJECTS * 4L;
+    ld.lim = opts ? *opts : tl_load_opts_default();
+    if (ld.lim.max_depth <= 0) ld.lim.max_depth = TL_LOAD_MAX_DEPTH;
+    if (ld.lim.max_input_bytes && (uint64_t)n > ld.lim.max_input_bytes) {
+        tl__ld_fail(&ld, TL_ERR_FORMAT, "the input has %llu bytes, more than the limit of %llu (tl_load_opts.max_input_bytes; "
+                    "raise it and load with tl_load_ex or tl_load_from_buffer_opts)", (unsigned long long)n,
+                    (unsigned long long)ld.lim.max_input_bytes);
+        return NULL;
+    }
     if (!tl__host_is_little()) {
         tl__ld_fail(&ld, TL_ERR_STATE, "loading on a big-endian host is not supported yet");
         return NULL;
@@ -10345,7 +10682,7 @@ static tl_value *tl__ckpt_load(const char *op, const char *src, const unsigned c
         return NULL;
     }
     tl__crc_init(&ld.crc);
-    if (!tl__zip_parse(&ld)) goto done;
+    if (!tl__zip_parse(&ld) || !tl__zip_index(&ld)) goto done;
     if (tl__zip_find(&ld, "constants.pkl", 13)) {
         tl__ld_fail(&ld, TL_ERR_FORMAT, "this is a TorchScript archive (torch.jit.save: it has constants.pkl), not a torch.save "
                                         "checkpoint; save the module's state_dict() with torch.save instead");
@@ -10389,7 +10726,11 @@ static tl_value *tl__ckpt_load(const char *op, const char *src, const unsigned c
     if (!tl__zip_read(&ld, e, &rec, &owned)) goto done;
     ld.pk = rec;
     ld.pklen = (size_t)e->usize;
-    if (tl__ld_unpickle(&ld, &root)) v = tl__ld_conv(&ld, root, 0);
+    if (tl__ld_unpickle(&ld, &root)) {
+        ld.expand_cap = ld.lim.max_expanded_values > 0 ? ld.lim.max_expanded_values
+                        : ld.lim.max_expanded_values < 0 ? -1 : (ld.nobj > 65536 ? (int64_t)ld.nobj : 65536);
+        v = tl__ld_conv(&ld, root, 0, 0);
+    }
 done:
     if (ld.failed && !tl__tls.status) TL__FAIL(TL_ERR_FORMAT, "%s: %s: load failed", op, src);
     if (ld.failed) {
@@ -10401,11 +10742,13 @@ done:
     return v;
 }
 
-TLDEF tl_value *tl_load_from_buffer(const void *data, size_t size) {
+TLDEF tl_value *tl_load_from_buffer_opts(const void *data, size_t size, const tl_load_opts *opts) {
     if (tl__null_in("tl_load_from_buffer", data)) return NULL;
-    return tl__ckpt_load("tl_load_from_buffer", "buffer", (const unsigned char *)data, size, NULL);
+    return tl__ckpt_load("tl_load_from_buffer", "buffer", (const unsigned char *)data, size, NULL, opts);
 }
-TLDEF tl_value *tl_load_from_buffer_ex(void *data, size_t size, void (*release)(void *data, void *user), void *user) {
+TLDEF tl_value *tl_load_from_buffer(const void *data, size_t size) { return tl_load_from_buffer_opts(data, size, NULL); }
+TLDEF tl_value *tl_load_from_buffer_ex_opts(void *data, size_t size, void (*release)(void *data, void *user), void *user,
+                                            const tl_load_opts *opts) {
     tl__rblock *b;
     tl_value *v;
     if (tl__null_in("tl_load_from_buffer_ex", data)) return NULL;
@@ -10419,12 +10762,16 @@ TLDEF tl_value *tl_load_from_buffer_ex(void *data, size_t size, void (*release)(
     b->owned = 0;
     b->release = release;
     b->user = user;
-    v = tl__ckpt_load("tl_load_from_buffer_ex", "buffer", (const unsigned char *)data, size, b);
+    v = tl__ckpt_load("tl_load_from_buffer_ex", "buffer", (const unsigned char *)data, size, b, opts);
     tl__rblock_unref(data, b);
     return v;
 }
+TLDEF tl_value *tl_load_from_buffer_ex(void *data, size_t size, void (*release)(void *data, void *user), void *user) {
+    return tl_load_from_buffer_ex_opts(data, size, release, user, NULL);
+}
 #ifndef TL_NO_STDIO
-TLDEF tl_value *tl_load(const char *path) {
+TLDEF tl_value *tl_load(const char *path) { return tl_load_ex(path, NULL); }
+TLDEF tl_value *tl_load_ex(const char *path, const tl_load_opts *opts) {
     FILE *f;
     long len;
     unsigned char *buf;
@@ -10441,6 +10788,12 @@ TLDEF tl_value *tl_load(const char *path) {
     if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
         fclose(f);
         return TL__FAILV(TL_ERR_IO, "tl_load: cannot determine the size of '%s'", path);
+    }
+    if (opts && opts->max_input_bytes && (uint64_t)len > opts->max_input_bytes) { /* before reading it */
+        fclose(f);
+        return TL__FAILV(TL_ERR_FORMAT, "tl_load: %s: the file has %ld bytes, more than the limit of %llu "
+                         "(tl_load_opts.max_input_bytes; raise it and load with tl_load_ex)", path, len,
+                         (unsigned long long)opts->max_input_bytes);
     }
     /* 64 bytes of slack keep the buffer's alignment guarantee meaningful for empty files */
     buf = (unsigned char *)tl__malloc(tl__szadd((size_t)len, 64));
@@ -10463,7 +10816,7 @@ TLDEF tl_value *tl_load(const char *path) {
     b->owned = 1;
     b->release = NULL;
     b->user = NULL;
-    v = tl__ckpt_load("tl_load", path, buf, (size_t)len, b);
+    v = tl__ckpt_load("tl_load", path, buf, (size_t)len, b, opts);
     tl__rblock_unref(buf, b);
     return v;
 }

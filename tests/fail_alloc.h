@@ -8,7 +8,8 @@
                      which also exercises the recovery paths that run after a failure).
    Leave a field at -1 to turn it off (fa_reset does). Every block carries a header with a magic
    word, so a free of a pointer this allocator never returned (a wild free) is counted in bad_frees
-   instead of crashing, and blocks still allocated are counted in outstanding. */
+   instead of crashing, and blocks still allocated are counted in outstanding; bytes and peak
+   follow the live byte count (peak: the high-water mark, for memory-budget tests). */
 #ifndef TL_TEST_FAIL_ALLOC_H
 #define TL_TEST_FAIL_ALLOC_H
 
@@ -27,6 +28,8 @@ typedef struct fail_alloc {
     long outstanding; /* allocated and not yet freed */
     long bad_frees;   /* frees of pointers this allocator did not hand out */
     long frees;       /* free_fn calls with a valid pointer */
+    size_t bytes;     /* bytes allocated and not yet freed */
+    size_t peak;      /* the most bytes outstanding at any time */
 } fail_alloc;
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -57,7 +60,10 @@ TH_FA_FN void *fa_alloc(size_t size, void *user) {
     p = (unsigned char *)malloc(size + FA_HEADER);
     if (!p) return NULL;
     *(unsigned *)p = FA_MAGIC;
+    memcpy(p + 8, &size, sizeof size < 8 ? sizeof size : 8);
     fa->outstanding++;
+    fa->bytes += size;
+    if (fa->bytes > fa->peak) fa->peak = fa->bytes;
     return p + FA_HEADER;
 }
 
@@ -71,6 +77,11 @@ TH_FA_FN void fa_free(void *ptr, void *user) {
         return;
     }
     *(unsigned *)p = 0;
+    {
+        size_t size = 0;
+        memcpy(&size, p + 8, sizeof size < 8 ? sizeof size : 8);
+        fa->bytes -= size;
+    }
     fa->outstanding--;
     fa->frees++;
     free(p);

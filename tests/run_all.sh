@@ -58,6 +58,7 @@ for t in tests/test_*.c; do
   else cat $B/cc.err; fail=$((fail + 1)); echo "!! asan $n does not compile"; fi
 done
 
+stage "fuzz targets, briefly (tests/fuzz; make fuzz runs them longer)" sh tests/fuzz/run.sh 15
 stage "PyTorch oracle: ops (tests/torch)" sh tests/torch/run.sh
 stage "PyTorch oracle: autograd (tests/torch)" sh tests/torch/run_autograd.sh
 stage "PyTorch oracle: functional (tests/torch)" sh tests/torch/run_functional.sh
