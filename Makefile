@@ -8,7 +8,7 @@ BUILD   := build
 TESTS   := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 EXAMPLES:= $(patsubst examples/%.c,%,$(wildcard examples/*.c))
 
-.PHONY: all demo test test-compile test-c test-asan test-torch examples bench fuzz clean deps
+.PHONY: all demo test test-compile test-c test-asan test-torch examples bench fuzz valgrind clean deps
 
 all: examples
 
@@ -65,6 +65,10 @@ bench: $(BUILD)
 FUZZ_SECONDS ?= 600
 fuzz: $(BUILD)
 	@sh tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+# ---- valgrind: every C test under memcheck (slow; not part of make test)
+valgrind: $(BUILD)
+	@sh tests/valgrind.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -1,14 +1,20 @@
 #!/bin/sh
-# The whole suite (make test): strict compile matrix, README snippets, every tests/test_*.c plain and
-# under ASan+UBSan, examples, then the PyTorch oracle. Ends with one "N passed, N failed" line that
-# sums the counts every stage printed.
+# The whole suite (make test): installs what it needs (tests/deps.sh), then the strict compile
+# matrix, README snippets, every tests/test_*.c plain and under ASan+UBSan, the threaded tests under
+# ThreadSanitizer, the fuzz targets briefly, examples, then the PyTorch oracles. Ends with one
+# "N passed, N failed, N skipped" line that sums the counts every stage printed; a stage that says
+# SKIP (a missing tool, no torch) counts as skipped and is named, so a skip is never silent.
+# TL_NO_TORCH2=1 skips the PyTorch 2.x stages (their venv is a ~5 GB download, cached after once).
 set -u
 B=build
 mkdir -p $B/asan
 STRICT="-std=c99 -Wall -Wextra -Wpedantic -Werror"
 SAN="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
-pass=0; fail=0
+pass=0; fail=0; skip=0; skipped=""
 log=$B/suite.log; : > $log
+t_start=$(date +%s)
+
+sh tests/deps.sh test
 
 stage() { # name, command...: runs it, adds its "N passed, N failed" line (or 1/0 by exit code)
   name=$1; shift
@@ -17,7 +23,10 @@ stage() { # name, command...: runs it, adds its "N passed, N failed" line (or 1/
   "$@" > $out 2>&1; rc=$?
   cat $out; cat $out >> $log
   line=$(grep -E '^([A-Za-z_]+: )?[0-9]+ passed, [0-9]+ failed' $out | tail -n 1)
-  if [ -n "$line" ]; then
+  if [ $rc -eq 0 ] && grep -qE '(^|[ :(])SKIP([ :)]|$)|-- skipped' $out; then
+    skip=$((skip + 1)); skipped="$skipped
+  - $name: $(grep -E '(^|[ :(])SKIP([ :)]|$)|-- skipped' $out | head -n 1)"
+  elif [ -n "$line" ]; then
     p=$(echo "$line" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+')
     f=$(echo "$line" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+')
     pass=$((pass + p)); fail=$((fail + f))
@@ -58,6 +67,12 @@ for t in tests/test_*.c; do
   else cat $B/cc.err; fail=$((fail + 1)); echo "!! asan $n does not compile"; fi
 done
 
+# ThreadSanitizer: the tests that run threads, built with -fsanitize=thread (no report allowed)
+for n in test_threads; do
+  if gcc $STRICT -O1 -g -fsanitize=thread -I. -Itests tests/$n.c -o $B/tsan_$n -lm 2>$B/cc.err; then
+    TSAN_OPTIONS=halt_on_error=1 stage "tsan $n" ./$B/tsan_$n
+  else cat $B/cc.err; fail=$((fail + 1)); echo "!! tsan $n does not compile"; fi
+done
 stage "fuzz targets, briefly (tests/fuzz; make fuzz runs them longer)" sh tests/fuzz/run.sh 15
 stage "PyTorch oracle: ops (tests/torch)" sh tests/torch/run.sh
 stage "PyTorch oracle: autograd (tests/torch)" sh tests/torch/run_autograd.sh
@@ -65,8 +80,13 @@ stage "PyTorch oracle: functional (tests/torch)" sh tests/torch/run_functional.s
 stage "PyTorch oracle: nn modules (tests/torch)" sh tests/torch/run_modules.sh
 stage "PyTorch 1.13 oracle: serialize (tests/torch)" sh tests/torch/run_serialize.sh
 stage "PyTorch 1.13 oracle: random streams (tests/torch)" sh tests/torch/run_random.sh
-stage "PyTorch 2.x oracle: serialize (pip venv, cached)" sh tests/torch/torch2_env.sh
+if [ "${TL_NO_TORCH2:-}" = "1" ]; then
+  stage "PyTorch 2.x oracle: serialize (pip venv, cached)" echo "SKIP (TL_NO_TORCH2=1)"
+else
+  stage "PyTorch 2.x oracle: serialize (pip venv, cached)" sh tests/torch/torch2_env.sh
+fi
 
 echo
-echo "suite: $pass passed, $fail failed"
+[ $skip -gt 0 ] && echo "skipped stages:$skipped"
+echo "suite: $pass passed, $fail failed, $skip skipped ($(( $(date +%s) - t_start )) s)"
 [ $fail -eq 0 ]
