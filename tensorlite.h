@@ -55,6 +55,7 @@
        TL_NO_STDIO           no FILE* functions (tl_print); tl_to_string still works
        TL_NO_THREAD_LOCALS   per-thread state becomes global (then use from one thread only)
        TL_ABORT_ON_ERROR     abort() at the first error (for a stack trace in a debugger)
+       TL_DEBUG              1 (the default unless NDEBUG): refuse releases of references you do not own
        TL_NO_CACHE           no storage/header/node caches (every tensor is malloc'd and freed)
        TL_NO_THREADS         no threads (worker pools and DataLoader workers run inline)
        TL_LOAD_MAX_OBJECTS   default of tl_load_opts.max_objects (pickle objects, 4M)
@@ -70,6 +71,9 @@
    is left). Outside any scope the caller owns the result and calls tl_release (which accepts NULL).
    Views share their base's refcounted storage: releasing the base never invalidates a view.
    In-place ops (names ending in _) return a tl_status and create no reference.
+   Borrowed results (never release them): tl_shape/tl_stride arrays, tl_module_child/tl_module_at
+   modules, tl_value_get/_item/_key values, the tensors of a tl_named_tensors list. Releasing a
+   reference you do not own (a scope's) or releasing twice is an error at the tl_release call.
 
    ERROR HANDLING
    ==============
@@ -205,7 +209,10 @@ TLDEF tl_dtype tl_promote_types(tl_dtype a, tl_dtype b);
 /* ===== >>memory =============================================================================== */
 
 TLDEF tl_tensor *tl_retain(tl_tensor *t); /* one more reference to t (new reference); NULL-safe */
-TLDEF void tl_release(tl_tensor *t);      /* drop one reference; NULL-safe */
+/* Drops one reference the caller owns (one returned outside any scope, or tl_keep'd out of the
+   outermost one); NULL-safe. A second release of the same reference, or (TL_DEBUG builds) of one a
+   scope, container or module owns, is refused with TL_ERR_STATE naming the tensor and its maker. */
+TLDEF void tl_release(tl_tensor *t);
 
 /* A scope owns every new reference created while it is the innermost one. */
 typedef struct tl_scope { int depth; } tl_scope;
@@ -534,7 +541,8 @@ TLDEF tl_status tl_retain_grad(tl_tensor *t);
 /* t.detach(): shares storage (and the version counter), no history, requires_grad false. */
 TLDEF tl_tensor *tl_detach(const tl_tensor *t);
 /* torch.autograd.grad(outputs, inputs, grad_outputs): writes nin new references to grads_out
-   without touching any .grad. grad_outputs may be NULL (all outputs one-element). */
+   (scope-owned inside a scope) without touching any .grad. grad_outputs may be NULL (all outputs
+   one-element). */
 TLDEF tl_status tl_autograd_grad(int nout, tl_tensor *const *outputs, int nin, tl_tensor *const *inputs,
                                  tl_tensor *const *grad_outputs, int retain_graph, tl_tensor **grads_out);
 /* Gradient hook (t.register_hook): fn sees the gradient of t during backward and returns a
@@ -612,7 +620,8 @@ TLDEF int64_t tl_value_as_int(const tl_value *v);         /* int or bool */
 TLDEF double tl_value_as_float(const tl_value *v);        /* float, int or bool, as Python float() */
 /* The string's bytes (NUL-terminated; *len may be NULL). Borrowed: lives as long as v. */
 TLDEF const char *tl_value_as_string(const tl_value *v, size_t *len);
-/* The tensor of a tensor/parameter value: a new reference (release it, or let the scope do it). */
+/* The tensor of a tensor/parameter value: a new reference (outside scopes release it; inside a
+   scope the scope owns it and releases it). */
 TLDEF tl_tensor *tl_value_tensor_of(const tl_value *v);
 TLDEF int tl_value_is_parameter(const tl_value *v);       /* 1 for an nn.Parameter value */
 TLDEF int tl_value_is_ordered(const tl_value *v);         /* 1 for a collections.OrderedDict */
@@ -829,8 +838,9 @@ TLDEF tl_status tl_module_set_extra_repr(tl_module *m, const char *extra);
 
 /* module(input). */
 TLDEF tl_tensor *tl_module_forward(tl_module *m, const tl_tensor *input);
-/* A parameter or buffer by dotted path ("0.weight", "net.1.bias"): a new reference, or NULL
-   (with an error when the path does not exist; without one when it names a None parameter). */
+/* A parameter or buffer by dotted path ("0.weight", "net.1.bias"): a new reference (inside a scope
+   the scope owns it: do not release it), or NULL (with an error when the path does not exist;
+   without one when it names a None parameter). */
 TLDEF tl_tensor *tl_module_get(const tl_module *m, const char *path);
 /* A child by dotted path ("net.0"); borrowed (lives as long as its parent). */
 TLDEF tl_module *tl_module_child(const tl_module *m, const char *path);
@@ -987,6 +997,16 @@ TLDEF tl_status tl_print(const tl_tensor *t);           /* to stdout */
 #define TL_ASSERT(x) assert(x)
 #endif
 
+/* TL_DEBUG (on unless NDEBUG): checks that cost a little, such as refusing a tl_release of a
+   reference the caller does not hold. */
+#ifndef TL_DEBUG
+#ifdef NDEBUG
+#define TL_DEBUG 0
+#else
+#define TL_DEBUG 1
+#endif
+#endif
+
 #if defined(__GNUC__) || defined(__clang__)
 #define TL__PRIVATE static __attribute__((unused))
 #else
@@ -1052,6 +1072,10 @@ struct tl_tensor {
     struct tl__hook *hooks;          /* autograd: gradient hooks (owned list) */
     tl_tensor *base;                 /* views: the tensor whose storage this views (owned), as torch's ._base */
     uint32_t view_ver;               /* views: storage version when grad_fn was last valid */
+    int caller_refs;                 /* references handed to the caller outside any scope: the ones
+                                        tl_release may drop (the others belong to scopes, containers,
+                                        modules or the graph) */
+    const char *made_by;             /* the call that made it ("tl_matmul"), for misuse messages */
 };
 
 /* Autograd graph node: one recorded op. The output tensor owns its node (grad_fn); a node owns
@@ -1113,7 +1137,9 @@ typedef struct tl__tls_state {
     int record_off;                      /* >0 inside an op that records itself as one node */
     uint64_t seq, stamp;                 /* node creation counter, traversal stamp */
     /* caches that keep a steady-state training step free of malloc (off with TL_NO_CACHE) */
-    tl_tensor *free_tensors;             /* released headers, linked through ->grad */
+    tl_tensor *free_tensors;             /* released headers, oldest first, linked through ->grad: */
+    tl_tensor *free_tensors_tail;        /* reused first-in first-out, so a stale pointer released
+                                            twice still finds its dead header (refcount 0) */
     int n_free_tensors;
     tl__node *free_nodes;                /* released nodes, linked through ->grad */
     int n_free_nodes;
@@ -1511,6 +1537,7 @@ static tl_tensor *tl__header(void) {
     tl_tensor *t = tl__tls.free_tensors;
     if (t) {
         tl__tls.free_tensors = t->grad;
+        if (!tl__tls.free_tensors) tl__tls.free_tensors_tail = NULL;
         tl__tls.n_free_tensors--;
     } else {
         t = (tl_tensor *)tl__malloc(sizeof(tl_tensor));
@@ -1525,8 +1552,11 @@ static void tl__header_free(tl_tensor *t) {
     TL__ATOMIC_ADD(&tl__live_tensors_n, -1);
 #ifndef TL_NO_CACHE
     if (tl__tls.n_free_tensors < TL__CACHE_HEADERS) {
-        t->grad = tl__tls.free_tensors;
-        tl__tls.free_tensors = t;
+        t->refcount = 0; /* dead: tl_release recognises a second release */
+        t->grad = NULL;
+        if (tl__tls.free_tensors_tail) tl__tls.free_tensors_tail->grad = t;
+        else tl__tls.free_tensors = t;
+        tl__tls.free_tensors_tail = t;
         tl__tls.n_free_tensors++;
         return;
     }
@@ -1564,6 +1594,7 @@ static void tl__cache_flush(void) {
         tl__tls.free_tensors = t->grad;
         tl__free(t);
     }
+    tl__tls.free_tensors_tail = NULL;
     tl__tls.n_free_tensors = 0;
     while (tl__tls.free_nodes) {
         tl__node *n = tl__tls.free_nodes;
@@ -1676,6 +1707,7 @@ static tl_tensor *tl__new(const char *op, int ndim, const int64_t *shape, tl_dty
     }
     t->ndim = ndim;
     t->dtype = dt;
+    t->made_by = op;
     { int i_; for (i_ = 0; i_ < ndim && i_ < TL_MAX_DIMS; i_++) t->shape[i_] = shape[i_]; }
     tl__set_contig_strides(t);
     return t;
@@ -1685,19 +1717,26 @@ static tl_tensor *tl__new_like(const char *op, const tl_tensor *t, tl_dtype dt) 
 }
 
 /* A new header sharing src's storage and metadata (the start of every view). */
-static tl_tensor *tl__alias(const char *op, const tl_tensor *src) {
+/* op must be a string literal (made_by keeps the pointer). NULL when out of memory, nothing recorded. */
+static tl_tensor *tl__alias_quiet(const char *op, const tl_tensor *src) {
     int d;
     tl_tensor *t = tl__header();
-    if (!t) return TL__FAILN(TL_ERR_OOM, "%s: out of memory allocating a view of %s", op, TL__SH(src));
+    if (!t) return NULL;
     t->storage = src->storage;
     t->storage->refcount++;
     t->ndim = src->ndim;
     t->dtype = src->dtype;
+    t->made_by = op;
     t->offset = src->offset;
     for (d = 0; d < src->ndim; d++) {
         t->shape[d] = src->shape[d];
         t->stride[d] = src->stride[d];
     }
+    return t;
+}
+static tl_tensor *tl__alias(const char *op, const tl_tensor *src) {
+    tl_tensor *t = tl__alias_quiet(op, src);
+    if (!t) return TL__FAILN(TL_ERR_OOM, "%s: out of memory allocating a view of %s", op, TL__SH(src));
     return t;
 }
 
@@ -1719,13 +1758,15 @@ static const char *tl__op_name(int op); /* "conv2d": the op table comes later (>
    anything else as a detached alias, so that a later in-place op giving the tensor a new history
    can never make a reference cycle through the graph. */
 static tl_tensor *tl__graph_hold(const tl_tensor *t, int op) {
-    char who[64];
+    tl_tensor *a;
     if (t->requires_grad && !t->grad_fn) {
         ((tl_tensor *)t)->refcount++;
         return (tl_tensor *)t;
     }
-    snprintf(who, sizeof who, "autograd (recording %s)", op >= 0 ? tl__op_name(op) : "a join");
-    return tl__alias(who, t);
+    a = tl__alias_quiet("autograd", t);
+    if (!a) TL__FAIL(TL_ERR_OOM, "autograd: out of memory saving the input %s of %s for backward", TL__SH(t),
+                     op >= 0 ? tl__op_name(op) : "a join");
+    return a;
 }
 /* Attaches a new node for op to out, retaining the inputs. Integer/bool outputs are never
    differentiable, so nothing is recorded for them. Returns 0 (OOM recorded) on failure. */
@@ -1786,7 +1827,11 @@ static int tl__save_out(tl__node *n, const tl_tensor *out) {
 /* Registers a new reference with the innermost scope (public functions return through this). */
 static tl_tensor *tl__ret(tl_tensor *t) {
     tl__tls_state *s = &tl__tls;
-    if (!t || s->scope_depth == 0) return t;
+    if (!t) return t;
+    if (s->scope_depth == 0) {
+        t->caller_refs++;
+        return t;
+    }
     if (!s->scope_items) {
         s->scope_items = s->scope_inline;
         s->scope_cap = TL__SCOPE_INLINE;
@@ -1812,7 +1857,31 @@ TLDEF tl_tensor *tl_retain(tl_tensor *t) {
     t->refcount++;
     return tl__ret(t);
 }
-TLDEF void tl_release(tl_tensor *t) { tl__release(t); }
+/* The caller's release. Misuse is caught here, at the call, not as a use-after-free much later:
+   a tensor whose header is dead (a second release) is left alone with an error, and in TL_DEBUG
+   builds so is a tensor the caller holds no reference to (one returned inside a scope, which
+   releases it itself, or one a container or module owns). */
+TLDEF void tl_release(tl_tensor *t) {
+    if (!t) return;
+    if (t->refcount <= 0) {
+        TL__FAIL(TL_ERR_STATE, "tl_release: the %s %s tensor%s%s was released already (a second release of the "
+                 "same reference)", tl__dtype_names[TL__VALID_DT(t->dtype) ? t->dtype : 0], TL__SH(t),
+                 t->made_by ? " made by " : "", t->made_by ? t->made_by : "");
+        return;
+    }
+#if TL_DEBUG
+    if (t->caller_refs <= 0) {
+        TL__FAIL(TL_ERR_STATE, "tl_release: the %s %s tensor%s%s is not the caller's to release: %s", TL__DT(t), TL__SH(t),
+                 t->made_by ? " made by " : "", t->made_by ? t->made_by : "",
+                 tl__tls.scope_depth > 0 ? "it was returned inside a scope, which releases it at tl_scope_end "
+                                           "(tl_keep(t) hands it to the caller instead)"
+                                         : "its references belong to a scope, a container, a module or the graph");
+        return;
+    }
+#endif
+    if (t->caller_refs > 0) t->caller_refs--;
+    tl__release(t);
+}
 
 TLDEF tl_scope tl_scope_begin(void) {
     tl_scope sc;
@@ -1832,7 +1901,16 @@ TLDEF void tl_scope_end(tl_scope sc) {
     int mark;
     if (sc.depth < 0 || sc.depth >= s->scope_depth) return; /* ended already or never begun */
     mark = s->scope_mark[sc.depth];
-    while (s->scope_n > mark) tl__release(s->scope_items[--s->scope_n]);
+    while (s->scope_n > mark) {
+        tl_tensor *t = s->scope_items[--s->scope_n];
+        if (t->refcount <= 0) { /* the caller released the scope's reference (NDEBUG builds let that through) */
+            TL__FAIL(TL_ERR_STATE, "tl_scope_end: the %s %s tensor%s%s owned by this scope was released by the caller "
+                     "already (tl_release of a reference the scope owned)", TL__DT(t), TL__SH(t),
+                     t->made_by ? " made by " : "", t->made_by ? t->made_by : "");
+            continue;
+        }
+        tl__release(t);
+    }
     s->scope_depth = sc.depth;
     if (s->scope_depth == 0 && s->scope_items != s->scope_inline && s->scope_items) {
         tl__free(s->scope_items); /* give back a grown list once the outermost scope ends */
@@ -1857,6 +1935,7 @@ TLDEF tl_tensor *tl_keep(tl_tensor *t) {
                         sizeof(tl_tensor *) * (size_t)(s->scope_n - lo - 1));
                 s->scope_n--;
                 s->scope_mark[0]--;
+                t->caller_refs++;
             }
             return t;
         }
@@ -7505,7 +7584,8 @@ TLDEF tl_value_kind tl_value_kind_of(const tl_value *v) { return v ? v->kind : T
 static int tl__value_is(const char *op, const tl_value *v, tl_value_kind k1, tl_value_kind k2) {
     if (tl__null_in(op, v)) return 0;
     if (v->kind == k1 || v->kind == k2) return 1;
-    TL__FAIL(TL_ERR_ARG, "%s: expected a %s value, got %s", op, tl__value_kind_names[k1], tl__value_kind_names[v->kind]);
+    TL__FAIL(TL_ERR_ARG, "%s: expected %s %s value, got %s", op, k1 == TL_VALUE_INT ? "an" : "a", tl__value_kind_names[k1],
+             tl__value_kind_names[v->kind]);
     return 0;
 }
 TLDEF int tl_value_as_bool(const tl_value *v) {
@@ -7516,9 +7596,12 @@ TLDEF int64_t tl_value_as_int(const tl_value *v) {
     return v->kind == TL_VALUE_BOOL ? v->flag : v->i;
 }
 TLDEF double tl_value_as_float(const tl_value *v) {
-    if (v && v->kind == TL_VALUE_FLOAT) return v->f;
-    if (!tl__value_is("tl_value_as_float", v, TL_VALUE_INT, TL_VALUE_BOOL)) return 0;
-    return v->kind == TL_VALUE_BOOL ? (double)v->flag : (double)v->i;
+    if (tl__null_in("tl_value_as_float", v)) return 0;
+    if (v->kind == TL_VALUE_FLOAT) return v->f;
+    if (v->kind == TL_VALUE_INT) return (double)v->i;
+    if (v->kind == TL_VALUE_BOOL) return (double)v->flag;
+    TL__FAIL(TL_ERR_ARG, "tl_value_as_float: expected a float, int or bool value, got %s", tl__value_kind_names[v->kind]);
+    return 0;
 }
 TLDEF const char *tl_value_as_string(const tl_value *v, size_t *len) {
     if (len) *len = 0;
@@ -12385,7 +12468,14 @@ TLDEF tl_tensor *tl_module_forward(tl_module *m, const tl_tensor *input) {
     if (!m->forward)
         return TL__FAILN(TL_ERR_STATE, "tl_module_forward: %s has no forward function (input %s)", m->type,
                          TL__SH(input));
-    return m->forward(m, input); /* the forward function returns a tracked new reference */
+    {
+        tl_status before = tl__tls.status;
+        tl_tensor *out = m->forward(m, input); /* the forward function returns a tracked new reference */
+        if (!out && before == TL_OK && tl__tls.status == TL_OK) /* a user's forward that forgot to say why */
+            TL__FAIL(TL_ERR_STATE, "tl_module_forward: the forward function of %s returned NULL without recording an "
+                     "error (input %s)", m->type, TL__SH(input));
+        return out;
+    }
 }
 
 /* ---- traversals ---- */

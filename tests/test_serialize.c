@@ -441,7 +441,7 @@ TEST(samples_resave_identical_bytes) {
 
 /* Our pickle for a torch sample's object is byte-identical to Python's (memo numbering included). */
 TEST(pickle_matches_torch_bytes) {
-    size_t n, k;
+    size_t n = 0, k;
     unsigned char *file;
     char path[512];
     tl_value *v;
