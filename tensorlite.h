@@ -161,12 +161,19 @@ typedef enum tl_status {
 typedef struct tl_tensor tl_tensor;   /* opaque: use the accessors below */
 typedef struct tl_storage tl_storage; /* opaque: refcounted bytes shared by views */
 
-/* Shape literal for C callers: tl_zeros(TL_SHAPE(2, 3), TL_F32) passes ndim and the sizes. */
+/* Shape literal: tl_zeros(TL_SHAPE(2, 3), TL_F32) passes ndim and the sizes. In C it is a compound
+   literal; in C++11 (where those are not ISO) a temporary that lives to the end of the full
+   expression, so it works the same way, but its arguments are evaluated twice there. */
+#ifndef __cplusplus
 #define TL_SHAPE(...) \
     (int)(sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (const int64_t[]){__VA_ARGS__}
 /* A list literal of ints (dims for permute, sum_dims, ...): same expansion as TL_SHAPE. */
 #define TL_DIMS(...) \
     (int)(sizeof((const int[]){__VA_ARGS__}) / sizeof(int)), (const int[]){__VA_ARGS__}
+#else
+#define TL_SHAPE(...) tl_cpp_shape({__VA_ARGS__}).n, tl_cpp_shape({__VA_ARGS__}).v
+#define TL_DIMS(...) tl_cpp_dims({__VA_ARGS__}).n, tl_cpp_dims({__VA_ARGS__}).v
+#endif
 
 /* ===== >>setup ================================================================================ */
 
@@ -958,6 +965,46 @@ TLDEF tl_status tl_print(const tl_tensor *t);           /* to stdout */
 #endif
 
 #ifdef __cplusplus
+}
+
+/* ---- C++11 conveniences (C++ linkage, so they can overload): what TL_SHAPE/TL_DIMS expand to,
+   and the calls that take a C array literal in C, taking a braced list instead:
+       tl_module *net = tl_nn_sequential({tl_nn_linear(4, 8, 1), tl_nn_relu()});
+       tl_tensor *y = tl_cat({a, b}, 0); */
+#include <initializer_list>
+struct tl_cpp_shape_t {
+    int n;
+    int64_t v[TL_MAX_DIMS + 1]; /* one spare: a list that is too long is refused by the call, not read past */
+};
+inline tl_cpp_shape_t tl_cpp_shape(std::initializer_list<int64_t> l) {
+    tl_cpp_shape_t s;
+    int i = 0;
+    for (const int64_t *p = l.begin(); p != l.end() && i <= TL_MAX_DIMS; ++p) s.v[i++] = *p;
+    s.n = (int)l.size() > TL_MAX_DIMS ? TL_MAX_DIMS + 1 : (int)l.size();
+    for (; i <= TL_MAX_DIMS; i++) s.v[i] = 0;
+    return s;
+}
+struct tl_cpp_dims_t {
+    int n;
+    int v[TL_MAX_DIMS + 1];
+};
+inline tl_cpp_dims_t tl_cpp_dims(std::initializer_list<int> l) {
+    tl_cpp_dims_t s;
+    int i = 0;
+    for (const int *p = l.begin(); p != l.end() && i <= TL_MAX_DIMS; ++p) s.v[i++] = *p;
+    s.n = (int)l.size() > TL_MAX_DIMS ? TL_MAX_DIMS + 1 : (int)l.size();
+    for (; i <= TL_MAX_DIMS; i++) s.v[i] = 0;
+    return s;
+}
+inline tl_module *tl_nn_sequential(std::initializer_list<tl_module *> mods) {
+    return tl_nn_sequential((int)mods.size(), mods.begin());
+}
+inline tl_module *tl_nn_module_list(std::initializer_list<tl_module *> mods) {
+    return tl_nn_module_list((int)mods.size(), mods.begin());
+}
+inline tl_tensor *tl_cat(std::initializer_list<tl_tensor *> ts, int dim) { return tl_cat((int)ts.size(), ts.begin(), dim); }
+inline tl_tensor *tl_stack(std::initializer_list<tl_tensor *> ts, int dim) {
+    return tl_stack((int)ts.size(), ts.begin(), dim);
 }
 #endif
 
