@@ -487,6 +487,8 @@ TLDEF tl_tensor *tl_nll_loss(const tl_tensor *input, const tl_tensor *target, co
 /* F.cross_entropy(logits [N, C], class indices int64 [N]) = nll_loss(log_softmax(logits, 1)). */
 TLDEF tl_tensor *tl_cross_entropy(const tl_tensor *input, const tl_tensor *target, const tl_tensor *weight,
                                   int64_t ignore_index, tl_reduction reduction);
+/* F.mse_loss / F.l1_loss / F.smooth_l1_loss: a target of another (broadcastable) shape is broadcast
+   against input as torch does, after a one-time note on stderr (torch warns). */
 TLDEF tl_tensor *tl_mse_loss(const tl_tensor *input, const tl_tensor *target, tl_reduction reduction);
 TLDEF tl_tensor *tl_l1_loss(const tl_tensor *input, const tl_tensor *target, tl_reduction reduction);
 /* F.smooth_l1_loss with beta (torch default 1.0). */
@@ -6389,6 +6391,50 @@ static int tl__loss_check(const char *op, const tl_tensor *a, const tl_tensor *b
     return 1;
 }
 
+/* mse_loss, l1_loss and smooth_l1_loss broadcast input and target when their shapes differ, as
+   torch does (torch.broadcast_tensors, after warning "Using a target size ... that is different to
+   the input size ..."); the warning goes to stderr once per process. The two pointers become new
+   untracked references to the expanded views (own[], released by the caller); shapes that do not
+   broadcast fail. */
+static int tl__loss_broadcast(const char *op, const tl_tensor **in, const tl_tensor **tg, tl_tensor **own) {
+    static int warned;
+    const tl_tensor *ts[2];
+    int64_t shape[TL_MAX_DIMS];
+    int nd;
+    own[0] = own[1] = NULL;
+    if ((*in)->ndim == (*tg)->ndim && !memcmp((*in)->shape, (*tg)->shape, sizeof(int64_t) * (size_t)(*in)->ndim)) return 1;
+    ts[0] = *in;
+    ts[1] = *tg;
+    if (!tl__broadcast_n(op, 2, ts, &nd, shape)) return 0;
+#ifndef TL_NO_STDIO
+    if (!warned) {
+        warned = 1;
+        fprintf(stderr, "tensorlite: %s: using a target size (%s) that is different to the input size (%s); this will "
+                "likely lead to incorrect results due to broadcasting (noted once)\n", op, TL__SH(*tg), TL__SH(*in));
+    }
+#endif
+    own[0] = tl__expand(op, *in, nd, shape);
+    own[1] = own[0] ? tl__expand(op, *tg, nd, shape) : NULL;
+    if (!own[1]) {
+        tl__release(own[0]);
+        own[0] = NULL;
+        return 0;
+    }
+    *in = own[0];
+    *tg = own[1];
+    return 1;
+}
+/* The broadcasting losses: broadcast, then the same-shape body. */
+#define TL__BROADCAST_LOSS(op, body, ...)                                                        \
+    do {                                                                                         \
+        tl_tensor *own_[2], *r_ = NULL;                                                          \
+        TL__CHECK2(op, input, target);                                                           \
+        if (tl__loss_broadcast(op, &input, &target, own_)) r_ = body(input, target, __VA_ARGS__); \
+        tl__release(own_[0]);                                                                    \
+        tl__release(own_[1]);                                                                    \
+        return r_;                                                                               \
+    } while (0)
+
 /* -w[t] * x[n, t] per sample (0 where t == ignore_index); mean divides by the summed weights. */
 static tl_tensor *tl__nll(const char *op, const tl_tensor *x, const tl_tensor *t, const tl_tensor *w, int64_t ignore,
                           tl_reduction red) {
@@ -6493,23 +6539,27 @@ TLDEF tl_tensor *tl_cross_entropy(const tl_tensor *input, const tl_tensor *targe
     o.reduction = reduction;
     return tl_cross_entropy_ex(input, target, &o);
 }
-TLDEF tl_tensor *tl_mse_loss(const tl_tensor *input, const tl_tensor *target, tl_reduction reduction) {
+static tl_tensor *tl__mse_loss(const tl_tensor *input, const tl_tensor *target, tl_reduction reduction) {
     tl_tensor *d, *sq;
-    TL__CHECK2("tl_mse_loss", input, target);
     if (!tl__loss_check("tl_mse_loss", input, target, reduction)) return NULL;
     d = tl__binary("tl_mse_loss", TL__OP_SUB, input, target, 0, 0, 1);
     sq = d ? tl__binary("tl_mse_loss", TL__OP_MUL, d, d, 0, 0, 1) : NULL;
     tl__release(d);
     return tl__ret(tl__reduce_loss("tl_mse_loss", sq, reduction));
 }
-TLDEF tl_tensor *tl_l1_loss(const tl_tensor *input, const tl_tensor *target, tl_reduction reduction) {
+TLDEF tl_tensor *tl_mse_loss(const tl_tensor *input, const tl_tensor *target, tl_reduction reduction) {
+    TL__BROADCAST_LOSS("tl_mse_loss", tl__mse_loss, reduction);
+}
+static tl_tensor *tl__l1_loss(const tl_tensor *input, const tl_tensor *target, tl_reduction reduction) {
     tl_tensor *d, *a;
-    TL__CHECK2("tl_l1_loss", input, target);
     if (!tl__loss_check("tl_l1_loss", input, target, reduction)) return NULL;
     d = tl__binary("tl_l1_loss", TL__OP_SUB, input, target, 0, 0, 1);
     a = d ? tl__unary("tl_l1_loss", TL__OP_ABS, d, 0, 0) : NULL;
     tl__release(d);
     return tl__ret(tl__reduce_loss("tl_l1_loss", a, reduction));
+}
+TLDEF tl_tensor *tl_l1_loss(const tl_tensor *input, const tl_tensor *target, tl_reduction reduction) {
+    TL__BROADCAST_LOSS("tl_l1_loss", tl__l1_loss, reduction);
 }
 /* |d| < beta ? 0.5 d^2 / beta : |d| - 0.5 beta, d = input - target. The backward is torch's
    kernel for each side (x <= -beta: -1, x >= beta: 1, else x / beta, with x = d for the input and
@@ -6560,16 +6610,19 @@ static tl_status tl__bwd_smoothl1(tl__node *n, const tl_tensor *g, tl_tensor **g
     if (gb) gin[1] = tl__sum_to(gb, b);
     return (TL__NEED(n, 0) && !gin[0]) || (TL__NEED(n, 1) && !gin[1]) ? tl__tls.status : TL_OK;
 }
-TLDEF tl_tensor *tl_smooth_l1_loss(const tl_tensor *input, const tl_tensor *target, double beta,
-                                   tl_reduction reduction) {
+static tl_tensor *tl__smooth_l1_loss(const tl_tensor *input, const tl_tensor *target, double beta,
+                                     tl_reduction reduction) {
     const char *op = "tl_smooth_l1_loss";
-    TL__CHECK2(op, input, target);
     if (!tl__loss_check(op, input, target, reduction)) return NULL;
     if (!(beta >= 0)) return TL__FAILN(TL_ERR_ARG, "%s: beta must be non-negative (got %g)", op, beta);
     if (!TL__IS_FLOAT(input->dtype) || !TL__IS_FLOAT(target->dtype))
         return TL__FAILN(TL_ERR_DTYPE, "%s: expected floating input and target, got %s and %s", op, TL__DT(input),
                          TL__DT(target));
     return tl__ret(tl__reduce_loss(op, tl__smooth_l1(op, input, target, beta), reduction));
+}
+TLDEF tl_tensor *tl_smooth_l1_loss(const tl_tensor *input, const tl_tensor *target, double beta,
+                                   tl_reduction reduction) {
+    TL__BROADCAST_LOSS("tl_smooth_l1_loss", tl__smooth_l1_loss, beta, reduction);
 }
 /* -(y log(p) + (1 - y) log(1 - p)), each log clamped at -100; torch's backward
    (p - y) / max(p (1 - p), 1e-12), finite at p = 0 and 1. */

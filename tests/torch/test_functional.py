@@ -484,6 +484,15 @@ def gen_pointwise_losses():
                     ins.append(pw)
                     extra = " pos_weight %s" % (pw.desc() if pw else None)
                 add(op, op, [RED.index(red)], dbls, ins, "x %s t %s %s%s" % (x.desc(), t.desc(), red, extra))
+        # broadcasting targets (torch warns, then broadcasts both): [2,3] vs [3], [4,1] vs [1,5], [3] vs [2,3]
+        for op in ("mse_loss", "l1_loss", "smooth_l1_loss"):
+            for sx, st in (([2, 3], [3]), ([4, 1], [1, 5]), ([3], [2, 3]), ([2, 1, 3], [4, 1])):
+                g = lambda sh: U(sh, -2, 2)
+                x = make(sx, g, lay(len(sx)), True)
+                t = make(st, g, lay(len(st)), rng.random() < 0.5)
+                dbls = [1.0] if op == "smooth_l1_loss" else []
+                add(op + "_broadcast", op, [RED.index(red)], dbls, [x, t],
+                    "x %s t %s %s (broadcast)" % (x.desc(), t.desc(), red))
         # exact kinks: torch's conventions decide (sign(0) = 0; smooth_l1 at |d| = beta is the linear piece)
         base = torch.tensor([[-1.5, 0.25, 2.0, -0.75], [1.0, -2.0, 0.5, 0.0]], dtype=torch.float64)
         d = torch.tensor([[0.0, 0.0, 1.0, -1.0], [0.5, -0.5, 2.0, 0.0]], dtype=torch.float64)
@@ -592,16 +601,13 @@ def torch_op(op, ints, dbls, T):
         return F.cross_entropy(T[0], T[1], weight=T[2], ignore_index=ints[1], reduction=red,
                                label_smoothing=dbls[0]), None
     if op == "mse_loss":
-        if T[0].shape != T[1].shape:
-            raise RuntimeError("shape mismatch (not broadcast here)")
+        # torch warns and broadcasts when the shapes differ (tensorlite follows)
         return F.mse_loss(T[0], T[1], reduction=red), None
     if op == "l1_loss":
-        if T[0].shape != T[1].shape:
-            raise RuntimeError("shape mismatch (not broadcast here)")
+        # torch warns and broadcasts when the shapes differ (tensorlite follows)
         return F.l1_loss(T[0], T[1], reduction=red), None
     if op == "smooth_l1_loss":
-        if T[0].shape != T[1].shape:
-            raise RuntimeError("shape mismatch (not broadcast here)")
+        # torch warns and broadcasts when the shapes differ (tensorlite follows)
         return F.smooth_l1_loss(T[0], T[1], reduction=red, beta=dbls[0]), None
     if op == "bce_loss":
         return F.binary_cross_entropy(T[0], T[1], reduction=red), None
