@@ -8778,44 +8778,56 @@ static void tl__zip_prefix(const char *path, char *out, size_t cap) {
 #include <unistd.h>
 #define TL__HAVE_FSYNC 1
 #endif
-TLDEF tl_status tl_save(const tl_value *v, const char *path) {
-    char prefix[256], *tmp;
-    size_t plen;
-    FILE *f;
-    tl__sink s;
-    tl_status st;
+/* Atomic file writes (tl_save, and tl_save_npy in >>data): tl__atomic_open creates
+   "<path>.tmp-XXXXXXXX" in the same directory; tl__atomic_close(st) flushes, closes and fsyncs it,
+   then renames it over path when st is TL_OK, and removes it otherwise (path untouched). */
+static FILE *tl__atomic_open(const char *op, const char *path, char **tmp) {
+    size_t plen = strlen(path);
     unsigned long salt;
-    if (tl__null_in("tl_save", v) || tl__null_in("tl_save", path)) return tl__tls.status ? tl__tls.status : TL_ERR_ARG;
-    tl__zip_prefix(path, prefix, sizeof prefix);
-    plen = strlen(path);
-    tmp = (char *)tl__malloc(plen + 32);
-    if (!tmp) return TL__FAIL(TL_ERR_OOM, "tl_save: out of memory");
-    salt = (unsigned long)(size_t)tmp ^ (unsigned long)(size_t)&salt ^ (unsigned long)plen * 2654435761ul;
-    snprintf(tmp, plen + 32, "%s.tmp-%08lx", path, salt & 0xfffffffful);
-    f = fopen(tmp, "wb");
-    if (!f) {
-        st = TL__FAIL(TL_ERR_IO, "tl_save: cannot create the temporary file '%s' next to '%s'", tmp, path);
-        tl__free(tmp);
-        return st;
+    FILE *f;
+    *tmp = (char *)tl__malloc(plen + 32);
+    if (!*tmp) {
+        TL__FAIL(TL_ERR_OOM, "%s: out of memory", op);
+        return NULL;
     }
-    memset(&s, 0, sizeof s);
-    s.fn = tl__file_writer;
-    s.user = f;
-    st = tl__ckpt_save("tl_save", v, &s, prefix);
-    if (!st && fflush(f) != 0) st = TL__FAIL(TL_ERR_IO, "tl_save: flushing '%s' failed", tmp);
-    if (fclose(f) != 0 && !st) st = TL__FAIL(TL_ERR_IO, "tl_save: closing '%s' failed", tmp);
+    salt = (unsigned long)(size_t)*tmp ^ (unsigned long)(size_t)&salt ^ (unsigned long)plen * 2654435761ul;
+    snprintf(*tmp, plen + 32, "%s.tmp-%08lx", path, salt & 0xfffffffful);
+    f = fopen(*tmp, "wb");
+    if (!f) {
+        TL__FAIL(TL_ERR_IO, "%s: cannot create the temporary file '%s' next to '%s'", op, *tmp, path);
+        tl__free(*tmp);
+        *tmp = NULL;
+    }
+    return f;
+}
+static tl_status tl__atomic_close(const char *op, const char *path, FILE *f, char *tmp, tl_status st) {
+    if (!st && fflush(f) != 0) st = TL__FAIL(TL_ERR_IO, "%s: flushing '%s' failed", op, tmp);
+    if (fclose(f) != 0 && !st) st = TL__FAIL(TL_ERR_IO, "%s: closing '%s' failed", op, tmp);
 #ifdef TL__HAVE_FSYNC
     if (!st) { /* fileno is not C99: reopen the closed file to fsync its data before the rename */
         int fd = open(tmp, O_RDONLY);
-        if (fd < 0 || fsync(fd) != 0) st = TL__FAIL(TL_ERR_IO, "tl_save: fsync of '%s' failed", tmp);
+        if (fd < 0 || fsync(fd) != 0) st = TL__FAIL(TL_ERR_IO, "%s: fsync of '%s' failed", op, tmp);
         if (fd >= 0) close(fd);
     }
 #endif
     if (!st && rename(tmp, path) != 0)
-        st = TL__FAIL(TL_ERR_IO, "tl_save: cannot rename '%s' to '%s'", tmp, path);
+        st = TL__FAIL(TL_ERR_IO, "%s: cannot rename '%s' to '%s'", op, tmp, path);
     if (st) remove(tmp);
     tl__free(tmp);
     return st;
+}
+TLDEF tl_status tl_save(const tl_value *v, const char *path) {
+    char prefix[256], *tmp;
+    FILE *f;
+    tl__sink s;
+    if (tl__null_in("tl_save", v) || tl__null_in("tl_save", path)) return tl__tls.status ? tl__tls.status : TL_ERR_ARG;
+    tl__zip_prefix(path, prefix, sizeof prefix);
+    f = tl__atomic_open("tl_save", path, &tmp);
+    if (!f) return tl__tls.status;
+    memset(&s, 0, sizeof s);
+    s.fn = tl__file_writer;
+    s.user = f;
+    return tl__atomic_close("tl_save", path, f, tmp, tl__ckpt_save("tl_save", v, &s, prefix));
 }
 TLDEF tl_status tl_save_tensor(const tl_tensor *t, const char *path) {
     tl_value *v;
@@ -9095,6 +9107,7 @@ typedef struct tl__ld {
     size_t nstores, capstores;
     long budget;
     int failed;
+    int any_names;              /* 1: entries may sit at the top level (.npz), no torch prefix check */
 } tl__ld;
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -9235,6 +9248,7 @@ static int tl__zip_parse(tl__ld *ld) {
         pos += 46 + (uint64_t)nl + xl + cl;
         ld->nents = k + 1;
     }
+    if (ld->any_names) return 1;
     /* the prefix: the first entry's name up to its first '/' (2.1) */
     {
         const tl__zent *e0 = &ld->ents[0];
@@ -10424,46 +10438,58 @@ TLDEF tl_value *tl_load_from_buffer_ex(void *data, size_t size, void (*release)(
     return v;
 }
 #ifndef TL_NO_STDIO
-TLDEF tl_value *tl_load(const char *path) {
+/* Reads the whole file at path into a new buffer (*buf, free with tl__free; *len bytes, plus 64
+   bytes of slack that keep alignment guarantees meaningful for empty files). Records an error
+   naming op and path on failure. Also used by the data readers (>>data). */
+static tl_status tl__read_file(const char *op, const char *path, unsigned char **buf, size_t *len) {
     FILE *f;
-    long len;
+    long n;
+    *buf = NULL;
+    *len = 0;
+    f = fopen(path, "rb");
+    if (!f) return TL__FAIL(TL_ERR_IO, "%s: cannot open '%s'", op, path);
+    /* a directory opens on POSIX but cannot be read (and its "size" is 2^63 - 1) */
+    if (fgetc(f) == EOF && ferror(f)) {
+        fclose(f);
+        return TL__FAIL(TL_ERR_IO, "%s: cannot read '%s' (is it a directory?)", op, path);
+    }
+    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        return TL__FAIL(TL_ERR_IO, "%s: cannot determine the size of '%s'", op, path);
+    }
+    *buf = (unsigned char *)tl__malloc(tl__szadd((size_t)n, 64));
+    if (!*buf) {
+        fclose(f);
+        return TL__FAIL(TL_ERR_OOM, "%s: out of memory reading '%s' (%ld bytes)", op, path, n);
+    }
+    if (fread(*buf, 1, (size_t)n, f) != (size_t)n) {
+        tl__free(*buf);
+        *buf = NULL;
+        fclose(f);
+        return TL__FAIL(TL_ERR_IO, "%s: reading '%s' failed", op, path);
+    }
+    fclose(f);
+    *len = (size_t)n;
+    return TL_OK;
+}
+TLDEF tl_value *tl_load(const char *path) {
+    size_t len;
     unsigned char *buf;
     tl__rblock *b;
     tl_value *v;
     if (tl__null_in("tl_load", path)) return NULL;
-    f = fopen(path, "rb");
-    if (!f) return TL__FAILV(TL_ERR_IO, "tl_load: cannot open '%s'", path);
-    /* a directory opens on POSIX but cannot be read (and its "size" is 2^63 - 1) */
-    if (fgetc(f) == EOF && ferror(f)) {
-        fclose(f);
-        return TL__FAILV(TL_ERR_IO, "tl_load: cannot read '%s' (is it a directory?)", path);
-    }
-    if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        fclose(f);
-        return TL__FAILV(TL_ERR_IO, "tl_load: cannot determine the size of '%s'", path);
-    }
-    /* 64 bytes of slack keep the buffer's alignment guarantee meaningful for empty files */
-    buf = (unsigned char *)tl__malloc(tl__szadd((size_t)len, 64));
+    if (tl__read_file("tl_load", path, &buf, &len) != TL_OK) return NULL;
     b = (tl__rblock *)tl__malloc(sizeof(tl__rblock));
-    if (!buf || !b) {
+    if (!b) {
         tl__free(buf);
-        tl__free(b);
-        fclose(f);
-        return TL__FAILV(TL_ERR_OOM, "tl_load: out of memory reading '%s' (%ld bytes)", path, len);
+        return TL__FAILV(TL_ERR_OOM, "tl_load: out of memory reading '%s'", path);
     }
-    if (fread(buf, 1, (size_t)len, f) != (size_t)len) {
-        tl__free(buf);
-        tl__free(b);
-        fclose(f);
-        return TL__FAILV(TL_ERR_IO, "tl_load: reading '%s' failed", path);
-    }
-    fclose(f);
     b->refcount = 1;
     b->data = buf;
     b->owned = 1;
     b->release = NULL;
     b->user = NULL;
-    v = tl__ckpt_load("tl_load", path, buf, (size_t)len, b);
+    v = tl__ckpt_load("tl_load", path, buf, len, b);
     tl__rblock_unref(buf, b);
     return v;
 }
