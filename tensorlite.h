@@ -929,8 +929,8 @@ TLDEF tl_status tl_init_kaiming_normal_(tl_tensor *t, double a, const char *mode
    takes one (tl_subset, tl_concat_dataset, tl_random_split, tl_loader_new) keeps its own reference,
    so you may free yours at once. Tensors are borrowed as everywhere (tl_tensor_dataset keeps its
    own references). A sample or batch holds NEW references, as every tensor the library returns: in
-   a scope they belong to it, outside one the caller releases them (tl_sample_release /
-   tl_batch_release). Callbacks (get_item, transform, collate) run inside a scope the library opens:
+   a scope they belong to it, outside one the caller releases them; tl_sample_release /
+   tl_batch_release are right in both cases (a scope that owns a field forgets it). Callbacks (get_item, transform, collate) run inside a scope the library opens:
    return new references and never release what you replace, the scope does that.
 
    Threads. With num_workers > 0, get_item, transforms and collate run on worker threads, several
@@ -970,7 +970,8 @@ TLDEF tl_status tl_dataset_get(tl_dataset *ds, int64_t index, tl_sample *out);
    data set can stay compact (uint8 images) and be converted as batches are made. fn NULL removes it.
    Not while a loader over ds is iterating. */
 TLDEF tl_status tl_dataset_set_transform(tl_dataset *ds, tl_transform_fn fn, void *user);
-TLDEF void tl_sample_release(tl_sample *s); /* releases the fields and zeroes s; NULL-safe */
+/* Releases the fields, whether a scope or you own them (a scope owning one forgets it), and zeroes s. */
+TLDEF void tl_sample_release(tl_sample *s);
 
 /* TensorDataset(*tensors): sample i is (tensors[0][i], ..., tensors[n-1][i]), copies of the rows
    (a 1-D tensor gives 0-dim fields). Every tensor needs the same size of dim 0, else TL_ERR_SHAPE
@@ -1019,7 +1020,8 @@ typedef struct tl_batch {
     tl_tensor *x, *y;
     int64_t size, index;
 } tl_batch;
-TLDEF void tl_batch_release(tl_batch *b); /* releases the fields and zeroes b; NULL-safe */
+/* Releases the fields, whether a scope or you own them (as tl_sample_release), and zeroes b. */
+TLDEF void tl_batch_release(tl_batch *b);
 /* collate(n, samples, out, user): fill out->n and out->t[] with new references (default: stack). */
 typedef tl_status (*tl_collate_fn)(int n, tl_sample *samples, tl_batch *out, void *user);
 /* The default collate: out->t[f] = stack of field f of every sample along a new dim 0. */
@@ -1054,14 +1056,15 @@ TLDEF tl_status tl_loader_reset(tl_loader *l);
 TLDEF int64_t tl_loader_epoch(const tl_loader *l); /* index of the current (or next) epoch, from 0 */
 /* Where the loader stands, as a tl_value a checkpoint can hold: a dict with 'epoch', 'batch'
    (batches delivered in this epoch), 'started', 'base_seed', 'generator_state' (uint8 [5056]: the
-   sampler generator's state before this epoch's order was drawn, or None), 'num_samples' and
-   'batch_size'. New value (tl_value_free). */
+   sampler generator's state before this epoch's order was drawn, or None), 'loader_generator' and
+   'sampler_generator' (the current states of opts.generator and the sampler's generator, None when
+   they are the default one), 'num_samples' and 'batch_size'. New value (tl_value_free). */
 TLDEF tl_value *tl_loader_position(const tl_loader *l);
 /* Restores a position from tl_loader_position (same data set length, sampler and batch size):
    the interrupted epoch continues with the same order from its next batch, and later epochs follow
-   as they would have. Redraws with a private copy of the saved state; an explicit generator
-   (opts.generator or the sampler's) is set to where it would be. The default generator is not
-   touched: restore it yourself (tl_set_rng_state) as torch checkpoints do. */
+   as they would have. The order is redrawn from a private copy of the saved state; explicit
+   generators (opts.generator, the sampler's) are set to their saved states. The default generator is
+   not touched: restore it yourself (tl_set_rng_state) as torch checkpoints do. */
 TLDEF tl_status tl_loader_set_position(tl_loader *l, const tl_value *pos);
 
 /* ---- files ---- */
@@ -13381,10 +13384,33 @@ TLDEF tl_status tl_dataset_set_transform(tl_dataset *ds, tl_transform_fn fn, voi
     ds->transform_user = fn ? user : NULL;
     return TL_OK;
 }
-TLDEF void tl_sample_release(tl_sample *s) {
+/* Drops the entry of t from whichever open scope owns it (innermost first), so that releasing it
+   is right whether a scope or the caller owned it. */
+static void tl__scope_forget(const tl_tensor *t) {
+    tl__tls_state *s = &tl__tls;
+    int i, d;
+    for (i = s->scope_n - 1; i >= 0; i--)
+        if (s->scope_items[i] == t) {
+            memmove(s->scope_items + i, s->scope_items + i + 1, sizeof(tl_tensor *) * (size_t)(s->scope_n - i - 1));
+            s->scope_n--;
+            for (d = 0; d < s->scope_depth; d++)
+                if (s->scope_mark[d] > i) s->scope_mark[d]--;
+            return;
+        }
+}
+/* Releases n fields wherever they are owned, then zeroes them. */
+static void tl__fields_release(tl_tensor **t, int n) {
     int k;
+    for (k = 0; k < n; k++)
+        if (t[k]) {
+            tl__scope_forget(t[k]);
+            tl__release(t[k]);
+            t[k] = NULL;
+        }
+}
+TLDEF void tl_sample_release(tl_sample *s) {
     if (!s) return;
-    for (k = 0; k < TL_MAX_FIELDS; k++) tl__release(s->t[k]);
+    tl__fields_release(s->t, TL_MAX_FIELDS);
     memset(s, 0, sizeof *s);
 }
 
@@ -13791,9 +13817,8 @@ TLDEF tl_tensor *tl_sampler_indices(tl_sampler *s, int64_t dataset_len) {
 /* ---- collate ---- */
 
 TLDEF void tl_batch_release(tl_batch *b) {
-    int k;
     if (!b) return;
-    for (k = 0; k < TL_MAX_FIELDS; k++) tl__release(b->t[k]);
+    tl__fields_release(b->t, TL_MAX_FIELDS);
     memset(b, 0, sizeof *b);
 }
 TLDEF tl_status tl_default_collate(int n, tl_sample *samples, tl_batch *out, void *user) {
@@ -14091,8 +14116,8 @@ static void tl__loader_install(tl_loader *l, int64_t *order, int64_t norder, int
         tl__mutex_unlock(&l->mu);
     }
 }
-/* Runs the sampler for the epoch: fresh (snapshotting its generator first) or, with replay, from
-   the saved snapshot (a private copy, or the sampler's own generator reset to it). */
+/* Runs the sampler for the epoch: fresh (snapshotting its generator first) or, with replay, from a
+   private copy of the saved snapshot (no generator is touched). */
 static tl_status tl__loader_plan(tl_loader *l, const char *op, int replay, int64_t **order, int64_t *norder) {
     tl_generator tmp, *sg;
     tl_tensor *idx;
@@ -14105,11 +14130,6 @@ static tl_status tl__loader_plan(tl_loader *l, const char *op, int replay, int64
         sg = l->sampler->g ? l->sampler->g : tl__gen(NULL);
         l->snap = *sg;
         l->snap.heap = 0;
-    } else if (l->sampler->g) {
-        int heap = l->sampler->g->heap;
-        sg = l->sampler->g;
-        *sg = l->snap;
-        sg->heap = heap;
     } else {
         tmp = l->snap;
         sg = &tmp;
@@ -14225,6 +14245,33 @@ TLDEF void tl_loader_free(tl_loader *l) {
     tl__free(l);
 }
 
+/* d[key] = the state of g now (an explicit generator the next draws come from), or None. */
+static tl_status tl__pos_gen(tl_value *d, const char *key, tl_generator *g) {
+    tl_scope sc;
+    tl_tensor *gs;
+    tl_status st;
+    if (!g) return tl_value_set(d, key, tl_value_none());
+    sc = tl_scope_begin();
+    gs = tl_generator_get_state(g);
+    st = gs ? tl_value_set(d, key, tl_value_tensor(gs)) : tl__tls.status;
+    tl_scope_end(sc);
+    return st;
+}
+/* Sets g (when not NULL) to the state saved under key; st is the status so far. */
+static tl_status tl__pos_set_gen(const char *op, const tl_value *pos, const char *key, tl_generator *g, tl_status st) {
+    const tl_value *v = tl_value_get(pos, key);
+    tl_scope sc;
+    tl_tensor *gs;
+    if (st != TL_OK || !g) return st;
+    if (tl_value_kind_of(v) != TL_VALUE_TENSOR)
+        return TL__FAIL(TL_ERR_ARG, "%s: this loader draws from an explicit generator, the position needs its state "
+                        "under '%s'", op, key);
+    sc = tl_scope_begin();
+    gs = tl_value_tensor_of(v);
+    st = gs ? tl_generator_set_state(g, gs) : tl__tls.status;
+    tl_scope_end(sc);
+    return st;
+}
 TLDEF tl_value *tl_loader_position(const tl_loader *l) {
     const char *op = "tl_loader_position";
     tl_value *d;
@@ -14245,6 +14292,8 @@ TLDEF tl_value *tl_loader_position(const tl_loader *l) {
     } else if (!st) {
         st = tl_value_set(d, "generator_state", tl_value_none());
     }
+    if (!st) st = tl__pos_gen(d, "loader_generator", l->gen);
+    if (!st) st = tl__pos_gen(d, "sampler_generator", l->sampler->g);
     if (!st) st = tl_value_set(d, "num_samples", tl_value_int(tl_sampler_len(l->sampler, l->ds->len)));
     if (!st) st = tl_value_set(d, "batch_size", tl_value_int(l->batch_size));
     if (st) {
@@ -14300,16 +14349,21 @@ TLDEF tl_status tl_loader_set_position(tl_loader *l, const tl_value *pos) {
         tl_scope_end(sc);
         if (st != TL_OK) return st;
     }
+    if (!tl_value_get(pos, "loader_generator") || !tl_value_get(pos, "sampler_generator"))
+        return TL__FAIL(TL_ERR_ARG, "%s: the position has no 'loader_generator' / 'sampler_generator' entries", op);
     tl__loader_withdraw(l);
     l->epoch = epoch;
-    if (!started) return TL_OK;
-    l->snap = tmp;
-    l->base_seed = (uint64_t)seed;
-    tl__loader_threads(l);
-    st = tl__loader_plan(l, op, 1, &order, &norder);
-    if (st != TL_OK) return st;
-    tl__loader_install(l, order, norder, batch);
-    return TL_OK;
+    if (started) {
+        l->snap = tmp;
+        l->base_seed = (uint64_t)seed;
+        tl__loader_threads(l);
+        st = tl__loader_plan(l, op, 1, &order, &norder);
+        if (st != TL_OK) return st;
+        tl__loader_install(l, order, norder, batch);
+    }
+    /* explicit generators continue from where they were when the position was taken */
+    st = tl__pos_set_gen(op, pos, "loader_generator", l->gen, TL_OK);
+    return tl__pos_set_gen(op, pos, "sampler_generator", l->sampler->g, st);
 }
 
 /* ---- file readers ----
