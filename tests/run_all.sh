@@ -58,12 +58,18 @@ for t in tests/test_*.c; do
   else cat $B/cc.err; fail=$((fail + 1)); echo "!! asan $n does not compile"; fi
 done
 
+# ThreadSanitizer over tests/test_data.c: the DataLoader's worker threads must race on nothing (any
+# report makes the binary exit 66, which fails the stage)
+stage "tsan test_data (DataLoader worker threads)" sh -c "gcc $STRICT -O1 -g -fsanitize=thread -I. -Itests \
+  tests/test_data.c -o $B/tsan_test_data -lm && TSAN_OPTIONS='exitcode=66' ./$B/tsan_test_data"
+
 stage "PyTorch oracle: ops (tests/torch)" sh tests/torch/run.sh
 stage "PyTorch oracle: autograd (tests/torch)" sh tests/torch/run_autograd.sh
 stage "PyTorch oracle: functional (tests/torch)" sh tests/torch/run_functional.sh
 stage "PyTorch oracle: nn modules (tests/torch)" sh tests/torch/run_modules.sh
 stage "PyTorch 1.13 oracle: serialize (tests/torch)" sh tests/torch/run_serialize.sh
 stage "PyTorch 1.13 oracle: random streams (tests/torch)" sh tests/torch/run_random.sh
+stage "PyTorch 1.13 oracle: data loading and file formats (tests/torch)" sh tests/torch/run_data.sh
 stage "PyTorch 2.x oracle: serialize (pip venv, cached)" sh tests/torch/torch2_env.sh
 
 echo
