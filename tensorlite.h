@@ -14395,15 +14395,28 @@ static tl_status tl__rd_fail(tl_status st, const char *op, const char *src, cons
     va_end(ap);
     return TL__FAIL(st, "%s: %s: %s", op, src, msg);
 }
-/* n bytes of elements of es bytes, each element's bytes reversed when swap. */
+/* n bytes of elements of es bytes, each element's bytes reversed when swap (dst == src: in place). */
 static void tl__copy_swap(unsigned char *dst, const unsigned char *src, size_t n, size_t es, int swap) {
     size_t i, j;
     if (!swap || es == 1) {
-        if (n) memcpy(dst, src, n);
+        if (n && dst != src) memcpy(dst, src, n);
+        return;
+    }
+    if (dst == src) {
+        for (i = 0; i + es <= n; i += es)
+            for (j = 0; j < es / 2; j++) {
+                unsigned char c = dst[i + j];
+                dst[i + j] = dst[i + es - 1 - j];
+                dst[i + es - 1 - j] = c;
+            }
         return;
     }
     for (i = 0; i + es <= n; i += es)
         for (j = 0; j < es; j++) dst[i + j] = src[i + es - 1 - j];
+}
+static void tl__free_cb(void *data, void *user) {
+    (void)user;
+    tl__free(data);
 }
 static uint32_t tl__rd32be(const unsigned char *p) {
     return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | (uint32_t)p[3];
@@ -14477,27 +14490,17 @@ static tl_status tl__gunzip(const char *op, const char *src, const unsigned char
     return TL_OK;
 }
 
-/* ---- IDX: magic 00 00 <type> <ndim>, ndim big-endian u32 sizes, big-endian data ---- */
-static tl_tensor *tl__idx_parse(const char *op, const char *src, const unsigned char *p, size_t n,
-                                const tl__rdlim *lim) {
+/* ---- IDX: magic 00 00 <type> <ndim>, ndim big-endian u32 sizes, big-endian data ----
+   own (NULL, or a pointer to p when p is a tl__malloc'd buffer) lets a decompressed file become the
+   tensor's storage in place, so reading Fashion-MNIST holds one copy of the images: *own is set to
+   NULL when the tensor took the buffer; otherwise the caller still frees it. */
+static tl_tensor *tl__idx_decode(const char *op, const char *src, const unsigned char *p, size_t n,
+                                 const tl__rdlim *lim, unsigned char **own) {
     int64_t shape[TL_MAX_DIMS];
     size_t bytes, es, hdr;
     tl_dtype dt;
     tl_tensor *t;
     int nd, i;
-    if (n >= 2 && p[0] == 0x1f && p[1] == 0x8b) { /* .gz: decompress, then parse the IDX bytes */
-        unsigned char *raw;
-        size_t rn;
-        if (tl__gunzip(op, src, p, n, lim, &raw, &rn) != TL_OK) return NULL;
-        if (rn >= 2 && raw[0] == 0x1f && raw[1] == 0x8b) {
-            tl__free(raw);
-            tl__rd_fail(TL_ERR_FORMAT, op, src, "gzip data inside gzip data (refused)");
-            return NULL;
-        }
-        t = tl__idx_parse(op, src, raw, rn, lim);
-        tl__free(raw);
-        return t;
-    }
     if (n < 4) {
         tl__rd_fail(TL_ERR_FORMAT, op, src, "truncated IDX header (%lu bytes)", (unsigned long)n);
         return NULL;
@@ -14548,9 +14551,36 @@ static tl_tensor *tl__idx_parse(const char *op, const char *src, const unsigned 
                     tl__dtype_names[dt], (unsigned long)bytes, (unsigned long)(n - hdr));
         return NULL;
     }
+    if (own) { /* the data moves to the front of the buffer, which becomes the storage */
+        memmove(*own, *own + hdr, bytes);
+        tl__copy_swap(*own, *own, bytes, es, tl__host_is_little());
+        t = tl_from_buffer(*own, nd, shape, dt, tl__free_cb, NULL);
+        if (t) {
+            tl__scope_forget(t); /* internal result: untracked, like tl__new's */
+            *own = NULL;
+        }
+        return t;
+    }
     t = tl__new(op, nd, shape, dt);
     if (!t) return NULL;
     tl__copy_swap((unsigned char *)t->storage->data, p + hdr, bytes, es, tl__host_is_little());
+    return t;
+}
+static tl_tensor *tl__idx_parse(const char *op, const char *src, const unsigned char *p, size_t n,
+                                const tl__rdlim *lim) {
+    unsigned char *raw;
+    size_t rn;
+    tl_tensor *t;
+    if (!(n >= 2 && p[0] == 0x1f && p[1] == 0x8b)) return tl__idx_decode(op, src, p, n, lim, NULL);
+    /* .gz: decompress, then decode the IDX bytes in the decompressed buffer */
+    if (tl__gunzip(op, src, p, n, lim, &raw, &rn) != TL_OK) return NULL;
+    if (rn >= 2 && raw[0] == 0x1f && raw[1] == 0x8b) {
+        tl__free(raw);
+        tl__rd_fail(TL_ERR_FORMAT, op, src, "gzip data inside gzip data (refused)");
+        return NULL;
+    }
+    t = tl__idx_decode(op, src, raw, rn, lim, &raw);
+    tl__free(raw); /* NULL when the tensor took it */
     return t;
 }
 
