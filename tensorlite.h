@@ -86,6 +86,7 @@
    Error state, scopes and grad mode are per thread. A tensor belongs to one thread at a time (its
    refcount is a plain int); hand it over, don't share it. tl_setup must run before other threads
    use the library. The live-object counters are atomic where the compiler supports it.
+   DataLoader workers (>>data) run dataset callbacks on their own threads: see the rules there.
 
    RECENT CHANGES
    ==============
