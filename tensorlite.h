@@ -951,7 +951,7 @@ typedef struct tl_sample {
     tl_tensor *t[TL_MAX_FIELDS];
 } tl_sample;
 
-typedef struct tl_dataset tl_dataset;
+typedef struct tl_dataset tl_dataset; /* opaque, refcounted (tl_dataset_free) */
 /* get_item(user, index, out): fill out->n and out->t[0..n) with new references for sample index
    (0 <= index < len); return TL_OK or an error status after recording an error (TL__FAIL-style). */
 typedef tl_status (*tl_get_item_fn)(void *user, int64_t index, tl_sample *out);
@@ -1040,7 +1040,7 @@ typedef struct tl_loader_opts {
     tl_collate_fn collate;   /* NULL: tl_default_collate */
     void *collate_user;
 } tl_loader_opts;
-typedef struct tl_loader tl_loader;
+typedef struct tl_loader tl_loader; /* opaque; one thread drives it (its workers are its own) */
 
 /* DataLoader(ds, **opts): keeps its own references to ds and the sampler. NULL on bad options. */
 TLDEF tl_loader *tl_loader_new(tl_dataset *ds, const tl_loader_opts *opts);

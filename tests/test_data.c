@@ -64,10 +64,7 @@ static int64_t drain(tl_loader *l, int64_t *out, int64_t *nout, int64_t *sizes) 
         nb++;
         tl_batch_release(&b);
     }
-    if (st != TL_EPOCH_END) {
-        printf("    drain: %s: %s\n", tl_status_str(st), tl_last_error());
-        return -1;
-    }
+    if (st != TL_EPOCH_END) return -1; /* the caller checks tl_last_error() */
     return nb < 0 ? -1 : nb;
 }
 
