@@ -14797,9 +14797,9 @@ static tl_tensor *tl__npy_parse(const char *op, const char *src, const unsigned 
         size_t j;
         for (j = 0; j < bytes; j++)
             if (b[j] > 1) {
-                tl__release(t);
                 tl__rd_fail(TL_ERR_FORMAT, op, src, "bool element %lu has byte value %u (must be 0 or 1)",
                             (unsigned long)j, b[j]);
+                tl__release(t);
                 return NULL;
             }
     }
