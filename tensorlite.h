@@ -43,6 +43,7 @@
        >>serialize  tl_value trees, torch.save-compatible tl_save, safe tl_load (torch 1.6-2.x files)
        >>random     tl_manual_seed, rand/randn/randint/randperm/bernoulli/multinomial: torch's streams
        >>modules    nn.Module registry, state_dict, repr, Sequential, Linear, Conv2d, pools, nn.init
+       >>data       Dataset/TensorDataset/Subset/random_split, samplers, DataLoader (workers, resumable), IDX/.npy/.npz/CSV
        >>debug      tl_print, tl_to_string
 
    COMPILE-TIME OPTIONS (define before including the implementation)
@@ -62,6 +63,7 @@
        TL_LOAD_MAX_DEPTH     default of tl_load_opts.max_depth (container nesting, 200)
        TL_LOAD_MAX_INFLATED  default of tl_load_opts.max_inflated_bytes (256 MiB)
        TL_LOAD_MAX_STRINGS   default of tl_load_opts.max_string_bytes (16 MiB)
+       TL_DATA_MAX_MB        largest decompressed stream or tensor one data reader makes (default 16384)
 
    OWNERSHIP RULES
    ===============
@@ -90,6 +92,7 @@
    Error state, scopes and grad mode are per thread. A tensor belongs to one thread at a time (its
    refcount is a plain int); hand it over, don't share it. tl_setup must run before other threads
    use the library. The live-object counters are atomic where the compiler supports it.
+   DataLoader workers (>>data) run dataset callbacks on their own threads: see the rules there.
 
    RECENT CHANGES
    ==============
@@ -155,7 +158,8 @@ typedef enum tl_status {
     TL_ERR_IO = -5,     /* a file could not be read or written */
     TL_ERR_STATE = -6,  /* the call is not allowed in the current state */
     TL_ERR_FORMAT = -7, /* malformed or refused file content */
-    TL_ERR_INDEX = -8   /* an index value outside its dimension */
+    TL_ERR_INDEX = -8,  /* an index value outside its dimension */
+    TL_EPOCH_END = 1    /* not an error: tl_loader_next has no more batches this epoch */
 } tl_status;
 
 typedef struct tl_tensor tl_tensor;   /* opaque: use the accessors below */
@@ -955,6 +959,197 @@ TLDEF tl_status tl_init_xavier_normal_(tl_tensor *t, double gain);
 TLDEF tl_status tl_init_kaiming_uniform_(tl_tensor *t, double a, const char *mode, const char *nonlinearity);
 TLDEF tl_status tl_init_kaiming_normal_(tl_tensor *t, double a, const char *mode, const char *nonlinearity);
 
+/* ===== >>data ================================================================================= */
+/* torch.utils.data in C. A dataset is a length and a get-item callback that returns one sample, a
+   tuple of up to TL_MAX_FIELDS tensors (x, label, ...). A loader (DataLoader) draws an order from a
+   sampler each epoch, fetches the samples, collates them into batches (default: stack each field,
+   so int64 labels stay int64) and, with num_workers > 0, prepares batches ahead on worker threads
+   while delivering them in order. With the same seed the order is PyTorch's (torch 1.13):
+   tl_manual_seed(s) then a shuffled loader gives the same indices, batch for batch, as
+   torch.manual_seed(s) then DataLoader(ds, batch_size=b, shuffle=True), and random_split and the
+   samplers draw what torch draws. File readers: IDX (MNIST / Fashion-MNIST, raw or .gz), .npy
+   (read and write), .npz and CSV; every reader parses from memory (the file functions read the file
+   and call it) and names the file and what is wrong in its errors.
+
+   Ownership. Datasets, samplers and loaders are refcounted objects, not scoped: a constructor
+   returns one you own (tl_dataset_free / tl_sampler_free / tl_loader_free drop it), and whatever
+   takes one (tl_subset, tl_concat_dataset, tl_random_split, tl_loader_new) keeps its own reference,
+   so you may free yours at once. Tensors are borrowed as everywhere (tl_tensor_dataset keeps its
+   own references). A sample or batch holds NEW references, as every tensor the library returns: in
+   a scope they belong to it, outside one the caller releases them; tl_sample_release /
+   tl_batch_release are right in both cases (a scope that owns a field forgets it). Callbacks (get_item, transform, collate) run inside a scope the library opens:
+   return new references and never release what you replace, the scope does that.
+
+   Threads. With num_workers > 0, get_item, transforms and collate run on worker threads, several
+   at once. They may read tensors other threads use but must not create views of them, retain or
+   release them (refcounts are plain ints): copy what you return, as the built-in datasets do. A
+   worker's error reaches the caller of tl_loader_next with its message. Worker threads seed their
+   own default generator with base_seed + k before building batch k (torch seeds worker i with
+   base_seed + i), so random transforms give the same batches for any num_workers > 0 and replay
+   exactly after tl_loader_set_position. TL_NO_THREADS or TL_NO_THREAD_LOCALS builds (and a failed
+   thread start) load inline, as num_workers = 0 does. */
+
+#define TL_MAX_FIELDS 8 /* tensors per sample / batch */
+
+/* One sample: n tensors (new references; fields n..TL_MAX_FIELDS-1 are NULL). */
+typedef struct tl_sample {
+    int n;
+    tl_tensor *t[TL_MAX_FIELDS];
+} tl_sample;
+
+typedef struct tl_dataset tl_dataset; /* opaque, refcounted (tl_dataset_free) */
+/* get_item(user, index, out): fill out->n and out->t[0..n) with new references for sample index
+   (0 <= index < len); return TL_OK or an error status after recording an error (TL__FAIL-style). */
+typedef tl_status (*tl_get_item_fn)(void *user, int64_t index, tl_sample *out);
+/* transform(sample, user): replace fields of sample with new tensors (normalise, augment). */
+typedef tl_status (*tl_transform_fn)(tl_sample *sample, void *user);
+
+/* A map-style dataset of len samples (torch.utils.data.Dataset with __len__ and __getitem__).
+   release(user) runs when the dataset is freed (may be NULL). NULL on bad arguments or OOM. */
+TLDEF tl_dataset *tl_dataset_new(int64_t len, tl_get_item_fn get_item, void *user, void (*release)(void *user));
+TLDEF tl_dataset *tl_dataset_retain(tl_dataset *ds); /* one more reference; NULL-safe */
+TLDEF void tl_dataset_free(tl_dataset *ds);          /* drops one reference; NULL-safe */
+TLDEF int64_t tl_dataset_len(const tl_dataset *ds);  /* len(ds); -1 for NULL */
+/* ds[index]: get_item, then the dataset's transform. out gets new references (cleared on error).
+   TL_ERR_INDEX when index is outside [0, len). */
+TLDEF tl_status tl_dataset_get(tl_dataset *ds, int64_t index, tl_sample *out);
+/* Sets the per-sample transform applied after get_item (the transform= of torchvision datasets), so a
+   data set can stay compact (uint8 images) and be converted as batches are made. fn NULL removes it.
+   Not while a loader over ds is iterating. */
+TLDEF tl_status tl_dataset_set_transform(tl_dataset *ds, tl_transform_fn fn, void *user);
+/* Releases the fields, whether a scope or you own them (a scope owning one forgets it), and zeroes s. */
+TLDEF void tl_sample_release(tl_sample *s);
+
+/* TensorDataset(*tensors): sample i is (tensors[0][i], ..., tensors[n-1][i]), copies of the rows
+   (a 1-D tensor gives 0-dim fields). Every tensor needs the same size of dim 0, else TL_ERR_SHAPE
+   ("Size mismatch between tensors"). Keeps its own references (contiguous copies if needed). */
+TLDEF tl_dataset *tl_tensor_dataset(int n, tl_tensor *const *tensors);
+/* Subset(ds, indices): sample i is ds[indices[i]]; every index must be in [0, len(ds)). */
+TLDEF tl_dataset *tl_subset(tl_dataset *ds, int64_t n, const int64_t *indices);
+/* ConcatDataset(datasets): the samples of datasets[0], then datasets[1], ... */
+TLDEF tl_dataset *tl_concat_dataset(int n, tl_dataset *const *datasets);
+/* random_split(ds, lengths, generator=g): n Subsets written to out (owned by the caller). lengths
+   are sample counts summing to len(ds), or fractions summing to 1 (floor(len * f) each, the remainder
+   handed out one by one from the first split, as torch). The order is randperm(len(ds)) from g
+   (NULL: this thread's default generator, as torch's default_generator). */
+TLDEF tl_status tl_random_split(tl_dataset *ds, int n, const double *lengths, tl_generator *g, tl_dataset **out);
+
+/* Samplers: each epoch, one sequence of dataset indices. A sampler without its own generator
+   (g NULL) draws from the default generator of the thread that starts the epoch. */
+typedef struct tl_sampler tl_sampler;
+/* Your own sampler: fn returns one epoch's indices as a new int64 [num_samples] tensor, drawing
+   randomness only from g (so a loader position can replay it). */
+typedef tl_tensor *(*tl_sampler_fn)(void *user, int64_t dataset_len, tl_generator *g);
+/* num_samples <= 0 means len(dataset); g may be NULL; release(user) runs when it is freed. */
+TLDEF tl_sampler *tl_sampler_new(tl_sampler_fn fn, void *user, void (*release)(void *user), int64_t num_samples,
+                                 tl_generator *g);
+TLDEF tl_sampler *tl_sequential_sampler(void); /* SequentialSampler: 0, 1, ..., len-1 */
+/* RandomSampler(ds, replacement, num_samples (<= 0: len), generator=g): torch's streams, including
+   the private generator seeded from the default one when g is NULL. */
+TLDEF tl_sampler *tl_random_sampler(int replacement, int64_t num_samples, tl_generator *g);
+/* WeightedRandomSampler(weights [n], num_samples > 0, replacement, generator=g) (multinomial over
+   weights as float64; the dataset must have n samples). Copies weights. */
+TLDEF tl_sampler *tl_weighted_random_sampler(const tl_tensor *weights, int64_t num_samples, int replacement,
+                                             tl_generator *g);
+/* SubsetRandomSampler(indices, generator=g): the given indices in a random order. Copies them. */
+TLDEF tl_sampler *tl_subset_random_sampler(int64_t n, const int64_t *indices, tl_generator *g);
+TLDEF void tl_sampler_free(tl_sampler *s); /* drops one reference; NULL-safe */
+/* len(sampler) for a dataset of dataset_len samples. */
+TLDEF int64_t tl_sampler_len(const tl_sampler *s, int64_t dataset_len);
+/* list(iter(sampler)): one epoch of indices as a new int64 tensor (draws as the loader would). */
+TLDEF tl_tensor *tl_sampler_indices(tl_sampler *s, int64_t dataset_len);
+
+/* A batch: n fields (new references), x and y repeat t[0] and t[1] for `for xb, yb in loader`
+   (the same references, not extra ones). size: samples in it; index: its position in the epoch. */
+typedef struct tl_batch {
+    int n;
+    tl_tensor *t[TL_MAX_FIELDS];
+    tl_tensor *x, *y;
+    int64_t size, index;
+} tl_batch;
+/* Releases the fields, whether a scope or you own them (as tl_sample_release), and zeroes b. */
+TLDEF void tl_batch_release(tl_batch *b);
+/* collate(n, samples, out, user): fill out->n and out->t[] with new references (default: stack). */
+typedef tl_status (*tl_collate_fn)(int n, tl_sample *samples, tl_batch *out, void *user);
+/* The default collate: out->t[f] = stack of field f of every sample along a new dim 0. */
+TLDEF tl_status tl_default_collate(int n, tl_sample *samples, tl_batch *out, void *user);
+
+/* DataLoader options; a zeroed struct is torch's defaults (batch_size 1, no shuffle, ...). */
+typedef struct tl_loader_opts {
+    int64_t batch_size;      /* 0 means 1 */
+    int shuffle;             /* a new random order every epoch (RandomSampler(generator=generator)) */
+    int drop_last;           /* drop the last incomplete batch */
+    int num_workers;         /* worker threads; 0 loads in tl_loader_next's thread */
+    int prefetch_factor;     /* batches prepared ahead per worker; 0 means 2 (torch's default) */
+    tl_generator *generator; /* shuffle order and base seed; NULL: the default generator (borrowed) */
+    tl_sampler *sampler;     /* NULL: sequential, or random with shuffle (not both); the loader keeps a reference */
+    tl_collate_fn collate;   /* NULL: tl_default_collate */
+    void *collate_user;
+} tl_loader_opts;
+typedef struct tl_loader tl_loader; /* opaque; one thread drives it (its workers are its own) */
+
+/* DataLoader(ds, **opts): keeps its own references to ds and the sampler. NULL on bad options. */
+TLDEF tl_loader *tl_loader_new(tl_dataset *ds, const tl_loader_opts *opts);
+TLDEF void tl_loader_free(tl_loader *l); /* stops the workers, releases undelivered batches; NULL-safe */
+/* len(DataLoader): batches per epoch (ceil or floor of len(sampler) / batch_size with drop_last). */
+TLDEF int64_t tl_loader_len(const tl_loader *l);
+/* The next batch into *out: TL_OK; TL_EPOCH_END (positive, not an error; *out zeroed) after the
+   epoch's last batch, and the call after that starts the next epoch (torch's iter(loader): the base
+   seed and the sampler's draws happen then); or an error (negative) naming the batch, with the
+   message of the failing get_item/transform/collate. A failed batch counts as delivered. */
+TLDEF tl_status tl_loader_next(tl_loader *l, tl_batch *out);
+/* Abandons the current epoch (like leaving a for loop early): the next call starts a new epoch. */
+TLDEF tl_status tl_loader_reset(tl_loader *l);
+TLDEF int64_t tl_loader_epoch(const tl_loader *l); /* index of the current (or next) epoch, from 0 */
+/* Where the loader stands, as a tl_value a checkpoint can hold: a dict with 'epoch', 'batch'
+   (batches delivered in this epoch), 'started', 'base_seed', 'generator_state' (uint8 [5056]: the
+   sampler generator's state before this epoch's order was drawn, or None), 'loader_generator' and
+   'sampler_generator' (the current states of opts.generator and the sampler's generator, None when
+   they are the default one), 'num_samples' and 'batch_size'. New value (tl_value_free). */
+TLDEF tl_value *tl_loader_position(const tl_loader *l);
+/* Restores a position from tl_loader_position (same data set length, sampler and batch size):
+   the interrupted epoch continues with the same order from its next batch, and later epochs follow
+   as they would have. The order is redrawn from a private copy of the saved state; explicit
+   generators (opts.generator, the sampler's) are set to their saved states. The default generator is
+   not touched: restore it yourself (tl_set_rng_state) as torch checkpoints do. */
+TLDEF tl_status tl_loader_set_position(tl_loader *l, const tl_value *pos);
+
+/* ---- files ---- */
+/* IDX (the MNIST / Fashion-MNIST format), raw or gzip-compressed (detected by its magic): a tensor
+   of the file's dtype (uint8, int8, int16, int32, float32, float64) and shape. */
+TLDEF tl_tensor *tl_load_idx_from_buffer(const void *data, size_t size);
+/* MNIST-style data set in root: train-images-idx3-ubyte(.gz) and train-labels-idx1-ubyte(.gz)
+   (or t10k-* when train is 0): images uint8 [N, 1, 28, 28] (0..255, torchvision's .data with the
+   channel dim ToTensor adds), labels int64 [N]. Fashion-MNIST and MNIST use the same names. */
+#ifndef TL_NO_STDIO
+TLDEF tl_tensor *tl_load_idx(const char *path);
+TLDEF tl_dataset *tl_mnist_dataset(const char *root, int train);
+#endif
+/* .npy (numpy.save's format 1.0-3.0): every dtype numpy and tensorlite share (bool, uint8, int8,
+   int16, int32, int64, float16, float32, float64), either byte order, C or Fortran order (read into
+   a C-order tensor). numpy has no bfloat16: saving one is TL_ERR_DTYPE. */
+TLDEF tl_tensor *tl_load_npy_from_buffer(const void *data, size_t size);
+/* The .npy bytes of t (C order) into a new buffer (free with tl_free_buffer). */
+TLDEF tl_status tl_save_npy_to_buffer(const tl_tensor *t, void **data, size_t *size);
+/* .npz (numpy.savez / savez_compressed): a dict of name -> tensor in archive order. */
+TLDEF tl_value *tl_load_npz_from_buffer(const void *data, size_t size);
+#ifndef TL_NO_STDIO
+TLDEF tl_tensor *tl_load_npy(const char *path);
+TLDEF tl_status tl_save_npy(const tl_tensor *t, const char *path); /* atomic, like tl_save */
+TLDEF tl_value *tl_load_npz(const char *path);
+#endif
+/* CSV of numbers: rows of delimiter-separated numbers (spaces around them allowed, blank lines
+   skipped) into a [rows, cols] tensor. A zeroed tl_csv_opts means ',' , no header, float32. */
+typedef struct tl_csv_opts {
+    char delimiter; /* 0 means ',' */
+    int header;     /* 1: skip the first line (column names) */
+    tl_dtype dtype; /* result dtype; integer dtypes parse integers exactly */
+} tl_csv_opts;
+TLDEF tl_tensor *tl_load_csv_from_buffer(const void *data, size_t size, const tl_csv_opts *opts);
+#ifndef TL_NO_STDIO
+TLDEF tl_tensor *tl_load_csv(const char *path, const tl_csv_opts *opts);
+#endif
+
 /* ===== >>debug ================================================================================ */
 
 /* Writes the tensor as torch prints it ("tensor([1., 2.])", summarised with ... past 1000
@@ -1449,6 +1644,7 @@ TLDEF const char *tl_status_str(tl_status s) {
     case TL_ERR_STATE: return "TL_ERR_STATE";
     case TL_ERR_FORMAT: return "TL_ERR_FORMAT";
     case TL_ERR_INDEX: return "TL_ERR_INDEX";
+    case TL_EPOCH_END: return "TL_EPOCH_END";
     }
     return "TL_ERR_UNKNOWN";
 }
@@ -9073,30 +9269,30 @@ static void tl__remove_stale_temps(const char *path) {
     }
     closedir(d);
 }
-TLDEF tl_status tl_save(const tl_value *v, const char *path) {
+/* The atomic write itself: produce(ctx, sink) streams the file's bytes (and records its own
+   errors); op names the public call in messages. */
+typedef tl_status (*tl__produce_fn)(void *ctx, tl__sink *s);
+static tl_status tl__atomic_write(const char *op, const char *path, tl__produce_fn produce, void *ctx) {
     static long counter; /* temp names of this process: pid + counter */
-    char prefix[256], *tmp, dir[4096];
+    char *tmp, dir[4096];
     const char *base;
-    size_t plen;
+    size_t plen = strlen(path);
     tl__fdw *w;
     tl__sink s;
     tl_status st;
     int fd;
-    if (tl__null_in("tl_save", v) || tl__null_in("tl_save", path)) return tl__tls.status ? tl__tls.status : TL_ERR_ARG;
-    tl__zip_prefix(path, prefix, sizeof prefix);
-    plen = strlen(path);
     tmp = (char *)tl__malloc(tl__szadd(plen, 64));
     w = (tl__fdw *)tl__malloc(sizeof(tl__fdw));
     if (!tmp || !w) {
         tl__free(tmp);
         tl__free(w);
-        return TL__FAIL(TL_ERR_OOM, "tl_save: out of memory");
+        return TL__FAIL(TL_ERR_OOM, "%s: out of memory", op);
     }
     tl__remove_stale_temps(path);
     snprintf(tmp, plen + 64, "%s.tmp-%ld-%lx", path, (long)getpid(), (unsigned long)TL__ATOMIC_ADD(&counter, 1));
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
     if (fd < 0) {
-        st = TL__FAIL(TL_ERR_IO, "tl_save: cannot create the temporary file '%s' next to '%s'", tmp, path);
+        st = TL__FAIL(TL_ERR_IO, "%s: cannot create the temporary file '%s' next to '%s'", op, tmp, path);
         tl__free(tmp);
         tl__free(w);
         return st;
@@ -9107,10 +9303,10 @@ TLDEF tl_status tl_save(const tl_value *v, const char *path) {
     memset(&s, 0, sizeof s);
     s.fn = tl__fdw_write;
     s.user = w;
-    st = tl__ckpt_save("tl_save", v, &s, prefix);
-    if (!st && !tl__fdw_flush(w)) st = TL__FAIL(TL_ERR_IO, "tl_save: writing '%s' failed", tmp);
-    if (!st && fsync(fd) != 0) st = TL__FAIL(TL_ERR_IO, "tl_save: fsync of '%s' failed", tmp);
-    if (!st && rename(tmp, path) != 0) st = TL__FAIL(TL_ERR_IO, "tl_save: cannot rename '%s' to '%s'", tmp, path);
+    st = produce(ctx, &s);
+    if (!st && !tl__fdw_flush(w)) st = TL__FAIL(TL_ERR_IO, "%s: writing '%s' failed", op, tmp);
+    if (!st && fsync(fd) != 0) st = TL__FAIL(TL_ERR_IO, "%s: fsync of '%s' failed", op, tmp);
+    if (!st && rename(tmp, path) != 0) st = TL__FAIL(TL_ERR_IO, "%s: cannot rename '%s' to '%s'", op, tmp, path);
     if (st) unlink(tmp);
     close(fd); /* after the rename: the lock protects the temporary until it has its final name */
     if (!st) { /* make the rename itself durable */
@@ -9128,39 +9324,50 @@ TLDEF tl_status tl_save(const tl_value *v, const char *path) {
 }
 #else
 /* Portable fallback (no POSIX): stdio, rename; a crash can leave "<path>.tmp-XXXXXXXX" behind. */
-TLDEF tl_status tl_save(const tl_value *v, const char *path) {
-    char prefix[256], *tmp;
-    size_t plen;
+typedef tl_status (*tl__produce_fn)(void *ctx, tl__sink *s);
+static tl_status tl__atomic_write(const char *op, const char *path, tl__produce_fn produce, void *ctx) {
+    char *tmp;
+    size_t plen = strlen(path);
     FILE *f;
     tl__sink s;
     tl_status st;
     unsigned long salt;
-    if (tl__null_in("tl_save", v) || tl__null_in("tl_save", path)) return tl__tls.status ? tl__tls.status : TL_ERR_ARG;
-    tl__zip_prefix(path, prefix, sizeof prefix);
-    plen = strlen(path);
     tmp = (char *)tl__malloc(tl__szadd(plen, 32));
-    if (!tmp) return TL__FAIL(TL_ERR_OOM, "tl_save: out of memory");
+    if (!tmp) return TL__FAIL(TL_ERR_OOM, "%s: out of memory", op);
     salt = (unsigned long)(size_t)tmp ^ (unsigned long)(size_t)&salt ^ (unsigned long)plen * 2654435761ul;
     snprintf(tmp, plen + 32, "%s.tmp-%08lx", path, salt & 0xfffffffful);
     f = fopen(tmp, "wb");
     if (!f) {
-        st = TL__FAIL(TL_ERR_IO, "tl_save: cannot create the temporary file '%s' next to '%s'", tmp, path);
+        st = TL__FAIL(TL_ERR_IO, "%s: cannot create the temporary file '%s' next to '%s'", op, tmp, path);
         tl__free(tmp);
         return st;
     }
     memset(&s, 0, sizeof s);
     s.fn = tl__file_writer;
     s.user = f;
-    st = tl__ckpt_save("tl_save", v, &s, prefix);
-    if (!st && fflush(f) != 0) st = TL__FAIL(TL_ERR_IO, "tl_save: flushing '%s' failed", tmp);
-    if (fclose(f) != 0 && !st) st = TL__FAIL(TL_ERR_IO, "tl_save: closing '%s' failed", tmp);
-    if (!st && rename(tmp, path) != 0)
-        st = TL__FAIL(TL_ERR_IO, "tl_save: cannot rename '%s' to '%s'", tmp, path);
+    st = produce(ctx, &s);
+    if (!st && fflush(f) != 0) st = TL__FAIL(TL_ERR_IO, "%s: flushing '%s' failed", op, tmp);
+    if (fclose(f) != 0 && !st) st = TL__FAIL(TL_ERR_IO, "%s: closing '%s' failed", op, tmp);
+    if (!st && rename(tmp, path) != 0) st = TL__FAIL(TL_ERR_IO, "%s: cannot rename '%s' to '%s'", op, tmp, path);
     if (st) remove(tmp);
     tl__free(tmp);
     return st;
 }
 #endif
+typedef struct tl__save_ctx { const tl_value *v; const char *prefix; } tl__save_ctx;
+static tl_status tl__save_produce(void *ctx, tl__sink *s) {
+    tl__save_ctx *c = (tl__save_ctx *)ctx;
+    return tl__ckpt_save("tl_save", c->v, s, c->prefix);
+}
+TLDEF tl_status tl_save(const tl_value *v, const char *path) {
+    char prefix[256];
+    tl__save_ctx c;
+    if (tl__null_in("tl_save", v) || tl__null_in("tl_save", path)) return tl__tls.status ? tl__tls.status : TL_ERR_ARG;
+    tl__zip_prefix(path, prefix, sizeof prefix);
+    c.v = v;
+    c.prefix = prefix;
+    return tl__atomic_write("tl_save", path, tl__save_produce, &c);
+}
 TLDEF tl_status tl_save_tensor(const tl_tensor *t, const char *path) {
     tl_value *v;
     tl_status st;
@@ -9479,6 +9686,7 @@ typedef struct tl__ld {
     uint64_t inflated, storage_bytes, string_bytes;
     int64_t expanded, expand_cap;
     int failed;
+    int any_names;              /* 1: entries may sit at the top level (.npz), no torch prefix check */
 } tl__ld;
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -9630,6 +9838,7 @@ static int tl__zip_parse(tl__ld *ld) {
         pos += 46 + (uint64_t)nl + xl + cl;
         ld->nents = k + 1;
     }
+    if (ld->any_names) return 1;
     /* the prefix: the first entry's name up to its first '/' (2.1) */
     {
         const tl__zent *e0 = &ld->ents[0];
@@ -10953,53 +11162,68 @@ TLDEF tl_value *tl_load_from_buffer_ex(void *data, size_t size, void (*release)(
     return tl_load_from_buffer_ex_opts(data, size, release, user, NULL);
 }
 #ifndef TL_NO_STDIO
+/* Reads the whole file at path into a new buffer (*buf, free with tl__free; *len bytes, plus 64
+   bytes of slack that keep alignment guarantees meaningful for empty files). A file over max_bytes
+   (0: no limit) is refused before it is read, naming limit_name. Records an error naming op and
+   path on failure. Also used by the data readers (>>data). */
+static tl_status tl__read_file(const char *op, const char *path, uint64_t max_bytes, const char *limit_name,
+                               unsigned char **buf, size_t *len) {
+    FILE *f;
+    long n;
+    *buf = NULL;
+    *len = 0;
+    f = fopen(path, "rb");
+    if (!f) return TL__FAIL(TL_ERR_IO, "%s: cannot open '%s'", op, path);
+    /* a directory opens on POSIX but cannot be read (and its "size" is 2^63 - 1) */
+    if (fgetc(f) == EOF && ferror(f)) {
+        fclose(f);
+        return TL__FAIL(TL_ERR_IO, "%s: cannot read '%s' (is it a directory?)", op, path);
+    }
+    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        return TL__FAIL(TL_ERR_IO, "%s: cannot determine the size of '%s'", op, path);
+    }
+    if (max_bytes && (uint64_t)n > max_bytes) {
+        fclose(f);
+        return TL__FAIL(TL_ERR_FORMAT, "%s: %s: the file has %ld bytes, more than the limit of %llu (%s)", op, path, n,
+                        (unsigned long long)max_bytes, limit_name);
+    }
+    *buf = (unsigned char *)tl__malloc(tl__szadd((size_t)n, 64));
+    if (!*buf) {
+        fclose(f);
+        return TL__FAIL(TL_ERR_OOM, "%s: out of memory reading '%s' (%ld bytes)", op, path, n);
+    }
+    if (fread(*buf, 1, (size_t)n, f) != (size_t)n) {
+        tl__free(*buf);
+        *buf = NULL;
+        fclose(f);
+        return TL__FAIL(TL_ERR_IO, "%s: reading '%s' failed", op, path);
+    }
+    fclose(f);
+    *len = (size_t)n;
+    return TL_OK;
+}
 TLDEF tl_value *tl_load(const char *path) { return tl_load_ex(path, NULL); }
 TLDEF tl_value *tl_load_ex(const char *path, const tl_load_opts *opts) {
-    FILE *f;
-    long len;
+    size_t len;
     unsigned char *buf;
     tl__rblock *b;
     tl_value *v;
     if (tl__null_in("tl_load", path)) return NULL;
-    f = fopen(path, "rb");
-    if (!f) return TL__FAILV(TL_ERR_IO, "tl_load: cannot open '%s'", path);
-    /* a directory opens on POSIX but cannot be read (and its "size" is 2^63 - 1) */
-    if (fgetc(f) == EOF && ferror(f)) {
-        fclose(f);
-        return TL__FAILV(TL_ERR_IO, "tl_load: cannot read '%s' (is it a directory?)", path);
-    }
-    if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        fclose(f);
-        return TL__FAILV(TL_ERR_IO, "tl_load: cannot determine the size of '%s'", path);
-    }
-    if (opts && opts->max_input_bytes && (uint64_t)len > opts->max_input_bytes) { /* before reading it */
-        fclose(f);
-        return TL__FAILV(TL_ERR_FORMAT, "tl_load: %s: the file has %ld bytes, more than the limit of %llu "
-                         "(tl_load_opts.max_input_bytes; raise it and load with tl_load_ex)", path, len,
-                         (unsigned long long)opts->max_input_bytes);
-    }
-    /* 64 bytes of slack keep the buffer's alignment guarantee meaningful for empty files */
-    buf = (unsigned char *)tl__malloc(tl__szadd((size_t)len, 64));
+    if (tl__read_file("tl_load", path, opts ? opts->max_input_bytes : 0,
+                      "tl_load_opts.max_input_bytes; raise it and load with tl_load_ex", &buf, &len) != TL_OK)
+        return NULL;
     b = (tl__rblock *)tl__malloc(sizeof(tl__rblock));
-    if (!buf || !b) {
+    if (!b) {
         tl__free(buf);
-        tl__free(b);
-        fclose(f);
-        return TL__FAILV(TL_ERR_OOM, "tl_load: out of memory reading '%s' (%ld bytes)", path, len);
+        return TL__FAILV(TL_ERR_OOM, "tl_load: out of memory reading '%s'", path);
     }
-    if (fread(buf, 1, (size_t)len, f) != (size_t)len) {
-        tl__free(buf);
-        tl__free(b);
-        fclose(f);
-        return TL__FAILV(TL_ERR_IO, "tl_load: reading '%s' failed", path);
-    }
-    fclose(f);
     b->refcount = 1;
     b->data = buf;
     b->owned = 1;
     b->release = NULL;
     b->user = NULL;
-    v = tl__ckpt_load("tl_load", path, buf, (size_t)len, b, opts);
+    v = tl__ckpt_load("tl_load", path, buf, len, b, opts);
     tl__rblock_unref(buf, b);
     return v;
 }
@@ -13592,6 +13816,1907 @@ TLDEF tl_module *tl_nn_adaptive_avg_pool2d(int64_t out_h, int64_t out_w) {
     }
     return m;
 }
+
+/* ===== >>data ================================================================================= */
+/* torch.utils.data (1.13) in C: datasets, samplers, the DataLoader with worker threads and a
+   resumable position, then the file readers (gzip, IDX, .npy, .npz, CSV). The random streams follow
+   TORCH_RNG.md section 10:
+     - a loader epoch starts (torch's iter(loader)) by drawing base_seed = random64() % 2^63 from
+       opts.generator (or the default generator), then runs the sampler once for the whole epoch;
+     - RandomSampler without a generator seeds a private generator with random64() % 2^63 of the
+       default one, then yields num_samples // n permutations and the first num_samples % n entries
+       of one more (drawn even when that slice is empty); with replacement it draws randint(0, n)
+       in chunks of 32, then one of num_samples % 32;
+     - WeightedRandomSampler is one multinomial over float64 weights, SubsetRandomSampler one
+       randperm, random_split one randperm(len) sliced in order.
+   Drawing the whole epoch's order at its start (torch draws lazily, at the first batch) changes
+   nothing visible: no other draw comes between the two in a loop, and it is what makes a position
+   (the sampler generator's state before the draws + the batch index) enough to resume mid-epoch. */
+
+#ifndef TL_DATA_MAX_MB
+#define TL_DATA_MAX_MB 16384 /* largest decompressed stream or tensor one data reader makes, in MiB */
+#endif
+
+/* Normalises a callback's status: positive values are not errors the loader could report (they
+   would read as TL_EPOCH_END), and a failure must leave a message. */
+static tl_status tl__cb_status(const char *op, const char *who, tl_status st, int64_t index) {
+    if (st > 0)
+        return TL__FAIL(TL_ERR_ARG, "%s: %s returned status %d for index %lld (not TL_OK or an error)", op, who, (int)st,
+                        (long long)index);
+    if (st < 0 && tl__tls.status == TL_OK)
+        TL__FAIL(st, "%s: %s failed with %s for index %lld without recording an error", op, who, tl_status_str(st),
+                 (long long)index);
+    return st;
+}
+/* What a callback filled in: 1 <= n <= TL_MAX_FIELDS and no NULL field; fields past n are cleared
+   (the caller's scope owns whatever they held). */
+static tl_status tl__fields_check(const char *op, const char *who, int *n, tl_tensor **t, int64_t index) {
+    int k;
+    if (*n < 1 || *n > TL_MAX_FIELDS)
+        return TL__FAIL(TL_ERR_ARG, "%s: %s gave %d fields for index %lld (1 to %d allowed)", op, who, *n,
+                        (long long)index, TL_MAX_FIELDS);
+    for (k = 0; k < *n; k++)
+        if (!t[k]) return TL__FAIL(TL_ERR_ARG, "%s: %s left field %d of index %lld NULL", op, who, k, (long long)index);
+    for (; k < TL_MAX_FIELDS; k++) t[k] = NULL;
+    return TL_OK;
+}
+
+/* ---- datasets ---- */
+
+enum { TL__DS_USER, TL__DS_TENSOR, TL__DS_SUBSET, TL__DS_CONCAT };
+struct tl_dataset {
+    int refcount;
+    int kind;
+    int64_t len;
+    tl_get_item_fn get_item;            /* user datasets */
+    void *user;
+    void (*release)(void *user);
+    tl_transform_fn transform;          /* per-sample transform (any kind of dataset) */
+    void *transform_user;
+    int nt;                             /* TensorDataset: contiguous tensors sharing dim 0 (owned) */
+    tl_tensor *tensors[TL_MAX_FIELDS];
+    tl_dataset **parts;                 /* Subset: parts[0] is the base; ConcatDataset: its parts */
+    int nparts;
+    int64_t *idx;                       /* Subset: indices into the base; ConcatDataset: cumulative sizes */
+};
+
+static tl_dataset *tl__ds_alloc(const char *op, int kind, int64_t len) {
+    tl_dataset *ds = (tl_dataset *)tl__malloc(sizeof(tl_dataset));
+    if (!ds) {
+        TL__FAIL(TL_ERR_OOM, "%s: out of memory", op);
+        return NULL;
+    }
+    memset(ds, 0, sizeof *ds);
+    ds->refcount = 1;
+    ds->kind = kind;
+    ds->len = len;
+    return ds;
+}
+TLDEF tl_dataset *tl_dataset_new(int64_t len, tl_get_item_fn get_item, void *user, void (*release)(void *user)) {
+    tl_dataset *ds;
+    if (!get_item) {
+        TL__FAIL(TL_ERR_ARG, "tl_dataset_new: get_item is NULL");
+        return NULL;
+    }
+    if (len < 0) {
+        TL__FAIL(TL_ERR_ARG, "tl_dataset_new: the length must be non-negative, got %lld", (long long)len);
+        return NULL;
+    }
+    ds = tl__ds_alloc("tl_dataset_new", TL__DS_USER, len);
+    if (!ds) return NULL;
+    ds->get_item = get_item;
+    ds->user = user;
+    ds->release = release;
+    return ds;
+}
+TLDEF tl_dataset *tl_dataset_retain(tl_dataset *ds) {
+    if (ds) ds->refcount++;
+    return ds;
+}
+TLDEF void tl_dataset_free(tl_dataset *ds) {
+    int k;
+    if (!ds || --ds->refcount > 0) return;
+    if (ds->release) ds->release(ds->user);
+    for (k = 0; k < ds->nt; k++) tl__release(ds->tensors[k]);
+    for (k = 0; k < ds->nparts; k++) tl_dataset_free(ds->parts[k]);
+    tl__free(ds->parts);
+    tl__free(ds->idx);
+    tl__free(ds);
+}
+TLDEF int64_t tl_dataset_len(const tl_dataset *ds) { return ds ? ds->len : -1; }
+TLDEF tl_status tl_dataset_set_transform(tl_dataset *ds, tl_transform_fn fn, void *user) {
+    TL__CHECK1S("tl_dataset_set_transform", ds);
+    ds->transform = fn;
+    ds->transform_user = fn ? user : NULL;
+    return TL_OK;
+}
+/* Drops the entry of t from whichever open scope owns it (innermost first), so that releasing it
+   is right whether a scope or the caller owned it. */
+static void tl__scope_forget(const tl_tensor *t) {
+    tl__tls_state *s = &tl__tls;
+    int i, d;
+    for (i = s->scope_n - 1; i >= 0; i--)
+        if (s->scope_items[i] == t) {
+            memmove(s->scope_items + i, s->scope_items + i + 1, sizeof(tl_tensor *) * (size_t)(s->scope_n - i - 1));
+            s->scope_n--;
+            for (d = 0; d < s->scope_depth; d++)
+                if (s->scope_mark[d] > i) s->scope_mark[d]--;
+            return;
+        }
+}
+/* Releases n fields wherever they are owned, then zeroes them. */
+static void tl__fields_release(tl_tensor **t, int n) {
+    int k;
+    for (k = 0; k < n; k++)
+        if (t[k]) {
+            tl__scope_forget(t[k]);
+            tl__release(t[k]);
+            t[k] = NULL;
+        }
+}
+TLDEF void tl_sample_release(tl_sample *s) {
+    if (!s) return;
+    tl__fields_release(s->t, TL_MAX_FIELDS);
+    memset(s, 0, sizeof *s);
+}
+
+/* Sample i of ds without the transform: new references, tracked by the innermost scope. */
+static tl_status tl__ds_fetch(tl_dataset *ds, int64_t i, tl_sample *out) {
+    int k;
+    switch (ds->kind) {
+    case TL__DS_TENSOR:
+        /* row i of every tensor, copied (a view would touch the shared storage's refcount, which
+           worker threads must not do) */
+        out->n = ds->nt;
+        for (k = 0; k < ds->nt; k++) {
+            const tl_tensor *src = ds->tensors[k];
+            tl_tensor *r = tl__new("tl_dataset_get", src->ndim - 1, src->shape + 1, src->dtype);
+            size_t row;
+            if (!r) return tl__tls.status ? tl__tls.status : TL_ERR_OOM;
+            row = r->storage->nbytes;
+            if (row) memcpy(r->storage->data, tl__ptr(src) + (size_t)i * row, row);
+            out->t[k] = tl__ret(r);
+            if (!out->t[k]) return TL_ERR_OOM;
+        }
+        return TL_OK;
+    case TL__DS_SUBSET:
+        return tl_dataset_get(ds->parts[0], ds->idx[i], out);
+    case TL__DS_CONCAT: {
+        int lo = 0, hi = ds->nparts - 1; /* bisect_right(cumulative_sizes, i) */
+        while (lo < hi) {
+            int mid = lo + (hi - lo) / 2;
+            if (ds->idx[mid] > i) hi = mid;
+            else lo = mid + 1;
+        }
+        return tl_dataset_get(ds->parts[lo], i - (lo ? ds->idx[lo - 1] : 0), out);
+    }
+    default:
+        return ds->get_item(ds->user, i, out);
+    }
+}
+TLDEF tl_status tl_dataset_get(tl_dataset *ds, int64_t index, tl_sample *out) {
+    const char *op = "tl_dataset_get";
+    tl_scope sc;
+    tl_status st;
+    int k;
+    if (!out) return TL__FAIL(TL_ERR_ARG, "%s: out is NULL", op);
+    memset(out, 0, sizeof *out);
+    TL__CHECK1S(op, ds);
+    if (index < 0 || index >= ds->len)
+        return TL__FAIL(TL_ERR_INDEX, "%s: index %lld is out of range for a dataset of %lld samples", op, (long long)index,
+                        (long long)ds->len);
+    /* the callbacks' temporaries (and every field a transform replaces) die with this scope */
+    sc = tl_scope_begin();
+    if (sc.depth < 0) return tl__tls.status;
+    st = tl__cb_status(op, "get_item", tl__ds_fetch(ds, index, out), index);
+    if (st == TL_OK) st = tl__fields_check(op, "get_item", &out->n, out->t, index);
+    if (st == TL_OK && ds->transform) {
+        st = tl__cb_status(op, "the transform", ds->transform(out, ds->transform_user), index);
+        if (st == TL_OK) st = tl__fields_check(op, "the transform", &out->n, out->t, index);
+    }
+    if (st == TL_OK)
+        for (k = 0; k < out->n; k++) tl_keep(out->t[k]);
+    else
+        memset(out, 0, sizeof *out);
+    tl_scope_end(sc);
+    return st;
+}
+
+TLDEF tl_dataset *tl_tensor_dataset(int n, tl_tensor *const *tensors) {
+    const char *op = "tl_tensor_dataset";
+    tl_dataset *ds;
+    int k;
+    if (n < 1 || n > TL_MAX_FIELDS || !tensors) {
+        TL__FAIL(TL_ERR_ARG, "%s: expected 1 to %d tensors, got %d%s", op, TL_MAX_FIELDS, n, tensors ? "" : " (NULL list)");
+        return NULL;
+    }
+    for (k = 0; k < n; k++) {
+        if (tl__null_in(op, tensors[k])) return NULL;
+        if (tensors[k]->ndim == 0) {
+            TL__FAIL(TL_ERR_SHAPE, "%s: tensor %d is 0-dim (a TensorDataset indexes dim 0)", op, k);
+            return NULL;
+        }
+        if (tensors[k]->shape[0] != tensors[0]->shape[0]) {
+            TL__FAIL(TL_ERR_SHAPE, "%s: Size mismatch between tensors: tensor 0 is %s, tensor %d is %s", op,
+                     TL__SH(tensors[0]), k, TL__SH(tensors[k]));
+            return NULL;
+        }
+    }
+    ds = tl__ds_alloc(op, TL__DS_TENSOR, tensors[0]->shape[0]);
+    if (!ds) return NULL;
+    for (k = 0; k < n; k++) {
+        ds->tensors[k] = tl__contig(op, tensors[k]);
+        if (!ds->tensors[k]) {
+            tl_dataset_free(ds);
+            return NULL;
+        }
+        ds->nt = k + 1;
+    }
+    return ds;
+}
+
+TLDEF tl_dataset *tl_subset(tl_dataset *ds, int64_t n, const int64_t *indices) {
+    const char *op = "tl_subset";
+    tl_dataset *s;
+    int64_t i;
+    if (tl__null_in(op, ds)) return NULL;
+    if (n < 0 || (n > 0 && !indices)) {
+        TL__FAIL(TL_ERR_ARG, "%s: %lld indices%s", op, (long long)n, n < 0 ? " (negative count)" : " but the list is NULL");
+        return NULL;
+    }
+    for (i = 0; i < n; i++)
+        if (indices[i] < 0 || indices[i] >= ds->len) {
+            TL__FAIL(TL_ERR_INDEX, "%s: index %lld (at position %lld) is out of range for a dataset of %lld samples", op,
+                     (long long)indices[i], (long long)i, (long long)ds->len);
+            return NULL;
+        }
+    s = tl__ds_alloc(op, TL__DS_SUBSET, n);
+    if (!s) return NULL;
+    s->parts = (tl_dataset **)tl__malloc(sizeof(tl_dataset *));
+    s->idx = (int64_t *)tl__malloc(tl__szn(n, sizeof(int64_t)));
+    if (!s->parts || !s->idx) {
+        tl_dataset_free(s);
+        TL__FAIL(TL_ERR_OOM, "%s: out of memory for %lld indices", op, (long long)n);
+        return NULL;
+    }
+    if (n) memcpy(s->idx, indices, (size_t)n * sizeof(int64_t));
+    s->parts[0] = tl_dataset_retain(ds);
+    s->nparts = 1;
+    return s;
+}
+
+TLDEF tl_dataset *tl_concat_dataset(int n, tl_dataset *const *datasets) {
+    const char *op = "tl_concat_dataset";
+    tl_dataset *c;
+    int64_t total = 0;
+    int k;
+    if (n < 1 || !datasets) {
+        TL__FAIL(TL_ERR_ARG, "%s: datasets should not be an empty iterable", op);
+        return NULL;
+    }
+    for (k = 0; k < n; k++) {
+        if (tl__null_in(op, datasets[k])) return NULL;
+        if (datasets[k]->len > INT64_MAX - total) {
+            TL__FAIL(TL_ERR_ARG, "%s: the total length overflows int64", op);
+            return NULL;
+        }
+        total += datasets[k]->len;
+    }
+    c = tl__ds_alloc(op, TL__DS_CONCAT, total);
+    if (!c) return NULL;
+    c->parts = (tl_dataset **)tl__malloc(tl__szn(n, sizeof(tl_dataset *)));
+    c->idx = (int64_t *)tl__malloc(tl__szn(n, sizeof(int64_t)));
+    if (!c->parts || !c->idx) {
+        tl_dataset_free(c);
+        TL__FAIL(TL_ERR_OOM, "%s: out of memory", op);
+        return NULL;
+    }
+    for (k = 0, total = 0; k < n; k++) {
+        total += datasets[k]->len;
+        c->idx[k] = total; /* cumulative_sizes */
+        c->parts[k] = tl_dataset_retain(datasets[k]);
+        c->nparts = k + 1;
+    }
+    return c;
+}
+
+TLDEF tl_status tl_random_split(tl_dataset *ds, int n, const double *lengths, tl_generator *g, tl_dataset **out) {
+    const char *op = "tl_random_split";
+    int64_t *len_of, total = 0, off = 0, len;
+    double sum = 0;
+    tl_status st = TL_OK;
+    tl_tensor *perm;
+    tl_scope sc;
+    int i;
+    TL__CHECK1S(op, ds);
+    if (n < 1 || !lengths || !out)
+        return TL__FAIL(TL_ERR_ARG, "%s: expected n >= 1 lengths and an output array (n = %d)", op, n);
+    for (i = 0; i < n; i++) out[i] = NULL;
+    len = ds->len;
+    len_of = (int64_t *)tl__malloc(tl__szn(n, sizeof(int64_t)));
+    if (!len_of) return TL__FAIL(TL_ERR_OOM, "%s: out of memory", op);
+    for (i = 0; i < n; i++) sum += lengths[i];
+    if (fabs(sum - 1.0) <= 1e-9 * (fabs(sum) > 1.0 ? fabs(sum) : 1.0) && sum <= (double)len) {
+        /* fractions (math.isclose(sum, 1)): floor(len * f), then the remainder one by one, round robin */
+        int64_t rem = len;
+        for (i = 0; i < n && st == TL_OK; i++) {
+            if (!(lengths[i] >= 0 && lengths[i] <= 1))
+                st = TL__FAIL(TL_ERR_ARG, "%s: Fraction at index %d is not between 0 and 1", op, i);
+            else
+                rem -= len_of[i] = (int64_t)floor((double)len * lengths[i]);
+        }
+        for (i = 0; st == TL_OK && i < rem; i++) len_of[i % n]++;
+    } else {
+        for (i = 0; i < n && st == TL_OK; i++) {
+            if (!(lengths[i] >= 0 && lengths[i] <= 9.0e18 && lengths[i] == floor(lengths[i])))
+                st = TL__FAIL(TL_ERR_ARG, "%s: length %g at index %d is neither a sample count nor part of fractions "
+                              "summing to 1", op, lengths[i], i);
+            else
+                len_of[i] = (int64_t)lengths[i];
+        }
+    }
+    for (i = 0; i < n && st == TL_OK; i++) total += len_of[i];
+    if (st == TL_OK && total != len)
+        st = TL__FAIL(TL_ERR_ARG, "%s: Sum of input lengths does not equal the length of the input dataset! (%lld != %lld)",
+                      op, (long long)total, (long long)len);
+    if (st != TL_OK) {
+        tl__free(len_of);
+        return st;
+    }
+    sc = tl_scope_begin();
+    perm = tl_randperm_gen(len, TL_I64, g);
+    for (i = 0; i < n && perm; i++) {
+        out[i] = tl_subset(ds, len_of[i], (const int64_t *)(const void *)tl__ptr(perm) + off);
+        if (!out[i]) break;
+        off += len_of[i];
+    }
+    if (!perm || i < n) {
+        st = tl__tls.status ? tl__tls.status : TL_ERR_OOM;
+        for (i = 0; i < n; i++) {
+            tl_dataset_free(out[i]);
+            out[i] = NULL;
+        }
+    }
+    tl_scope_end(sc);
+    tl__free(len_of);
+    return st;
+}
+
+/* ---- samplers ---- */
+
+enum { TL__SMP_SEQ, TL__SMP_RANDOM, TL__SMP_WEIGHTED, TL__SMP_SUBSET, TL__SMP_USER };
+struct tl_sampler {
+    int refcount, kind, replacement;
+    int64_t num_samples;        /* RANDOM/USER: <= 0 means the dataset length; WEIGHTED: > 0 */
+    tl_generator *g;            /* borrowed; NULL: the default generator */
+    tl_tensor *weights;         /* WEIGHTED: float64 [n] (owned) */
+    int64_t *idx, nidx;         /* SUBSET */
+    tl_sampler_fn fn;           /* USER */
+    void *user;
+    void (*release)(void *user);
+};
+
+static tl_sampler *tl__smp_alloc(const char *op, int kind, int64_t num_samples, tl_generator *g) {
+    tl_sampler *s = (tl_sampler *)tl__malloc(sizeof(tl_sampler));
+    if (!s) {
+        TL__FAIL(TL_ERR_OOM, "%s: out of memory", op);
+        return NULL;
+    }
+    memset(s, 0, sizeof *s);
+    s->refcount = 1;
+    s->kind = kind;
+    s->num_samples = num_samples;
+    s->g = g;
+    return s;
+}
+TLDEF tl_sampler *tl_sampler_new(tl_sampler_fn fn, void *user, void (*release)(void *user), int64_t num_samples,
+                                 tl_generator *g) {
+    tl_sampler *s;
+    if (!fn) {
+        TL__FAIL(TL_ERR_ARG, "tl_sampler_new: fn is NULL");
+        return NULL;
+    }
+    s = tl__smp_alloc("tl_sampler_new", TL__SMP_USER, num_samples, g);
+    if (!s) return NULL;
+    s->fn = fn;
+    s->user = user;
+    s->release = release;
+    return s;
+}
+TLDEF tl_sampler *tl_sequential_sampler(void) { return tl__smp_alloc("tl_sequential_sampler", TL__SMP_SEQ, 0, NULL); }
+TLDEF tl_sampler *tl_random_sampler(int replacement, int64_t num_samples, tl_generator *g) {
+    tl_sampler *s = tl__smp_alloc("tl_random_sampler", TL__SMP_RANDOM, num_samples, g);
+    if (s) s->replacement = replacement != 0;
+    return s;
+}
+TLDEF tl_sampler *tl_weighted_random_sampler(const tl_tensor *weights, int64_t num_samples, int replacement,
+                                             tl_generator *g) {
+    const char *op = "tl_weighted_random_sampler";
+    tl_sampler *s;
+    if (tl__null_in(op, weights)) return NULL;
+    if (weights->ndim != 1) {
+        TL__FAIL(TL_ERR_SHAPE, "%s: weights should be a 1d sequence but given weights have shape %s", op, TL__SH(weights));
+        return NULL;
+    }
+    if (num_samples <= 0) {
+        TL__FAIL(TL_ERR_ARG, "%s: num_samples should be a positive integer value, but got num_samples=%lld", op,
+                 (long long)num_samples);
+        return NULL;
+    }
+    s = tl__smp_alloc(op, TL__SMP_WEIGHTED, num_samples, g);
+    if (!s) return NULL;
+    s->replacement = replacement != 0;
+    s->weights = tl__contig_as(op, weights, TL_F64); /* torch.as_tensor(weights, dtype=torch.double) */
+    if (!s->weights) {
+        tl_sampler_free(s);
+        return NULL;
+    }
+    return s;
+}
+TLDEF tl_sampler *tl_subset_random_sampler(int64_t n, const int64_t *indices, tl_generator *g) {
+    const char *op = "tl_subset_random_sampler";
+    tl_sampler *s;
+    if (n < 0 || (n > 0 && !indices)) {
+        TL__FAIL(TL_ERR_ARG, "%s: %lld indices%s", op, (long long)n, n < 0 ? " (negative count)" : " but the list is NULL");
+        return NULL;
+    }
+    s = tl__smp_alloc(op, TL__SMP_SUBSET, n, g);
+    if (!s) return NULL;
+    s->idx = (int64_t *)tl__malloc(tl__szn(n, sizeof(int64_t)));
+    if (!s->idx) {
+        tl_sampler_free(s);
+        TL__FAIL(TL_ERR_OOM, "%s: out of memory for %lld indices", op, (long long)n);
+        return NULL;
+    }
+    if (n) memcpy(s->idx, indices, (size_t)n * sizeof(int64_t));
+    s->nidx = n;
+    return s;
+}
+TLDEF void tl_sampler_free(tl_sampler *s) {
+    if (!s || --s->refcount > 0) return;
+    if (s->release) s->release(s->user);
+    tl__release(s->weights);
+    tl__free(s->idx);
+    tl__free(s);
+}
+TLDEF int64_t tl_sampler_len(const tl_sampler *s, int64_t dataset_len) {
+    if (!s) return -1;
+    switch (s->kind) {
+    case TL__SMP_WEIGHTED: return s->num_samples;
+    case TL__SMP_SUBSET: return s->nidx;
+    case TL__SMP_SEQ: return dataset_len;
+    default: return s->num_samples > 0 ? s->num_samples : dataset_len;
+    }
+}
+
+/* One epoch of s over a dataset of len samples, drawing from g (never NULL: s->g, the default
+   generator, or a private copy of a saved state). A new int64 [len(s)] reference, tracked. */
+static tl_tensor *tl__smp_draw(const char *op, tl_sampler *s, int64_t len, tl_generator *g) {
+    int64_t ns = tl_sampler_len(s, len), i, *o;
+    tl_generator priv;
+    tl_tensor *out, *r;
+    if (s->kind == TL__SMP_WEIGHTED) return tl_multinomial_gen(s->weights, ns, s->replacement, g);
+    if (s->kind == TL__SMP_USER) {
+        r = s->fn(s->user, len, g);
+        if (!r) {
+            if (tl__tls.status == TL_OK) TL__FAIL(TL_ERR_ARG, "%s: the sampler returned NULL without an error", op);
+            return NULL;
+        }
+        if (r->dtype != TL_I64 || r->ndim != 1 || r->shape[0] != ns)
+            return TL__FAILN(TL_ERR_SHAPE, "%s: the sampler returned %s %s, expected int64 [%lld]", op, TL__DT(r), TL__SH(r),
+                             (long long)ns);
+        return tl_contiguous(r);
+    }
+    if (s->kind == TL__SMP_RANDOM && ns <= 0)
+        return TL__FAILN(TL_ERR_ARG, "%s: num_samples should be a positive integer value, but got num_samples=%lld", op,
+                         (long long)ns);
+    if (s->kind == TL__SMP_RANDOM && len == 0)
+        return TL__FAILN(TL_ERR_ARG, "%s: a RandomSampler over an empty dataset cannot draw %lld samples", op, (long long)ns);
+    out = tl__new(op, 1, &ns, TL_I64);
+    if (!out) return NULL;
+    o = (int64_t *)(void *)tl__ptr(out);
+    if (s->kind == TL__SMP_SEQ) {
+        for (i = 0; i < ns; i++) o[i] = i;
+    } else if (s->kind == TL__SMP_SUBSET) {
+        tl_scope sc = tl_scope_begin();
+        r = tl_randperm_gen(s->nidx, TL_I64, g);
+        if (r)
+            for (i = 0; i < ns; i++) o[i] = s->idx[((const int64_t *)(const void *)tl__ptr(r))[i]];
+        tl_scope_end(sc);
+        if (!r) {
+            tl__release(out);
+            return NULL;
+        }
+    } else {
+        int64_t chunk = s->replacement ? 32 : len, full = ns / chunk, c;
+        if (!s->g) { /* RandomSampler(generator=None): a private generator seeded from g */
+            memset(&priv, 0, sizeof priv);
+            tl__mt_seed(&priv, tl__mt_u64(g) & UINT64_C(0x7fffffffffffffff));
+            g = &priv;
+        }
+        for (c = 0; c <= full; c++) { /* `full` whole chunks, then one more of which ns % chunk are used */
+            int64_t take = c < full ? chunk : ns % chunk;
+            tl_scope sc = tl_scope_begin();
+            r = s->replacement ? tl_randint_gen(0, len, 1, &take, TL_I64, g) : tl_randperm_gen(len, TL_I64, g);
+            if (r && take) memcpy(o + c * chunk, tl__ptr(r), (size_t)take * sizeof(int64_t));
+            tl_scope_end(sc);
+            if (!r) {
+                tl__release(out);
+                return NULL;
+            }
+        }
+    }
+    return tl__ret(out);
+}
+TLDEF tl_tensor *tl_sampler_indices(tl_sampler *s, int64_t dataset_len) {
+    tl_scope sc;
+    tl_tensor *r;
+    TL__CHECK1("tl_sampler_indices", s);
+    if (dataset_len < 0)
+        return TL__FAILN(TL_ERR_ARG, "tl_sampler_indices: dataset_len must be non-negative, got %lld", (long long)dataset_len);
+    sc = tl_scope_begin();
+    r = tl_keep(tl__smp_draw("tl_sampler_indices", s, dataset_len, s->g ? s->g : tl__gen(NULL)));
+    tl_scope_end(sc);
+    return r;
+}
+
+/* ---- collate ---- */
+
+TLDEF void tl_batch_release(tl_batch *b) {
+    if (!b) return;
+    tl__fields_release(b->t, TL_MAX_FIELDS);
+    memset(b, 0, sizeof *b);
+}
+TLDEF tl_status tl_default_collate(int n, tl_sample *samples, tl_batch *out, void *user) {
+    const char *op = "tl_default_collate";
+    tl_tensor *small[64], **ts;
+    tl_status st = TL_OK;
+    tl_scope sc;
+    int f, i;
+    (void)user;
+    if (!out) return TL__FAIL(TL_ERR_ARG, "%s: out is NULL", op);
+    memset(out, 0, sizeof *out);
+    if (n < 1 || !samples) return TL__FAIL(TL_ERR_ARG, "%s: expected n >= 1 samples, got %d", op, n);
+    for (i = 1; i < n; i++)
+        if (samples[i].n != samples[0].n)
+            return TL__FAIL(TL_ERR_SHAPE, "%s: sample %d has %d fields but sample 0 has %d", op, i, samples[i].n, samples[0].n);
+    if (samples[0].n < 1 || samples[0].n > TL_MAX_FIELDS)
+        return TL__FAIL(TL_ERR_ARG, "%s: samples have %d fields (1 to %d allowed)", op, samples[0].n, TL_MAX_FIELDS);
+    ts = n <= 64 ? small : (tl_tensor **)tl__malloc(tl__szn(n, sizeof(tl_tensor *)));
+    if (!ts) return TL__FAIL(TL_ERR_OOM, "%s: out of memory for a batch of %d", op, n);
+    sc = tl_scope_begin();
+    out->n = samples[0].n;
+    for (f = 0; f < out->n && st == TL_OK; f++) {
+        for (i = 0; i < n; i++) ts[i] = samples[i].t[f];
+        out->t[f] = tl_stack(n, ts, 0); /* [n, *sample shape]: dtype kept (int64 labels stay int64) */
+        if (!out->t[f]) st = tl__tls.status ? tl__tls.status : TL_ERR_OOM;
+    }
+    if (st == TL_OK)
+        for (f = 0; f < out->n; f++) tl_keep(out->t[f]);
+    else
+        memset(out, 0, sizeof *out);
+    tl_scope_end(sc);
+    if (ts != small) tl__free(ts);
+    return st;
+}
+
+/* ---- the DataLoader ----
+   The caller's thread owns the epoch: it draws the order (tl__loader_plan), publishes it
+   (tl__loader_install) and takes batches in order. Worker w builds batches w, w + W, w + 2W, ...
+   (torch's round robin), at most nslots = W * prefetch_factor ahead of the next batch to deliver,
+   each into slot k % nslots. Everything workers read is written under mu, or before the epoch is
+   published under mu; an epoch's plan is only withdrawn (tl__loader_withdraw) once no worker is
+   building (busy == 0), and a batch built for a withdrawn plan is dropped (plan counter). */
+
+typedef struct tl__lres { tl_status st; char *msg; tl_batch b; } tl__lres; /* a built batch or its error */
+typedef struct tl__lslot { int ready; int64_t k; tl__lres r; } tl__lslot;
+typedef struct tl__lworker { tl_loader *l; int64_t claim; } tl__lworker;
+
+struct tl_loader {
+    tl_dataset *ds;
+    tl_sampler *sampler;
+    int64_t batch_size;
+    int drop_last, nworkers, prefetch;
+    tl_generator *gen;              /* opts.generator (borrowed) */
+    tl_collate_fn collate;
+    void *collate_user;
+    /* the epoch */
+    int64_t epoch, nbatches, next, norder;
+    int started;
+    int64_t *order;                 /* the sampler's indices for this epoch */
+    uint64_t base_seed;
+    tl_generator snap;              /* the sampler generator's state before this epoch's draws */
+    /* worker threads (nthreads 0: batches are built in tl_loader_next) */
+    int nthreads, nslots, busy, stop, sync;
+    uint64_t plan;
+    tl__thread *threads;
+    tl__lworker *workers;
+    tl__lslot *slots;
+    tl__mutex mu;
+    tl__cond cv_work, cv_ready;
+};
+
+static void tl__lres_free(tl__lres *r) {
+    tl_batch_release(&r->b);
+    tl__free(r->msg);
+    memset(r, 0, sizeof *r);
+}
+
+TLDEF tl_loader *tl_loader_new(tl_dataset *ds, const tl_loader_opts *opts) {
+    const char *op = "tl_loader_new";
+    tl_loader_opts o;
+    tl_loader *l;
+    if (tl__null_in(op, ds)) return NULL;
+    if (opts) o = *opts;
+    else memset(&o, 0, sizeof o);
+    if (o.batch_size < 0 || o.batch_size > (1 << 30)) {
+        TL__FAIL(TL_ERR_ARG, "%s: batch_size should be a positive integer value, but got batch_size=%lld", op,
+                 (long long)o.batch_size);
+        return NULL;
+    }
+    if (o.num_workers < 0 || o.num_workers > 256 || o.prefetch_factor < 0 || o.prefetch_factor > 64) {
+        TL__FAIL(TL_ERR_ARG, "%s: num_workers (%d) must be in [0, 256] and prefetch_factor (%d) in [0, 64] (0: default 2)",
+                 op, o.num_workers, o.prefetch_factor);
+        return NULL;
+    }
+    if (o.sampler && o.shuffle) {
+        TL__FAIL(TL_ERR_ARG, "%s: sampler option is mutually exclusive with shuffle", op);
+        return NULL;
+    }
+    if (o.shuffle && ds->len == 0) {
+        TL__FAIL(TL_ERR_ARG, "%s: num_samples should be a positive integer value, but got num_samples=0", op);
+        return NULL;
+    }
+    l = (tl_loader *)tl__malloc(sizeof(tl_loader));
+    if (!l) {
+        TL__FAIL(TL_ERR_OOM, "%s: out of memory", op);
+        return NULL;
+    }
+    memset(l, 0, sizeof *l);
+    if (o.sampler) {
+        l->sampler = o.sampler;
+        o.sampler->refcount++;
+    } else {
+        l->sampler = o.shuffle ? tl_random_sampler(0, 0, o.generator) : tl_sequential_sampler();
+        if (!l->sampler) {
+            tl__free(l);
+            return NULL;
+        }
+    }
+    l->ds = tl_dataset_retain(ds);
+    l->batch_size = o.batch_size ? o.batch_size : 1;
+    l->drop_last = o.drop_last != 0;
+    l->nworkers = o.num_workers;
+    l->prefetch = o.prefetch_factor ? o.prefetch_factor : 2;
+    l->gen = o.generator;
+    l->collate = o.collate ? o.collate : tl_default_collate;
+    l->collate_user = o.collate_user;
+    return l;
+}
+
+static int64_t tl__loader_nbatches(const tl_loader *l, int64_t nsamples) {
+    return l->drop_last ? nsamples / l->batch_size : nsamples / l->batch_size + (nsamples % l->batch_size != 0);
+}
+TLDEF int64_t tl_loader_len(const tl_loader *l) {
+    if (tl__null_in("tl_loader_len", l)) return -1;
+    return tl__loader_nbatches(l, tl_sampler_len(l->sampler, l->ds->len));
+}
+TLDEF int64_t tl_loader_epoch(const tl_loader *l) { return l ? l->epoch : -1; }
+
+/* Builds batch k of the current plan on whichever thread runs it: the samples, then collate.
+   r->b gets the fields as references removed from this function's scope (so, in tl_loader_next's
+   own thread, they land in the caller's innermost scope, and on a worker they are untracked). On
+   failure r->msg is a copy of the message and the thread's error is cleared (unless an error was
+   already pending when the build started). */
+static void tl__loader_build(tl_loader *l, int64_t k, tl__lres *r) {
+    int64_t lo = k * l->batch_size, n = l->norder - lo, i;
+    tl_status pending = tl__tls.status, st = TL_OK;
+    tl_sample *sm;
+    tl_scope sc;
+    int f;
+    memset(r, 0, sizeof *r);
+    if (n > l->batch_size) n = l->batch_size;
+    sc = tl_scope_begin();
+    sm = (tl_sample *)tl__malloc(tl__szn(n, sizeof(tl_sample)));
+    if (!sm) st = TL__FAIL(TL_ERR_OOM, "tl_loader_next: out of memory for a batch of %lld samples", (long long)n);
+    else memset(sm, 0, (size_t)n * sizeof(tl_sample));
+    for (i = 0; i < n && st == TL_OK; i++) st = tl_dataset_get(l->ds, l->order[lo + i], &sm[i]);
+    if (st == TL_OK) {
+        st = tl__cb_status("tl_loader_next", "collate", l->collate((int)n, sm, &r->b, l->collate_user), k);
+        if (st == TL_OK) st = tl__fields_check("tl_loader_next", "collate", &r->b.n, r->b.t, k);
+    }
+    if (st == TL_OK) {
+        for (f = 0; f < r->b.n; f++) tl_keep(r->b.t[f]);
+        r->b.x = r->b.t[0];
+        r->b.y = r->b.n > 1 ? r->b.t[1] : NULL;
+        r->b.size = n;
+        r->b.index = k;
+    } else {
+        memset(&r->b, 0, sizeof r->b);
+    }
+    tl__free(sm);
+    tl_scope_end(sc);
+    r->st = st;
+    if (st != TL_OK && pending == TL_OK) {
+        size_t len = strlen(tl__tls.msg);
+        r->msg = (char *)tl__malloc(len + 1);
+        if (r->msg) memcpy(r->msg, tl__tls.msg, len + 1);
+        tl_clear_error();
+    }
+}
+
+#if TL__HAVE_THREADS && !defined(TL_NO_THREAD_LOCALS)
+static void *tl__loader_worker(void *arg) {
+    tl__lworker *w = (tl__lworker *)arg;
+    tl_loader *l = w->l;
+    tl__mutex_lock(&l->mu);
+    while (!l->stop) {
+        int64_t k = w->claim;
+        if (l->started && k < l->nbatches && k < l->next + l->nslots) {
+            uint64_t plan = l->plan;
+            tl__lres r;
+            w->claim += l->nworkers;
+            l->busy++;
+            tl__mutex_unlock(&l->mu);
+            tl_manual_seed(l->base_seed + (uint64_t)k); /* random transforms: the same for any num_workers */
+            tl__loader_build(l, k, &r);
+            tl__mutex_lock(&l->mu);
+            l->busy--;
+            if (plan == l->plan) {
+                tl__lslot *s = &l->slots[k % l->nslots];
+                s->r = r;
+                s->k = k;
+                s->ready = 1;
+            } else {
+                tl__lres_free(&r);
+            }
+            tl__cond_broadcast(&l->cv_ready);
+        } else {
+            tl__cond_wait(&l->cv_work, &l->mu);
+        }
+    }
+    tl__mutex_unlock(&l->mu);
+    tl_shutdown(); /* this thread's storage/header caches go back to the allocator (else they leak) */
+    return NULL;
+}
+#endif
+
+/* Starts the workers before the first epoch; any failure (no threads in this build, OOM, a thread
+   that cannot start) leaves nthreads 0, and batches are then built inline. */
+static void tl__loader_threads(tl_loader *l) {
+#if TL__HAVE_THREADS && !defined(TL_NO_THREAD_LOCALS)
+    int i, ok;
+    if (l->nworkers == 0 || l->sync) return;
+    l->sync = 1; /* tried once */
+    l->nslots = l->nworkers * l->prefetch;
+    l->threads = (tl__thread *)tl__malloc(tl__szn(l->nworkers, sizeof(tl__thread)));
+    l->workers = (tl__lworker *)tl__malloc(tl__szn(l->nworkers, sizeof(tl__lworker)));
+    l->slots = (tl__lslot *)tl__malloc(tl__szn(l->nslots, sizeof(tl__lslot)));
+    if (!l->threads || !l->workers || !l->slots) return;
+    memset(l->slots, 0, (size_t)l->nslots * sizeof(tl__lslot));
+    if (!tl__mutex_init(&l->mu)) return;
+    ok = tl__cond_init(&l->cv_work);
+    if (ok && !tl__cond_init(&l->cv_ready)) {
+        tl__cond_destroy(&l->cv_work);
+        ok = 0;
+    }
+    if (!ok) {
+        tl__mutex_destroy(&l->mu);
+        return;
+    }
+    l->sync = 2; /* mutex and conditions live */
+    for (i = 0; i < l->nworkers; i++) {
+        l->workers[i].l = l;
+        l->workers[i].claim = 0;
+        if (!tl__thread_start(&l->threads[i], tl__loader_worker, &l->workers[i])) break;
+    }
+    if (i < l->nworkers) { /* not all started: stop those that did and load inline */
+        int j;
+        tl__mutex_lock(&l->mu);
+        l->stop = 1;
+        tl__cond_broadcast(&l->cv_work);
+        tl__mutex_unlock(&l->mu);
+        for (j = 0; j < i; j++) tl__thread_join(&l->threads[j]);
+        l->stop = 0;
+        return;
+    }
+    l->nthreads = l->nworkers;
+#else
+    (void)l;
+#endif
+}
+
+/* Withdraws the current epoch's plan: waits until no worker is building, drops prepared batches,
+   frees the order. */
+static void tl__loader_withdraw(tl_loader *l) {
+    int i;
+    if (l->nthreads) {
+        tl__mutex_lock(&l->mu);
+        l->plan++;
+        l->started = 0;
+        while (l->busy) tl__cond_wait(&l->cv_ready, &l->mu);
+        for (i = 0; i < l->nslots; i++)
+            if (l->slots[i].ready) {
+                tl__lres_free(&l->slots[i].r);
+                l->slots[i].ready = 0;
+            }
+    }
+    l->started = 0;
+    tl__free(l->order);
+    l->order = NULL;
+    l->norder = l->nbatches = l->next = 0;
+    if (l->nthreads) tl__mutex_unlock(&l->mu);
+}
+/* Publishes an epoch's order, starting at batch next. */
+static void tl__loader_install(tl_loader *l, int64_t *order, int64_t norder, int64_t next) {
+    int i;
+    if (l->nthreads) tl__mutex_lock(&l->mu);
+    l->order = order;
+    l->norder = norder;
+    l->nbatches = tl__loader_nbatches(l, norder);
+    l->next = next;
+    l->started = 1;
+    if (l->nthreads) {
+        for (i = 0; i < l->nthreads; i++) l->workers[i].claim = next + i;
+        tl__cond_broadcast(&l->cv_work);
+        tl__mutex_unlock(&l->mu);
+    }
+}
+/* Runs the sampler for the epoch: fresh (snapshotting its generator first) or, with replay, from a
+   private copy of the saved snapshot (no generator is touched). */
+static tl_status tl__loader_plan(tl_loader *l, const char *op, int replay, int64_t **order, int64_t *norder) {
+    tl_generator tmp, *sg;
+    tl_tensor *idx;
+    tl_status st = TL_OK;
+    tl_scope sc;
+    int64_t i, n, len = l->ds->len;
+    *order = NULL;
+    *norder = 0;
+    if (!replay) {
+        sg = l->sampler->g ? l->sampler->g : tl__gen(NULL);
+        l->snap = *sg;
+        l->snap.heap = 0;
+    } else {
+        tmp = l->snap;
+        sg = &tmp;
+    }
+    sc = tl_scope_begin();
+    idx = tl__smp_draw(op, l->sampler, len, sg);
+    if (!idx) {
+        st = tl__tls.status ? tl__tls.status : TL_ERR_OOM;
+    } else {
+        const int64_t *p = (const int64_t *)(const void *)tl__ptr(idx);
+        n = idx->shape[0];
+        *order = (int64_t *)tl__malloc(tl__szn(n, sizeof(int64_t)));
+        if (!*order) st = TL__FAIL(TL_ERR_OOM, "%s: out of memory for an epoch of %lld indices", op, (long long)n);
+        for (i = 0; i < n && st == TL_OK; i++) {
+            if (p[i] < 0 || p[i] >= len)
+                st = TL__FAIL(TL_ERR_INDEX, "%s: the sampler gave index %lld (position %lld) for a dataset of %lld samples",
+                              op, (long long)p[i], (long long)i, (long long)len);
+            else
+                (*order)[i] = p[i];
+        }
+        if (st == TL_OK) *norder = n;
+        else {
+            tl__free(*order);
+            *order = NULL;
+        }
+    }
+    tl_scope_end(sc);
+    return st;
+}
+
+TLDEF tl_status tl_loader_next(tl_loader *l, tl_batch *out) {
+    const char *op = "tl_loader_next";
+    tl__lres r;
+    int64_t k;
+    int f;
+    if (!out) return TL__FAIL(TL_ERR_ARG, "%s: out is NULL", op);
+    memset(out, 0, sizeof *out);
+    TL__CHECK1S(op, l);
+    if (!l->started) { /* iter(loader): the base seed, then the sampler's whole epoch */
+        int64_t *order, norder;
+        tl_status st;
+        tl__loader_threads(l);
+        l->base_seed = tl__mt_u64(tl__gen(l->gen)) & UINT64_C(0x7fffffffffffffff);
+        st = tl__loader_plan(l, op, 0, &order, &norder);
+        if (st != TL_OK) return st;
+        tl__loader_install(l, order, norder, 0);
+    }
+    if (l->next >= l->nbatches) {
+        tl__loader_withdraw(l);
+        l->epoch++;
+        return TL_EPOCH_END;
+    }
+    k = l->next;
+    if (l->nthreads) {
+        tl__lslot *s = &l->slots[k % l->nslots];
+        tl__mutex_lock(&l->mu);
+        while (!(s->ready && s->k == k)) tl__cond_wait(&l->cv_ready, &l->mu);
+        r = s->r;
+        memset(&s->r, 0, sizeof s->r);
+        s->ready = 0;
+        l->next = k + 1;
+        tl__cond_broadcast(&l->cv_work);
+        tl__mutex_unlock(&l->mu);
+        for (f = 0; f < r.b.n && r.st == TL_OK; f++) /* built untracked on a worker: now ours */
+            if (!tl__ret(r.b.t[f])) {
+                for (f++; f < r.b.n; f++) tl__release(r.b.t[f]);
+                return tl__tls.status;
+            }
+    } else {
+        tl__loader_build(l, k, &r);
+        l->next = k + 1;
+    }
+    if (r.st != TL_OK) {
+        if (r.msg) TL__FAIL(r.st, "%s: batch %lld of epoch %lld: %s", op, (long long)k, (long long)l->epoch, r.msg);
+        tl__free(r.msg);
+        return r.st;
+    }
+    *out = r.b;
+    return TL_OK;
+}
+
+TLDEF tl_status tl_loader_reset(tl_loader *l) {
+    TL__CHECK1S("tl_loader_reset", l);
+    if (l->started) {
+        tl__loader_withdraw(l);
+        l->epoch++;
+    }
+    return TL_OK;
+}
+
+TLDEF void tl_loader_free(tl_loader *l) {
+    int i;
+    if (!l) return;
+    if (l->nthreads) {
+        tl__mutex_lock(&l->mu);
+        l->stop = 1;
+        tl__cond_broadcast(&l->cv_work);
+        tl__mutex_unlock(&l->mu);
+        for (i = 0; i < l->nthreads; i++) tl__thread_join(&l->threads[i]);
+        for (i = 0; i < l->nslots; i++) tl__lres_free(&l->slots[i].r);
+    }
+    if (l->sync == 2) {
+        tl__cond_destroy(&l->cv_ready);
+        tl__cond_destroy(&l->cv_work);
+        tl__mutex_destroy(&l->mu);
+    }
+    tl__free(l->order);
+    tl__free(l->threads);
+    tl__free(l->workers);
+    tl__free(l->slots);
+    tl_sampler_free(l->sampler);
+    tl_dataset_free(l->ds);
+    tl__free(l);
+}
+
+/* d[key] = the state of g now (an explicit generator the next draws come from), or None. */
+static tl_status tl__pos_gen(tl_value *d, const char *key, tl_generator *g) {
+    tl_scope sc;
+    tl_tensor *gs;
+    tl_status st;
+    if (!g) return tl_value_set(d, key, tl_value_none());
+    sc = tl_scope_begin();
+    gs = tl_generator_get_state(g);
+    st = gs ? tl_value_set(d, key, tl_value_tensor(gs)) : tl__tls.status;
+    tl_scope_end(sc);
+    return st;
+}
+/* Sets g (when not NULL) to the state saved under key; st is the status so far. */
+static tl_status tl__pos_set_gen(const char *op, const tl_value *pos, const char *key, tl_generator *g, tl_status st) {
+    const tl_value *v = tl_value_get(pos, key);
+    tl_scope sc;
+    tl_tensor *gs;
+    if (st != TL_OK || !g) return st;
+    if (tl_value_kind_of(v) != TL_VALUE_TENSOR)
+        return TL__FAIL(TL_ERR_ARG, "%s: this loader draws from an explicit generator, the position needs its state "
+                        "under '%s'", op, key);
+    sc = tl_scope_begin();
+    gs = tl_value_tensor_of(v);
+    st = gs ? tl_generator_set_state(g, gs) : tl__tls.status;
+    tl_scope_end(sc);
+    return st;
+}
+TLDEF tl_value *tl_loader_position(const tl_loader *l) {
+    const char *op = "tl_loader_position";
+    tl_value *d;
+    tl_status st = TL_OK;
+    if (tl__null_in(op, l)) return NULL;
+    d = tl_value_dict();
+    if (!d) return NULL;
+    st = tl_value_set(d, "epoch", tl_value_int(l->epoch));
+    if (!st) st = tl_value_set(d, "batch", tl_value_int(l->started ? l->next : 0));
+    if (!st) st = tl_value_set(d, "started", tl_value_bool(l->started));
+    if (!st) st = tl_value_set(d, "base_seed", tl_value_int(l->started ? (int64_t)l->base_seed : 0));
+    if (!st && l->started) {
+        tl_generator copy = l->snap;
+        tl_scope sc = tl_scope_begin();
+        tl_tensor *gs = tl_generator_get_state(&copy);
+        st = gs ? tl_value_set(d, "generator_state", tl_value_tensor(gs)) : tl__tls.status;
+        tl_scope_end(sc);
+    } else if (!st) {
+        st = tl_value_set(d, "generator_state", tl_value_none());
+    }
+    if (!st) st = tl__pos_gen(d, "loader_generator", l->gen);
+    if (!st) st = tl__pos_gen(d, "sampler_generator", l->sampler->g);
+    if (!st) st = tl_value_set(d, "num_samples", tl_value_int(tl_sampler_len(l->sampler, l->ds->len)));
+    if (!st) st = tl_value_set(d, "batch_size", tl_value_int(l->batch_size));
+    if (st) {
+        tl_value_free(d);
+        return NULL;
+    }
+    return d;
+}
+
+/* pos[key] as an int (bools count), or -1 after recording what is wrong. */
+static int64_t tl__pos_int(const char *op, const tl_value *pos, const char *key) {
+    const tl_value *v = tl_value_get(pos, key);
+    tl_value_kind k = tl_value_kind_of(v);
+    if (!v || (k != TL_VALUE_INT && k != TL_VALUE_BOOL) || tl_value_as_int(v) < 0) {
+        TL__FAIL(TL_ERR_ARG, "%s: the position has no non-negative int '%s' (got %s)", op, key,
+                 v ? tl_value_kind_name(k) : "nothing");
+        return -1;
+    }
+    return tl_value_as_int(v);
+}
+TLDEF tl_status tl_loader_set_position(tl_loader *l, const tl_value *pos) {
+    const char *op = "tl_loader_set_position";
+    int64_t epoch, batch, started, seed, ns, bs, *order = NULL, norder = 0;
+    tl_generator tmp;
+    const tl_value *gv;
+    tl_tensor *gs = NULL;
+    tl_status st;
+    TL__CHECK2S(op, l, pos);
+    if (tl_value_kind_of(pos) != TL_VALUE_DICT)
+        return TL__FAIL(TL_ERR_ARG, "%s: a position is a dict (from tl_loader_position), got %s", op,
+                        tl_value_kind_name(tl_value_kind_of(pos)));
+    if ((epoch = tl__pos_int(op, pos, "epoch")) < 0 || (batch = tl__pos_int(op, pos, "batch")) < 0 ||
+        (started = tl__pos_int(op, pos, "started")) < 0 || (seed = tl__pos_int(op, pos, "base_seed")) < 0 ||
+        (ns = tl__pos_int(op, pos, "num_samples")) < 0 || (bs = tl__pos_int(op, pos, "batch_size")) < 0)
+        return tl__tls.status;
+    if (bs != l->batch_size)
+        return TL__FAIL(TL_ERR_ARG, "%s: the position is for batch_size %lld, this loader has %lld", op, (long long)bs,
+                        (long long)l->batch_size);
+    if (ns != tl_sampler_len(l->sampler, l->ds->len))
+        return TL__FAIL(TL_ERR_ARG, "%s: the position is for %lld samples per epoch, this loader's sampler gives %lld", op,
+                        (long long)ns, (long long)tl_sampler_len(l->sampler, l->ds->len));
+    if (started) {
+        gv = tl_value_get(pos, "generator_state");
+        if (tl_value_kind_of(gv) != TL_VALUE_TENSOR)
+            return TL__FAIL(TL_ERR_ARG, "%s: a started position needs a tensor 'generator_state'", op);
+        if (batch > tl__loader_nbatches(l, ns))
+            return TL__FAIL(TL_ERR_ARG, "%s: the position says %lld batches were delivered, but an epoch has %lld", op,
+                            (long long)batch, (long long)tl__loader_nbatches(l, ns));
+        tl_scope sc = tl_scope_begin();
+        memset(&tmp, 0, sizeof tmp);
+        gs = tl_value_tensor_of(gv);
+        st = gs ? tl_generator_set_state(&tmp, gs) : tl__tls.status;
+        tl_scope_end(sc);
+        if (st != TL_OK) return st;
+    }
+    if (!tl_value_get(pos, "loader_generator") || !tl_value_get(pos, "sampler_generator"))
+        return TL__FAIL(TL_ERR_ARG, "%s: the position has no 'loader_generator' / 'sampler_generator' entries", op);
+    tl__loader_withdraw(l);
+    l->epoch = epoch;
+    if (started) {
+        l->snap = tmp;
+        l->base_seed = (uint64_t)seed;
+        tl__loader_threads(l);
+        st = tl__loader_plan(l, op, 1, &order, &norder);
+        if (st != TL_OK) return st;
+        tl__loader_install(l, order, norder, batch);
+    }
+    /* explicit generators continue from where they were when the position was taken */
+    st = tl__pos_set_gen(op, pos, "loader_generator", l->gen, TL_OK);
+    return tl__pos_set_gen(op, pos, "sampler_generator", l->sampler->g, st);
+}
+
+/* ---- file readers ----
+   One parser per format works on a byte buffer (tl__gunzip, tl__idx_parse, tl__npy_parse,
+   tl__npz_parse, tl__csv_parse: a fuzz target can drive each from memory); the public *_from_buffer
+   and file functions are thin wrappers. Every parser takes limits (tl__rdlim; the defaults come from
+   TL_DATA_MAX_MB) and checks every size against the bytes actually present, with overflow-checked
+   arithmetic. Messages read "op: source: what is wrong", source being the path or "buffer". */
+
+#include <errno.h>
+
+typedef struct tl__rdlim {
+    size_t max_bytes; /* largest decompressed stream, entry or tensor */
+} tl__rdlim;
+static tl__rdlim tl__rdlim_default(void) {
+    tl__rdlim r;
+    r.max_bytes = tl__szmul((size_t)TL_DATA_MAX_MB, (size_t)1 << 20);
+    return r;
+}
+
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((format(printf, 4, 5)))
+#endif
+static tl_status tl__rd_fail(tl_status st, const char *op, const char *src, const char *fmt, ...) {
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return TL__FAIL(st, "%s: %s: %s", op, src, msg);
+}
+/* n bytes of elements of es bytes, each element's bytes reversed when swap (dst == src: in place). */
+static void tl__copy_swap(unsigned char *dst, const unsigned char *src, size_t n, size_t es, int swap) {
+    size_t i, j;
+    if (!swap || es == 1) {
+        if (n && dst != src) memcpy(dst, src, n);
+        return;
+    }
+    if (dst == src) {
+        for (i = 0; i + es <= n; i += es)
+            for (j = 0; j < es / 2; j++) {
+                unsigned char c = dst[i + j];
+                dst[i + j] = dst[i + es - 1 - j];
+                dst[i + es - 1 - j] = c;
+            }
+        return;
+    }
+    for (i = 0; i + es <= n; i += es)
+        for (j = 0; j < es; j++) dst[i + j] = src[i + es - 1 - j];
+}
+static void tl__free_cb(void *data, void *user) {
+    (void)user;
+    tl__free(data);
+}
+static uint32_t tl__rd32be(const unsigned char *p) {
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | (uint32_t)p[3];
+}
+
+/* ---- gzip (RFC 1952) over the zip reader's inflate ----
+   One member: the 10-byte header (+ FEXTRA, FNAME, FCOMMENT, FHCRC), deflate data, then CRC-32 and
+   ISIZE (the size mod 2^32). The deflate stream is taken to end where the 8-byte trailer begins;
+   ISIZE gives the exact output size, so a truncated or corrupted stream, a wrong size and a second
+   member all fail (inflate's size check or the CRC). Output sizes of 4 GiB or more are refused. */
+static tl_status tl__gunzip(const char *op, const char *src, const unsigned char *p, size_t n, const tl__rdlim *lim,
+                            unsigned char **out, size_t *outn) {
+    size_t pos = 10, csize;
+    uint32_t isize, crc;
+    unsigned flg;
+    const char *err;
+    tl__crc ct;
+    *out = NULL;
+    *outn = 0;
+    if (n < 18)
+        return tl__rd_fail(TL_ERR_FORMAT, op, src, "truncated gzip file (%lu bytes; a gzip member has at least 18)",
+                           (unsigned long)n);
+    if (p[0] != 0x1f || p[1] != 0x8b) return tl__rd_fail(TL_ERR_FORMAT, op, src, "not gzip data (bad magic)");
+    if (p[2] != 8) return tl__rd_fail(TL_ERR_FORMAT, op, src, "gzip compression method %u is not deflate (8)", p[2]);
+    flg = p[3];
+    if (flg & 0xe0) return tl__rd_fail(TL_ERR_FORMAT, op, src, "reserved gzip header flags are set (0x%02x)", flg);
+    tl__crc_init(&ct);
+    if (flg & 4) { /* FEXTRA: a 2-byte length, then that many bytes */
+        size_t xlen = n - pos >= 2 ? (size_t)p[pos] | ((size_t)p[pos + 1] << 8) : 0;
+        if (n - pos < 2 || n - pos - 2 < xlen)
+            return tl__rd_fail(TL_ERR_FORMAT, op, src, "truncated gzip header (extra field)");
+        pos += 2 + xlen;
+    }
+    if (flg & 8) { /* FNAME, FCOMMENT: zero-terminated */
+        while (pos < n && p[pos]) pos++;
+        if (pos++ >= n) return tl__rd_fail(TL_ERR_FORMAT, op, src, "truncated gzip header (file name)");
+    }
+    if (flg & 16) {
+        while (pos < n && p[pos]) pos++;
+        if (pos++ >= n) return tl__rd_fail(TL_ERR_FORMAT, op, src, "truncated gzip header (comment)");
+    }
+    if (flg & 2) { /* FHCRC: the low 16 bits of the CRC-32 of the header so far */
+        if (n - pos < 2) return tl__rd_fail(TL_ERR_FORMAT, op, src, "truncated gzip header (header CRC)");
+        if ((tl__crc_update(&ct, 0, p, pos) & 0xffffu) != ((unsigned)p[pos] | ((unsigned)p[pos + 1] << 8)))
+            return tl__rd_fail(TL_ERR_FORMAT, op, src, "gzip header CRC mismatch (corrupt header)");
+        pos += 2;
+    }
+    if (n - pos < 8)
+        return tl__rd_fail(TL_ERR_FORMAT, op, src, "truncated gzip file (no room for deflate data and the 8-byte trailer)");
+    csize = n - pos - 8;
+    crc = tl__rd32(p + n - 8);
+    isize = tl__rd32(p + n - 4);
+    if ((size_t)isize > lim->max_bytes)
+        return tl__rd_fail(TL_ERR_FORMAT, op, src, "gzip data claims %lu bytes, more than the reader's limit of %lu",
+                           (unsigned long)isize, (unsigned long)lim->max_bytes);
+    if ((uint64_t)isize > (uint64_t)csize * 1040 + 1024)
+        return tl__rd_fail(TL_ERR_FORMAT, op, src, "gzip trailer claims %lu bytes from %lu deflated bytes, more than "
+                           "DEFLATE can produce (truncated or corrupt file)", (unsigned long)isize, (unsigned long)csize);
+    *out = (unsigned char *)tl__malloc(isize);
+    if (!*out)
+        return tl__rd_fail(TL_ERR_OOM, op, src, "out of memory decompressing %lu bytes", (unsigned long)isize);
+    err = tl__inflate(p + pos, csize, *out, isize);
+    if (!err && tl__crc_update(&ct, 0, *out, isize) != crc) err = "CRC-32 mismatch";
+    if (err) {
+        tl__free(*out);
+        *out = NULL;
+        return tl__rd_fail(TL_ERR_FORMAT, op, src, "corrupt gzip data: %s (truncated, damaged, or more than one member)",
+                           err);
+    }
+    *outn = isize;
+    return TL_OK;
+}
+
+/* ---- IDX: magic 00 00 <type> <ndim>, ndim big-endian u32 sizes, big-endian data ----
+   own (NULL, or a pointer to p when p is a tl__malloc'd buffer) lets a decompressed file become the
+   tensor's storage in place, so reading Fashion-MNIST holds one copy of the images: *own is set to
+   NULL when the tensor took the buffer; otherwise the caller still frees it. */
+static tl_tensor *tl__idx_decode(const char *op, const char *src, const unsigned char *p, size_t n,
+                                 const tl__rdlim *lim, unsigned char **own) {
+    int64_t shape[TL_MAX_DIMS];
+    size_t bytes, es, hdr;
+    tl_dtype dt;
+    tl_tensor *t;
+    int nd, i;
+    if (n < 4) {
+        tl__rd_fail(TL_ERR_FORMAT, op, src, "truncated IDX header (%lu bytes)", (unsigned long)n);
+        return NULL;
+    }
+    if (p[0] || p[1]) {
+        tl__rd_fail(TL_ERR_FORMAT, op, src, "bad IDX magic %02x %02x %02x %02x (expected 00 00 <type> <ndim>)", p[0], p[1],
+                    p[2], p[3]);
+        return NULL;
+    }
+    switch (p[2]) {
+    case 0x08: dt = TL_U8; break;
+    case 0x09: dt = TL_I8; break;
+    case 0x0B: dt = TL_I16; break;
+    case 0x0C: dt = TL_I32; break;
+    case 0x0D: dt = TL_F32; break;
+    case 0x0E: dt = TL_F64; break;
+    default:
+        tl__rd_fail(TL_ERR_FORMAT, op, src, "unknown IDX element type 0x%02x (08 u8, 09 i8, 0B i16, 0C i32, 0D f32, 0E f64)",
+                    p[2]);
+        return NULL;
+    }
+    nd = p[3];
+    if (nd < 1 || nd > TL_MAX_DIMS) {
+        tl__rd_fail(TL_ERR_FORMAT, op, src, "the IDX header declares %d dimensions (1 to %d are supported)", nd, TL_MAX_DIMS);
+        return NULL;
+    }
+    hdr = 4 + 4 * (size_t)nd;
+    if (n < hdr) {
+        tl__rd_fail(TL_ERR_FORMAT, op, src, "truncated IDX header: %d dimensions need %lu bytes, the data has %lu", nd,
+                    (unsigned long)hdr, (unsigned long)n);
+        return NULL;
+    }
+    es = tl__dtype_sizes[dt];
+    bytes = es;
+    for (i = 0; i < nd; i++) {
+        shape[i] = (int64_t)tl__rd32be(p + 4 + 4 * i);
+        bytes = tl__szmul(bytes, (size_t)shape[i]);
+    }
+    if (bytes == SIZE_MAX || bytes > lim->max_bytes) {
+        tl__rd_fail(TL_ERR_FORMAT, op, src, "IDX sizes %s of %s (%s bytes) exceed the reader's limit of %lu bytes",
+                    tl__fmt_shape(nd, shape), tl__dtype_names[dt], bytes == SIZE_MAX ? "overflowing" : "too many",
+                    (unsigned long)lim->max_bytes);
+        return NULL;
+    }
+    if (n - hdr != bytes) {
+        tl__rd_fail(TL_ERR_FORMAT, op, src, "%s: the header's sizes %s of %s need %lu data bytes, the file has %lu",
+                    n - hdr < bytes ? "truncated IDX data" : "IDX sizes disagree with the file", tl__fmt_shape(nd, shape),
+                    tl__dtype_names[dt], (unsigned long)bytes, (unsigned long)(n - hdr));
+        return NULL;
+    }
+    if (own) { /* the data moves to the front of the buffer, which becomes the storage */
+        memmove(*own, *own + hdr, bytes);
+        tl__copy_swap(*own, *own, bytes, es, tl__host_is_little());
+        t = tl_from_buffer(*own, nd, shape, dt, tl__free_cb, NULL);
+        if (t) {
+            tl__scope_forget(t); /* internal result: untracked, like tl__new's */
+            *own = NULL;
+        }
+        return t;
+    }
+    t = tl__new(op, nd, shape, dt);
+    if (!t) return NULL;
+    tl__copy_swap((unsigned char *)t->storage->data, p + hdr, bytes, es, tl__host_is_little());
+    return t;
+}
+static tl_tensor *tl__idx_parse(const char *op, const char *src, const unsigned char *p, size_t n,
+                                const tl__rdlim *lim) {
+    unsigned char *raw;
+    size_t rn;
+    tl_tensor *t;
+    if (!(n >= 2 && p[0] == 0x1f && p[1] == 0x8b)) return tl__idx_decode(op, src, p, n, lim, NULL);
+    /* .gz: decompress, then decode the IDX bytes in the decompressed buffer */
+    if (tl__gunzip(op, src, p, n, lim, &raw, &rn) != TL_OK) return NULL;
+    if (rn >= 2 && raw[0] == 0x1f && raw[1] == 0x8b) {
+        tl__free(raw);
+        tl__rd_fail(TL_ERR_FORMAT, op, src, "gzip data inside gzip data (refused)");
+        return NULL;
+    }
+    t = tl__idx_decode(op, src, raw, rn, lim, &raw);
+    tl__free(raw); /* NULL when the tensor took it */
+    return t;
+}
+
+/* ---- .npy (numpy/lib/format.py) ----
+   "\x93NUMPY", major, minor, header length (u16 for 1.0, u32 for 2.0/3.0), then a Python dict
+   literal {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), } padded with spaces and '\n',
+   then the data. The header is parsed as exactly that: three keys, string/bool/int-tuple values. */
+
+typedef struct tl__npyh {
+    const unsigned char *p, *end, *base;
+    const char *op, *src;
+    char descr[16];
+    int fortran, nd, have_descr, have_fortran, have_shape;
+    int64_t shape[TL_MAX_DIMS];
+} tl__npyh;
+static void tl__npyh_ws(tl__npyh *h) {
+    while (h->p < h->end && (*h->p == ' ' || *h->p == '\t' || *h->p == '\n' || *h->p == '\r')) h->p++;
+}
+static int tl__npyh_fail(tl__npyh *h, const char *what) {
+    tl__rd_fail(TL_ERR_FORMAT, h->op, h->src, "bad .npy header dict: %s (at header byte %ld)", what,
+                (long)(h->p - h->base));
+    return 0;
+}
+/* A quoted string (no escapes) into buf, or 0. */
+static int tl__npyh_str(tl__npyh *h, char *buf, size_t cap) {
+    unsigned char q;
+    size_t k = 0;
+    if (h->p >= h->end || (*h->p != '\'' && *h->p != '"')) return tl__npyh_fail(h, "expected a quoted string");
+    q = *h->p++;
+    while (h->p < h->end && *h->p != q) {
+        if (*h->p == '\\') return tl__npyh_fail(h, "escape sequences are not supported in header strings");
+        if (k + 1 >= cap) return tl__npyh_fail(h, "string too long");
+        buf[k++] = (char)*h->p++;
+    }
+    if (h->p >= h->end) return tl__npyh_fail(h, "unterminated string");
+    h->p++;
+    buf[k] = 0;
+    return 1;
+}
+/* (int, int, ...) with an optional trailing comma; () is a 0-dim array. */
+static int tl__npyh_shape(tl__npyh *h) {
+    h->nd = 0;
+    if (h->p >= h->end || *h->p != '(') return tl__npyh_fail(h, "'shape' must be a tuple of ints");
+    h->p++;
+    for (;;) {
+        int64_t v = 0;
+        int digits = 0;
+        tl__npyh_ws(h);
+        if (h->p < h->end && *h->p == ')') break;
+        while (h->p < h->end && *h->p >= '0' && *h->p <= '9') {
+            if (v > (INT64_C(1) << 56)) return tl__npyh_fail(h, "a shape entry is too large");
+            v = v * 10 + (*h->p++ - '0');
+            digits++;
+        }
+        if (!digits) return tl__npyh_fail(h, "expected a non-negative int in 'shape'");
+        if (h->p < h->end && *h->p == 'L') h->p++; /* Python 2 longs in old files */
+        if (h->nd == TL_MAX_DIMS) return tl__npyh_fail(h, "more dimensions than TL_MAX_DIMS");
+        h->shape[h->nd++] = v;
+        tl__npyh_ws(h);
+        if (h->p < h->end && *h->p == ',') {
+            h->p++;
+            continue;
+        }
+        if (h->p < h->end && *h->p == ')') break;
+        return tl__npyh_fail(h, "expected ',' or ')' in 'shape'");
+    }
+    h->p++;
+    return 1;
+}
+static int tl__npyh_parse(tl__npyh *h) {
+    char key[32];
+    tl__npyh_ws(h);
+    if (h->p >= h->end || *h->p != '{') return tl__npyh_fail(h, "expected '{'");
+    h->p++;
+    for (;;) {
+        tl__npyh_ws(h);
+        if (h->p < h->end && *h->p == '}') break;
+        if (!tl__npyh_str(h, key, sizeof key)) return 0;
+        tl__npyh_ws(h);
+        if (h->p >= h->end || *h->p != ':') return tl__npyh_fail(h, "expected ':' after a key");
+        h->p++;
+        tl__npyh_ws(h);
+        if (strcmp(key, "descr") == 0 && !h->have_descr) {
+            if (!tl__npyh_str(h, h->descr, sizeof h->descr))
+                return 0; /* a list here is a structured dtype: refused by the message above */
+            h->have_descr = 1;
+        } else if (strcmp(key, "fortran_order") == 0 && !h->have_fortran) {
+            if (h->end - h->p >= 4 && memcmp(h->p, "True", 4) == 0) h->fortran = 1, h->p += 4;
+            else if (h->end - h->p >= 5 && memcmp(h->p, "False", 5) == 0) h->fortran = 0, h->p += 5;
+            else return tl__npyh_fail(h, "'fortran_order' must be True or False");
+            h->have_fortran = 1;
+        } else if (strcmp(key, "shape") == 0 && !h->have_shape) {
+            if (!tl__npyh_shape(h)) return 0;
+            h->have_shape = 1;
+        } else {
+            tl__rd_fail(TL_ERR_FORMAT, h->op, h->src, "bad .npy header dict: %s key '%s' (numpy requires exactly "
+                        "'descr', 'fortran_order' and 'shape')",
+                        (!strcmp(key, "descr") || !strcmp(key, "fortran_order") || !strcmp(key, "shape")) ? "duplicate"
+                                                                                                           : "unexpected",
+                        key);
+            return 0;
+        }
+        tl__npyh_ws(h);
+        if (h->p < h->end && *h->p == ',') {
+            h->p++;
+            continue;
+        }
+        if (h->p < h->end && *h->p == '}') break;
+        return tl__npyh_fail(h, "expected ',' or '}'");
+    }
+    h->p++;
+    tl__npyh_ws(h);
+    if (h->p != h->end) return tl__npyh_fail(h, "unexpected text after the dict");
+    if (!h->have_descr || !h->have_fortran || !h->have_shape) {
+        tl__rd_fail(TL_ERR_FORMAT, h->op, h->src, "bad .npy header dict: no '%s' key",
+                    !h->have_descr ? "descr" : !h->have_fortran ? "fortran_order" : "shape");
+        return 0;
+    }
+    return 1;
+}
+/* numpy's dtype.str for our dtypes ("f4", "b1", ...; NULL: numpy has no such dtype). */
+static const char *tl__npy_code(tl_dtype dt) {
+    static const char *const codes[TL_DTYPE_COUNT] = {"f4", "f8", "f2", NULL, "i8", "i4", "i2", "i1", "u1", "b1"};
+    return TL__VALID_DT(dt) ? codes[dt] : NULL;
+}
+static tl_tensor *tl__npy_parse(const char *op, const char *src, const unsigned char *p, size_t n, const tl__rdlim *lim) {
+    tl__npyh h;
+    size_t hlen, hstart, bytes, es;
+    int little = tl__host_is_little(), swap, i, k;
+    tl_dtype dt = TL_DTYPE_COUNT;
+    tl_tensor *t, *r;
+    if (n < 10 || memcmp(p, "\x93NUMPY", 6) != 0) {
+        tl__rd_fail(TL_ERR_FORMAT, op, src, n >= 6 && memcmp(p, "\x93NUMPY", 6) == 0 ? "truncated .npy header"
+                    : "not a .npy file (it does not start with \\x93NUMPY)");
+        return NULL;
+    }
+    if (p[6] == 1) {
+        hlen = (size_t)p[8] | ((size_t)p[9] << 8);
+        hstart = 10;
+    } else if ((p[6] == 2 || p[6] == 3) && n >= 12) {
+        hlen = (size_t)tl__rd32(p + 8);
+        hstart = 12;
+    } else {
+        tl__rd_fail(TL_ERR_FORMAT, op, src, "unsupported .npy format version %u.%u (1.0, 2.0 and 3.0 are readable)", p[6],
+                    p[7]);
+        return NULL;
+    }
+    if (hlen > n - hstart) {
+        tl__rd_fail(TL_ERR_FORMAT, op, src, "truncated .npy header: %lu header bytes declared, %lu present",
+                    (unsigned long)hlen, (unsigned long)(n - hstart));
+        return NULL;
+    }
+    memset(&h, 0, sizeof h);
+    h.p = h.base = p + hstart;
+    h.end = p + hstart + hlen;
+    h.op = op;
+    h.src = src;
+    if (!tl__npyh_parse(&h)) return NULL;
+    /* descr: byte order ('<', '>', '|', '=') then a code */
+    swap = (h.descr[0] == '<' && !little) || (h.descr[0] == '>' && little);
+    if (strchr("<>|=", h.descr[0]) && h.descr[0])
+        for (k = 0; k < TL_DTYPE_COUNT; k++)
+            if (tl__npy_code((tl_dtype)k) && strcmp(h.descr + 1, tl__npy_code((tl_dtype)k)) == 0) dt = (tl_dtype)k;
+    if (dt == TL_DTYPE_COUNT) {
+        const char *c = h.descr[0] && strchr("<>|=", h.descr[0]) ? h.descr + 1 : h.descr;
+        tl__rd_fail(TL_ERR_DTYPE, op, src, "numpy dtype '%s' is not supported%s", h.descr,
+                    c[0] == 'O' ? " (object arrays hold pickled Python objects: refused)"
+                    : c[0] == 'u' ? " (only uint8 of numpy's unsigned types has a tensorlite dtype)"
+                                  : " (bool, uint8, int8/16/32/64 and float16/32/64 are)");
+        return NULL;
+    }
+    es = tl__dtype_sizes[dt];
+    bytes = es;
+    for (i = 0; i < h.nd; i++) bytes = tl__szmul(bytes, (size_t)h.shape[i]);
+    if (bytes == SIZE_MAX || bytes > lim->max_bytes) {
+        tl__rd_fail(TL_ERR_FORMAT, op, src, "shape %s of %s needs %s bytes, more than the reader's limit of %lu",
+                    tl__fmt_shape(h.nd, h.shape), h.descr, bytes == SIZE_MAX ? "overflowing" : "too many",
+                    (unsigned long)lim->max_bytes);
+        return NULL;
+    }
+    if (n - hstart - hlen != bytes) {
+        tl__rd_fail(TL_ERR_FORMAT, op, src, "%s: shape %s of %s needs %lu data bytes, %lu present",
+                    n - hstart - hlen < bytes ? "truncated .npy data" : ".npy sizes disagree with the file",
+                    tl__fmt_shape(h.nd, h.shape), h.descr, (unsigned long)bytes, (unsigned long)(n - hstart - hlen));
+        return NULL;
+    }
+    if (h.fortran && h.nd > 1) { /* column-major: read as the reversed shape, then transpose back */
+        int64_t rev[TL_MAX_DIMS];
+        for (i = 0; i < h.nd; i++) rev[i] = h.shape[h.nd - 1 - i];
+        t = tl__new(op, h.nd, rev, dt);
+        if (!t) return NULL;
+        tl__copy_swap((unsigned char *)t->storage->data, p + hstart + hlen, bytes, es, swap);
+        r = tl__alias(op, t);
+        if (r) {
+            for (i = 0; i < h.nd; i++) {
+                r->shape[i] = t->shape[h.nd - 1 - i];
+                r->stride[i] = t->stride[h.nd - 1 - i];
+            }
+            tl__release(t);
+            t = tl__copy_as(op, r, dt);
+            tl__release(r);
+        } else {
+            tl__release(t);
+            t = NULL;
+        }
+        return t;
+    }
+    t = tl__new(op, h.nd, h.shape, dt);
+    if (!t) return NULL;
+    tl__copy_swap((unsigned char *)t->storage->data, p + hstart + hlen, bytes, es, swap);
+    if (dt == TL_BOOL) { /* numpy bools are 0/1 bytes; anything else would not be a valid bool */
+        unsigned char *b = (unsigned char *)t->storage->data;
+        size_t j;
+        for (j = 0; j < bytes; j++)
+            if (b[j] > 1) {
+                tl__rd_fail(TL_ERR_FORMAT, op, src, "bool element %lu has byte value %u (must be 0 or 1)",
+                            (unsigned long)j, b[j]);
+                tl__release(t);
+                return NULL;
+            }
+    }
+    return t;
+}
+/* The .npy bytes of t into b: format 1.0 (2.0 when the header needs more than 65535 bytes), header
+   padded so the data starts at a multiple of 64, C order, the host's byte order. */
+static tl_status tl__npy_build(const char *op, const tl_tensor *t, tl__bb *b) {
+    const char *code = tl__npy_code(t->dtype);
+    char head[64 + TL_MAX_DIMS * 24], shp[TL_MAX_DIMS * 24];
+    size_t hl, pre, total, k;
+    int i, n = 0;
+    tl_tensor *c;
+    if (!code) return TL__FAIL(TL_ERR_DTYPE, "%s: numpy has no %s dtype (convert with tl_to_dtype first)", op, TL__DT(t));
+    for (i = 0; i < t->ndim; i++)
+        n += snprintf(shp + n, sizeof shp - (size_t)n, i ? ", %lld" : "%lld", (long long)t->shape[i]);
+    if (t->ndim == 1) snprintf(shp + n, sizeof shp - (size_t)n, ",");
+    if (t->ndim == 0) shp[0] = 0;
+    snprintf(head, sizeof head, "{'descr': '%c%s', 'fortran_order': False, 'shape': (%s), }",
+             tl__dtype_sizes[t->dtype] == 1 ? '|' : tl__host_is_little() ? '<' : '>', code, shp);
+    hl = strlen(head);
+    pre = hl + 1 + 10 > 65535 ? 12 : 10;
+    total = pre + hl + 1;
+    total += (64 - total % 64) % 64;
+    tl__bb_put(b, "\x93NUMPY", 6);
+    tl__bb_byte(b, pre == 10 ? 1 : 2);
+    tl__bb_byte(b, 0);
+    if (pre == 10) tl__bb_u16(b, (unsigned)(total - pre));
+    else tl__bb_u32(b, (uint32_t)(total - pre));
+    tl__bb_put(b, head, hl);
+    for (k = pre + hl; k + 1 < total; k++) tl__bb_byte(b, ' ');
+    tl__bb_byte(b, '\n');
+    c = tl__contig(op, t);
+    if (!c) return tl__tls.status;
+    tl__bb_put(b, tl__ptr(c), (size_t)tl__prod(c->ndim, c->shape) * tl__dtype_sizes[c->dtype]);
+    tl__release(c);
+    if (b->oom) return TL__FAIL(TL_ERR_OOM, "%s: out of memory for the .npy bytes of %s %s", op, TL__DT(t), TL__SH(t));
+    return TL_OK;
+}
+
+/* ---- .npz: a zip of <name>.npy entries (stored or deflated), read with the zip reader ---- */
+static tl_value *tl__npz_parse(const char *op, const char *src, const unsigned char *p, size_t n, const tl__rdlim *lim) {
+    tl__ld ld;
+    tl_value *d = NULL;
+    size_t k;
+    if (n < 4 || memcmp(p, "PK", 2) != 0) {
+        tl__rd_fail(TL_ERR_FORMAT, op, src, "not an .npz file (it does not start with the zip signature PK)");
+        return NULL;
+    }
+    memset(&ld, 0, sizeof ld);
+    ld.op = op;
+    ld.src = src;
+    ld.p = p;
+    ld.n = n;
+    ld.any_names = 1;
+    tl__crc_init(&ld.crc);
+    if (!tl__zip_parse(&ld)) goto fail;
+    d = tl_value_dict();
+    if (!d) goto fail;
+    for (k = 0; k < ld.nents; k++) {
+        const tl__zent *e = &ld.ents[k];
+        const unsigned char *rec;
+        unsigned char *owned;
+        char esrc[512], *key;
+        int nl = (int)(e->nlen > 200 ? 200 : e->nlen);
+        tl_tensor *t;
+        tl_status st;
+        if (e->nlen < 5 || memcmp(e->name + e->nlen - 4, ".npy", 4) != 0) {
+            tl__rd_fail(TL_ERR_FORMAT, op, src, "entry '%.*s' is not a .npy array", nl, e->name);
+            goto fail;
+        }
+        if (e->usize > lim->max_bytes) {
+            tl__rd_fail(TL_ERR_FORMAT, op, src, "entry '%.*s' claims %llu bytes, more than the reader's limit of %lu", nl,
+                        e->name, (unsigned long long)e->usize, (unsigned long)lim->max_bytes);
+            goto fail;
+        }
+        if (!tl__zip_read(&ld, e, &rec, &owned)) goto fail;
+        snprintf(esrc, sizeof esrc, "%s: %.*s", src, nl, e->name);
+        t = tl__npy_parse(op, esrc, rec, (size_t)e->usize, lim);
+        tl__free(owned);
+        if (!t) goto fail;
+        key = (char *)tl__malloc(e->nlen - 3);
+        if (!key) {
+            tl__release(t);
+            TL__FAIL(TL_ERR_OOM, "%s: out of memory", op);
+            goto fail;
+        }
+        memcpy(key, e->name, e->nlen - 4);
+        key[e->nlen - 4] = 0;
+        st = tl_value_set(d, key, tl_value_tensor(t)); /* np.load's keys drop ".npy" */
+        tl__free(key);
+        tl__release(t);
+        if (st != TL_OK) goto fail;
+    }
+    tl__ld_free(&ld);
+    return d;
+fail:
+    if (!tl__tls.status) TL__FAIL(TL_ERR_FORMAT, "%s: %s: load failed", op, src);
+    tl_value_free(d);
+    tl__ld_free(&ld);
+    return NULL;
+}
+
+/* ---- CSV of numbers: values are gathered as double (float dtypes) or int64 (integer dtypes, parsed
+   exactly and range-checked), then stored in the requested dtype ---- */
+typedef union tl__csvv { double d; int64_t i; } tl__csvv;
+static tl_tensor *tl__csv_parse(const char *op, const char *src, const unsigned char *p, size_t n,
+                                const tl_csv_opts *opts, const tl__rdlim *lim) {
+    char delim = opts && opts->delimiter ? opts->delimiter : ',';
+    tl_dtype dt = opts ? opts->dtype : TL_F32;
+    int header = opts && opts->header, is_int;
+    int64_t lo = 0, hi = 0, rows = 0, cols = -1, shape[2];
+    size_t pos = 0, cap = 0, nv = 0;
+    long line = 0;
+    tl__csvv *vals = NULL;
+    tl_tensor *t;
+    if (!TL__VALID_DT(dt)) {
+        TL__FAIL(TL_ERR_DTYPE, "%s: invalid dtype %d", op, (int)dt);
+        return NULL;
+    }
+    if (delim == '\n' || delim == '\r' || delim == '"' || (delim >= '0' && delim <= '9') || delim == '.' || delim == '-' ||
+        delim == '+') {
+        TL__FAIL(TL_ERR_ARG, "%s: '%c' cannot be a delimiter", op, delim == '\n' || delim == '\r' ? ' ' : delim);
+        return NULL;
+    }
+    is_int = !TL__IS_FLOAT(dt);
+    if (is_int) tl__int_bounds(dt, &lo, &hi);
+    while (pos < n) {
+        const unsigned char *ls = p + pos, *le = (const unsigned char *)memchr(ls, '\n', n - pos), *q;
+        int64_t c = 0;
+        if (!le) le = p + n;
+        pos = (size_t)(le - p) + 1;
+        line++;
+        if (le > ls && le[-1] == '\r') le--;
+        if (header && line == 1) continue;
+        for (q = ls; q < le && (*q == ' ' || *q == '\t'); q++) {}
+        if (q == le) continue; /* blank line */
+        for (q = ls;; q++) { /* one field per delimiter-separated piece */
+            const unsigned char *fs = q, *fe;
+            char buf[80], *endp;
+            size_t len;
+            while (q < le && *q != (unsigned char)delim) q++;
+            fe = q;
+            while (fs < fe && (*fs == ' ' || *fs == '\t') && *fs != (unsigned char)delim) fs++;
+            while (fe > fs && (fe[-1] == ' ' || fe[-1] == '\t') && fe[-1] != (unsigned char)delim) fe--;
+            len = (size_t)(fe - fs);
+            if (len == 0 || len >= sizeof buf) {
+                tl__rd_fail(TL_ERR_FORMAT, op, src, "line %ld, field %lld: %s", line, (long long)c + 1,
+                            len ? "field too long for a number" : "empty field");
+                goto fail;
+            }
+            memcpy(buf, fs, len);
+            buf[len] = 0;
+            if (nv == cap) {
+                size_t ncap = cap ? cap * 2 : 1024;
+                void *nb;
+                if (tl__szmul(ncap, sizeof *vals) > lim->max_bytes) {
+                    tl__rd_fail(TL_ERR_FORMAT, op, src, "more than %lu values (the reader's limit)",
+                                (unsigned long)(lim->max_bytes / sizeof *vals));
+                    goto fail;
+                }
+                nb = tl__malloc(tl__szmul(ncap, sizeof *vals));
+                if (!nb) {
+                    tl__rd_fail(TL_ERR_OOM, op, src, "out of memory for %lu values", (unsigned long)ncap);
+                    goto fail;
+                }
+                if (nv) memcpy(nb, vals, nv * sizeof *vals);
+                tl__free(vals);
+                vals = (tl__csvv *)nb;
+                cap = ncap;
+            }
+            errno = 0;
+            if (is_int) {
+                long long v = strtoll(buf, &endp, 10);
+                if (*endp || endp == buf) {
+                    tl__rd_fail(TL_ERR_FORMAT, op, src, "line %ld, field %lld: '%s' is not an integer", line,
+                                (long long)c + 1, buf);
+                    goto fail;
+                }
+                if (errno == ERANGE || v < lo || v > hi) {
+                    tl__rd_fail(TL_ERR_FORMAT, op, src, "line %ld, field %lld: %s is out of range for %s", line,
+                                (long long)c + 1, buf, tl__dtype_names[dt]);
+                    goto fail;
+                }
+                vals[nv++].i = (int64_t)v;
+            } else {
+                double v = strtod(buf, &endp);
+                if (*endp || endp == buf) {
+                    tl__rd_fail(TL_ERR_FORMAT, op, src, "line %ld, field %lld: '%s' is not a number", line,
+                                (long long)c + 1, buf);
+                    goto fail;
+                }
+                vals[nv++].d = v;
+            }
+            c++;
+            if (q >= le) break;
+        }
+        if (cols >= 0 && c != cols) {
+            tl__rd_fail(TL_ERR_FORMAT, op, src, "line %ld has %lld fields, the first data row has %lld", line, (long long)c,
+                        (long long)cols);
+            goto fail;
+        }
+        cols = c;
+        rows++;
+    }
+    shape[0] = rows;
+    shape[1] = cols < 0 ? 0 : cols;
+    t = tl__new(op, 2, shape, dt);
+    if (t && nv) tl__store((char *)t->storage->data, dt, (int64_t)tl__dtype_sizes[dt], vals, is_int ? TL__CT_I64 : TL__CT_F64,
+                           (int64_t)nv);
+    tl__free(vals);
+    return t;
+fail:
+    tl__free(vals);
+    return NULL;
+}
+
+/* ---- public wrappers ---- */
+
+TLDEF tl_tensor *tl_load_idx_from_buffer(const void *data, size_t size) {
+    tl__rdlim lim = tl__rdlim_default();
+    TL__CHECK1("tl_load_idx_from_buffer", data);
+    return tl__ret(tl__idx_parse("tl_load_idx_from_buffer", "buffer", (const unsigned char *)data, size, &lim));
+}
+TLDEF tl_tensor *tl_load_npy_from_buffer(const void *data, size_t size) {
+    tl__rdlim lim = tl__rdlim_default();
+    TL__CHECK1("tl_load_npy_from_buffer", data);
+    return tl__ret(tl__npy_parse("tl_load_npy_from_buffer", "buffer", (const unsigned char *)data, size, &lim));
+}
+TLDEF tl_value *tl_load_npz_from_buffer(const void *data, size_t size) {
+    tl__rdlim lim = tl__rdlim_default();
+    if (tl__null_in("tl_load_npz_from_buffer", data)) return NULL;
+    return tl__npz_parse("tl_load_npz_from_buffer", "buffer", (const unsigned char *)data, size, &lim);
+}
+TLDEF tl_tensor *tl_load_csv_from_buffer(const void *data, size_t size, const tl_csv_opts *opts) {
+    tl__rdlim lim = tl__rdlim_default();
+    TL__CHECK1("tl_load_csv_from_buffer", data);
+    return tl__ret(tl__csv_parse("tl_load_csv_from_buffer", "buffer", (const unsigned char *)data, size, opts, &lim));
+}
+TLDEF tl_status tl_save_npy_to_buffer(const tl_tensor *t, void **data, size_t *size) {
+    tl__bb b;
+    tl_status st;
+    if (!data || !size) return TL__FAIL(TL_ERR_ARG, "tl_save_npy_to_buffer: data or size is NULL");
+    *data = NULL;
+    *size = 0;
+    TL__CHECK1S("tl_save_npy_to_buffer", t);
+    memset(&b, 0, sizeof b);
+    st = tl__npy_build("tl_save_npy_to_buffer", t, &b);
+    if (st != TL_OK) {
+        tl__free(b.p);
+        return st;
+    }
+    *data = b.p;
+    *size = b.n;
+    return TL_OK;
+}
+#ifndef TL_NO_STDIO
+/* Reads path and runs parse on its bytes: the shared body of the file readers. */
+typedef void *(*tl__rd_parse_fn)(const char *op, const char *src, const unsigned char *p, size_t n, const void *ctx,
+                                 const tl__rdlim *lim);
+static void *tl__rd_file(const char *op, const char *path, tl__rd_parse_fn parse, const void *ctx) {
+    unsigned char *buf;
+    size_t n;
+    tl__rdlim lim = tl__rdlim_default();
+    void *r;
+    if (tl__null_in(op, path)) return NULL;
+    if (tl__read_file(op, path, lim.max_bytes, "TL_DATA_MAX_MB", &buf, &n) != TL_OK) return NULL;
+    r = parse(op, path, buf, n, ctx, &lim);
+    tl__free(buf);
+    return r;
+}
+static void *tl__rd_idx(const char *op, const char *src, const unsigned char *p, size_t n, const void *ctx,
+                        const tl__rdlim *lim) {
+    (void)ctx;
+    return tl__idx_parse(op, src, p, n, lim);
+}
+static void *tl__rd_npy(const char *op, const char *src, const unsigned char *p, size_t n, const void *ctx,
+                        const tl__rdlim *lim) {
+    (void)ctx;
+    return tl__npy_parse(op, src, p, n, lim);
+}
+static void *tl__rd_npz(const char *op, const char *src, const unsigned char *p, size_t n, const void *ctx,
+                        const tl__rdlim *lim) {
+    (void)ctx;
+    return tl__npz_parse(op, src, p, n, lim);
+}
+static void *tl__rd_csv(const char *op, const char *src, const unsigned char *p, size_t n, const void *ctx,
+                        const tl__rdlim *lim) {
+    return tl__csv_parse(op, src, p, n, (const tl_csv_opts *)ctx, lim);
+}
+TLDEF tl_tensor *tl_load_idx(const char *path) {
+    return tl__ret((tl_tensor *)tl__rd_file("tl_load_idx", path, tl__rd_idx, NULL));
+}
+TLDEF tl_tensor *tl_load_npy(const char *path) {
+    return tl__ret((tl_tensor *)tl__rd_file("tl_load_npy", path, tl__rd_npy, NULL));
+}
+TLDEF tl_value *tl_load_npz(const char *path) { return (tl_value *)tl__rd_file("tl_load_npz", path, tl__rd_npz, NULL); }
+TLDEF tl_tensor *tl_load_csv(const char *path, const tl_csv_opts *opts) {
+    return tl__ret((tl_tensor *)tl__rd_file("tl_load_csv", path, tl__rd_csv, opts));
+}
+static tl_status tl__bytes_produce(void *ctx, tl__sink *s) {
+    tl__bb *b = (tl__bb *)ctx;
+    if (tl__sink_put(s, b->p, b->n)) return TL_OK;
+    return TL__FAIL(TL_ERR_IO, "tl_save_npy: writing the file failed after %llu bytes", (unsigned long long)s->off);
+}
+TLDEF tl_status tl_save_npy(const tl_tensor *t, const char *path) {
+    const char *op = "tl_save_npy";
+    tl__bb b;
+    tl_status st;
+    TL__CHECK2S(op, t, path);
+    memset(&b, 0, sizeof b);
+    st = tl__npy_build(op, t, &b);
+    if (st == TL_OK) st = tl__atomic_write(op, path, tl__bytes_produce, &b);
+    tl__free(b.p);
+    return st;
+}
+
+/* MNIST-style directory: <root>/<prefix>-images-idx3-ubyte(.gz) and -labels-idx1-ubyte(.gz). */
+static tl_tensor *tl__mnist_file(const char *op, const char *root, const char *prefix, const char *what) {
+    char path[4096];
+    FILE *f;
+    int k;
+    for (k = 0; k < 2; k++) { /* the .gz first (what Debian's packages install), then the raw file */
+        snprintf(path, sizeof path, "%s/%s-%s%s", root, prefix, what, k == 0 ? ".gz" : "");
+        f = fopen(path, "rb");
+        if (f) {
+            fclose(f);
+            return (tl_tensor *)tl__rd_file(op, path, tl__rd_idx, NULL);
+        }
+    }
+    TL__FAIL(TL_ERR_IO, "%s: cannot open '%s/%s-%s.gz' (nor the file without .gz)", op, root, prefix, what);
+    return NULL;
+}
+TLDEF tl_dataset *tl_mnist_dataset(const char *root, int train) {
+    const char *op = "tl_mnist_dataset", *prefix = train ? "train" : "t10k";
+    tl_tensor *img, *lab, *x = NULL, *y = NULL;
+    tl_dataset *ds = NULL;
+    if (tl__null_in(op, root)) return NULL;
+    img = tl__mnist_file(op, root, prefix, "images-idx3-ubyte");
+    lab = img ? tl__mnist_file(op, root, prefix, "labels-idx1-ubyte") : NULL;
+    if (img && lab) {
+        if (img->dtype != TL_U8 || img->ndim != 3 || lab->dtype != TL_U8 || lab->ndim != 1 || img->shape[0] != lab->shape[0])
+            TL__FAIL(TL_ERR_FORMAT, "%s: %s: images are %s %s and labels %s %s (expected uint8 [N, H, W] and uint8 [N])", op,
+                     root, TL__DT(img), TL__SH(img), TL__DT(lab), TL__SH(lab));
+        else {
+            int64_t shape[4];
+            shape[0] = img->shape[0];
+            shape[1] = 1;
+            shape[2] = img->shape[1];
+            shape[3] = img->shape[2];
+            x = tl__alias(op, img); /* [N, 1, H, W]: the channel dim ToTensor adds */
+            if (x) {
+                x->ndim = 4;
+                memcpy(x->shape, shape, sizeof shape);
+                tl__set_contig_strides(x);
+            }
+            y = tl__copy_as(op, lab, TL_I64); /* torchvision's targets are int64 */
+            if (x && y) {
+                tl_tensor *xy[2];
+                xy[0] = x;
+                xy[1] = y;
+                ds = tl_tensor_dataset(2, xy);
+            }
+        }
+    }
+    tl__release(img);
+    tl__release(lab);
+    tl__release(x);
+    tl__release(y);
+    return ds;
+}
+#endif
 
 /* ===== >>debug ================================================================================ */
 

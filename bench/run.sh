@@ -13,3 +13,25 @@ if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
 else
   echo "PyTorch not importable with /usr/bin/python3: no comparison"
 fi
+
+# DataLoader alone: one epoch of Fashion-MNIST (batch 64, shuffled, normalised per sample), 0 and 2
+# workers, tensorlite vs torch's DataLoader in the same run; peak memory with the images as uint8
+FM=/usr/share/datasets/fashion-mnist
+${CC:-gcc} -std=c99 -O2 -march=native -I. bench/loader.c -o build/bench_loader -lm
+if [ -e $FM/train-images-idx3-ubyte.gz ]; then
+  t=$(./build/bench_loader $FM)
+  echo "$t" | sed 's/^/tensorlite /'
+  if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+    p=$(OMP_NUM_THREADS=1 /usr/bin/python3 bench/loader.py $FM)
+    echo "$p" | sed 's/^/torch      /'
+    for w in 0 2; do
+      tv=$(echo "$t" | grep "workers=$w " | sed -E 's/.*samples_per_s=([0-9.]+).*/\1/')
+      pv=$(echo "$p" | grep "workers=$w " | sed -E 's/.*samples_per_s=([0-9.]+).*/\1/')
+      awk -v a="$tv" -v b="$pv" -v w="$w" 'BEGIN { printf "loader workers=%d: tensorlite %.0f samples/s, torch %.0f samples/s: %.1fx\n", w, a, b, a / b }'
+    done
+  else
+    echo "PyTorch not importable with /usr/bin/python3: no loader comparison"
+  fi
+else
+  echo "loader: SKIP ($FM not found; install Debian's dataset-fashion-mnist)"
+fi

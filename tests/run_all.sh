@@ -67,10 +67,11 @@ for t in tests/test_*.c; do
   else cat $B/cc.err; fail=$((fail + 1)); echo "!! asan $n does not compile"; fi
 done
 
-# ThreadSanitizer: the tests that run threads, built with -fsanitize=thread (no report allowed)
-for n in test_threads; do
+# ThreadSanitizer: the tests that run threads (two models training at once, the DataLoader's
+# worker threads), built with -fsanitize=thread; any report makes the binary exit 66: a failure
+for n in test_threads test_data; do
   if gcc $STRICT -O1 -g -fsanitize=thread -I. -Itests tests/$n.c -o $B/tsan_$n -lm 2>$B/cc.err; then
-    TSAN_OPTIONS=halt_on_error=1 stage "tsan $n" ./$B/tsan_$n
+    TSAN_OPTIONS="halt_on_error=1 exitcode=66" stage "tsan $n" ./$B/tsan_$n
   else cat $B/cc.err; fail=$((fail + 1)); echo "!! tsan $n does not compile"; fi
 done
 stage "fuzz targets, briefly (tests/fuzz; make fuzz runs them longer)" sh tests/fuzz/run.sh 15
@@ -80,6 +81,7 @@ stage "PyTorch oracle: functional (tests/torch)" sh tests/torch/run_functional.s
 stage "PyTorch oracle: nn modules (tests/torch)" sh tests/torch/run_modules.sh
 stage "PyTorch 1.13 oracle: serialize (tests/torch)" sh tests/torch/run_serialize.sh
 stage "PyTorch 1.13 oracle: random streams (tests/torch)" sh tests/torch/run_random.sh
+stage "PyTorch 1.13 oracle: data loading and file formats (tests/torch)" sh tests/torch/run_data.sh
 if [ "${TL_NO_TORCH2:-}" = "1" ]; then
   stage "PyTorch 2.x oracle: serialize (pip venv, cached)" echo "SKIP (TL_NO_TORCH2=1)"
 else

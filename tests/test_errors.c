@@ -28,6 +28,7 @@ static const char *code_name(tl_status s) {
     case TL_ERR_STATE: return "TL_ERR_STATE";
     case TL_ERR_FORMAT: return "TL_ERR_FORMAT";
     case TL_ERR_INDEX: return "TL_ERR_INDEX";
+    case TL_EPOCH_END: return "TL_EPOCH_END";
     }
     return "(invalid)";
 }

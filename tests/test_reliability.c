@@ -101,57 +101,7 @@ TEST(load_of_a_directory_is_an_io_error) {
 
 /* ===== allocation failures: one-shot sweeps ================================================= */
 
-/* Runs fn once with working memory to count its allocations, then once per k with only the k-th
-   allocation failing. Each failing run must report TL_ERR_OOM with a message naming a tl_ call (or
-   succeed when the failed block was optional), free everything it made (live counters back to
-   zero, no block outstanding once the caches are flushed) and never free a foreign pointer. */
-/* an out-of-memory message names the call ("tl_conv2d: ...") or the autograd step and its op */
-static int names_the_call(const char *msg) {
-    return strncmp(msg, "tl_", 3) == 0 || strncmp(msg, "autograd", 8) == 0;
-}
-
-typedef tl_status (*sweep_fn)(void *ctx);
-
-static void oom_sweep(const char *what, sweep_fn fn, void *ctx, long *points) {
-    fail_alloc fa;
-    long total, k, bad = 0;
-    tl_status st;
-    fa_reset(&fa);
-    if (!CHECK(fa_install(&fa) == TL_OK)) return;
-    st = fn(ctx);
-    total = fa.calls;
-    CHECK_EQ_INT(st, TL_OK);
-    CHECK(fa_uninstall(&fa) == TL_OK);
-    CHECK_EQ_INT(fa.outstanding, 0);
-    CHECK(total > 0);
-    for (k = 0; k < total && bad < 5; k++) {
-        fa_reset(&fa);
-        fa.fail_at = k;
-        if (!CHECK(fa_install(&fa) == TL_OK)) break;
-        st = fn(ctx);
-        if (st != TL_OK && !(st == TL_ERR_OOM && names_the_call(tl_last_error()))) {
-            printf("    %s, allocation %ld of %ld fails: status %s: %s\n", what, k, total, tl_status_str(st),
-                   tl_last_error());
-            CHECK(0);
-            bad++;
-        }
-        tl_clear_error();
-        if (tl_debug_live_tensors() != 0 || tl_debug_live_storages() != 0) {
-            printf("    %s, allocation %ld of %ld fails: %ld tensors, %ld storages left alive\n", what, k, total,
-                   tl_debug_live_tensors(), tl_debug_live_storages());
-            CHECK(0);
-            break;
-        }
-        if (!CHECK(fa_uninstall(&fa) == TL_OK)) break;
-        if (fa.outstanding != 0 || fa.bad_frees != 0) {
-            printf("    %s, allocation %ld of %ld fails: %ld blocks leaked, %ld wild frees\n", what, k, total,
-                   fa.outstanding, fa.bad_frees);
-            CHECK(0);
-            bad++;
-        }
-    }
-    if (points) *points = total;
-}
+/* oom_sweep (tests/fail_alloc.h) runs each of these with every allocation failing in turn. */
 
 /* torch.save of a state_dict with several storages (the key-name array of the writer). */
 static tl_status save_several(void *ctx) {

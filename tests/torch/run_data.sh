@@ -1,0 +1,50 @@
+#!/bin/sh
+# PyTorch/numpy oracle for >>data: builds tests/torch/data_runner.c and checks it against real
+# torch 1.13 and numpy with tests/torch/test_data.py (loader/split/sampler index streams, Fashion-MNIST
+# read pixel for pixel, .npy/.npz/CSV/gzip-IDX round trips):
+#   - gcc -std=c99 strict -O2                        (every group)
+#   - gcc -std=c99 -O1 -fsanitize=address,undefined (every group but mnist, which is slow there)
+# Without an importable torch/numpy: SKIP (exit 0), except when CI=true, where it FAILS. Without the
+# Fashion-MNIST files the mnist group says SKIP with the reason (a failure when CI=true).
+# Environment: PY (default /usr/bin/python3), TL_DATA_QUICK=1 (only the -O2 build),
+# TL_DATA_ARGS (extra arguments for test_data.py, e.g. "--only order -v").
+# The last line is "N passed, N failed".
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+PY="${PY:-/usr/bin/python3}"
+BUILD=build/data
+STRICT="-Wall -Wextra -Wpedantic -Werror"
+if ! "$PY" -c "import torch, numpy" >/dev/null 2>&1; then
+    if [ "${CI:-}" = "true" ]; then
+        echo "test-data-torch: FAIL: 'import torch, numpy' fails with $PY (CI=true requires the PyTorch oracle)" >&2
+        echo "0 passed, 1 failed"
+        exit 1
+    fi
+    echo "test-data-torch: SKIP (torch/numpy not importable with $PY)"
+    echo "0 passed, 0 failed"
+    exit 0
+fi
+mkdir -p "$BUILD" || exit 1
+runners=""
+broken=0
+build() { # name, compiler and flags...
+    name=$1
+    shift
+    if "$@" -I. tests/torch/data_runner.c -o "$BUILD/$name" -lm; then
+        runners="$runners --runner $BUILD/$name"
+    else
+        echo "test-data-torch: FAIL: $name did not compile" >&2
+        broken=$((broken + 1))
+    fi
+}
+build runner_gcc gcc -std=c99 $STRICT -O2
+if [ "${TL_DATA_QUICK:-0}" != "1" ]; then
+    build runner_asan gcc -std=c99 $STRICT -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+        -fno-omit-frame-pointer
+fi
+if [ -z "$runners" ]; then
+    echo "0 passed, $broken failed"
+    exit 1
+fi
+# shellcheck disable=SC2086
+"$PY" tests/torch/test_data.py $runners --extra-failed "$broken" ${TL_DATA_ARGS:-}
