@@ -15313,6 +15313,16 @@ static tl_tensor *tl__npy_parse(const char *op, const char *src, const unsigned 
                     tl__fmt_shape(h.nd, h.shape), h.descr, (unsigned long)bytes, (unsigned long)(n - hstart - hlen));
         return NULL;
     }
+    if (dt == TL_BOOL) { /* numpy bools are 0/1 bytes; anything else would not be a valid bool (either order) */
+        const unsigned char *b = p + hstart + hlen;
+        size_t j;
+        for (j = 0; j < bytes; j++)
+            if (b[j] > 1) {
+                tl__rd_fail(TL_ERR_FORMAT, op, src, "bool element %lu has byte value %u (must be 0 or 1)",
+                            (unsigned long)j, b[j]);
+                return NULL;
+            }
+    }
     if (h.fortran && h.nd > 1) { /* column-major: read as the reversed shape, then transpose back */
         int64_t rev[TL_MAX_DIMS];
         for (i = 0; i < h.nd; i++) rev[i] = h.shape[h.nd - 1 - i];
@@ -15337,17 +15347,6 @@ static tl_tensor *tl__npy_parse(const char *op, const char *src, const unsigned 
     t = tl__new(op, h.nd, h.shape, dt);
     if (!t) return NULL;
     tl__copy_swap((unsigned char *)t->storage->data, p + hstart + hlen, bytes, es, swap);
-    if (dt == TL_BOOL) { /* numpy bools are 0/1 bytes; anything else would not be a valid bool */
-        unsigned char *b = (unsigned char *)t->storage->data;
-        size_t j;
-        for (j = 0; j < bytes; j++)
-            if (b[j] > 1) {
-                tl__rd_fail(TL_ERR_FORMAT, op, src, "bool element %lu has byte value %u (must be 0 or 1)",
-                            (unsigned long)j, b[j]);
-                tl__release(t);
-                return NULL;
-            }
-    }
     return t;
 }
 /* The .npy bytes of t into b: format 1.0 (2.0 when the header needs more than 65535 bytes), header

@@ -25,6 +25,7 @@ for src in tests/fuzz/fuzz_*.c; do
     mkdir -p $B/corpus_$name
     seeds="tests/fuzz/seeds/$name"
     [ "$name" = "load" ] && seeds="$seeds $B/seeds_tl tests/fixtures/hostile"
+    [ "$name" = "npy" ] && seeds="$seeds tests/fuzz/seeds/csv tests/fuzz/regressions"
     ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
         ./$B/$t -max_total_time=$SECS -timeout=10 -rss_limit_mb=2048 -max_len=1048576 -print_final_stats=1 \
         $B/corpus_$name $seeds > $B/$t.log 2>&1
