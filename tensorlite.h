@@ -9381,18 +9381,26 @@ TLDEF tl_status tl_save_tensor(const tl_tensor *t, const char *path) {
 #endif
 
 /* ===== inflate (RFC 1951), for zip entries stored with method 8 ===== */
-/* A straightforward canonical-Huffman decoder: reads codes bit by bit (torch never compresses, so
-   speed is secondary to bounds checks). Every input read and output write is checked. */
+/* A canonical-Huffman decoder with a lookup table: the next TL__INF_FAST bits of the stream index
+   a table giving the symbol and its code length for every code that short (nearly all of them in
+   real data); longer codes are walked bit by bit. A 64-bit bit buffer is refilled a byte at a
+   time. Every input read and output write is checked. (torch never compresses; gzip'd data sets
+   and re-zipped checkpoints do.) */
+#define TL__INF_FAST 10
 
 typedef struct tl__inf {
     const unsigned char *in;
     size_t inlen, pos;
-    uint32_t bitbuf;
+    uint64_t bitbuf;
     int bitcnt;
     unsigned char *out;
     size_t outlen, outpos;
 } tl__inf;
-typedef struct tl__huff { short count[16]; short sym[320]; } tl__huff;
+typedef struct tl__huff {
+    short count[16];
+    short sym[320];
+    uint16_t fast[1 << TL__INF_FAST]; /* (length << 9) | symbol, 0: code longer than TL__INF_FAST */
+} tl__huff;
 
 static const short tl__inf_lbase[29] = {3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27,
                                         31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
@@ -9406,13 +9414,18 @@ static const short tl__inf_dext[30] = {0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5,
 static const unsigned char tl__inf_clorder[19] = {16, 17, 18, 0, 8, 7, 9, 6, 10, 5,
                                                   11, 4, 12, 3, 13, 2, 14, 1, 15};
 
-/* n bits, LSB first; -1 when the input runs out. */
+static void tl__inf_refill(tl__inf *s) {
+    while (s->bitcnt <= 56 && s->pos < s->inlen) {
+        s->bitbuf |= (uint64_t)s->in[s->pos++] << s->bitcnt;
+        s->bitcnt += 8;
+    }
+}
+/* n bits (n <= 16), LSB first; -1 when the input runs out. */
 static long tl__inf_bits(tl__inf *s, int n) {
     long v;
-    while (s->bitcnt < n) {
-        if (s->pos >= s->inlen) return -1;
-        s->bitbuf |= (uint32_t)s->in[s->pos++] << s->bitcnt;
-        s->bitcnt += 8;
+    if (s->bitcnt < n) {
+        tl__inf_refill(s);
+        if (s->bitcnt < n) return -1;
     }
     v = (long)(s->bitbuf & ((1u << n) - 1u));
     s->bitbuf >>= n;
@@ -9434,12 +9447,33 @@ static int tl__huff_build(tl__huff *h, const unsigned char *len, int n) {
     for (k = 1; k < 15; k++) offs[k + 1] = (short)(offs[k] + h->count[k]);
     for (k = 0; k < n; k++)
         if (len[k]) h->sym[offs[len[k]]++] = (short)k;
+    /* the lookup table: canonical codes in (length, symbol) order, bit-reversed (deflate sends
+       Huffman codes most significant bit first into an LSB-first stream) */
+    memset(h->fast, 0, sizeof h->fast);
+    {
+        int l, j, index = 0, code = 0;
+        for (l = 1; l < 16; l++, code <<= 1)
+            for (j = 0; j < h->count[l]; j++, code++, index++) {
+                int rev = 0, b, x;
+                if (l > TL__INF_FAST) continue;
+                for (b = 0; b < l; b++) rev |= ((code >> b) & 1) << (l - 1 - b);
+                for (x = rev; x < (1 << TL__INF_FAST); x += 1 << l) h->fast[x] = (uint16_t)((l << 9) | h->sym[index]);
+            }
+    }
     return 0;
 }
 /* Next symbol, or -1 (input exhausted or an unused code). */
 static int tl__huff_decode(tl__inf *s, const tl__huff *h) {
     int len, code = 0, first = 0, index = 0;
-    for (len = 1; len < 16; len++) {
+    uint16_t e;
+    if (s->bitcnt < 16) tl__inf_refill(s);
+    e = h->fast[s->bitbuf & ((1u << TL__INF_FAST) - 1u)];
+    if (e && (e >> 9) <= s->bitcnt) {
+        s->bitbuf >>= e >> 9;
+        s->bitcnt -= e >> 9;
+        return e & 511;
+    }
+    for (len = 1; len < 16; len++) { /* a longer code (or the last bits of the stream) */
         long b = tl__inf_bits(s, 1);
         int count = h->count[len];
         if (b < 0) return -1;
@@ -9477,7 +9511,12 @@ static const char *tl__inf_codes(tl__inf *s, const tl__huff *lit, const tl__huff
             dd = (size_t)d;
             if (dd > s->outpos) return "distance reaches before the start of the output";
             if ((size_t)len > s->outlen - s->outpos) return "more output than the entry's declared size";
-            for (k = 0; k < (size_t)len; k++, s->outpos++) s->out[s->outpos] = s->out[s->outpos - dd];
+            if (dd >= (size_t)len) { /* no overlap: one copy */
+                memcpy(s->out + s->outpos, s->out + s->outpos - dd, (size_t)len);
+                s->outpos += (size_t)len;
+            } else {
+                for (k = 0; k < (size_t)len; k++, s->outpos++) s->out[s->outpos] = s->out[s->outpos - dd];
+            }
         }
     }
 }
@@ -9499,6 +9538,9 @@ static const char *tl__inflate(const unsigned char *in, size_t inlen, unsigned c
         if (last < 0 || type < 0) return "truncated data";
         if (type == 0) { /* stored */
             unsigned len, nlen;
+            /* to the next byte boundary, and give back the whole bytes the bit buffer read ahead */
+            s.bitcnt -= s.bitcnt & 7;
+            s.pos -= (size_t)(s.bitcnt / 8);
             s.bitbuf = 0;
             s.bitcnt = 0;
             if (s.inlen - s.pos < 4) return "truncated stored block";
