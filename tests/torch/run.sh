@@ -5,20 +5,9 @@
 # Environment: PY (default /usr/bin/python3), CC (default gcc), TL_TORCH_ARGS (extra arguments
 # for test_ops.py, e.g. "--only reduce -v").
 set -u
-cd "$(dirname "$0")/../.." || exit 1
-
-PY="${PY:-/usr/bin/python3}"
-CC_TORCH="${CC_TORCH:-gcc}"
+. "$(dirname "$0")/common.sh"
 BUILD=build
-
-if ! "$PY" -c "import torch, numpy" >/dev/null 2>&1; then
-    if [ "${CI:-}" = "true" ]; then
-        echo "test-torch: FAIL: 'import torch, numpy' fails with $PY (CI=true requires the PyTorch oracle)" >&2
-        exit 1
-    fi
-    echo "test-torch: SKIP (torch/numpy not importable with $PY)"
-    exit 0
-fi
+require_torch test-torch
 
 mkdir -p "$BUILD" || exit 1
 echo "test-torch: building $BUILD/ops_runner"

@@ -6,20 +6,9 @@
 # Environment: PY (default /usr/bin/python3), CC_TORCH (default gcc), TL_AUTOGRAD_ARGS (extra
 # arguments for test_autograd.py, e.g. "--only composite,inplace -v").
 set -u
-cd "$(dirname "$0")/../.." || exit 1
-
-PY="${PY:-/usr/bin/python3}"
-CC_TORCH="${CC_TORCH:-gcc}"
+. "$(dirname "$0")/common.sh"
 BUILD=build
-
-if ! "$PY" -c "import torch, numpy" >/dev/null 2>&1; then
-    if [ "${CI:-}" = "true" ]; then
-        echo "test-autograd: FAIL: 'import torch, numpy' fails with $PY (CI=true requires the PyTorch oracle)" >&2
-        exit 1
-    fi
-    echo "test-autograd: SKIP (torch/numpy not importable with $PY)"
-    exit 0
-fi
+require_torch test-autograd
 
 mkdir -p "$BUILD" || exit 1
 echo "test-autograd: building $BUILD/grad_runner"

@@ -10,20 +10,10 @@
 # TL_DATA_ARGS (extra arguments for test_data.py, e.g. "--only order -v").
 # The last line is "N passed, N failed".
 set -u
-cd "$(dirname "$0")/../.." || exit 1
-PY="${PY:-/usr/bin/python3}"
+. "$(dirname "$0")/common.sh"
 BUILD=build/data
 STRICT="-Wall -Wextra -Wpedantic -Werror"
-if ! "$PY" -c "import torch, numpy" >/dev/null 2>&1; then
-    if [ "${CI:-}" = "true" ]; then
-        echo "test-data-torch: FAIL: 'import torch, numpy' fails with $PY (CI=true requires the PyTorch oracle)" >&2
-        echo "0 passed, 1 failed"
-        exit 1
-    fi
-    echo "test-data-torch: SKIP (torch/numpy not importable with $PY)"
-    echo "0 passed, 0 failed"
-    exit 0
-fi
+require_torch test-data-torch
 mkdir -p "$BUILD" || exit 1
 runners=""
 broken=0

@@ -8,22 +8,9 @@
 # Environment: PY (default /usr/bin/python3), CC_TORCH (default gcc), TL_FUNCTIONAL_ARGS (extra
 # arguments for test_functional.py, e.g. "--only conv2d,max_pool2d -v").
 set -u
-cd "$(dirname "$0")/../.." || exit 1
-
-PY="${PY:-/usr/bin/python3}"
-CC_TORCH="${CC_TORCH:-gcc}"
+. "$(dirname "$0")/common.sh"
 BUILD=build
-
-if ! "$PY" -c "import torch, numpy" >/dev/null 2>&1; then
-    if [ "${CI:-}" = "true" ]; then
-        echo "test-functional: FAIL: 'import torch, numpy' fails with $PY (CI=true requires the PyTorch oracle)"
-        echo "0 passed, 1 failed"
-        exit 1
-    fi
-    echo "test-functional: SKIP (torch/numpy not importable with $PY)"
-    echo "0 passed, 0 failed"
-    exit 0
-fi
+require_torch test-functional
 
 mkdir -p "$BUILD" || exit 1
 echo "test-functional: building $BUILD/functional_runner"

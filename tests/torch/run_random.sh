@@ -11,22 +11,10 @@
 # TL_RANDOM_ARGS (extra arguments for test_random.py, e.g. "--only normal -v").
 # The last line is "N passed, N failed" (cases x builds; a build that does not compile counts 1).
 set -u
-cd "$(dirname "$0")/../.." || exit 1
-
-PY="${PY:-/usr/bin/python3}"
+. "$(dirname "$0")/common.sh"
 BUILD=build/random
 STRICT="-Wall -Wextra -Wpedantic -Werror"
-
-if ! "$PY" -c "import torch, numpy" >/dev/null 2>&1; then
-    if [ "${CI:-}" = "true" ]; then
-        echo "test-random-torch: FAIL: 'import torch, numpy' fails with $PY (CI=true requires the PyTorch oracle)" >&2
-        echo "0 passed, 1 failed"
-        exit 1
-    fi
-    echo "test-random-torch: SKIP (torch/numpy not importable with $PY)"
-    echo "0 passed, 0 failed"
-    exit 0
-fi
+require_torch test-random-torch
 
 mkdir -p "$BUILD" || exit 1
 runners=""

@@ -4,21 +4,9 @@
 # Without an importable torch: SKIP (exit 0), except when CI=true, where it FAILS.
 # Environment: PY (default /usr/bin/python3), CC_TORCH (default gcc), TL_TORCH_ARGS (e.g. -v).
 set -u
-cd "$(dirname "$0")/../.." || exit 1
-
-PY="${PY:-/usr/bin/python3}"
-CC_TORCH="${CC_TORCH:-gcc}"
+. "$(dirname "$0")/common.sh"
 BUILD=build
-
-if ! "$PY" -c "import torch, numpy" >/dev/null 2>&1; then
-    if [ "${CI:-}" = "true" ]; then
-        echo "test-serialize-torch: FAIL: 'import torch, numpy' fails with $PY (CI=true requires the PyTorch oracle)" >&2
-        echo "0 passed, 1 failed"
-        exit 1
-    fi
-    echo "test-serialize-torch: SKIP (torch/numpy not importable with $PY)"
-    exit 0
-fi
+require_torch test-serialize-torch
 if ! command -v unzip >/dev/null 2>&1; then
     (apt-get install -y -q unzip >/dev/null 2>&1 || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q unzip >/dev/null 2>&1)) ||
         echo "test-serialize-torch: note: unzip not available, 'unzip -t' checks are skipped"
