@@ -2366,6 +2366,18 @@ static void tl__store(char *dst, tl_dtype dd, int64_t ds, const void *buf, int c
 }
 #undef TL__STORE_CASE
 
+/* The elementwise engine's plan. An op like tl_add(a [4,1,3] float32, b [5,3] float64) runs in
+   four steps: (1) the output shape is the broadcast of the inputs ([4,5,3]) and its dtype torch's
+   promotion (float64); (2) the output is allocated contiguous and every operand gets byte strides
+   aligned to that shape, 0 where it broadcasts (a: [12,0,4]*4 bytes, b: [0,3,1]*8 bytes);
+   (3) tl__iter_coalesce drops size-1 dims and merges neighbours that are contiguous for EVERY
+   operand, so a plain contiguous add of two [64,128] tensors becomes one run of 8192 elements;
+   (4) tl__iter_run walks the outer dims like an odometer and calls the inner function once per
+   innermost run with (n, pointers, byte strides). Inner functions compute in a compute type
+   (float32 for float32/half/bfloat16, double for float64, int64 for integers and bool): a run is
+   loaded and converted into a buffer (tl__load), computed, and stored back (tl__store), in chunks,
+   which is how mixed dtypes share one kernel per op. Operands already in the compute type with
+   unit stride are used in place, without the buffer copy. */
 /* Strided N-d iteration over up to 4 operands (operand 0 is the output). Strides are in bytes;
    dims of size 1 are dropped and dims that are contiguous for every operand are merged, so the
    inner callback sees the longest possible 1-D runs. */
@@ -5005,6 +5017,14 @@ static tl_status tl__bwd_where(tl__node *n, const tl_tensor *g, tl_tensor **gin)
 
 /* ===== >>reduce =============================================================================== */
 
+/* The reduction planner. sum(t [2,3,4], dims {0,2}) splits the input's dims into KEPT dims (here
+   dim 1, size 3: kn = 3 output elements) and REDUCED dims (dims 0 and 2, sizes 2 and 4: rn = 8
+   inputs per output), each with its input strides, so any strided view reduces without a copy.
+   For each output element (walked over the kept dims) tl__rgather copies its rn inputs, strided,
+   into a buffer of double (int64 for exact integer sums) and one small function reduces the
+   buffer, accumulating in double (so float32 sums are at least as accurate as torch's cascade
+   sums; they may differ from torch's in the last float32 bit). keepdim only changes out_shape (a 1 where each reduced dim was). An expanded
+   input (stride 0) reduces like any other, and sizes are checked for overflow before allocation. */
 #define TL__SMALL_LANE 256
 /* A reduction plan: the kept dims (output order) and the reduced dims, with input strides. Each
    output element gathers its rn inputs into a buffer (double, or int64 for exact integer sums)
@@ -7335,6 +7355,18 @@ TLDEF int tl_set_grad_enabled(int enabled) {
 }
 TLDEF int tl_is_grad_enabled(void) { return !tl__tls.grad_off; }
 
+/* Order and lifetimes. Every recorded op makes a node (grad_fn) with a sequence number taken from a
+   per-thread counter, so a node is always newer than the nodes of its inputs. tl_backward collects
+   the nodes reachable from the roots (breadth-first over the edges), sorts them newest first and
+   runs each node's backward function exactly once, after all of its consumers: its output gradient
+   is complete by then, because every consumer is newer. Gradients flowing into a node are summed in
+   its slot (fresh tensors, never aliased); gradients reaching a leaf are summed per leaf and added
+   to .grad at the end (or captured for tl_autograd_grad), with hooks run on the sum. Nodes hold
+   strong references to what they saved (inputs/outputs of the forward); retain_graph = 0 frees
+   those saved tensors as each node finishes, so a second backward through it is an error naming
+   the node, as torch's. The work list retains every queued node while the walk runs, so freeing a
+   saved tensor can never free a node still to be visited; the graph itself dies with the last
+   tensor that references its newest node. */
 /* ---- the backward engine ---- */
 
 typedef struct tl__bw {
@@ -10711,6 +10743,18 @@ static int tl__ld_appends(tl__ld *ld, size_t start) {
     return 1;
 }
 
+/* The unpickler is a stack machine over pickle opcodes (protocols 2-5): each opcode pushes an object
+   (tl__pobj: None/bool/int/float/str/bytes, tuple/list/dict, a global, a persistent id, a built
+   object), pops some to build another (TUPLE2, SETITEMS, REDUCE, BUILD), or moves objects between
+   the stack and the memo (BINPUT/BINGET). MARK pushes a stack depth onto the mark stack; opcodes
+   like TUPLE and APPENDS take everything above the last mark. Only allowlisted globals exist
+   (torch._utils._rebuild_tensor_v2/_rebuild_parameter, collections.OrderedDict, torch.*Storage,
+   ...); REDUCE of anything else is refused, so nothing is ever imported or executed. Persistent
+   ids ('storage', type, key, location, numel) resolve to the zip record data/<key> through the
+   storage index. Every count is checked against ld->lim as it grows: objects made (max_objects),
+   container depth (max_depth), bytes of strings (max_string_bytes), values a memo reference
+   re-expands (max_expanded_values), and storage bytes, so hostile files fail fast with a message
+   naming the limit. Objects live on ld->all and are freed together when the load ends. */
 /* Runs data.pkl; on success *result is the object STOP returned. */
 static int tl__ld_unpickle(tl__ld *ld, tl__pobj **result) {
     *result = NULL;
