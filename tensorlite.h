@@ -1020,8 +1020,9 @@ TLDEF tl_optim *tl_optim_adamw(tl_param_list *params, const tl_adamw_desc *d);
 TLDEF tl_optim *tl_optim_rmsprop(tl_param_list *params, const tl_rmsprop_desc *d);
 TLDEF tl_optim *tl_optim_adagrad(tl_param_list *params, const tl_adagrad_desc *d);
 /* optimizer.add_param_group({'params': params, **desc}): desc points to the desc struct of the
-   optimizer's own kind (tl_sgd_desc for an SGD optimizer, ...), NULL for the defaults. params is
-   consumed. A parameter already in another group is an error, as in torch. */
+   optimizer's own kind (tl_sgd_desc for an SGD optimizer, ...); NULL takes the constructor's
+   hyperparameters (torch's optimizer.defaults), so fill a desc from the constructor's to change
+   a few. params is consumed. A parameter already in another group is an error, as in torch. */
 TLDEF tl_status tl_optim_add_param_group(tl_optim *opt, tl_param_list *params, const void *desc);
 /* optimizer.zero_grad() (set_to_none=True): every parameter's .grad = None. */
 TLDEF tl_status tl_optim_zero_grad(tl_optim *opt);
@@ -14124,6 +14125,7 @@ struct tl_optim {
     tl__optkind kind;
     int ngroups, cap_groups;
     tl__ogroup *groups;
+    tl__ogroup defaults; /* the constructor's hyperparameters: torch's optimizer.defaults */
     int nparams, cap_params;
     tl_tensor **params; /* owned references */
     tl__pstate *state;  /* one per parameter */
@@ -14245,7 +14247,8 @@ static tl_status tl__opt_add_group(const char *op, tl_optim *o, tl_param_list *p
         tl_param_list_free(pl);
         return TL__FAIL(TL_ERR_ARG, "%s: optimizer got an empty parameter list", op);
     }
-    tl__opt_group_from_desc(o->kind, desc, &g);
+    if (!desc && o->ngroups > 0) g = o->defaults;
+    else tl__opt_group_from_desc(o->kind, desc, &g);
     if ((st = tl__opt_check_group(op, o->kind, &g)) != TL_OK) {
         tl_param_list_free(pl);
         return st;
@@ -14315,6 +14318,7 @@ static tl_status tl__opt_add_group(const char *op, tl_optim *o, tl_param_list *p
     pl->n = 0;
     tl_param_list_free(pl);
     o->groups[o->ngroups++] = g;
+    if (o->ngroups == 1) o->defaults = g;
     if (o->kind == TL__OPT_ADAGRAD) return tl__opt_init_adagrad(o, &o->groups[o->ngroups - 1]);
     return TL_OK;
 }
@@ -14384,21 +14388,23 @@ TLDEF tl_status tl_optim_zero_grad(tl_optim *o) {
 }
 
 /* ---- the fused update loops: one pass over a parameter's storage, T = float or double ----
-   Each line mirrors one tensor op of torch's _single_tensor_* function (in T, with the Python
-   float hyperparameters rounded to T as torch's CPU kernels do). */
-#define TL__OPT_KERNELS(T, SFX, SQRT)                                                                        \
+   Each line mirrors one tensor op of torch's _single_tensor_* function, rounded as torch 1.13's CPU
+   kernels round it (checked bit for bit against torch): x.add_(y, alpha=s) is fma(s, y, x);
+   x.addcmul_(y, z, value=s) is fma(s*y, z, x); x.addcdiv_(y, z, value=s) is x + (s*y)/z without
+   fma; Python float hyperparameters are first rounded to T. */
+#define TL__OPT_KERNELS(T, SFX, SQRT, FMA)                                                                   \
     static void tl__sgd_##SFX(T *p, const T *g, T *buf, int64_t n, const tl__ogroup *h, int first) {          \
         const T wd = (T)h->weight_decay, mom = (T)h->momentum, damp1 = (T)(1 - h->dampening), nlr = (T)-h->lr; \
         int64_t i;                                                                                           \
         for (i = 0; i < n; i++) {                                                                            \
             T d = h->maximize ? -g[i] : g[i];                                                                \
-            if (h->weight_decay != 0) d = d + wd * p[i];                                                     \
+            if (h->weight_decay != 0) d = FMA(wd, p[i], d);                                                  \
             if (buf) {                                                                                       \
-                T b = first ? d : buf[i] * mom + damp1 * d;                                                  \
+                T b = first ? d : FMA(damp1, d, buf[i] * mom);                                               \
                 buf[i] = b;                                                                                  \
-                d = h->nesterov ? d + mom * b : b;                                                           \
+                d = h->nesterov ? FMA(mom, b, d) : b;                                                        \
             }                                                                                                \
-            p[i] = p[i] + nlr * d;                                                                           \
+            p[i] = FMA(nlr, d, p[i]);                                                                        \
         }                                                                                                    \
     }                                                                                                        \
     static void tl__adam_##SFX(T *p, const T *g, T *m, T *v, T *mx, int64_t n, const tl__ogroup *h, double step, \
@@ -14411,18 +14417,16 @@ TLDEF tl_status tl_optim_zero_grad(tl_optim *o) {
         for (i = 0; i < n; i++) {                                                                            \
             T gi = h->maximize ? -g[i] : g[i], denom, vv;                                                    \
             if (decoupled) p[i] = p[i] * decay;                                                              \
-            else if (h->weight_decay != 0) gi = gi + wd * p[i];                                              \
-            m[i] = m[i] * b1;                                                                                \
-            m[i] = m[i] + b1c * gi;                                                                          \
-            v[i] = v[i] * b2;                                                                                \
-            v[i] = v[i] + b2c * gi * gi;                                                                     \
+            else if (h->weight_decay != 0) gi = FMA(wd, p[i], gi);                                           \
+            m[i] = FMA(b1c, gi, m[i] * b1);                                                                  \
+            v[i] = FMA(b2c * gi, gi, v[i] * b2);                                                             \
             vv = v[i];                                                                                       \
-            if (mx) {                                                                                        \
+            if (mx) { /* torch.maximum: NaN wins */                                                          \
                 if (!(mx[i] >= vv)) mx[i] = vv != vv ? vv : (mx[i] != mx[i] ? mx[i] : vv);                   \
                 vv = mx[i];                                                                                  \
             }                                                                                                \
             denom = SQRT(vv) / bc2s + eps;                                                                   \
-            p[i] = p[i] + nss * (m[i] / denom);                                                              \
+            p[i] = p[i] + (nss * m[i]) / denom;                                                              \
         }                                                                                                    \
     }                                                                                                        \
     static void tl__rmsprop_##SFX(T *p, const T *g, T *sq, T *buf, T *ga, int64_t n, const tl__ogroup *h) {  \
@@ -14431,22 +14435,19 @@ TLDEF tl_status tl_optim_zero_grad(tl_optim *o) {
         int64_t i;                                                                                           \
         for (i = 0; i < n; i++) {                                                                            \
             T gi = h->maximize ? -g[i] : g[i], avg;                                                          \
-            if (h->weight_decay != 0) gi = gi + wd * p[i];                                                   \
-            sq[i] = sq[i] * a;                                                                               \
-            sq[i] = sq[i] + ac * gi * gi;                                                                    \
+            if (h->weight_decay != 0) gi = FMA(wd, p[i], gi);                                                \
+            sq[i] = FMA(ac * gi, gi, sq[i] * a);                                                             \
             if (ga) {                                                                                        \
-                ga[i] = ga[i] * a;                                                                           \
-                ga[i] = ga[i] + ac * gi;                                                                     \
-                avg = SQRT(sq[i] + (T)-1 * ga[i] * ga[i]);                                                   \
+                ga[i] = FMA(ac, gi, ga[i] * a);                                                              \
+                avg = SQRT(FMA(-ga[i], ga[i], sq[i]));                                                       \
             } else                                                                                           \
                 avg = SQRT(sq[i]);                                                                           \
             avg = avg + eps;                                                                                 \
             if (buf) {                                                                                       \
-                buf[i] = buf[i] * mom;                                                                       \
-                buf[i] = buf[i] + (T)1 * (gi / avg);                                                         \
-                p[i] = p[i] + nlr * buf[i];                                                                  \
+                buf[i] = buf[i] * mom + gi / avg;                                                            \
+                p[i] = FMA(nlr, buf[i], p[i]);                                                               \
             } else                                                                                           \
-                p[i] = p[i] + nlr * (gi / avg);                                                              \
+                p[i] = p[i] + (nlr * gi) / avg;                                                              \
         }                                                                                                    \
     }                                                                                                        \
     static void tl__adagrad_##SFX(T *p, const T *g, T *sum, int64_t n, const tl__ogroup *h, double step) {    \
@@ -14454,13 +14455,13 @@ TLDEF tl_status tl_optim_zero_grad(tl_optim *o) {
         int64_t i;                                                                                           \
         for (i = 0; i < n; i++) {                                                                            \
             T gi = h->maximize ? -g[i] : g[i];                                                               \
-            if (h->weight_decay != 0) gi = gi + wd * p[i];                                                   \
-            sum[i] = sum[i] + (T)1 * gi * gi;                                                                \
-            p[i] = p[i] + nclr * (gi / (SQRT(sum[i]) + eps));                                                \
+            if (h->weight_decay != 0) gi = FMA(wd, p[i], gi);                                                \
+            sum[i] = FMA(gi, gi, sum[i]);                                                                    \
+            p[i] = p[i] + (nclr * gi) / (SQRT(sum[i]) + eps);                                                \
         }                                                                                                    \
     }
-TL__OPT_KERNELS(float, f32, sqrtf)
-TL__OPT_KERNELS(double, f64, sqrt)
+TL__OPT_KERNELS(float, f32, sqrtf, fmaf)
+TL__OPT_KERNELS(double, f64, sqrt, fma)
 #undef TL__OPT_KERNELS
 
 #define TL__OPT_DATA(t) ((void *)((char *)(t)->storage->data + (size_t)(t)->offset * tl__dtype_sizes[(t)->dtype]))

@@ -37,14 +37,17 @@ static double lambda_fn(int64_t epoch, void *user) {
     return pow(0.95, (double)epoch); /* the Python side uses lambda e: 0.95 ** e */
 }
 
+static const tl_value *g0; /* group 0's dict: torch's optimizer.defaults for the later groups */
 static double num(const tl_value *d, const char *key, double dflt) {
     const tl_value *v = tl_value_get(d, key);
+    if (!v && g0 && d != g0) v = tl_value_get(g0, key);
     return v && tl_value_kind_of(v) != TL_VALUE_NONE ? tl_value_as_float(v) : dflt;
 }
 
 /* The desc of the optimizer kind from a torch group dict (defaults for missing keys). */
 static void *desc_of(const char *opt, const tl_value *g, void *storage) {
     const tl_value *betas = tl_value_get(g, "betas");
+    if (!betas && g0) betas = tl_value_get(g0, "betas");
     if (!strcmp(opt, "sgd")) {
         tl_sgd_desc *d = (tl_sgd_desc *)storage;
         *d = tl_sgd_desc_default();
@@ -151,6 +154,7 @@ static int run_case(const char *dir, const char *name) {
     if (!in) return 0;
     opt = tl_value_as_string(tl_value_get(in, "opt"), NULL);
     groups = tl_value_get(in, "groups");
+    g0 = tl_value_item(groups, 0);
     grads = tl_value_get(in, "grads");
     none = tl_value_get(in, "none");
     sched = tl_value_get(in, "sched");
