@@ -15478,7 +15478,7 @@ TLDEF tl_status tl_scheduler_load_state_dict(tl_scheduler *s, const tl_value *d)
 
 static double tl__clip_norm(const char *op, tl_tensor *const *ps, int n, double max_norm, double norm_type) {
     double total = 0, coef;
-    int i, any = 0;
+    int i, any = 0, all32 = 1;
     int64_t j;
     for (i = 0; i < n; i++) {
         const tl_tensor *g = ps[i] ? ps[i]->grad : NULL;
@@ -15495,6 +15495,7 @@ static double tl__clip_norm(const char *op, tl_tensor *const *ps, int n, double 
         int64_t m;
         if (!g) continue;
         any = 1;
+        all32 &= g->dtype == TL_F32;
         m = tl__prod(g->ndim, g->shape);
         for (j = 0; j < m; j++) {
             double x = g->dtype == TL_F32 ? (double)((const float *)TL__OPT_PTR(g))[j] : ((const double *)TL__OPT_PTR(g))[j];
@@ -15516,7 +15517,11 @@ static double tl__clip_norm(const char *op, tl_tensor *const *ps, int n, double 
     if (!any) return 0.0;
     if (!isinf(norm_type) && norm_type != 0 && norm_type != 1)
         total = norm_type == 2 ? sqrt(total) : pow(total, 1.0 / norm_type);
-    coef = max_norm / (total + 1e-6);
+    if (all32) { /* torch's total_norm is then a float32 tensor and the coefficient float32 arithmetic */
+        total = (double)(float)total;
+        coef = (double)((float)max_norm / ((float)total + (float)1e-6));
+    } else
+        coef = max_norm / (total + 1e-6);
     if (coef > 1.0) coef = 1.0;
     for (i = 0; i < n; i++) {
         tl_tensor *g = ps[i] ? ps[i]->grad : NULL;

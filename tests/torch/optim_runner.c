@@ -16,6 +16,8 @@
      "sched": None | {"kind": "step"|"multistep"|"exp"|"cosine"|"linear"|"lambda"|"onecycle"|
                       "plateau", <its arguments>},
      "metrics": [float per step] (plateau), "save_at": int (-1: none),
+     "clip_norm": None | [max_norm, norm_type] (tl_clip_grad_norm_ before each step; the returned
+                  norms go to "norms" in the output), "clip_value": None | v (tl_clip_grad_value_),
      "resume": None | {"params": [tensors], "optim": optimizer.state_dict(), "sched": sd or None}}
    Per step: zero_grad, set the grads, optimizer step, scheduler step (after the optimizer, as
    torch recommends), record every group's lr. After save_at steps it writes DIR/<case>.ckpt.pt =
@@ -136,7 +138,8 @@ static tl_value *params_value(tl_tensor **ps, int n) {
 static int run_case(const char *dir, const char *name) {
     char path[1024];
     tl_value *in, *out = NULL, *lrs = NULL;
-    const tl_value *groups, *grads, *none, *sched, *resume, *metrics;
+    const tl_value *groups, *grads, *none, *sched, *resume, *metrics, *clip_norm, *clip_value;
+    tl_value *norms = tl_value_list();
     const char *opt;
     tl_tensor *ps[MAXP];
     tl_optim *o = NULL;
@@ -160,6 +163,8 @@ static int run_case(const char *dir, const char *name) {
     sched = tl_value_get(in, "sched");
     resume = tl_value_get(in, "resume");
     metrics = tl_value_get(in, "metrics");
+    clip_norm = tl_value_get(in, "clip_norm");
+    clip_value = tl_value_get(in, "clip_value");
     steps = (int)tl_value_as_int(tl_value_get(in, "steps"));
     goff = (int)tl_value_as_int(tl_value_get(in, "grad_offset"));
     save_at = (int)tl_value_as_int(tl_value_get(in, "save_at"));
@@ -224,6 +229,20 @@ static int run_case(const char *dir, const char *name) {
                 tl_release(all);
             }
         }
+        if (clip_norm && tl_value_kind_of(clip_norm) == TL_VALUE_LIST) {
+            tl_param_list *l = tl_param_list_new(np, ps);
+            double nrm = tl_clip_grad_norm_(l, tl_value_as_float(tl_value_item(clip_norm, 0)),
+                                            tl_value_as_float(tl_value_item(clip_norm, 1)));
+            tl_param_list_free(l);
+            if (nrm != nrm && tl_last_status() != TL_OK) goto done;
+            tl_value_append(norms, tl_value_float(nrm));
+        }
+        if (clip_value && tl_value_kind_of(clip_value) != TL_VALUE_NONE) {
+            tl_param_list *l = tl_param_list_new(np, ps);
+            tl_status cst = tl_clip_grad_value_(l, tl_value_as_float(clip_value));
+            tl_param_list_free(l);
+            if (cst != TL_OK) goto done;
+        }
         if (tl_optim_step(o) != TL_OK) goto done;
         if (s) {
             if (metrics && tl_value_kind_of(metrics) == TL_VALUE_LIST) {
@@ -250,6 +269,8 @@ static int run_case(const char *dir, const char *name) {
     out = tl_value_dict();
     tl_value_set(out, "params", params_value(ps, np));
     tl_value_set(out, "lrs", lrs);
+    tl_value_set(out, "norms", norms);
+    norms = NULL;
     lrs = NULL;
     tl_value_set(out, "optim", tl_optim_state_dict(o));
     if (s) tl_value_set(out, "sched", tl_scheduler_state_dict(s));
@@ -258,6 +279,7 @@ static int run_case(const char *dir, const char *name) {
 done:
     tl_value_free(out);
     tl_value_free(lrs);
+    tl_value_free(norms);
     tl_scheduler_free(s);
     tl_optim_free(o);
     for (i = 0; i < np; i++) tl_release(ps[i]);

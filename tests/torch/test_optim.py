@@ -22,6 +22,9 @@ sched    StepLR, MultiStepLR (a repeated milestone), ExponentialLR, CosineAnneal
          with cooldown and min_lr, fed the same metric sequence): the lr of every group after each
          of 100 epochs equals torch's within 1e-12 relative; the scheduler's state_dict has torch's
          keys and values (milestones and anneal_func excepted: see the header).
+clip     clip_grad_norm_ (p = 2, inf, 1, 3; a max_norm that never clips) and clip_grad_value_ before
+         each SGD step for 50 steps: the returned total norms and the parameters equal torch's
+         within the tolerance below.
 interop  tensorlite writes a checkpoint dict {"params", "optim": state_dict, "sched": state_dict}
          after 30 steps with tl_save; torch.load + optimizer.load_state_dict +
          scheduler.load_state_dict continue 20 steps, which must equal tensorlite's next 20 steps.
@@ -48,6 +51,7 @@ import torch
 STEPS = 200
 TOL = {torch.float32: 1e-6, torch.float64: 1e-12}
 RESULTS = {}
+RUN_NORMS = [[]]  # the clip_grad_norm_ results of the last torch_run
 VERBOSE = False
 
 
@@ -158,12 +162,17 @@ def torch_run(case, params=None, opt_sd=None, sched_sd=None, steps=None, offset=
     if sched_sd is not None:
         sch.load_state_dict(sched_sd)
     none = set((s, i) for s, i in case["none"])
-    lrs = []
+    lrs, norms = [], []
+    RUN_NORMS[:] = [norms]
     for t in range(case["steps"] if steps is None else steps):
         opt.zero_grad(set_to_none=True)
         for i, p in enumerate(params):
             if (offset + t, i) not in none:
                 p.grad = case["grads"][i][offset + t].clone()
+        if case.get("clip_norm") is not None:
+            norms.append(float(torch.nn.utils.clip_grad_norm_(params, *case["clip_norm"])))
+        if case.get("clip_value") is not None:
+            torch.nn.utils.clip_grad_value_(params, case["clip_value"])
         opt.step()
         if sch is not None:
             if case.get("metrics") is not None:
@@ -438,6 +447,35 @@ def sec_sched(runner, work):
         sched_sd_compare(name, out["sched"], sch.state_dict())
 
 
+def sec_clip(runner, work):
+    cases = []
+    for j, (cn, cv) in enumerate([([2.0, 2.0], None), ([0.5, float("inf")], None), ([3.0, 1.0], None),
+                                  ([1.5, 3.0], None), ([100.0, 2.0], None), (None, 0.5), ([1.0, 2.0], 0.3)]):
+        for dtype in (torch.float32, torch.float64):
+            groups = make_groups([{"lr": 0.05, "momentum": 0.9}, {"lr": 0.01}], dtype, 700 + j)
+            name = "clip_%d_%s" % (j, "f32" if dtype == torch.float32 else "f64")
+            cases.append((name, {"opt": "sgd", "groups": groups, "grads": make_grads(groups, 50, dtype, 700 + j),
+                                 "none": [[1, 2]], "steps": 50, "grad_offset": 0, "sched": None, "metrics": None,
+                                 "save_at": -1, "resume": None, "clip_norm": cn, "clip_value": cv, "dtype": dtype}))
+    for name, c in cases:
+        torch.save({k: v for k, v in c.items() if k != "dtype"}, os.path.join(work, name + ".in.pt"))
+    run_runner(runner, work, [n for n, _ in cases])
+    for name, c in cases:
+        out, err = load_out(work, name)
+        if err:
+            check("clip", False, name, err)
+            continue
+        ps, _, _, _ = torch_run(c)
+        tol = TOL[c["dtype"]]
+        w = max(worst(a, b, tol) for a, b in zip(out["params"], ps))
+        check("clip", w <= 1, name + " params after 50 clipped steps", "worst %.3g x %g" % (w, tol))
+        if c["clip_norm"] is not None:
+            ref = RUN_NORMS[0]
+            bad = [(a, b) for a, b in zip(out["norms"], ref) if not abs(a - b) <= tol * max(abs(b), 1)]
+            check("clip", len(out["norms"]) == len(ref) and not bad, name + " total norms returned",
+                  "%r != %r" % bad[0] if bad else "count")
+
+
 def sec_interop(runner, work):
     cases = interop_cases()
     for name, c in cases:
@@ -475,7 +513,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runner", required=True)
     ap.add_argument("--work", default="build/optim_work")
-    ap.add_argument("--only", default="opt,sched,interop")
+    ap.add_argument("--only", default="opt,sched,clip,interop")
     ap.add_argument("-v", action="store_true")
     a = ap.parse_args()
     VERBOSE = a.v
@@ -483,7 +521,7 @@ def main():
     os.makedirs(a.work)
     torch.set_num_threads(1)
     secs = a.only.split(",")
-    for sec, fn in (("opt", sec_opt), ("sched", sec_sched), ("interop", sec_interop)):
+    for sec, fn in (("opt", sec_opt), ("sched", sec_sched), ("clip", sec_clip), ("interop", sec_interop)):
         if sec in secs:
             try:
                 fn(a.runner, a.work)
@@ -492,7 +530,7 @@ def main():
                 traceback.print_exc()
                 check(sec, False, "section raised", repr(e))
     tp = tf = 0
-    for sec in ("opt", "sched", "interop"):
+    for sec in ("opt", "sched", "clip", "interop"):
         if sec in RESULTS:
             p, f = RESULTS[sec]
             tp, tf = tp + p, tf + f
