@@ -14728,8 +14728,8 @@ TLDEF tl_status tl_optim_load_state_dict(tl_optim *o, const tl_value *sd) {
     int gi, i, k;
     tl_status st = TL_OK;
     if (!o || !sd) return tl__tls.status ? tl__tls.status : TL__FAIL(TL_ERR_ARG, "%s: NULL argument", op);
-    state = tl_value_get(sd, "state");
-    groups = tl_value_get(sd, "param_groups");
+    state = tl_value_kind_of(sd) == TL_VALUE_DICT ? tl_value_get(sd, "state") : NULL;
+    groups = tl_value_kind_of(sd) == TL_VALUE_DICT ? tl_value_get(sd, "param_groups") : NULL;
     if (tl_value_kind_of(sd) != TL_VALUE_DICT || tl_value_kind_of(state) != TL_VALUE_DICT ||
         tl_value_kind_of(groups) != TL_VALUE_LIST)
         return TL__FAIL(TL_ERR_ARG, "%s: expected {'state': dict, 'param_groups': list}, got a %s%s", op,
@@ -14749,7 +14749,8 @@ TLDEF tl_status tl_optim_load_state_dict(tl_optim *o, const tl_value *sd) {
     memset(ns, 0, (size_t)o->nparams * sizeof *ns);
     /* 1. groups: sizes and hyperparameters (into copies) */
     for (gi = 0; gi < o->ngroups && st == TL_OK; gi++) {
-        const tl_value *g = tl_value_item(groups, (size_t)gi), *pl = tl_value_get(g, "params"), *betas;
+        const tl_value *g = tl_value_item(groups, (size_t)gi), *betas;
+        const tl_value *pl = tl_value_kind_of(g) == TL_VALUE_DICT ? tl_value_get(g, "params") : NULL;
         tl__ogroup *h = &ng[gi];
         double x;
         if (tl_value_kind_of(g) != TL_VALUE_DICT || tl_value_kind_of(pl) != TL_VALUE_LIST) {
@@ -15436,7 +15437,7 @@ TLDEF tl_status tl_scheduler_load_state_dict(tl_scheduler *s, const tl_value *d)
     const tl_value *le, *lst;
     double x;
     if (!s || !d) return tl__tls.status ? tl__tls.status : TL__FAIL(TL_ERR_ARG, "%s: NULL argument", op);
-    le = tl_value_get(d, "last_epoch");
+    le = tl_value_kind_of(d) == TL_VALUE_DICT ? tl_value_get(d, "last_epoch") : NULL;
     if (tl_value_kind_of(d) != TL_VALUE_DICT || tl_value_kind_of(le) != TL_VALUE_INT)
         return TL__FAIL(TL_ERR_ARG, "%s: expected a scheduler state dict with an int 'last_epoch'", op);
     lst = tl_value_get(d, "_last_lr");
