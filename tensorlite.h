@@ -12,18 +12,18 @@
        tl_manual_seed(0);                                  // same weights as torch.manual_seed(0)
        tl_module *net = tl_nn_sequential(3, (tl_module *[]){
            tl_nn_linear(1, 32, 1), tl_nn_tanh(), tl_nn_linear(32, 1, 1)});
-       tl_named_tensors *params = tl_module_named_parameters(net);
+       tl_sgd_desc sgd = tl_sgd_desc_default();
+       sgd.lr = 0.05;
+       tl_optim *opt = tl_optim_sgd(tl_parameters(net), &sgd); // optim.SGD(net.parameters(), lr=0.05)
        for (int step = 0; step < 2000; step++) {
            tl_scope s = tl_scope_begin();                  // the step's temporaries die at its end
            tl_tensor *loss = tl_mse_loss(tl_module_forward(net, x), y, TL_REDUCTION_MEAN);
-           tl_module_zero_grad(net);
+           tl_optim_zero_grad(opt);
            if (tl_backward(loss) != TL_OK) fprintf(stderr, "%s\n", tl_last_error());
-           tl_no_grad_begin();                             // p -= lr * p.grad
-           for (int i = 0; i < params->n; i++)
-               tl_add_alpha_(params->tensors[i], tl_grad(params->tensors[i]), -0.05);
-           tl_no_grad_end();
+           tl_optim_step(opt);                             // p -= lr * p.grad
            tl_scope_end(s);
        }
+       tl_optim_free(opt);
 
    (examples/00_quickstart.c is this loop as a whole program; it prints PyTorch's losses.)
 
