@@ -1013,7 +1013,9 @@ TLDEF tl_rmsprop_desc tl_rmsprop_desc_default(void);
 TLDEF tl_adagrad_desc tl_adagrad_desc_default(void);
 
 /* torch.optim.SGD(params, **desc) etc. params is consumed; d NULL means the defaults. The first
-   param group holds params (which must be non-empty, floating point leaf tensors). */
+   param group holds params (which must be non-empty, contiguous float32/float64 leaf tensors).
+   Adagrad fills each group's 'sum' with that group's initial_accumulator_value (torch 2.x; 1.13
+   uses the constructor's value for every group and has no state for add_param_group's groups). */
 TLDEF tl_optim *tl_optim_sgd(tl_param_list *params, const tl_sgd_desc *d);
 TLDEF tl_optim *tl_optim_adam(tl_param_list *params, const tl_adam_desc *d);
 TLDEF tl_optim *tl_optim_adamw(tl_param_list *params, const tl_adamw_desc *d);
@@ -1088,7 +1090,8 @@ TLDEF tl_status tl_scheduler_step_metric(tl_scheduler *s, double metric);
 TLDEF double tl_scheduler_get_last_lr(const tl_scheduler *s, int group);
 /* scheduler.state_dict() with torch 1.13's keys (MultiStepLR's milestones Counter is written as a
    plain {milestone: count} dict; OneCycleLR has no 'anneal_func'; LambdaLR's 'lr_lambdas' are
-   None). New tree; free with tl_value_free. */
+   None). New tree; free with tl_value_free. torch's own MultiStepLR and OneCycleLR state_dicts
+   hold a Counter / a bound method, which the safe tl_load refuses: resume those from tensorlite's. */
 TLDEF tl_value *tl_scheduler_state_dict(const tl_scheduler *s);
 /* scheduler.load_state_dict(sd): the counters, base_lrs/_last_lr and the scheduler's own fields. */
 TLDEF tl_status tl_scheduler_load_state_dict(tl_scheduler *s, const tl_value *state_dict);
