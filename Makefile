@@ -7,6 +7,7 @@ SAN     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -
 BUILD   := build
 TESTS   := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 EXAMPLES:= $(patsubst examples/%.c,%,$(wildcard examples/*.c))
+CXX_EXAMPLES := $(patsubst examples/%.cpp,%,$(wildcard examples/*.cpp))
 
 .PHONY: all demo test test-compile test-c test-asan test-torch examples bench fuzz valgrind clean deps
 
@@ -62,6 +63,8 @@ examples: $(BUILD)
 	@mkdir -p $(BUILD)/examples
 	@for e in $(EXAMPLES); do echo "building $(BUILD)/examples/$$e"; \
 	  $(CC) $(STRICT) -O2 -I. examples/$$e.c -o $(BUILD)/examples/$$e -lm || exit 1; done
+	@for e in $(CXX_EXAMPLES); do echo "building $(BUILD)/examples/$$e (C++11)"; \
+	  g++ -std=c++11 -Wall -Wextra -Wpedantic -Werror -O2 -I. examples/$$e.cpp -o $(BUILD)/examples/$$e || exit 1; done
 
 bench: $(BUILD)
 	@sh bench/run.sh

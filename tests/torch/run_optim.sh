@@ -7,21 +7,9 @@
 # Environment: PY (default /usr/bin/python3), CC_TORCH (default gcc), TL_TORCH_ARGS (e.g. "-v" or
 # "--only sched --work build/optim_work").
 set -u
-cd "$(dirname "$0")/../.." || exit 1
-
-PY="${PY:-/usr/bin/python3}"
-CC_TORCH="${CC_TORCH:-gcc}"
+. "$(dirname "$0")/common.sh"
 BUILD=build
-
-if ! "$PY" -c "import torch" >/dev/null 2>&1; then
-    if [ "${CI:-}" = "true" ]; then
-        echo "test-optim-torch: FAIL: 'import torch' fails with $PY (CI=true requires the PyTorch oracle)" >&2
-        echo "0 passed, 1 failed"
-        exit 1
-    fi
-    echo "test-optim-torch: SKIP (torch not importable with $PY)"
-    exit 0
-fi
+require_torch test-optim-torch "torch"
 
 mkdir -p "$BUILD" || exit 1
 "$CC_TORCH" -std=c99 -Wall -Wextra -Wpedantic -Werror -O2 -I. tests/torch/optim_runner.c \

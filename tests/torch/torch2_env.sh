@@ -1,5 +1,6 @@
 #!/bin/sh
-# Runs the >>serialize PyTorch oracle (run_serialize.sh) against current torch 2.x from PyPI.
+# Runs a PyTorch oracle script against current torch 2.x from PyPI: torch2_env.sh [SCRIPT], by
+# default tests/torch/run_serialize.sh (the run_optim.sh stage sets TL_TORCH_ARGS="--only interop").
 # The virtual environment is created once and cached at ${TL_TORCH2_VENV:-~/.cache/tensorlite/torch2}
 # (pip's default Linux wheel is CUDA-enabled: torch alone is ~540 MB and its nvidia-* dependencies
 # add a few GB, so keep the cache between CI runs). Without network or pip: SKIP, FAIL on CI=true.
@@ -19,4 +20,4 @@ if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import torch, numpy" 
     fi
 fi
 "$VENV/bin/python" -c "import torch; print('torch2_env: using torch', torch.__version__)"
-PY="$VENV/bin/python" sh tests/torch/run_serialize.sh
+PY="$VENV/bin/python" sh "${1:-tests/torch/run_serialize.sh}"
