@@ -14166,6 +14166,7 @@ typedef struct tl__ogroup {
    max_exp_avg_sq}, RMSprop {square_avg, momentum_buffer, grad_avg}, Adagrad {sum}. */
 typedef struct tl__pstate {
     int has;  /* the parameter has state (torch's self.state[p] is not empty) */
+    int fresh; /* SGD: buf[0] was allocated ahead of the step that first fills it (momentum_buffer None) */
     double step;
     tl_tensor *buf[3];
 } tl__pstate;
@@ -14560,9 +14561,10 @@ TLDEF tl_status tl_optim_step(tl_optim *o) {
             tl__pstate *s = &o->state[i];
             if (!o->params[i]->grad) continue;
             for (k = 0; k < 3; k++)
-                if (!s->buf[k] && tl__opt_uses_buf(o, h, k) && !(o->kind == TL__OPT_SGD && !s->has)) {
+                if (!s->buf[k] && tl__opt_uses_buf(o, h, k)) { /* all before any update: a failure changes nothing */
                     s->buf[k] = tl__opt_state_new("tl_optim_step", o->params[i], 0);
                     if (!s->buf[k]) return tl__tls.status;
+                    s->fresh = o->kind == TL__OPT_SGD;
                 }
         }
     }
@@ -14578,12 +14580,8 @@ TLDEF tl_status tl_optim_step(tl_optim *o) {
             if (!gd) continue;
             switch (o->kind) {
             case TL__OPT_SGD: {
-                int first = !s->buf[0];
-                if (first && h->momentum != 0) { /* torch clones d_p into the new momentum_buffer */
-                    s->buf[0] = tl__opt_state_new("tl_optim_step", p, 0);
-                    if (!s->buf[0]) return tl__tls.status;
-                    b0 = TL__OPT_PTR(s->buf[0]);
-                }
+                int first = !s->buf[0] || s->fresh; /* torch clones d_p into a new momentum_buffer */
+                s->fresh = 0;
                 if (f32) tl__sgd_f32((float *)pd, (const float *)gd, h->momentum != 0 ? (float *)b0 : NULL, n, h, first);
                 else tl__sgd_f64((double *)pd, (const double *)gd, h->momentum != 0 ? (double *)b0 : NULL, n, h, first);
                 break;
@@ -14708,7 +14706,7 @@ TLDEF tl_value *tl_optim_state_dict(tl_optim *o) {
             break;
         case TL__OPT_ADAM:
         case TL__OPT_ADAMW:
-            betas = tl_value_tuple();
+            betas = ok ? tl_value_tuple() : NULL; /* only made when TL__SETV below will take it */
             if (betas && (tl_value_append(betas, tl_value_float(h->beta1)) != TL_OK ||
                           tl_value_append(betas, tl_value_float(h->beta2)) != TL_OK)) {
                 tl_value_free(betas);

@@ -1,7 +1,7 @@
 /* tests/test_reliability.c - regression tests for the memory-safety defects of the reliability
    audit (issue 12): size computations that overflow, a wild free and a leak on out-of-memory, and a
-   failing-allocator sweep over a whole training step (forward, cross-entropy, backward, update,
-   state_dict, save, load, load_state_dict) in which the k-th allocation fails, for every k. */
+   failing-allocator sweep over a whole training step (forward, cross-entropy, backward, an Adam
+   step, model and optimizer state_dicts, save, load, load_state_dict) in which the k-th allocation fails, for every k. */
 #define TL_IMPLEMENTATION
 #include "tensorlite.h"
 #include "harness.h"
@@ -182,43 +182,59 @@ static tl_module *small_lenet(void) {
                                                tl_nn_relu(), tl_nn_flatten(1, -1), tl_nn_linear(64, 10, 1)});
 }
 
-/* forward, cross_entropy, backward, p -= 0.1 * p.grad, state_dict, save to a buffer, load it and
-   load_state_dict it back. Returns the first failure. */
-static tl_status one_step(tl_module *net, const tl_tensor *x, const tl_tensor *y) {
+/* forward, cross_entropy, backward, an Adam step (its state is allocated at the first one), the
+   checkpoint {'model': state_dict, 'optim': optimizer state_dict} saved to a buffer, loaded, and
+   both loaded back with load_state_dict. Returns the first failure. */
+static tl_status one_step(tl_module *net, tl_optim *opt, const tl_tensor *x, const tl_tensor *y) {
     tl_scope s = tl_scope_begin();
     tl_status st = TL_OK;
-    tl_named_tensors *params = NULL;
-    tl_value *sd = NULL, *back = NULL;
+    tl_value *ck = NULL, *back = NULL;
     void *buf = NULL;
     size_t n = 0;
-    int i;
-    tl_tensor *loss = tl_cross_entropy(tl_module_forward(net, x), y, NULL, -100, TL_REDUCTION_MEAN);
-    tl_module_zero_grad(net);
+    tl_tensor *loss;
+    if ((st = tl_optim_zero_grad(opt)) != TL_OK) goto done;
+    loss = tl_cross_entropy(tl_module_forward(net, x), y, NULL, -100, TL_REDUCTION_MEAN);
     if (!loss) goto done;
     if ((st = tl_backward(loss)) != TL_OK) goto done;
-    params = tl_module_named_parameters(net);
-    if (!params) goto done;
-    tl_no_grad_begin();
-    for (i = 0; i < params->n && st == TL_OK; i++) {
-        tl_tensor *g = tl_grad(params->tensors[i]);
-        st = g ? tl_add_alpha_(params->tensors[i], g, -0.1) : TL_ERR_STATE;
-    }
-    tl_no_grad_end();
-    if (st) goto done;
-    sd = tl_module_state_dict(net);
-    if (!sd) goto done;
-    if ((st = tl_save_to_buffer(sd, &buf, &n)) != TL_OK) goto done;
+    if ((st = tl_optim_step(opt)) != TL_OK) goto done;
+    ck = tl_value_dict();
+    if (!ck || tl_value_set(ck, "model", tl_module_state_dict(net)) != TL_OK ||
+        tl_value_set(ck, "optim", tl_optim_state_dict(opt)) != TL_OK)
+        goto done;
+    if ((st = tl_save_to_buffer(ck, &buf, &n)) != TL_OK) goto done;
     back = tl_load_from_buffer(buf, n);
     if (!back) goto done;
-    st = tl_module_load_state_dict(net, back, 1, NULL);
+    if ((st = tl_module_load_state_dict(net, tl_value_get(back, "model"), 1, NULL)) != TL_OK) goto done;
+    st = tl_optim_load_state_dict(opt, tl_value_get(back, "optim"));
 done:
     if (st == TL_OK) st = tl_last_status();
-    tl_named_tensors_free(params);
-    tl_value_free(sd);
+    tl_value_free(ck);
     tl_value_free(back);
     tl_free_buffer(buf);
     tl_scope_end(s);
     return st;
+}
+
+static int g_sgd; /* 1: SGD with momentum and nesterov instead of Adam */
+
+/* The model, its optimizer and a batch, made with memory working. 0 on failure. */
+static int setup(tl_module **net, tl_optim **opt, tl_tensor **x, tl_tensor **y) {
+    tl_sgd_desc sd = tl_sgd_desc_default();
+    sd.lr = 0.1;
+    sd.momentum = 0.9;
+    sd.nesterov = 1;
+    tl_manual_seed(0);
+    *net = small_lenet();
+    *opt = !*net ? NULL : g_sgd ? tl_optim_sgd(tl_parameters(*net), &sd) : tl_optim_adam(tl_parameters(*net), NULL);
+    *x = tl_randn(TL_SHAPE(8, 1, 12, 12), F32);
+    *y = tl_randint(0, 10, TL_SHAPE(8), TL_I64);
+    return *net && *opt && *x && *y;
+}
+static void teardown(tl_module *net, tl_optim *opt, tl_tensor *x, tl_tensor *y) {
+    tl_optim_free(opt);
+    tl_module_free(net);
+    tl_release(x);
+    tl_release(y);
 }
 
 static char g_first_error[512]; /* the failed step's message (the recovery step clears it) */
@@ -229,21 +245,16 @@ static tl_status step_then_recover(void *ctx) {
     fail_alloc *fa = (fail_alloc *)ctx;
     long save_fail_at = fa ? fa->fail_at : -1;
     tl_module *net;
+    tl_optim *opt;
     tl_tensor *x, *y;
     tl_status st, st2 = TL_OK;
     if (fa) fa->fail_at = -1;
-    tl_manual_seed(0);
-    net = small_lenet();
-    x = tl_randn(TL_SHAPE(8, 1, 12, 12), F32);
-    y = tl_randint(0, 10, TL_SHAPE(8), TL_I64);
-    if (!net || !x || !y) {
-        tl_module_free(net);
-        tl_release(x);
-        tl_release(y);
+    if (!setup(&net, &opt, &x, &y)) {
+        teardown(net, opt, x, y);
         return TL_ERR_STATE; /* setup itself never runs under failure */
     }
     if (fa && save_fail_at >= 0) fa->fail_at = fa->calls + save_fail_at;
-    st = one_step(net, x, y);
+    st = one_step(net, opt, x, y);
     if (fa) {
         if (fa->fail_at >= 0 && fa->denied == 0) st2 = TL_ERR_STATE; /* the failure point was never reached */
         fa->fail_at = -1;
@@ -251,16 +262,14 @@ static tl_status step_then_recover(void *ctx) {
     if (st != TL_OK) {
         snprintf(g_first_error, sizeof g_first_error, "%s", tl_last_error());
         tl_clear_error();
-        st2 = one_step(net, x, y);
+        st2 = one_step(net, opt, x, y);
         if (st2 != TL_OK) printf("    the step after a failed one fails too: %s\n", tl_last_error());
     }
-    tl_module_free(net);
-    tl_release(x);
-    tl_release(y);
+    teardown(net, opt, x, y);
     return st2 != TL_OK ? TL_ERR_STATE : st;
 }
 
-TEST(training_step_survives_every_allocation_failure) {
+static void sweep_training_step(void) {
     fail_alloc fa;
     long total, k, bad = 0, oom = 0, ok = 0;
     tl_status st;
@@ -269,19 +278,14 @@ TEST(training_step_survives_every_allocation_failure) {
     REQUIRE(fa_install(&fa) == TL_OK);
     {
         tl_module *net;
+        tl_optim *opt;
         tl_tensor *x, *y;
         long c0;
-        tl_manual_seed(0);
-        net = small_lenet();
-        x = tl_randn(TL_SHAPE(8, 1, 12, 12), F32);
-        y = tl_randint(0, 10, TL_SHAPE(8), TL_I64);
-        REQUIRE(net && x && y);
+        REQUIRE(setup(&net, &opt, &x, &y));
         c0 = fa.calls;
-        CHECK_EQ_INT(one_step(net, x, y), TL_OK);
+        CHECK_EQ_INT(one_step(net, opt, x, y), TL_OK);
         total = fa.calls - c0;
-        tl_module_free(net);
-        tl_release(x);
-        tl_release(y);
+        teardown(net, opt, x, y);
     }
     CHECK(fa_uninstall(&fa) == TL_OK);
     CHECK_EQ_INT(fa.outstanding, 0);
@@ -309,14 +313,24 @@ TEST(training_step_survives_every_allocation_failure) {
         }
         if (!CHECK(fa_uninstall(&fa) == TL_OK)) break;
         if (fa.outstanding != 0 || fa.bad_frees != 0) {
-            printf("    training step, allocation %ld of %ld fails: %ld blocks leaked, %ld wild frees\n", k, total,
-                   fa.outstanding, fa.bad_frees);
+            printf("    training step, allocation %ld of %ld fails (%s): %ld blocks leaked, %ld wild frees\n", k,
+                   total, g_first_error, fa.outstanding, fa.bad_frees);
             CHECK(0);
             bad++;
         }
     }
-    printf("    training step: %ld allocation points, %ld reported TL_ERR_OOM, %ld absorbed\n", total, oom, ok);
+    printf("    training step (%s): %ld allocation points, %ld reported TL_ERR_OOM, %ld absorbed\n",
+           g_sgd ? "SGD momentum" : "Adam", total, oom, ok);
     CHECK(oom > total / 2);
+}
+TEST(training_step_with_adam_survives_every_allocation_failure) {
+    g_sgd = 0;
+    sweep_training_step();
+}
+TEST(training_step_with_sgd_survives_every_allocation_failure) {
+    g_sgd = 1;
+    sweep_training_step();
+    g_sgd = 0;
 }
 
 /* Prefix mode over the same step: from allocation k on, every allocation fails. */
@@ -332,16 +346,13 @@ TEST(training_step_survives_memory_running_out) {
     CHECK(fa_uninstall(&fa) == TL_OK);
     for (k = 0; k < total && bad < 5; k += 3) {
         tl_module *net;
+        tl_optim *opt;
         tl_tensor *x, *y;
         fa_reset(&fa);
         if (!CHECK(fa_install(&fa) == TL_OK)) break;
-        tl_manual_seed(0);
-        net = small_lenet();
-        x = tl_randn(TL_SHAPE(8, 1, 12, 12), F32);
-        y = tl_randint(0, 10, TL_SHAPE(8), TL_I64);
-        if (net && x && y) {
+        if (setup(&net, &opt, &x, &y)) {
             fa.limit = fa.calls + k;
-            st = one_step(net, x, y);
+            st = one_step(net, opt, x, y);
             if (st != TL_OK && st != TL_ERR_OOM) {
                 printf("    memory runs out at allocation %ld: status %s: %s\n", k, tl_status_str(st), tl_last_error());
                 CHECK(0);
@@ -349,9 +360,7 @@ TEST(training_step_survives_memory_running_out) {
             }
         }
         tl_clear_error();
-        tl_module_free(net);
-        tl_release(x);
-        tl_release(y);
+        teardown(net, opt, x, y);
         if (tl_debug_live_tensors() != 0 || tl_debug_live_storages() != 0) {
             printf("    memory runs out at allocation %ld: %ld tensors left alive\n", k, tl_debug_live_tensors());
             CHECK(0);
@@ -374,7 +383,8 @@ static const th_case tests[] = {
     TH_CASE(load_of_a_directory_is_an_io_error),
     TH_CASE(save_to_buffer_survives_every_allocation_failure),
     TH_CASE(module_state_dict_survives_every_allocation_failure),
-    TH_CASE(training_step_survives_every_allocation_failure),
+    TH_CASE(training_step_with_adam_survives_every_allocation_failure),
+    TH_CASE(training_step_with_sgd_survives_every_allocation_failure),
     TH_CASE(training_step_survives_memory_running_out),
 };
 
