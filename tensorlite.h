@@ -325,6 +325,30 @@ TLDEF tl_tensor *tl_gather(const tl_tensor *t, int dim, const tl_tensor *index);
 TLDEF tl_tensor *tl_where(const tl_tensor *cond, const tl_tensor *a, const tl_tensor *b);
 TLDEF tl_tensor *tl_masked_fill(const tl_tensor *t, const tl_tensor *mask, double value);
 TLDEF tl_status tl_masked_fill_(tl_tensor *t, const tl_tensor *mask, double value);
+/* t.scatter(dim, index, src) / t.scatter(dim, index, value) / t.scatter_add(dim, index, src):
+   a copy of t with out[..., index[p], ...] (dim replaced) = src[p] or value, or += src[p]; index
+   int64 with t's number of dims, no larger than src, and than t outside dim; src of t's dtype. */
+TLDEF tl_tensor *tl_scatter(const tl_tensor *t, int dim, const tl_tensor *index, const tl_tensor *src);
+TLDEF tl_tensor *tl_scatter_value(const tl_tensor *t, int dim, const tl_tensor *index, double value);
+TLDEF tl_tensor *tl_scatter_add(const tl_tensor *t, int dim, const tl_tensor *index, const tl_tensor *src);
+/* t.index_add(dim, index, source, alpha=alpha): index 1-D int64/int32 of source.size(dim) entries. */
+TLDEF tl_tensor *tl_index_add(const tl_tensor *t, int dim, const tl_tensor *index, const tl_tensor *source,
+                              double alpha);
+
+/* Rearranging copies (recorded for autograd). torch.flip(t, dims); torch.roll(t, shifts, dims):
+   ndims 0 rolls the flattened tensor by shifts[0]. */
+TLDEF tl_tensor *tl_flip(const tl_tensor *t, int ndims, const int *dims);
+TLDEF tl_tensor *tl_roll(const tl_tensor *t, int nshifts, const int64_t *shifts, int ndims, const int *dims);
+/* t.repeat(sizes) (n >= ndim; leading new dims) and torch.tile(t, sizes) (fewer sizes pad with 1s). */
+TLDEF tl_tensor *tl_repeat(const tl_tensor *t, int n, const int64_t *sizes);
+TLDEF tl_tensor *tl_tile(const tl_tensor *t, int n, const int64_t *sizes);
+/* torch.tril / torch.triu over the last two dims; diagonal 0 is the main one, > 0 above it. */
+TLDEF tl_tensor *tl_tril(const tl_tensor *t, int64_t diagonal);
+TLDEF tl_tensor *tl_triu(const tl_tensor *t, int64_t diagonal);
+/* t.new_full(shape, v) / t.new_zeros(shape) / t.new_ones(shape): t's dtype, the given shape. */
+TLDEF tl_tensor *tl_new_full(const tl_tensor *t, int ndim, const int64_t *shape, double value);
+TLDEF tl_tensor *tl_new_zeros(const tl_tensor *t, int ndim, const int64_t *shape);
+TLDEF tl_tensor *tl_new_ones(const tl_tensor *t, int ndim, const int64_t *shape);
 
 /* ===== >>ops ================================================================================== */
 /* Elementwise with NumPy broadcasting and torch's type promotion. A double "scalar" argument acts
@@ -410,6 +434,39 @@ TLDEF tl_status tl_zero_(tl_tensor *t);
 /* dst.copy_(src): src broadcasts to dst's shape and converts to dst's dtype. */
 TLDEF tl_status tl_copy_(tl_tensor *dst, const tl_tensor *src);
 
+/* Rounding (integers keep their dtype; the gradient is zero): round is half to even, like torch. */
+TLDEF tl_tensor *tl_floor(const tl_tensor *t);
+TLDEF tl_tensor *tl_ceil(const tl_tensor *t);
+TLDEF tl_tensor *tl_round(const tl_tensor *t);
+TLDEF tl_tensor *tl_trunc(const tl_tensor *t);
+/* torch.remainder (result has the divisor's sign, Python's %) and torch.fmod (the dividend's, C's
+   fmod); an integer division by zero is an error. */
+TLDEF tl_tensor *tl_remainder(const tl_tensor *a, const tl_tensor *b);
+TLDEF tl_tensor *tl_remainder_scalar(const tl_tensor *a, double s);
+TLDEF tl_tensor *tl_fmod(const tl_tensor *a, const tl_tensor *b);
+TLDEF tl_tensor *tl_fmod_scalar(const tl_tensor *a, double s);
+/* Bool masks of NaN, +-inf, and neither (integers: never NaN or inf). */
+TLDEF tl_tensor *tl_isnan(const tl_tensor *t);
+TLDEF tl_tensor *tl_isinf(const tl_tensor *t);
+TLDEF tl_tensor *tl_isfinite(const tl_tensor *t);
+/* torch.nan_to_num(t, nan, posinf, neginf): posinf INFINITY / neginf -INFINITY mean torch's None
+   (the dtype's largest / lowest finite value). */
+TLDEF tl_tensor *tl_nan_to_num(const tl_tensor *t, double nan, double posinf, double neginf);
+/* torch.clamp(t, min, max) with broadcast tensor bounds; either (not both) may be NULL. */
+TLDEF tl_tensor *tl_clamp_tensor(const tl_tensor *t, const tl_tensor *min, const tl_tensor *max);
+/* torch.addcmul / addcdiv: t + value * t1 * t2, t + value * t1 / t2 (broadcast, promoted). */
+TLDEF tl_tensor *tl_addcmul(const tl_tensor *t, const tl_tensor *t1, const tl_tensor *t2, double value);
+TLDEF tl_tensor *tl_addcdiv(const tl_tensor *t, const tl_tensor *t1, const tl_tensor *t2, double value);
+/* torch.lerp(start, end, weight): start + weight * (end - start); one floating dtype for all. */
+TLDEF tl_tensor *tl_lerp(const tl_tensor *start, const tl_tensor *end, double weight);
+TLDEF tl_tensor *tl_lerp_tensor(const tl_tensor *start, const tl_tensor *end, const tl_tensor *weight);
+/* torch.isclose (bool, broadcast) and torch.allclose: |a - b| <= atol + rtol * |b| (torch's
+   defaults rtol 1e-5, atol 1e-8); same dtype required. allclose and torch.equal (same shape, equal
+   values) return 1 or 0, or a negative tl_status on error. */
+TLDEF tl_tensor *tl_isclose(const tl_tensor *a, const tl_tensor *b, double rtol, double atol, int equal_nan);
+TLDEF int tl_allclose(const tl_tensor *a, const tl_tensor *b, double rtol, double atol, int equal_nan);
+TLDEF int tl_equal(const tl_tensor *a, const tl_tensor *b);
+
 /* ===== >>reduce =============================================================================== */
 /* dim may be negative. keepdim keeps reduced dims with size 1. "_all" forms reduce every dim to a
    0-dim tensor. Integer/bool sums and products give int64, like torch. */
@@ -445,6 +502,19 @@ TLDEF tl_tensor *tl_logsumexp(const tl_tensor *t, int dim, int keepdim);
 TLDEF tl_tensor *tl_softmax(const tl_tensor *t, int dim);
 TLDEF tl_tensor *tl_log_softmax(const tl_tensor *t, int dim);
 TLDEF tl_tensor *tl_cumsum(const tl_tensor *t, int dim);
+TLDEF tl_tensor *tl_cumprod(const tl_tensor *t, int dim); /* gradient exact with zeros, as torch */
+/* torch.any / torch.all along dim, or over everything (_all): bool (uint8 for a uint8 input). */
+TLDEF tl_tensor *tl_any(const tl_tensor *t, int dim, int keepdim);
+TLDEF tl_tensor *tl_all(const tl_tensor *t, int dim, int keepdim);
+TLDEF tl_tensor *tl_any_all(const tl_tensor *t);
+TLDEF tl_tensor *tl_all_all(const tl_tensor *t);
+/* torch.sort(t, dim, descending, stable=True): values; *indices (if not NULL) gets the int64
+   positions. NaN sorts as the largest value. argsort returns only the indices. */
+TLDEF tl_tensor *tl_sort(const tl_tensor *t, int dim, int descending, tl_tensor **indices);
+TLDEF tl_tensor *tl_argsort(const tl_tensor *t, int dim, int descending);
+/* torch.topk(t, k, dim, largest, sorted): the k largest (or smallest) along dim, always sorted;
+   ties keep their original order. */
+TLDEF tl_tensor *tl_topk(const tl_tensor *t, int64_t k, int dim, int largest, int sorted, tl_tensor **indices);
 
 /* ===== >>linalg =============================================================================== */
 
@@ -2558,7 +2628,14 @@ static tl_tensor *tl__contig_as(const char *op, const tl_tensor *t, tl_dtype dt)
     X(AVG_POOL2D, "avg_pool2d", "AvgPool2DBackward0", pool) X(NLL_LOSS, "nll_loss", "NllLossBackward0", nll) \
     X(ADAPTIVE_AVG_POOL2D, "adaptive_avg_pool2d", "AdaptiveAvgPool2DBackward0", adaptive)                   \
     X(BCE, "binary_cross_entropy", "BinaryCrossEntropyBackward0", bce)                              \
-    X(SMOOTH_L1, "smooth_l1_loss", "SmoothL1LossBackward0", smoothl1)
+    X(SMOOTH_L1, "smooth_l1_loss", "SmoothL1LossBackward0", smoothl1)                              \
+    X(FLOOR, "floor", "FloorBackward0", unary) X(CEIL, "ceil", "CeilBackward0", unary)             \
+    X(ROUND, "round", "RoundBackward0", unary) X(TRUNC, "trunc", "TruncBackward0", unary)          \
+    X(REMAINDER, "remainder", "RemainderBackward0", binary) X(FMOD, "fmod", "FmodBackward0", binary) \
+    X(CUMPROD, "cumprod", "CumprodBackward0", lane)                                                \
+    X(SCATTER, "scatter", "ScatterBackward0", scatter)                                             \
+    X(SCATTER_ADD, "scatter_add", "ScatterAddBackward0", scatter)                                  \
+    X(INDEX_ADD, "index_add", "IndexAddBackward0", scatter)
 #define TL__OP_ENUM(id, name, tname, fam) TL__OP_##id,
 typedef enum tl__op { TL__OPS(TL__OP_ENUM) TL__OP_COUNT } tl__op;
 #undef TL__OP_ENUM
@@ -2701,6 +2778,17 @@ static int64_t tl__ipow(int64_t b, int64_t e) {
         case TL__OP_WHERE: TL__LOOP(a[i] != 0 ? b[i] : c[i]); break;                               \
         case TL__OP_FILL: TL__LOOP(p0); break;                                                     \
         case TL__OP_COPY: TL__LOOP(a[i]); break;                                                   \
+        case TL__OP_FLOOR: TL__LOOP(FN(floor)(a[i])); break;                                       \
+        case TL__OP_CEIL: TL__LOOP(FN(ceil)(a[i])); break;                                         \
+        case TL__OP_ROUND: TL__LOOP(FN(nearbyint)(a[i])); break; /* half to even (default mode) */ \
+        case TL__OP_TRUNC: TL__LOOP(FN(trunc)(a[i])); break;                                       \
+        case TL__OP_FMOD: TL__LOOP(FN(fmod)(a[i], b[i])); break;                                   \
+        case TL__OP_REMAINDER: /* torch: fmod, then moved to the divisor's sign */                 \
+            for (i = 0; i < n; i++) {                                                              \
+                T m = FN(fmod)(a[i], b[i]);                                                        \
+                o[i] = (m != 0 && ((b[i] < 0) != (m < 0))) ? m + b[i] : m;                         \
+            }                                                                                      \
+            break;                                                                                 \
         default: break;                                                                            \
         }                                                                                          \
     }
@@ -2740,6 +2828,15 @@ static void tl__kern_i64(const tl__ew *e, int64_t n, const void *const *in, void
     case TL__OP_WHERE: TL__LOOP(a[i] != 0 ? b[i] : c[i]); break;
     case TL__OP_FILL: TL__LOOP(p0); break;
     case TL__OP_COPY: TL__LOOP(a[i]); break;
+    case TL__OP_FLOOR: case TL__OP_CEIL: case TL__OP_ROUND: case TL__OP_TRUNC: TL__LOOP(a[i]); break;
+    /* a zero divisor was refused before the kernel runs; INT64_MIN % -1 is 0 without overflow */
+    case TL__OP_FMOD: TL__LOOP(b[i] == 0 || b[i] == -1 ? 0 : a[i] % b[i]); break;
+    case TL__OP_REMAINDER:
+        for (i = 0; i < n; i++) {
+            int64_t m = b[i] == 0 || b[i] == -1 ? 0 : a[i] % b[i];
+            o[i] = (m != 0 && ((b[i] < 0) != (m < 0))) ? m + b[i] : m;
+        }
+        break;
     default: break;
     }
 }
@@ -2793,6 +2890,8 @@ static void tl__kern_i64(const tl__ew *e, int64_t n, const void *const *in, void
             }                                                                                      \
             break;                                                                                 \
         case TL__OP_CLAMP: TL__LOOP(b[i] >= p0 && b[i] <= p1 ? a[i] : (T)0); break;                \
+        case TL__OP_FLOOR: case TL__OP_CEIL: case TL__OP_ROUND: case TL__OP_TRUNC:                 \
+            TL__LOOP((T)0); break; /* piecewise constant: torch's zeros_like(grad) */             \
         default: break;                                                                            \
         }                                                                                          \
     }
@@ -3894,7 +3993,11 @@ static tl_tensor *tl__index_select_impl(const char *op, const tl_tensor *t, int 
 }
 
 /* out[i][j][k] = t[index[i][j][k]][j][k] (dim 0), and likewise for other dims. */
+static tl_tensor *tl__gather_impl(const tl_tensor *t, int dim, const tl_tensor *index);
 TLDEF tl_tensor *tl_gather(const tl_tensor *t, int dim, const tl_tensor *index) {
+    return tl__ret(tl__gather_impl(t, dim, index));
+}
+static tl_tensor *tl__gather_impl(const tl_tensor *t, int dim, const tl_tensor *index) {
     int64_t idx[TL_MAX_DIMS], n, e;
     tl_tensor *out;
     size_t esz;
@@ -3945,7 +4048,7 @@ TLDEF tl_tensor *tl_gather(const tl_tensor *t, int dim, const tl_tensor *index) 
             tl__save_in(out->grad_fn, 1);
         }
     }
-    return tl__ret(out);
+    return out;
 }
 
 /* ---- autograd for views, copies, joins and indexing ---- */
@@ -4126,6 +4229,437 @@ static tl_status tl__bwd_index(tl__node *n, const tl_tensor *g, tl_tensor **gin)
     }
     gin[0] = tl__sum_to(z, x);
     return gin[0] ? TL_OK : tl__tls.status;
+}
+
+/* ---- scatter, scatter_add, index_add (issue 13) ---- */
+
+static tl_tensor *tl__binary(const char *op, tl__op id, const tl_tensor *a, const tl_tensor *b, int b_is_scalar,
+                             double bs, double alpha);
+
+/* Shape of t as the scatter family sees it: a 0-dim tensor acts as [1] with stride 0. */
+static int tl__sc_geom(const tl_tensor *t, int64_t *shape, int64_t *stride) {
+    int k;
+    if (t->ndim == 0) {
+        shape[0] = 1;
+        stride[0] = 0;
+        return 1;
+    }
+    for (k = 0; k < t->ndim; k++) {
+        shape[k] = t->shape[k];
+        stride[k] = t->stride[k];
+    }
+    return t->ndim;
+}
+/* torch's checks of scatter/scatter_add: index int64 with self's number of dims, index no larger
+   than src in any dim and than self outside dim d, src of self's dtype, every index in range. */
+static int tl__scatter_check(const char *op, const tl_tensor *t, int d, const tl_tensor *index, const tl_tensor *src) {
+    int64_t ts[TL_MAX_DIMS], tst[TL_MAX_DIMS], is[TL_MAX_DIMS], ist[TL_MAX_DIMS], ss[TL_MAX_DIMS], sst[TL_MAX_DIMS];
+    int64_t idx[TL_MAX_DIMS], n, e;
+    int nd, ni, k;
+    if (index->dtype != TL_I64) {
+        TL__FAIL(TL_ERR_DTYPE, "%s: expected dtype int64 for index, got %s (index %s, self %s)", op, TL__DT(index),
+                 TL__SH(index), TL__SH(t));
+        return 0;
+    }
+    if (src && src->dtype != t->dtype) {
+        TL__FAIL(TL_ERR_DTYPE, "%s: expected self.dtype to be equal to src.dtype (self %s %s, src %s %s)", op,
+                 TL__DT(t), TL__SH(t), TL__DT(src), TL__SH(src));
+        return 0;
+    }
+    nd = tl__sc_geom(t, ts, tst);
+    ni = tl__sc_geom(index, is, ist);
+    if (ni != nd || (src && (src->ndim ? src->ndim : 1) != nd)) {
+        TL__FAIL(TL_ERR_SHAPE, "%s: index tensor must have the same number of dimensions as self tensor%s (self %s, "
+                 "index %s%s%s)", op, src ? " and src tensor" : "", TL__SH(t), TL__SH(index), src ? ", src " : "",
+                 src ? TL__SH(src) : "");
+        return 0;
+    }
+    if (src) tl__sc_geom(src, ss, sst);
+    n = tl_numel(index);
+    for (k = 0; k < nd && n > 0; k++)
+        if ((k != d && is[k] > ts[k]) || (src && is[k] > ss[k])) {
+            TL__FAIL(TL_ERR_SHAPE, "%s: expected index %s to be smaller than self %s apart from dimension %d%s%s", op,
+                     TL__SH(index), TL__SH(t), d, src ? " and to be smaller size than src " : "", src ? TL__SH(src) : "");
+            return 0;
+        }
+    memset(idx, 0, sizeof idx);
+    for (e = 0; e < n; e++) {
+        int64_t ioff = index->offset, v;
+        for (k = 0; k < nd; k++) ioff += idx[k] * ist[k];
+        v = tl__index_at(index, ioff);
+        if (v < 0 || v >= ts[d]) {
+            TL__FAIL(TL_ERR_INDEX, "%s: index %lld is out of bounds for dimension %d with size %lld (self %s, index %s)",
+                     op, (long long)v, d, (long long)ts[d], TL__SH(t), TL__SH(index));
+            return 0;
+        }
+        for (k = nd - 1; k >= 0; k--) {
+            if (++idx[k] < is[k]) break;
+            idx[k] = 0;
+        }
+    }
+    return 1;
+}
+/* A copy of t with, for every element position p of index, out[p with dim d := index[p]] set to
+   src[p] (mode 0), increased by src[p] (mode 1), or set to value (mode 2: src NULL). Checked by
+   the caller; untracked. Integers go through int64, floats through double (exact for each). */
+static tl_tensor *tl__scatter_raw(const char *op, const tl_tensor *t, int d, const tl_tensor *index,
+                                  const tl_tensor *src, double value, int mode) {
+    int64_t os[TL_MAX_DIMS], ost[TL_MAX_DIMS], is[TL_MAX_DIMS], ist[TL_MAX_DIMS], ss[TL_MAX_DIMS], sst[TL_MAX_DIMS];
+    int64_t idx[TL_MAX_DIMS], n, e;
+    int nd, k, ct = TL__IS_FLOAT(t->dtype) ? TL__CT_F64 : TL__CT_I64;
+    size_t esz = tl__dtype_sizes[t->dtype];
+    tl_tensor *out = tl__copy_as(op, t, t->dtype);
+    if (!out) return NULL;
+    nd = tl__sc_geom(out, os, ost);
+    tl__sc_geom(index, is, ist);
+    if (src) tl__sc_geom(src, ss, sst);
+    n = tl_numel(index);
+    memset(idx, 0, sizeof idx);
+    for (e = 0; e < n; e++) {
+        int64_t ioff = index->offset, soff = src ? src->offset : 0, ooff = 0, v;
+        union { double f; int64_t i; } a, b;
+        char *po;
+        for (k = 0; k < nd; k++) {
+            ioff += idx[k] * ist[k];
+            if (src) soff += idx[k] * sst[k];
+        }
+        v = tl__index_at(index, ioff);
+        for (k = 0; k < nd; k++) ooff += (k == d ? v : idx[k]) * ost[k];
+        po = tl__ptr(out) + (size_t)ooff * esz;
+        if (mode == 2) {
+            if (ct == TL__CT_F64) b.f = value;
+            else b.i = tl__d2i(value);
+        } else {
+            tl__load(&b, ct, (const char *)src->storage->data + (size_t)soff * esz, src->dtype, 0, 1);
+        }
+        if (mode == 1) {
+            tl__load(&a, ct, po, out->dtype, 0, 1);
+            if (ct == TL__CT_F64) b.f += a.f;
+            else b.i = (int64_t)((uint64_t)b.i + (uint64_t)a.i);
+        }
+        tl__store(po, out->dtype, 0, &b, ct, 1);
+        for (k = nd - 1; k >= 0; k--) {
+            if (++idx[k] < is[k]) break;
+            idx[k] = 0;
+        }
+    }
+    return out;
+}
+static tl_tensor *tl__scatter_op(const char *op, tl__op id, const tl_tensor *t, int dim, const tl_tensor *index,
+                                 const tl_tensor *src, double value, int mode) {
+    tl_tensor *out;
+    int d = tl__wrap_dim(op, dim, t->ndim, t);
+    if (d < 0 || !tl__scatter_check(op, t, d, index, src)) return NULL;
+    if (mode == 2 && !tl__value_fits(op, t->dtype, value, t->shape, t->ndim)) return NULL;
+    out = tl__scatter_raw(op, t, d, index, src, value, mode);
+    if (out && tl__wants_grad(t, src, NULL)) {
+        if (!tl__record(out, id, t, index, src)) {
+            tl__release(out);
+            return NULL;
+        }
+        if (out->grad_fn) {
+            out->grad_fn->ip[0] = d;
+            tl__save_in(out->grad_fn, 1);
+            if (mode == 2) out->grad_fn->tname = "ScatterBackward1";
+        }
+    }
+    return out;
+}
+TLDEF tl_tensor *tl_scatter(const tl_tensor *t, int dim, const tl_tensor *index, const tl_tensor *src) {
+    if (tl__null_in("tl_scatter", t) || tl__null_in("tl_scatter", index) || tl__null_in("tl_scatter", src)) return NULL;
+    return tl__ret(tl__scatter_op("tl_scatter", TL__OP_SCATTER, t, dim, index, src, 0, 0));
+}
+TLDEF tl_tensor *tl_scatter_value(const tl_tensor *t, int dim, const tl_tensor *index, double value) {
+    TL__CHECK2("tl_scatter_value", t, index);
+    return tl__ret(tl__scatter_op("tl_scatter_value", TL__OP_SCATTER, t, dim, index, NULL, value, 2));
+}
+TLDEF tl_tensor *tl_scatter_add(const tl_tensor *t, int dim, const tl_tensor *index, const tl_tensor *src) {
+    if (tl__null_in("tl_scatter_add", t) || tl__null_in("tl_scatter_add", index) || tl__null_in("tl_scatter_add", src))
+        return NULL;
+    return tl__ret(tl__scatter_op("tl_scatter_add", TL__OP_SCATTER_ADD, t, dim, index, src, 0, 1));
+}
+/* out = t; out.narrow(d, index[i], 1) += alpha * source.narrow(d, i, 1) for each i. */
+TLDEF tl_tensor *tl_index_add(const tl_tensor *t, int dim, const tl_tensor *index, const tl_tensor *source,
+                              double alpha) {
+    const char *op = "tl_index_add";
+    int64_t os[TL_MAX_DIMS], ost[TL_MAX_DIMS], ss[TL_MAX_DIMS], sst[TL_MAX_DIMS], idx[TL_MAX_DIMS], n, e, ni;
+    int d, nd, k, ct;
+    size_t esz;
+    tl_tensor *out;
+    if (tl__null_in(op, t) || tl__null_in(op, index) || tl__null_in(op, source)) return NULL;
+    d = tl__wrap_dim(op, dim, t->ndim, t);
+    if (d < 0 || !tl__index_dtype_ok(op, index)) return NULL;
+    if (index->ndim > 1)
+        return TL__FAILN(TL_ERR_SHAPE, "%s: index is supposed to be a vector (index %s)", op, TL__SH(index));
+    if (source->dtype != t->dtype)
+        return TL__FAILN(TL_ERR_DTYPE, "%s: self (%s %s) and source (%s %s) must have the same scalar type", op,
+                         TL__DT(t), TL__SH(t), TL__DT(source), TL__SH(source));
+    if (TL__IS_INTLIKE(t->dtype) && !tl__scalar_is_int(alpha))
+        return TL__FAILN(TL_ERR_DTYPE, "%s: for integral input tensors, argument alpha must not be a floating point "
+                         "number (got %g for %s)", op, alpha, TL__DT(t));
+    ni = tl_numel(index);
+    nd = tl__sc_geom(t, os, ost);
+    if ((source->ndim ? source->ndim : 1) != nd)
+        return TL__FAILN(TL_ERR_SHAPE, "%s: source %s and self %s must have the same number of dimensions", op,
+                         TL__SH(source), TL__SH(t));
+    tl__sc_geom(source, ss, sst);
+    if (ss[d] != ni)
+        return TL__FAILN(TL_ERR_SHAPE, "%s: number of indices (%lld) should be equal to source.size(dim) (%lld) "
+                         "(self %s, source %s, dim %d)", op, (long long)ni, (long long)ss[d], TL__SH(t),
+                         TL__SH(source), d);
+    for (k = 0; k < nd; k++)
+        if (k != d && ss[k] != os[k])
+            return TL__FAILN(TL_ERR_SHAPE, "%s: source %s and self %s must match in every dimension but %d", op,
+                             TL__SH(source), TL__SH(t), d);
+    for (e = 0; e < ni; e++) {
+        int64_t v = tl__index_at(index, index->offset + (index->ndim ? e * index->stride[0] : 0));
+        if (v < 0 || v >= os[d])
+            return TL__FAILN(TL_ERR_INDEX, "%s: index %lld is out of bounds for dimension %d with size %lld (self %s)",
+                             op, (long long)v, d, (long long)os[d], TL__SH(t));
+    }
+    out = tl__copy_as(op, t, t->dtype);
+    if (!out) return NULL;
+    tl__sc_geom(out, os, ost);
+    ct = TL__IS_FLOAT(t->dtype) ? TL__CT_F64 : TL__CT_I64;
+    esz = tl__dtype_sizes[t->dtype];
+    n = tl_numel(source);
+    memset(idx, 0, sizeof idx);
+    for (e = 0; e < n; e++) {
+        int64_t soff = source->offset, ooff = 0, v;
+        union { double f; int64_t i; } a, b;
+        char *po;
+        for (k = 0; k < nd; k++) soff += idx[k] * sst[k];
+        v = tl__index_at(index, index->offset + (index->ndim ? idx[d] * index->stride[0] : 0));
+        for (k = 0; k < nd; k++) ooff += (k == d ? v : idx[k]) * ost[k];
+        po = tl__ptr(out) + (size_t)ooff * esz;
+        tl__load(&a, ct, po, out->dtype, 0, 1);
+        tl__load(&b, ct, (const char *)source->storage->data + (size_t)soff * esz, source->dtype, 0, 1);
+        if (ct == TL__CT_F64) a.f += alpha * b.f;
+        else a.i = (int64_t)((uint64_t)a.i + (uint64_t)tl__d2i(alpha) * (uint64_t)b.i);
+        tl__store(po, out->dtype, 0, &a, ct, 1);
+        for (k = nd - 1; k >= 0; k--) {
+            if (++idx[k] < ss[k]) break;
+            idx[k] = 0;
+        }
+    }
+    if (tl__wants_grad(t, source, NULL)) {
+        if (!tl__record(out, TL__OP_INDEX_ADD, t, index, source)) {
+            tl__release(out);
+            return NULL;
+        }
+        if (out->grad_fn) {
+            out->grad_fn->ip[0] = d;
+            out->grad_fn->p[0] = alpha;
+            tl__save_in(out->grad_fn, 1);
+        }
+    }
+    return tl__ret(out);
+}
+/* scatter: self gets g with the written positions zeroed, src gets g gathered at index;
+   scatter_add: self gets g, src the gather; index_add: self gets g, source alpha * g selected at
+   index. A src larger than index gets zeros where nothing was read from it. */
+static tl_status tl__bwd_scatter(tl__node *n, const tl_tensor *g, tl_tensor **gin) {
+    const tl_tensor *x = n->in[0], *index = n->in[1], *src = n->in[2];
+    int d = n->ip[0];
+    gin[0] = gin[1] = gin[2] = NULL;
+    if (TL__NEED(n, 0)) {
+        if (n->op == TL__OP_SCATTER) gin[0] = tl__scatter_raw("autograd", g, d, index, NULL, 0, 2);
+        else gin[0] = tl__copy_as("autograd", g, g->dtype);
+        if (!gin[0]) return tl__tls.status;
+        (void)x;
+    }
+    if (src && TL__NEED(n, 2)) {
+        tl_tensor *r;
+        if (n->op == TL__OP_INDEX_ADD) {
+            tl_tensor *sel = tl__index_select_impl("autograd", g, d, index), *sc;
+            if (!sel) return tl__tls.status;
+            sc = tl__binary("autograd", TL__OP_MUL, sel, NULL, 1, n->p[0], 1);
+            tl__release(sel);
+            if (!sc) return tl__tls.status;
+            r = tl__view("autograd", sc, src->ndim, src->shape, 1);
+            tl__release(sc);
+        } else {
+            r = tl__gather_impl(g, d, index);
+            if (r && (r->ndim != src->ndim || memcmp(r->shape, src->shape, sizeof(int64_t) * (size_t)src->ndim) != 0)) {
+                tl_tensor *z = tl__full("autograd", src->ndim, src->shape, 0, g->dtype), *part = z;
+                int k;
+                for (k = 0; part && k < src->ndim; k++) {
+                    tl_tensor *p2 = tl__narrow("autograd", part, k, 0, r->shape[k]);
+                    if (part != z) tl__release(part);
+                    part = p2;
+                }
+                if (part) tl__copy_into(part, r);
+                if (part != z) tl__release(part);
+                tl__release(r);
+                r = part ? z : NULL;
+                if (!r) tl__release(z);
+            }
+        }
+        if (!r) return tl__tls.status;
+        gin[2] = r;
+    }
+    return TL_OK;
+}
+
+/* ---- flip, roll, repeat, tile, tril, triu, new_* (issue 13): compositions of recorded ops ---- */
+
+/* The steps run through the public API in a private scope; only the result is kept (its history
+   is the steps'). */
+static tl_tensor *tl__composite_end(tl_scope sc, tl_tensor *r) {
+    if (r) r = tl_keep(r);
+    tl_scope_end(sc);
+    return r;
+}
+/* int64 index [n] with v[i] = (i * step + start) mod m (m > 0) */
+static tl_tensor *tl__index_ramp(int64_t n, int64_t start, int64_t step, int64_t m) {
+    tl_tensor *r = tl__new("tl_flip", 1, &n, TL_I64);
+    int64_t i, *p;
+    if (!r) return NULL;
+    p = (int64_t *)tl__ptr(r);
+    for (i = 0; i < n; i++) p[i] = (((i * step + start) % m) + m) % m;
+    return r;
+}
+/* Wraps ndims dims of t into out[], refusing duplicates. */
+static int tl__dims_unique(const char *op, const tl_tensor *t, int ndims, const int *dims, int *out) {
+    int i, j;
+    if (ndims < 0 || ndims > TL_MAX_DIMS) {
+        TL__FAIL(TL_ERR_ARG, "%s: %d dims given for %s", op, ndims, TL__SH(t));
+        return 0;
+    }
+    for (i = 0; i < ndims; i++) {
+        out[i] = tl__wrap_dim(op, dims[i], t->ndim, t);
+        if (out[i] < 0) return 0;
+        for (j = 0; j < i; j++)
+            if (out[j] == out[i]) {
+                TL__FAIL(TL_ERR_ARG, "%s: dim %d appears multiple times in the list of dims (input %s)", op, out[i],
+                         TL__SH(t));
+                return 0;
+            }
+    }
+    return 1;
+}
+TLDEF tl_tensor *tl_flip(const tl_tensor *t, int ndims, const int *dims) {
+    int wd[TL_MAX_DIMS], i;
+    tl_scope sc;
+    tl_tensor *r;
+    TL__CHECK1("tl_flip", t);
+    if (!tl__dims_unique("tl_flip", t, ndims, dims, wd)) return NULL;
+    sc = tl_scope_begin();
+    r = tl_clone(t);
+    for (i = 0; i < ndims && r && t->ndim > 0; i++) {
+        int64_t n = t->shape[wd[i]];
+        tl_tensor *ix = n ? tl__ret(tl__index_ramp(n, n - 1, -1, n)) : NULL;
+        if (n) r = ix ? tl_index_select(r, wd[i], ix) : NULL;
+    }
+    return tl__composite_end(sc, r);
+}
+TLDEF tl_tensor *tl_roll(const tl_tensor *t, int nshifts, const int64_t *shifts, int ndims, const int *dims) {
+    int wd[TL_MAX_DIMS], i;
+    tl_scope sc;
+    tl_tensor *r;
+    TL__CHECK1("tl_roll", t);
+    if (nshifts < 1 || (ndims > 0 && nshifts != ndims) || (ndims == 0 && nshifts != 1))
+        return TL__FAILN(TL_ERR_ARG, "tl_roll: shifts and dimensions must align (%d shifts, %d dims, input %s)",
+                         nshifts, ndims, TL__SH(t));
+    if (!tl__dims_unique("tl_roll", t, ndims, dims, wd)) return NULL;
+    sc = tl_scope_begin();
+    if (ndims == 0) { /* no dims: roll the flattened tensor, then restore the shape */
+        int64_t n = tl_numel(t);
+        r = tl_reshape(t, 1, &n);
+        if (r && n > 0) r = tl_index_select(r, 0, tl__ret(tl__index_ramp(n, -shifts[0], 1, n)));
+        if (r) r = tl_reshape(r, t->ndim, t->shape);
+        return tl__composite_end(sc, r);
+    }
+    r = tl_clone(t);
+    for (i = 0; i < ndims && r && t->ndim > 0; i++) {
+        int64_t n = t->shape[wd[i]];
+        if (n > 0) r = tl_index_select(r, wd[i], tl__ret(tl__index_ramp(n, -(shifts[i] % n), 1, n)));
+    }
+    return tl__composite_end(sc, r);
+}
+TLDEF tl_tensor *tl_repeat(const tl_tensor *t, int n, const int64_t *sizes) {
+    int64_t shape[TL_MAX_DIMS];
+    int k, off;
+    tl_scope sc;
+    tl_tensor *r;
+    TL__CHECK1("tl_repeat", t);
+    if (n < t->ndim || n > TL_MAX_DIMS)
+        return TL__FAILN(TL_ERR_ARG, "tl_repeat: number of dimensions of repeat dims (%d) can not be smaller than "
+                         "number of dimensions of tensor %s", n, TL__SH(t));
+    for (k = 0; k < n; k++)
+        if (sizes[k] < 0)
+            return TL__FAILN(TL_ERR_ARG, "tl_repeat: repeats must be non-negative (got %lld at %d for %s)",
+                             (long long)sizes[k], k, TL__SH(t));
+    off = n - t->ndim;
+    for (k = 0; k < n; k++) shape[k] = k < off ? 1 : t->shape[k - off];
+    sc = tl_scope_begin();
+    r = tl_reshape(t, n, shape);
+    if (r) r = tl_clone(r);
+    for (k = 0; k < n && r; k++) {
+        if (sizes[k] == 1) continue;
+        if (sizes[k] == 0) {
+            r = tl_contiguous(tl_narrow(r, k, 0, 0));
+            continue;
+        }
+        {
+            tl_tensor **ts = (tl_tensor **)tl__malloc(tl__szn((int)sizes[k], sizeof(tl_tensor *)));
+            int64_t j;
+            if (!ts) {
+                TL__FAIL(TL_ERR_OOM, "tl_repeat: out of memory (%s)", TL__SH(t));
+                r = NULL;
+                break;
+            }
+            for (j = 0; j < sizes[k]; j++) ts[j] = r;
+            r = tl_cat((int)sizes[k], ts, k);
+            tl__free(ts);
+        }
+    }
+    return tl__composite_end(sc, r);
+}
+TLDEF tl_tensor *tl_tile(const tl_tensor *t, int n, const int64_t *sizes) {
+    int64_t s[TL_MAX_DIMS];
+    int k, m;
+    TL__CHECK1("tl_tile", t);
+    if (n < 0 || n > TL_MAX_DIMS) return TL__FAILN(TL_ERR_ARG, "tl_tile: %d dims given for %s", n, TL__SH(t));
+    m = n < t->ndim ? t->ndim : n;
+    for (k = 0; k < m; k++) s[k] = k < m - n ? 1 : sizes[k - (m - n)];
+    return tl_repeat(t, m, s);
+}
+static tl_tensor *tl__tri(const char *op, const tl_tensor *t, int64_t diag, int lower) {
+    int64_t R, C, i, j, ms[2];
+    tl_tensor *mask, *zero, *r;
+    uint8_t *p;
+    tl_scope sc;
+    TL__CHECK1(op, t);
+    if (t->ndim < 2)
+        return TL__FAILN(TL_ERR_SHAPE, "%s: input tensor must have at least 2 dimensions (got %s)", op, TL__SH(t));
+    R = t->shape[t->ndim - 2];
+    C = t->shape[t->ndim - 1];
+    ms[0] = R;
+    ms[1] = C;
+    sc = tl_scope_begin();
+    mask = tl_empty(2, ms, TL_BOOL);
+    zero = tl_zeros(0, NULL, t->dtype);
+    if (!mask || !zero) return tl__composite_end(sc, NULL);
+    p = (uint8_t *)tl_data_ptr(mask);
+    for (i = 0; i < R; i++)
+        for (j = 0; j < C; j++) p[i * C + j] = (uint8_t)(lower ? j - i <= diag : j - i >= diag);
+    r = tl_where(mask, t, zero);
+    return tl__composite_end(sc, r);
+}
+TLDEF tl_tensor *tl_tril(const tl_tensor *t, int64_t diagonal) { return tl__tri("tl_tril", t, diagonal, 1); }
+TLDEF tl_tensor *tl_triu(const tl_tensor *t, int64_t diagonal) { return tl__tri("tl_triu", t, diagonal, 0); }
+TLDEF tl_tensor *tl_new_full(const tl_tensor *t, int ndim, const int64_t *shape, double value) {
+    TL__CHECK1("tl_new_full", t);
+    return tl_full(ndim, shape, value, t->dtype);
+}
+TLDEF tl_tensor *tl_new_zeros(const tl_tensor *t, int ndim, const int64_t *shape) {
+    TL__CHECK1("tl_new_zeros", t);
+    return tl_zeros(ndim, shape, t->dtype);
+}
+TLDEF tl_tensor *tl_new_ones(const tl_tensor *t, int ndim, const int64_t *shape) {
+    TL__CHECK1("tl_new_ones", t);
+    return tl_ones(ndim, shape, t->dtype);
 }
 
 /* ===== >>ops ================================================================================== */
@@ -4316,6 +4850,13 @@ static int tl__binary_record(tl_tensor *out, tl__op id, const tl_tensor *a, cons
     case TL__OP_MINIMUM:
         tl__save_in(n, 0);
         tl__save_in(n, 1);
+        break;
+    case TL__OP_REMAINDER:
+    case TL__OP_FMOD:
+        if (b && TL__NEED(n, 1)) {
+            tl__save_in(n, 0);
+            tl__save_in(n, 1);
+        }
         break;
     case TL__OP_POW:
         tl__save_in(n, 0);
@@ -4615,6 +5156,19 @@ static tl_status tl__bwd_binary(tl__node *n, const tl_tensor *g, tl_tensor **gin
         }
         break;
     }
+    case TL__OP_REMAINDER:
+    case TL__OP_FMOD: /* d/da = 1; d/db = -floor(a / b) (remainder) or -trunc(a / b) (fmod), as torch */
+        if (need_a) {
+            ga = gg;
+            gg->refcount++;
+        }
+        if (need_b) {
+            TL__TMP(TL__AB(DIV, a, b));
+            TL__TMP(tl__unary("autograd", n->op == TL__OP_REMAINDER ? TL__OP_FLOOR : TL__OP_TRUNC, tmp[0], 0, 0));
+            TL__TMP(TL__AB(MUL, g, tmp[1]));
+            gb = TL__AS(MUL, tmp[2], -1);
+        }
+        break;
     default: break;
     }
     for (k = 0; k < nt; k++) tl__release(tmp[k]);
@@ -4649,6 +5203,15 @@ static int tl__unary_dtype(const char *op, tl__op id, const tl_tensor *t) {
         }
         return (int)dt;
     case TL__OP_SIGN: return (int)dt;
+    case TL__OP_FLOOR:
+    case TL__OP_CEIL:
+    case TL__OP_ROUND:
+    case TL__OP_TRUNC: /* integers are already whole: same dtype (torch), bool refused */
+        if (dt == TL_BOOL) {
+            TL__FAIL(TL_ERR_DTYPE, "%s: not implemented for bool tensors (%s %s)", op, TL__DT(t), TL__SH(t));
+            return -1;
+        }
+        return (int)dt;
     case TL__OP_LEAKY_RELU:
     case TL__OP_GELU:
     case TL__OP_SILU:
@@ -4674,7 +5237,11 @@ static int tl__unary_record(tl_tensor *out, tl__op id, const tl_tensor *t, doubl
     n->p[1] = p1;
     switch (id) {
     case TL__OP_NEG:
-    case TL__OP_SIGN: break;
+    case TL__OP_SIGN:
+    case TL__OP_FLOOR:
+    case TL__OP_CEIL:
+    case TL__OP_ROUND:
+    case TL__OP_TRUNC: break;
     case TL__OP_EXP:
     case TL__OP_SQRT:
     case TL__OP_RSQRT:
@@ -5001,6 +5568,264 @@ static tl_status tl__bwd_where(tl__node *n, const tl_tensor *g, tl_tensor **gin)
         if (!gin[0]) return tl__tls.status;
     }
     return TL_OK;
+}
+
+/* ---- rounding, remainder/fmod, isnan/isinf/isfinite, nan_to_num, clamp with tensor bounds,
+   addcmul/addcdiv, lerp, isclose/allclose/equal (issue 13) ---- */
+
+TLDEF tl_tensor *tl_floor(const tl_tensor *t) { return tl__ret(tl__unary("tl_floor", TL__OP_FLOOR, t, 0, 0)); }
+TLDEF tl_tensor *tl_ceil(const tl_tensor *t) { return tl__ret(tl__unary("tl_ceil", TL__OP_CEIL, t, 0, 0)); }
+TLDEF tl_tensor *tl_round(const tl_tensor *t) { return tl__ret(tl__unary("tl_round", TL__OP_ROUND, t, 0, 0)); }
+TLDEF tl_tensor *tl_trunc(const tl_tensor *t) { return tl__ret(tl__unary("tl_trunc", TL__OP_TRUNC, t, 0, 0)); }
+
+/* remainder/fmod: bool refused; an integer division by zero is torch's ZeroDivisionError. */
+static tl_tensor *tl__mod(const char *op, tl__op id, const tl_tensor *a, const tl_tensor *b, int b_is_scalar,
+                          double bs) {
+    tl__rtype rt;
+    tl_dtype res;
+    if (tl__null_in(op, a) || (!b_is_scalar && tl__null_in(op, b))) return NULL;
+    tl__rtype_init(&rt);
+    tl__rtype_tensor(&rt, a);
+    if (b_is_scalar) tl__rtype_scalar(&rt, bs);
+    else tl__rtype_tensor(&rt, b);
+    res = tl__rtype_result(&rt);
+    if (res == TL_BOOL)
+        return TL__FAILN(TL_ERR_DTYPE, "%s: not implemented for bool tensors (%s %s)", op, TL__DT(a), TL__SH(a));
+    if (TL__IS_INTLIKE(res)) {
+        int zero = b_is_scalar ? bs == 0 : 0;
+        if (!b_is_scalar) {
+            tl_tensor *bi = tl__contig_as(op, b, TL_I64);
+            int64_t i, n = tl_numel(b);
+            if (!bi) return NULL;
+            for (i = 0; i < n && !zero; i++) zero = ((const int64_t *)tl__ptr(bi))[i] == 0;
+            tl__release(bi);
+        }
+        if (zero)
+            return TL__FAILN(TL_ERR_ARG, "%s: ZeroDivisionError: integer division by zero (%s %s by %s)", op, TL__DT(a),
+                             TL__SH(a), b_is_scalar ? "the scalar 0" : TL__SH(b));
+    }
+    return tl__binary(op, id, a, b, b_is_scalar, bs, 1);
+}
+TLDEF tl_tensor *tl_remainder(const tl_tensor *a, const tl_tensor *b) {
+    return tl__ret(tl__mod("tl_remainder", TL__OP_REMAINDER, a, b, 0, 0));
+}
+TLDEF tl_tensor *tl_remainder_scalar(const tl_tensor *a, double s) {
+    return tl__ret(tl__mod("tl_remainder_scalar", TL__OP_REMAINDER, a, NULL, 1, s));
+}
+TLDEF tl_tensor *tl_fmod(const tl_tensor *a, const tl_tensor *b) {
+    return tl__ret(tl__mod("tl_fmod", TL__OP_FMOD, a, b, 0, 0));
+}
+TLDEF tl_tensor *tl_fmod_scalar(const tl_tensor *a, double s) {
+    return tl__ret(tl__mod("tl_fmod_scalar", TL__OP_FMOD, a, NULL, 1, s));
+}
+
+/* bool [t's shape]: kind 0 isnan, 1 isinf, 2 isfinite, 3 isposinf, 4 isneginf (untracked) */
+static tl_tensor *tl__isclass(const char *op, const tl_tensor *t, int kind) {
+    tl_tensor *r, *x;
+    int64_t i, n;
+    uint8_t *o;
+    const double *v;
+    r = tl__new(op, t->ndim, t->shape, TL_BOOL);
+    if (!r) return NULL;
+    o = (uint8_t *)tl__ptr(r);
+    n = tl_numel(t);
+    if (!TL__IS_FLOAT(t->dtype)) { /* integers are finite */
+        for (i = 0; i < n; i++) o[i] = (uint8_t)(kind == 2);
+        return r;
+    }
+    x = tl__contig_as(op, t, TL_F64);
+    if (!x) {
+        tl__release(r);
+        return NULL;
+    }
+    v = (const double *)tl__ptr(x);
+    for (i = 0; i < n; i++) {
+        double a = v[i];
+        o[i] = (uint8_t)(kind == 0 ? a != a : kind == 1 ? isinf(a) : kind == 2 ? (a == a && !isinf(a))
+                         : kind == 3 ? a == INFINITY : a == -INFINITY);
+    }
+    tl__release(x);
+    return r;
+}
+TLDEF tl_tensor *tl_isnan(const tl_tensor *t) {
+    TL__CHECK1("tl_isnan", t);
+    return tl__ret(tl__isclass("tl_isnan", t, 0));
+}
+TLDEF tl_tensor *tl_isinf(const tl_tensor *t) {
+    TL__CHECK1("tl_isinf", t);
+    return tl__ret(tl__isclass("tl_isinf", t, 1));
+}
+TLDEF tl_tensor *tl_isfinite(const tl_tensor *t) {
+    TL__CHECK1("tl_isfinite", t);
+    return tl__ret(tl__isclass("tl_isfinite", t, 2));
+}
+TLDEF tl_tensor *tl_nan_to_num(const tl_tensor *t, double nan, double posinf, double neginf) {
+    static const double big[4] = {3.4028234663852886e38, 1.7976931348623157e308, 65504.0, 3.3895313892515355e38};
+    tl_scope sc;
+    tl_tensor *r;
+    TL__CHECK1("tl_nan_to_num", t);
+    if (!TL__IS_FLOAT(t->dtype)) return tl_clone(t);
+    if (posinf == INFINITY) posinf = big[t->dtype];
+    if (neginf == -INFINITY) neginf = -big[t->dtype];
+    sc = tl_scope_begin();
+    r = tl__ret(tl__where("tl_nan_to_num", tl__ret(tl__isclass("tl_nan_to_num", t, 0)), NULL, nan, t, 0));
+    if (r) r = tl__ret(tl__where("tl_nan_to_num", tl__ret(tl__isclass("tl_nan_to_num", t, 3)), NULL, posinf, r, 0));
+    if (r) r = tl__ret(tl__where("tl_nan_to_num", tl__ret(tl__isclass("tl_nan_to_num", t, 4)), NULL, neginf, r, 0));
+    return tl__composite_end(sc, r);
+}
+TLDEF tl_tensor *tl_clamp_tensor(const tl_tensor *t, const tl_tensor *min, const tl_tensor *max) {
+    tl_scope sc;
+    tl_tensor *r;
+    TL__CHECK1("tl_clamp_tensor", t);
+    if (!min && !max)
+        return TL__FAILN(TL_ERR_ARG, "tl_clamp_tensor: at least one of 'min' or 'max' must not be NULL (input %s)",
+                         TL__SH(t));
+    if (t->dtype == TL_BOOL || (min && min->dtype == TL_BOOL) || (max && max->dtype == TL_BOOL))
+        return TL__FAILN(TL_ERR_DTYPE, "tl_clamp_tensor: not implemented for bool tensors (input %s %s)", TL__DT(t),
+                         TL__SH(t));
+    sc = tl_scope_begin();
+    /* where-chains give torch's gradients: x where min <= x <= max, min where x < min, max where
+       the min-clamped value > max (so max wins when min > max, as in torch) */
+    r = min ? tl_where(tl_lt(t, min), min, t) : tl_retain((tl_tensor *)t);
+    if (r && max) r = tl_where(tl_gt(r, max), max, r);
+    if (r && r == t) r = tl_clone(t);
+    return tl__composite_end(sc, r);
+}
+static tl_tensor *tl__addc(const char *op, const tl_tensor *t, const tl_tensor *t1, const tl_tensor *t2, double value,
+                           int div) {
+    tl_scope sc;
+    tl_tensor *r;
+    if (tl__null_in(op, t) || tl__null_in(op, t1) || tl__null_in(op, t2)) return NULL;
+    if (div && TL__IS_INTLIKE(t1->dtype) && TL__IS_INTLIKE(t2->dtype))
+        return TL__FAILN(TL_ERR_DTYPE, "%s: integer division with addcdiv is no longer supported (tensor1 %s %s, "
+                         "tensor2 %s %s); convert to a floating dtype first", op, TL__DT(t1), TL__SH(t1), TL__DT(t2),
+                         TL__SH(t2));
+    if (TL__IS_INTLIKE(t->dtype) && TL__IS_INTLIKE(t1->dtype) && TL__IS_INTLIKE(t2->dtype) && !tl__scalar_is_int(value))
+        return TL__FAILN(TL_ERR_DTYPE, "%s: for integral input tensors, argument value must not be a floating point "
+                         "number (got %g)", op, value);
+    sc = tl_scope_begin();
+    r = div ? tl_div(t1, t2) : tl_mul(t1, t2);
+    if (r && value != 1) r = tl_mul_scalar(r, value);
+    if (r) r = tl_add(t, r);
+    return tl__composite_end(sc, r);
+}
+TLDEF tl_tensor *tl_addcmul(const tl_tensor *t, const tl_tensor *t1, const tl_tensor *t2, double value) {
+    return tl__addc("tl_addcmul", t, t1, t2, value, 0);
+}
+TLDEF tl_tensor *tl_addcdiv(const tl_tensor *t, const tl_tensor *t1, const tl_tensor *t2, double value) {
+    return tl__addc("tl_addcdiv", t, t1, t2, value, 1);
+}
+static int tl__lerp_check(const char *op, const tl_tensor *a, const tl_tensor *b, const tl_tensor *w) {
+    if (!TL__IS_FLOAT(a->dtype)) {
+        TL__FAIL(TL_ERR_DTYPE, "%s: not implemented for %s tensors (start %s)", op, TL__DT(a), TL__SH(a));
+        return 0;
+    }
+    if (b->dtype != a->dtype || (w && w->dtype != a->dtype)) {
+        const tl_tensor *x = b->dtype != a->dtype ? b : w;
+        TL__FAIL(TL_ERR_DTYPE, "%s: expected dtype %s for `%s` but got dtype %s (start %s, %s %s)", op, TL__DT(a),
+                 x == b ? "end" : "weight", TL__DT(x), TL__SH(a), x == b ? "end" : "weight", TL__SH(x));
+        return 0;
+    }
+    return 1;
+}
+/* torch's two-sided formula: start + w (end - start) for |w| < 0.5, else end - (end - start)(1 - w) */
+TLDEF tl_tensor *tl_lerp(const tl_tensor *start, const tl_tensor *end, double weight) {
+    tl_scope sc;
+    tl_tensor *r, *diff;
+    TL__CHECK2("tl_lerp", start, end);
+    if (!tl__lerp_check("tl_lerp", start, end, NULL)) return NULL;
+    sc = tl_scope_begin();
+    diff = tl_sub(end, start);
+    if (fabs(weight) < 0.5) r = tl_add(start, tl_mul_scalar(diff, weight));
+    else r = tl_sub(end, tl_mul_scalar(diff, 1 - weight));
+    return tl__composite_end(sc, r);
+}
+TLDEF tl_tensor *tl_lerp_tensor(const tl_tensor *start, const tl_tensor *end, const tl_tensor *weight) {
+    tl_scope sc;
+    tl_tensor *r, *diff;
+    if (tl__null_in("tl_lerp_tensor", start) || tl__null_in("tl_lerp_tensor", end) ||
+        tl__null_in("tl_lerp_tensor", weight))
+        return NULL;
+    if (!tl__lerp_check("tl_lerp_tensor", start, end, weight)) return NULL;
+    sc = tl_scope_begin();
+    diff = tl_sub(end, start);
+    r = tl_where(tl_lt_scalar(tl_abs(weight), 0.5), tl_add(start, tl_mul(weight, diff)),
+                 tl_sub(end, tl_mul(diff, tl_rsub_scalar(weight, 1))));
+    return tl__composite_end(sc, r);
+}
+/* |a - b| <= atol + rtol |b| (or a == b, or both NaN with equal_nan), broadcast; bool, untracked. */
+static tl_tensor *tl__isclose(const char *op, const tl_tensor *a, const tl_tensor *b, double rtol, double atol,
+                              int equal_nan) {
+    const tl_tensor *ts[2];
+    int64_t shape[TL_MAX_DIMS], i, n;
+    int nd = 0;
+    tl_tensor *ea = NULL, *eb = NULL, *ca = NULL, *cb = NULL, *r = NULL;
+    if (a->dtype != b->dtype)
+        return TL__FAILN(TL_ERR_DTYPE, "%s: expected both inputs to have the same dtype, but got %s and %s (%s and %s)",
+                         op, TL__DT(a), TL__DT(b), TL__SH(a), TL__SH(b));
+    if (rtol < 0 || atol < 0)
+        return TL__FAILN(TL_ERR_ARG, "%s: rtol (%g) and atol (%g) must be greater than or equal to zero", op, rtol, atol);
+    ts[0] = a;
+    ts[1] = b;
+    if (!tl__broadcast_n(op, 2, ts, &nd, shape)) return NULL;
+    ea = tl__expand(op, a, nd, shape);
+    eb = ea ? tl__expand(op, b, nd, shape) : NULL;
+    ca = eb ? tl__copy_as(op, ea, TL_F64) : NULL;
+    cb = ca ? tl__copy_as(op, eb, TL_F64) : NULL;
+    r = cb ? tl__new(op, nd, shape, TL_BOOL) : NULL;
+    if (r) {
+        const double *x = (const double *)tl__ptr(ca), *y = (const double *)tl__ptr(cb);
+        uint8_t *o = (uint8_t *)tl__ptr(r);
+        n = tl_numel(r);
+        for (i = 0; i < n; i++) {
+            double d = fabs(x[i] - y[i]);
+            o[i] = (uint8_t)(x[i] == y[i] || (equal_nan && x[i] != x[i] && y[i] != y[i]) ||
+                             (!isinf(d) && d == d && d <= atol + rtol * fabs(y[i])));
+        }
+    }
+    tl__release(ea);
+    tl__release(eb);
+    tl__release(ca);
+    tl__release(cb);
+    return r;
+}
+TLDEF tl_tensor *tl_isclose(const tl_tensor *a, const tl_tensor *b, double rtol, double atol, int equal_nan) {
+    TL__CHECK2("tl_isclose", a, b);
+    return tl__ret(tl__isclose("tl_isclose", a, b, rtol, atol, equal_nan));
+}
+TLDEF int tl_allclose(const tl_tensor *a, const tl_tensor *b, double rtol, double atol, int equal_nan) {
+    tl_tensor *r;
+    int64_t i, n;
+    int ok = 1;
+    TL__CHECK2S("tl_allclose", a, b);
+    r = tl__isclose("tl_allclose", a, b, rtol, atol, equal_nan);
+    if (!r) return tl__tls.status;
+    n = tl_numel(r);
+    for (i = 0; i < n && ok; i++) ok = ((const uint8_t *)tl__ptr(r))[i] != 0;
+    tl__release(r);
+    return ok;
+}
+TLDEF int tl_equal(const tl_tensor *a, const tl_tensor *b) {
+    tl_tensor *ca, *cb;
+    int64_t i, n;
+    int ok, ct;
+    TL__CHECK2S("tl_equal", a, b);
+    if (a->ndim != b->ndim || memcmp(a->shape, b->shape, sizeof(int64_t) * (size_t)a->ndim) != 0) return 0;
+    ct = TL__IS_INTLIKE(a->dtype) && TL__IS_INTLIKE(b->dtype) ? TL__CT_I64 : TL__CT_F64;
+    ca = tl__contig_as("tl_equal", a, tl__ct_dtype[ct]);
+    cb = ca ? tl__contig_as("tl_equal", b, tl__ct_dtype[ct]) : NULL;
+    if (!cb) {
+        tl__release(ca);
+        return tl__tls.status;
+    }
+    n = tl_numel(a);
+    ok = 1;
+    for (i = 0; i < n && ok; i++)
+        ok = ct == TL__CT_I64 ? ((const int64_t *)tl__ptr(ca))[i] == ((const int64_t *)tl__ptr(cb))[i]
+                              : ((const double *)tl__ptr(ca))[i] == ((const double *)tl__ptr(cb))[i];
+    tl__release(ca);
+    tl__release(cb);
+    return ok;
 }
 
 /* ===== >>reduce =============================================================================== */
@@ -5611,7 +6436,7 @@ static tl_tensor *tl__lane(const char *op, tl__op kind, const tl_tensor *t, int 
     int d, k, j, ct;
     d = tl__wrap_dim(op, dim, t->ndim, t);
     if (d < 0) return NULL;
-    if (kind == TL__OP_CUMSUM) {
+    if (kind == TL__OP_CUMSUM || kind == TL__OP_CUMPROD) {
         out_dt = TL__IS_INTLIKE(t->dtype) ? TL_I64 : t->dtype;
     } else {
         if (TL__IS_INTLIKE(t->dtype))
@@ -5647,6 +6472,15 @@ static tl_tensor *tl__lane(const char *op, tl__op kind, const tl_tensor *t, int 
                 double acc = 0;
                 for (i = 0; i < n; i++) buf[i] = acc += buf[i];
             }
+        } else if (kind == TL__OP_CUMPROD) {
+            if (ct == TL__CT_I64) {
+                uint64_t acc = 1;
+                int64_t *ib = (int64_t *)(void *)buf;
+                for (i = 0; i < n; i++) ib[i] = (int64_t)(acc *= (uint64_t)ib[i]);
+            } else {
+                double acc = 1;
+                for (i = 0; i < n; i++) buf[i] = acc *= buf[i];
+            }
         } else {
             double m = -INFINITY, s = 0;
             for (i = 0; i < n; i++)
@@ -5667,13 +6501,61 @@ static tl_tensor *tl__lane(const char *op, tl__op kind, const tl_tensor *t, int 
     }
     if (buf != small) tl__free(buf);
     if (tl__wants_grad(t, NULL, NULL)) {
-        if (!tl__record(out, kind, t, NULL, NULL) || (out->grad_fn && kind != TL__OP_CUMSUM && !tl__save_out(out->grad_fn, out))) {
+        if (!tl__record(out, kind, t, NULL, NULL) ||
+            (out->grad_fn && kind != TL__OP_CUMSUM && kind != TL__OP_CUMPROD && !tl__save_out(out->grad_fn, out))) {
             tl__release(out);
             return NULL;
         }
         if (out->grad_fn) out->grad_fn->ip[0] = d;
+        if (out->grad_fn && kind == TL__OP_CUMPROD) tl__save_in(out->grad_fn, 0);
     }
     return out;
+}
+/* cumprod's gradient along dim d, exact with zeros in x: for a lane x[0..n) with y_k = x_0...x_k,
+   dL/dx_i = sum_{k >= i} g_k prod_{j <= k, j != i} x_j, O(n^2) per lane (torch gives the same
+   values; its O(n) formula needs the zero-free case). x, g: the input's shape; result: g's dtype. */
+static tl_tensor *tl__cumprod_grad(const tl_tensor *x, const tl_tensor *g, int d) {
+    int perm[TL_MAX_DIMS], inv[TL_MAX_DIMS], nd = x->ndim, k, j;
+    tl_tensor *xp, *gp, *xc = NULL, *gc = NULL, *rc = NULL, *rv = NULL, *r = NULL;
+    int64_t n, lanes, l, i, kk;
+    if (nd == 0) return tl__copy_as("autograd", g, g->dtype); /* one element: dy/dx = 1 */
+    for (j = 0, k = 0; k < nd; k++)
+        if (k != d) perm[j++] = k;
+    perm[nd - 1] = d;
+    for (k = 0; k < nd; k++) inv[perm[k]] = k;
+    xp = tl__permute("autograd", x, nd, perm);
+    gp = xp ? tl__permute("autograd", g, nd, perm) : NULL;
+    if (gp) xc = tl__copy_as("autograd", xp, TL_F64);
+    if (xc) gc = tl__copy_as("autograd", gp, TL_F64);
+    if (gc) rc = tl__new("autograd", nd, xc->shape, TL_F64);
+    if (rc) {
+        const double *xv = (const double *)tl__ptr(xc), *gv = (const double *)tl__ptr(gc);
+        double *rv_ = (double *)tl__ptr(rc);
+        n = xc->shape[nd - 1];
+        lanes = n ? tl_numel(xc) / n : 0;
+        for (l = 0; l < lanes; l++) {
+            const double *xl = xv + l * n, *gl = gv + l * n;
+            double pre = 1; /* x_0 ... x_{i-1} */
+            for (i = 0; i < n; i++) {
+                double acc = pre, sum = 0;
+                for (kk = i; kk < n; kk++) {
+                    if (kk > i) acc *= xl[kk];
+                    sum += gl[kk] * acc;
+                }
+                rv_[l * n + i] = sum;
+                pre *= xl[i];
+            }
+        }
+        rv = tl__permute("autograd", rc, nd, inv);
+        if (rv) r = tl__copy_as("autograd", rv, g->dtype);
+    }
+    tl__release(xp);
+    tl__release(gp);
+    tl__release(xc);
+    tl__release(gc);
+    tl__release(rc);
+    tl__release(rv);
+    return r;
 }
 /* softmax: y (g - sum(g y)); log_softmax: g - exp(y) sum(g); cumsum: reversed cumsum of g. */
 static tl_status tl__bwd_lane(tl__node *n, const tl_tensor *g, tl_tensor **gin) {
@@ -5691,6 +6573,8 @@ static tl_status tl__bwd_lane(tl__node *n, const tl_tensor *g, tl_tensor **gin) 
         TL__TMP(tl__unary("autograd", TL__OP_EXP, n->out, 0, 0));
         TL__TMP(TL__AB(MUL, tmp[1], tmp[0]));
         r = TL__AB(SUB, g, tmp[2]);
+    } else if (n->op == TL__OP_CUMPROD) {
+        r = tl__cumprod_grad(n->in[0], g, d);
     } else { /* total - cumsum(g) + g */
         TL__TMP(tl__reduce("autograd", TL__OP_SUM, g, 1, &d, 1, 0, NULL));
         TL__TMP(tl__lane("autograd", TL__OP_CUMSUM, g, d));
@@ -5712,6 +6596,150 @@ TLDEF tl_tensor *tl_log_softmax(const tl_tensor *t, int dim) {
 TLDEF tl_tensor *tl_cumsum(const tl_tensor *t, int dim) {
     TL__CHECK1("tl_cumsum", t);
     return tl__ret(tl__lane("tl_cumsum", TL__OP_CUMSUM, t, dim));
+}
+
+/* ---- cumprod, any/all, sort/argsort/topk (issue 13) ---- */
+
+TLDEF tl_tensor *tl_cumprod(const tl_tensor *t, int dim) {
+    TL__CHECK1("tl_cumprod", t);
+    return tl__ret(tl__lane("tl_cumprod", TL__OP_CUMPROD, t, dim));
+}
+/* any: count of nonzeros > 0; all: count == number reduced (NaN is nonzero). bool, or uint8 for a
+   uint8 input (torch). dim < -TL_MAX_DIMS - 1 means over every dim. */
+static tl_tensor *tl__anyall(const char *op, const tl_tensor *t, int dim, int keepdim, int all, int every) {
+    tl_scope sc;
+    tl_tensor *cnt, *r;
+    int d = 0;
+    int64_t m;
+    TL__CHECK1(op, t);
+    if (!every && (d = tl__wrap_dim(op, dim, t->ndim, t)) < 0) return NULL;
+    m = every ? tl_numel(t) : (t->ndim ? t->shape[d] : 1);
+    sc = tl_scope_begin();
+    cnt = tl_ne_scalar(t, 0);
+    cnt = every ? tl_sum_all(cnt) : tl_sum(cnt, d, keepdim);
+    r = all ? tl_eq_scalar(cnt, (double)m) : tl_gt_scalar(cnt, 0);
+    if (r && t->dtype == TL_U8) r = tl_to_dtype(r, TL_U8);
+    return tl__composite_end(sc, r);
+}
+TLDEF tl_tensor *tl_any(const tl_tensor *t, int dim, int keepdim) { return tl__anyall("tl_any", t, dim, keepdim, 0, 0); }
+TLDEF tl_tensor *tl_all(const tl_tensor *t, int dim, int keepdim) { return tl__anyall("tl_all", t, dim, keepdim, 1, 0); }
+TLDEF tl_tensor *tl_any_all(const tl_tensor *t) { return tl__anyall("tl_any_all", t, 0, 0, 0, 1); }
+TLDEF tl_tensor *tl_all_all(const tl_tensor *t) { return tl__anyall("tl_all_all", t, 0, 0, 1, 1); }
+
+/* Sort keys: doubles (floats; NaN sorts above +inf as in torch) or int64 (exact integers). */
+typedef struct tl__sortkeys {
+    const double *f;
+    const int64_t *i;
+    int desc;
+} tl__sortkeys;
+/* True when element a must come before element b (strictly). */
+static int tl__sort_before(const tl__sortkeys *k, int64_t a, int64_t b) {
+    if (k->i) return k->desc ? k->i[a] > k->i[b] : k->i[a] < k->i[b];
+    {
+        double x = k->f[a], y = k->f[b];
+        int nx = x != x, ny = y != y;
+        if (k->desc) return (nx && !ny) || x > y;
+        return (!nx && ny) || x < y;
+    }
+}
+/* Stable merge sort of the positions ix[0..n) (tmp: scratch of n). */
+static void tl__msort(const tl__sortkeys *k, int64_t *ix, int64_t *tmp, int64_t n) {
+    int64_t h, i, j, o;
+    if (n < 2) return;
+    h = n / 2;
+    tl__msort(k, ix, tmp, h);
+    tl__msort(k, ix + h, tmp, n - h);
+    for (i = 0, j = h, o = 0; i < h && j < n;) tmp[o++] = tl__sort_before(k, ix[j], ix[i]) ? ix[j++] : ix[i++];
+    while (i < h) tmp[o++] = ix[i++];
+    while (j < n) tmp[o++] = ix[j++];
+    memcpy(ix, tmp, sizeof(int64_t) * (size_t)n);
+}
+/* int64 indices of t's shape that sort every lane along d (stable); untracked. */
+static tl_tensor *tl__sort_idx(const char *op, const tl_tensor *t, int d, int desc) {
+    int perm[TL_MAX_DIMS], inv[TL_MAX_DIMS], nd = t->ndim, k, j;
+    tl_tensor *tp = NULL, *vals = NULL, *ri = NULL, *rv = NULL, *r = NULL;
+    int64_t n, lanes, l, i, *tmp;
+    tl__sortkeys keys;
+    if (nd == 0) return tl__full(op, 0, NULL, 0, TL_I64);
+    for (j = 0, k = 0; k < nd; k++)
+        if (k != d) perm[j++] = k;
+    perm[nd - 1] = d;
+    for (k = 0; k < nd; k++) inv[perm[k]] = k;
+    tp = tl__permute(op, t, nd, perm);
+    if (tp) vals = tl__copy_as(op, tp, TL__IS_FLOAT(t->dtype) ? TL_F64 : TL_I64);
+    if (vals) ri = tl__new(op, nd, vals->shape, TL_I64);
+    n = t->shape[d];
+    tmp = ri ? (int64_t *)tl__malloc(tl__szn(n > 0 ? n : 1, 8)) : NULL;
+    if (ri && !tmp) TL__FAIL(TL_ERR_OOM, "%s: out of memory sorting %s", op, TL__SH(t));
+    if (tmp) {
+        int64_t *ix = (int64_t *)tl__ptr(ri);
+        lanes = n ? tl_numel(vals) / n : 0;
+        keys.desc = desc;
+        for (l = 0; l < lanes; l++) {
+            keys.f = TL__IS_FLOAT(t->dtype) ? (const double *)tl__ptr(vals) + l * n : NULL;
+            keys.i = TL__IS_FLOAT(t->dtype) ? NULL : (const int64_t *)tl__ptr(vals) + l * n;
+            for (i = 0; i < n; i++) ix[l * n + i] = i;
+            tl__msort(&keys, ix + l * n, tmp, n);
+        }
+        tl__free(tmp);
+        rv = tl__permute(op, ri, nd, inv);
+        if (rv) r = tl__copy_as(op, rv, TL_I64);
+    }
+    tl__release(tp);
+    tl__release(vals);
+    tl__release(ri);
+    tl__release(rv);
+    return r;
+}
+/* values = gather(t, d, idx) (recorded: the gradient scatters back, as torch's SortBackward0) */
+static tl_tensor *tl__take_sorted(tl_tensor *idx, const tl_tensor *t, int d, tl_tensor **indices, const char *tname) {
+    tl_tensor *v = idx ? tl__gather_impl(t, d, idx) : NULL;
+    if (v && v->grad_fn) v->grad_fn->tname = tname;
+    if (!v) {
+        tl__release(idx);
+        return NULL;
+    }
+    if (indices) *indices = tl__ret(idx);
+    else tl__release(idx);
+    return tl__ret(v);
+}
+TLDEF tl_tensor *tl_sort(const tl_tensor *t, int dim, int descending, tl_tensor **indices) {
+    int d;
+    if (indices) *indices = NULL;
+    TL__CHECK1("tl_sort", t);
+    d = tl__wrap_dim("tl_sort", dim, t->ndim, t);
+    if (d < 0) return NULL;
+    return tl__take_sorted(tl__sort_idx("tl_sort", t, d, descending), t, d, indices, "SortBackward0");
+}
+TLDEF tl_tensor *tl_argsort(const tl_tensor *t, int dim, int descending) {
+    int d;
+    TL__CHECK1("tl_argsort", t);
+    d = tl__wrap_dim("tl_argsort", dim, t->ndim, t);
+    if (d < 0) return NULL;
+    return tl__ret(tl__sort_idx("tl_argsort", t, d, descending));
+}
+TLDEF tl_tensor *tl_topk(const tl_tensor *t, int64_t k, int dim, int largest, int sorted, tl_tensor **indices) {
+    int d;
+    int64_t size;
+    tl_tensor *all, *part, *idx;
+    (void)sorted; /* the k values always come sorted (a valid order for sorted = 0 as well) */
+    if (indices) *indices = NULL;
+    TL__CHECK1("tl_topk", t);
+    d = tl__wrap_dim("tl_topk", dim, t->ndim, t);
+    if (d < 0) return NULL;
+    size = t->ndim ? t->shape[d] : 1;
+    if (k < 0 || k > size)
+        return TL__FAILN(TL_ERR_ARG, "tl_topk: selected index k (%lld) out of range for dimension %d of size %lld "
+                         "(input %s)", (long long)k, d, (long long)size, TL__SH(t));
+    all = tl__sort_idx("tl_topk", t, d, largest);
+    if (!all) return NULL;
+    part = t->ndim ? tl__narrow("tl_topk", all, d, 0, k) : NULL;
+    idx = part ? tl__copy_as("tl_topk", part, TL_I64) : (t->ndim ? NULL : all);
+    if (t->ndim) {
+        tl__release(part);
+        tl__release(all);
+    }
+    return tl__take_sorted(idx, t, d, indices, "TopkBackward0");
 }
 
 /* ===== >>linalg =============================================================================== */
