@@ -199,10 +199,133 @@ TEST(new_full_zeros_ones) {
     tl_scope_end(s);
 }
 
+/* ---------------------------------------------------------------- group 2 */
+TEST(sort_argsort_topk) {
+    tl_scope s = tl_scope_begin();
+    tl_tensor *x = f64(S(2, 4), (const double[]){3, 1, NAN, 1, -1, 5, 2, 5}), *ix = NULL, *v;
+    v = tl_sort(x, 1, 0, &ix);
+    CHECK(SAME(v, 1, 1, 3, NAN, -1, 2, 5, 5));
+    CHECK(tl_dtype_of(ix) == TL_I64 && SAME(ix, 1, 3, 0, 2, 0, 2, 1, 3)); /* stable */
+    v = tl_sort(x, -1, 1, &ix);
+    CHECK(SAME(v, NAN, 3, 1, 1, 5, 5, 2, -1) && SAME(ix, 2, 0, 1, 3, 1, 3, 2, 0));
+    CHECK(SAME(tl_argsort(tl_t(x), 0, 0), 1, 0, 3, 2, 0, 1, 2, 3));
+    v = tl_topk(x, 2, 1, 1, 1, &ix);
+    CHECK(SAME(v, NAN, 3, 5, 5) && SAME(ix, 2, 0, 1, 3));
+    v = tl_topk(x, 3, 1, 0, 1, &ix);
+    CHECK(SAME(v, 1, 1, 3, -1, 2, 5) && SAME(ix, 1, 3, 0, 0, 2, 1));
+    CHECK(tl_topk(x, 5, 1, 1, 1, NULL) == NULL && failed_with(TL_ERR_ARG, "tl_topk"));
+    v = tl_sort(tl_from_data((const int64_t[]){INT64_MAX, INT64_MAX - 1, -3}, S(3), TL_I64), 0, 0, &ix);
+    CHECK(tl_dtype_of(v) == TL_I64 && SAME(ix, 2, 1, 0));
+    tl_scope_end(s);
+}
+static tl_tensor *g_sort(tl_tensor *const *x, const void *c) { (void)c; return tl_sort(tl_t(x[0]), 0, 1, NULL); }
+static tl_tensor *g_topk(tl_tensor *const *x, const void *c) { (void)c; return tl_topk(x[0], 2, -1, 0, 1, NULL); }
+static tl_tensor *g_cumprod(tl_tensor *const *x, const void *c) { return tl_cumprod(tl_t(x[0]), *(const int *)c); }
+TEST(sort_topk_cumprod_grad) {
+    tl_scope s = tl_scope_begin();
+    tl_tensor *x = gk_leaf(S(3, 4), (const double[]){0.3, -1.2, 2.5, 0.7, 1.1, -0.4, 0.9, 2.2, -2.1, 1.7, 0.2, -0.6});
+    tl_tensor *z = gk_leaf(S(3, 4), (const double[]){0.3, 0, 2.5, 0.7, 1.1, -0.4, 0, 0, -2.1, 1.7, 0.2, -0.6});
+    int d0 = 0, d1 = 1;
+    GK_CHECK(g_sort, NULL, 1, &x, 1e-6);
+    GK_CHECK(g_topk, NULL, 1, &x, 1e-6);
+    GK_CHECK(g_cumprod, &d0, 1, &x, 1e-6);
+    GK_CHECK(g_cumprod, &d1, 1, &x, 1e-6);
+    GK_CHECK(g_cumprod, &d0, 1, &z, 1e-6); /* zeros, one and two per lane */
+    GK_CHECK(g_cumprod, &d1, 1, &z, 1e-6);
+    CHECK(SAME(tl_cumprod(tl_arange(1, 5, 1, TL_I32), 0), 1, 2, 6, 24) &&
+          tl_dtype_of(tl_cumprod(tl_arange(1, 5, 1, TL_I32), 0)) == TL_I64);
+    CHECK_STR(tl_grad_fn_name(tl_cumprod(x, 0)), "CumprodBackward0");
+    tl_scope_end(s);
+}
+static tl_tensor *g_flip(tl_tensor *const *x, const void *c) { (void)c; return tl_flip(tl_t(x[0]), TL_DIMS(0, -1)); }
+static tl_tensor *g_roll(tl_tensor *const *x, const void *c) {
+    (void)c;
+    return tl_roll(tl_t(x[0]), 2, (const int64_t[]){-1, 5}, TL_DIMS(0, 1));
+}
+static tl_tensor *g_roll_flat(tl_tensor *const *x, const void *c) { (void)c; return tl_roll(x[0], 1, (const int64_t[]){5}, 0, NULL); }
+static tl_tensor *g_repeat(tl_tensor *const *x, const void *c) { (void)c; return tl_repeat(tl_t(x[0]), S(2, 1, 3)); }
+static tl_tensor *g_tile(tl_tensor *const *x, const void *c) { (void)c; return tl_tile(x[0], S(2)); }
+static tl_tensor *g_tril(tl_tensor *const *x, const void *c) { (void)c; return tl_tril(tl_t(x[0]), -1); }
+static tl_tensor *g_triu(tl_tensor *const *x, const void *c) { (void)c; return tl_triu(x[0], 1); }
+TEST(flip_roll_repeat_tile_tril_triu) {
+    tl_scope s = tl_scope_begin();
+    tl_tensor *x = f64(S(2, 3), (const double[]){1, 2, 3, 4, 5, 6});
+    tl_tensor *l = gk_leaf(S(3, 4), (const double[]){0.3, -1.2, 2.5, 0.7, 1.1, -0.4, 0.9, 2.2, -2.1, 1.7, 0.2, -0.6});
+    CHECK(SAME(tl_flip(x, TL_DIMS(1)), 3, 2, 1, 6, 5, 4));
+    CHECK(SAME(tl_flip(x, TL_DIMS(0, 1)), 6, 5, 4, 3, 2, 1));
+    CHECK(tl_flip(x, TL_DIMS(1, -1)) == NULL && failed_with(TL_ERR_ARG, "tl_flip"));
+    CHECK(SAME(tl_roll(x, 1, (const int64_t[]){1}, TL_DIMS(1)), 3, 1, 2, 6, 4, 5));
+    CHECK(SAME(tl_roll(x, 1, (const int64_t[]){-2}, 0, NULL), 3, 4, 5, 6, 1, 2));
+    CHECK(SAME(tl_roll(x, 2, (const int64_t[]){1, 4}, TL_DIMS(0, 1)), 6, 4, 5, 3, 1, 2));
+    CHECK(tl_roll(x, 2, (const int64_t[]){1, 4}, TL_DIMS(0)) == NULL && failed_with(TL_ERR_ARG, "tl_roll"));
+    CHECK(SAME(tl_repeat(f64(S(2), (const double[]){1, 2}), S(2, 2)), 1, 2, 1, 2, 1, 2, 1, 2));
+    CHECK(tl_ndim(tl_repeat(x, S(1, 2, 0))) == 3 && tl_numel(tl_repeat(x, S(1, 2, 0))) == 0);
+    CHECK(tl_repeat(x, S(2)) == NULL && failed_with(TL_ERR_ARG, "tl_repeat"));
+    CHECK(SAME(tl_tile(x, S(2)), 1, 2, 3, 1, 2, 3, 4, 5, 6, 4, 5, 6));
+    CHECK(SAME(tl_tril(x, 0), 1, 0, 0, 4, 5, 0) && SAME(tl_triu(x, 0), 1, 2, 3, 0, 5, 6));
+    CHECK(SAME(tl_triu(x, 1), 0, 2, 3, 0, 0, 6) && SAME(tl_tril(x, -1), 0, 0, 0, 4, 0, 0));
+    CHECK(tl_dtype_of(tl_tril(tl_ones(S(2, 2), TL_BOOL), 0)) == TL_BOOL);
+    CHECK(tl_tril(tl_ones(S(3), TL_F32), 0) == NULL && failed_with(TL_ERR_SHAPE, "tl_tril"));
+    GK_CHECK(g_flip, NULL, 1, &l, 1e-6);
+    GK_CHECK(g_roll, NULL, 1, &l, 1e-6);
+    GK_CHECK(g_roll_flat, NULL, 1, &l, 1e-6);
+    GK_CHECK(g_repeat, NULL, 1, &l, 1e-6);
+    GK_CHECK(g_tile, NULL, 1, &l, 1e-6);
+    GK_CHECK(g_tril, NULL, 1, &l, 1e-6);
+    GK_CHECK(g_triu, NULL, 1, &l, 1e-6);
+    tl_scope_end(s);
+}
+
+/* ---------------------------------------------------------------- group 3 */
+static const int64_t sc_idx[6] = {0, 2, 1, 2, 0, 0};
+static tl_tensor *g_scatter(tl_tensor *const *x, const void *c) {
+    (void)c;
+    return tl_scatter(x[0], 1, tl_from_data((const int64_t[]){0, 2, 1, 0}, S(2, 2), TL_I64), x[1]);
+}
+static tl_tensor *g_scatter_add(tl_tensor *const *x, const void *c) {
+    (void)c;
+    return tl_scatter_add(x[0], 0, tl_from_data(sc_idx, S(2, 3), TL_I64), tl_t(x[1]));
+}
+static tl_tensor *g_index_add(tl_tensor *const *x, const void *c) {
+    (void)c;
+    return tl_index_add(x[0], 1, tl_from_data((const int64_t[]){2, 0}, S(2), TL_I64), x[1], -1.5);
+}
+TEST(scatter_scatter_add_index_add) {
+    tl_scope s = tl_scope_begin();
+    tl_tensor *z = tl_zeros(S(3, 3), TL_F64), *src = f64(S(2, 3), (const double[]){1, 2, 3, 4, 5, 6}), *ix;
+    tl_tensor *a, *b, *xs[2];
+    ix = i64(S(2, 3), sc_idx);
+    CHECK(SAME(tl_scatter(z, 0, ix, src), 1, 5, 6, 0, 0, 3, 4, 2, 0));
+    CHECK(SAME(tl_scatter_add(tl_ones(S(3, 3), TL_F64), 0, i64(S(2, 3), (const int64_t[]){0, 0, 1, 0, 2, 1}), src),
+               6, 3, 1, 1, 1, 10, 1, 6, 1));
+    CHECK(SAME(tl_scatter_value(z, 1, i64(S(3, 1), (const int64_t[]){2, 0, 1}), -1), 0, 0, -1, -1, 0, 0, 0, -1, 0));
+    CHECK(SAME(tl_index_add(z, 0, i64(S(2), (const int64_t[]){2, 0}), src, 2), 8, 10, 12, 0, 0, 0, 2, 4, 6));
+    CHECK(tl_dtype_of(tl_scatter_add(tl_zeros(S(3), TL_I64), 0, i64(S(2), (const int64_t[]){1, 1}), tl_ones(S(2), TL_I64))) == TL_I64);
+    CHECK(tl_scatter(z, 0, i64(S(1, 1), (const int64_t[]){3}), src) == NULL && failed_with(TL_ERR_INDEX, "tl_scatter"));
+    CHECK(tl_scatter(z, 0, tl_zeros(S(1, 1), TL_I32), src) == NULL && failed_with(TL_ERR_DTYPE, "int64"));
+    CHECK(tl_scatter(z, 0, ix, tl_to_dtype(src, TL_F32)) == NULL && failed_with(TL_ERR_DTYPE, "src.dtype"));
+    CHECK(tl_scatter_add(z, 0, i64(S(1, 4), (const int64_t[]){0, 0, 0, 0}), src) == NULL &&
+          failed_with(TL_ERR_SHAPE, "tl_scatter_add"));
+    CHECK(tl_index_add(z, 0, i64(S(3), (const int64_t[]){0, 1, 2}), src, 1) == NULL &&
+          failed_with(TL_ERR_SHAPE, "number of indices"));
+    a = gk_leaf(S(3, 3), (const double[]){1, 2, 3, 4, 5, 6, 7, 8, 9});
+    b = gk_leaf(S(2, 2), (const double[]){0.5, -1, 2, 3});
+    xs[0] = a; xs[1] = b;
+    GK_CHECK(g_scatter, NULL, 2, xs, 1e-6);
+    b = gk_leaf(S(3, 2), (const double[]){0.5, -1, 2, 3, 4, 5});
+    xs[1] = b;
+    GK_CHECK(g_scatter_add, NULL, 2, xs, 1e-6);
+    b = gk_leaf(S(3, 2), (const double[]){0.5, -1, 2, 3, 4, 5});
+    xs[1] = b;
+    GK_CHECK(g_index_add, NULL, 2, xs, 1e-6);
+    tl_scope_end(s);
+}
+
 static const th_case tests[] = {
     TH_CASE(rounding_values), TH_CASE(rounding_grad_is_zero), TH_CASE(remainder_fmod_signs),
     TH_CASE(remainder_fmod_grad), TH_CASE(isnan_isinf_isfinite_nan_to_num), TH_CASE(any_all),
     TH_CASE(isclose_allclose_equal), TH_CASE(clamp_tensor), TH_CASE(addcmul_addcdiv_lerp),
-    TH_CASE(new_full_zeros_ones),
+    TH_CASE(new_full_zeros_ones), TH_CASE(sort_argsort_topk), TH_CASE(sort_topk_cumprod_grad),
+    TH_CASE(flip_roll_repeat_tile_tril_triu), TH_CASE(scatter_scatter_add_index_add),
 };
 int main(void) { return TH_RUN(tests); }
