@@ -600,6 +600,18 @@ typedef struct tl_ce_opts {
 } tl_ce_opts;
 TLDEF tl_ce_opts tl_ce_opts_default(void);
 TLDEF tl_tensor *tl_cross_entropy_ex(const tl_tensor *input, const tl_tensor *target, const tl_ce_opts *opts);
+/* F.one_hot(t int64, num_classes): int64 t.shape + [C]; num_classes -1 means max(t) + 1. */
+TLDEF tl_tensor *tl_one_hot(const tl_tensor *t, int64_t num_classes);
+/* F.pad(x, pad, mode, value): pad = (left, right) of the last dim, then of the one before, ...
+   (npad entries, even). Constant padding takes negative sizes (cropping); reflect and replicate
+   pad 1-3 trailing dims of a 2-D..5-D input, as torch. */
+typedef enum tl_pad_mode { TL_PAD_CONSTANT = 0, TL_PAD_REFLECT, TL_PAD_REPLICATE } tl_pad_mode;
+TLDEF tl_tensor *tl_pad(const tl_tensor *x, int npad, const int64_t *pad, tl_pad_mode mode, double value);
+/* F.interpolate(x [N,C,H,W], size=(out_h, out_w), mode, align_corners): nearest (torch's 'nearest';
+   align_corners is ignored) or bilinear. */
+typedef enum tl_interp_mode { TL_INTERP_NEAREST = 0, TL_INTERP_BILINEAR } tl_interp_mode;
+TLDEF tl_tensor *tl_interpolate(const tl_tensor *x, int64_t out_h, int64_t out_w, tl_interp_mode mode,
+                                int align_corners);
 
 
 /* ===== >>autograd ============================================================================= */
@@ -8259,6 +8271,207 @@ TLDEF tl_tensor *tl_cross_entropy_ex(const tl_tensor *input, const tl_tensor *ta
     }
     for (k = 0; k < 16; k++) tl__release(t[k]);
     return tl__ret(r);
+}
+
+/* ---- one_hot, pad, interpolate (issue 13) ---- */
+
+TLDEF tl_tensor *tl_one_hot(const tl_tensor *t, int64_t num_classes) {
+    tl_tensor *c, *r;
+    int64_t shape[TL_MAX_DIMS], n, i, mx = -1;
+    const int64_t *v;
+    TL__CHECK1("tl_one_hot", t);
+    if (t->dtype != TL_I64)
+        return TL__FAILN(TL_ERR_DTYPE, "tl_one_hot: one_hot is only applicable to index tensor (int64), got %s %s",
+                         TL__DT(t), TL__SH(t));
+    if (t->ndim >= TL_MAX_DIMS)
+        return TL__FAILN(TL_ERR_SHAPE, "tl_one_hot: %s has no room for the class dim (TL_MAX_DIMS %d)", TL__SH(t),
+                         TL_MAX_DIMS);
+    n = tl_numel(t);
+    if (num_classes < -1)
+        return TL__FAILN(TL_ERR_ARG, "tl_one_hot: num_classes should be -1 or positive (got %lld)",
+                         (long long)num_classes);
+    if (n == 0 && num_classes == -1)
+        return TL__FAILN(TL_ERR_ARG, "tl_one_hot: can not infer total number of classes from empty tensor %s", TL__SH(t));
+    c = tl__contig("tl_one_hot", t);
+    if (!c) return NULL;
+    v = (const int64_t *)tl__ptr(c);
+    for (i = 0; i < n; i++) {
+        if (v[i] < 0) {
+            tl__release(c);
+            return TL__FAILN(TL_ERR_INDEX, "tl_one_hot: class values must be non-negative (got %lld in %s)",
+                             (long long)v[i], TL__SH(t));
+        }
+        if (v[i] > mx) mx = v[i];
+    }
+    if (num_classes == -1) num_classes = mx + 1;
+    else if (mx >= num_classes) {
+        tl__release(c);
+        return TL__FAILN(TL_ERR_INDEX, "tl_one_hot: class values must be smaller than num_classes (%lld >= %lld)",
+                         (long long)mx, (long long)num_classes);
+    }
+    memcpy(shape, t->shape, sizeof(int64_t) * (size_t)t->ndim);
+    shape[t->ndim] = num_classes;
+    r = tl__full("tl_one_hot", t->ndim + 1, shape, 0, TL_I64);
+    if (r)
+        for (i = 0; i < n; i++) ((int64_t *)tl__ptr(r))[i * num_classes + v[i]] = 1;
+    tl__release(c);
+    return tl__ret(r);
+}
+
+/* int64 index [lo + n + hi] into a dim of size n: reflect (no edge repeat) or replicate (clamp) */
+static tl_tensor *tl__pad_index(int64_t n, int64_t lo, int64_t hi, int reflect) {
+    int64_t m = lo + n + hi, i, *p;
+    tl_tensor *r = tl__new("tl_pad", 1, &m, TL_I64);
+    if (!r) return NULL;
+    p = (int64_t *)tl__ptr(r);
+    for (i = 0; i < m; i++) {
+        int64_t j = i - lo;
+        if (reflect) j = j < 0 ? -j : (j >= n ? 2 * (n - 1) - j : j);
+        else j = j < 0 ? 0 : (j >= n ? n - 1 : j);
+        p[i] = j;
+    }
+    return r;
+}
+TLDEF tl_tensor *tl_pad(const tl_tensor *x, int npad, const int64_t *pad, tl_pad_mode mode, double value) {
+    tl_scope sc;
+    tl_tensor *r;
+    int k, np;
+    TL__CHECK1("tl_pad", x);
+    if (npad < 0 || npad % 2 || npad / 2 > x->ndim)
+        return TL__FAILN(TL_ERR_ARG, "tl_pad: padding length must be divisible by 2 and at most twice the number of "
+                         "dims (got %d for %s)", npad, TL__SH(x));
+    np = npad / 2;
+    if (mode != TL_PAD_CONSTANT) {
+        if (mode != TL_PAD_REFLECT && mode != TL_PAD_REPLICATE)
+            return TL__FAILN(TL_ERR_ARG, "tl_pad: unknown mode %d", (int)mode);
+        if (np < 1 || np > 3 || (x->ndim != np + 1 && x->ndim != np + 2))
+            return TL__FAILN(TL_ERR_SHAPE, "tl_pad: %s padding of %d dims needs a %dD or %dD input (got %s)",
+                             mode == TL_PAD_REFLECT ? "reflect" : "replicate", np, np + 1, np + 2, TL__SH(x));
+        for (k = 0; k < np; k++) {
+            int64_t n = x->shape[x->ndim - 1 - k], lo = pad[2 * k], hi = pad[2 * k + 1];
+            if (mode == TL_PAD_REFLECT && (lo >= n || hi >= n || lo < 0 || hi < 0))
+                return TL__FAILN(TL_ERR_ARG, "tl_pad: padding size should be less than the corresponding input "
+                                 "dimension, but got padding (%lld, %lld) at dimension %d of input %s",
+                                 (long long)lo, (long long)hi, x->ndim - 1 - k, TL__SH(x));
+            if (mode == TL_PAD_REPLICATE && (n == 0 || lo < 0 || hi < 0))
+                return TL__FAILN(TL_ERR_ARG, "tl_pad: replicate padding (%lld, %lld) of dimension %d of %s",
+                                 (long long)lo, (long long)hi, x->ndim - 1 - k, TL__SH(x));
+        }
+    } else {
+        for (k = 0; k < np; k++)
+            if (x->shape[x->ndim - 1 - k] + pad[2 * k] + pad[2 * k + 1] < 0)
+                return TL__FAILN(TL_ERR_SHAPE, "tl_pad: the input size %lld, plus negative padding %lld and %lld "
+                                 "resulted in a negative output size (dimension %d of %s)",
+                                 (long long)x->shape[x->ndim - 1 - k], (long long)pad[2 * k], (long long)pad[2 * k + 1],
+                                 x->ndim - 1 - k, TL__SH(x));
+    }
+    sc = tl_scope_begin();
+    r = tl_clone(x);
+    for (k = 0; k < np && r; k++) { /* pad[0], pad[1] pad the last dim, pad[2], pad[3] the one before, ... */
+        int d = x->ndim - 1 - k;
+        int64_t lo = pad[2 * k], hi = pad[2 * k + 1];
+        if (mode == TL_PAD_CONSTANT) {
+            int64_t shape[TL_MAX_DIMS];
+            tl_tensor *parts[3];
+            int m = 0;
+            if (lo < 0) {
+                r = tl_narrow(r, d, -lo, tl_shape(r)[d] + lo);
+                lo = 0;
+            }
+            if (r && hi < 0) {
+                r = tl_narrow(r, d, 0, tl_shape(r)[d] + hi);
+                hi = 0;
+            }
+            if (!r) break;
+            memcpy(shape, tl_shape(r), sizeof(int64_t) * (size_t)x->ndim);
+            if (lo > 0) {
+                shape[d] = lo;
+                parts[m++] = tl_full(x->ndim, shape, value, x->dtype);
+            }
+            parts[m++] = r;
+            if (hi > 0) {
+                shape[d] = hi;
+                parts[m++] = tl_full(x->ndim, shape, value, x->dtype);
+            }
+            r = m > 1 ? tl_cat(m, parts, d) : tl_contiguous(r);
+        } else {
+            r = tl_index_select(r, d, tl__ret(tl__pad_index(x->shape[d], lo, hi, mode == TL_PAD_REFLECT)));
+        }
+    }
+    return tl__composite_end(sc, r);
+}
+
+/* Source positions of F.interpolate along one dim (torch's float arithmetic in the input's dtype):
+   nearest: idx0 = min(floor(dst * in / out), in - 1); bilinear: idx0, idx1 = idx0 + (idx0 < in - 1),
+   lam = src - idx0 with src = dst * (in - 1) / (out - 1) (align_corners) or max(0, (dst + 0.5) *
+   in / out - 0.5). lam [out] in dtype dt (NULL for nearest). */
+static int tl__interp_axis(int64_t in, int64_t out, int bilinear, int align, tl_dtype dt, tl_tensor **i0,
+                           tl_tensor **i1, tl_tensor **lam) {
+    int64_t d, *p0, *p1 = NULL;
+    *i0 = tl__ret(tl__new("tl_interpolate", 1, &out, TL_I64));
+    *i1 = bilinear ? tl__ret(tl__new("tl_interpolate", 1, &out, TL_I64)) : NULL;
+    *lam = bilinear ? tl__ret(tl__new("tl_interpolate", 1, &out, dt)) : NULL;
+    if (!*i0 || (bilinear && (!*i1 || !*lam))) return 0;
+    p0 = (int64_t *)tl__ptr(*i0);
+    if (bilinear) p1 = (int64_t *)tl__ptr(*i1);
+    for (d = 0; d < out; d++) {
+        if (!bilinear) {
+            float scale = (float)in / (float)out;
+            int64_t s = in == out ? d : (out == 2 * in ? d >> 1 : (int64_t)floorf((float)d * scale));
+            p0[d] = s < in - 1 ? s : in - 1;
+        } else if (dt == TL_F64) {
+            double scale = align ? (out > 1 ? (double)(in - 1) / (double)(out - 1) : 0.0) : (double)in / (double)out;
+            double src = align ? scale * (double)d : scale * ((double)d + 0.5) - 0.5;
+            if (src < 0) src = 0;
+            p0[d] = (int64_t)src;
+            if (p0[d] > in - 1) p0[d] = in - 1;
+            p1[d] = p0[d] + (p0[d] < in - 1 ? 1 : 0);
+            ((double *)tl__ptr(*lam))[d] = src - (double)p0[d];
+        } else {
+            float scale = align ? (out > 1 ? (float)(in - 1) / (float)(out - 1) : 0.0f) : (float)in / (float)out;
+            float src = align ? scale * (float)d : scale * ((float)d + 0.5f) - 0.5f;
+            if (src < 0) src = 0;
+            p0[d] = (int64_t)src;
+            if (p0[d] > in - 1) p0[d] = in - 1;
+            p1[d] = p0[d] + (p0[d] < in - 1 ? 1 : 0);
+            ((float *)tl__ptr(*lam))[d] = src - (float)p0[d];
+        }
+    }
+    return 1;
+}
+TLDEF tl_tensor *tl_interpolate(const tl_tensor *x, int64_t out_h, int64_t out_w, tl_interp_mode mode,
+                                int align_corners) {
+    tl_scope sc;
+    tl_tensor *h0, *h1, *lh, *w0, *w1, *lw, *r = NULL;
+    int bil = mode == TL_INTERP_BILINEAR;
+    TL__CHECK1("tl_interpolate", x);
+    if (mode != TL_INTERP_NEAREST && mode != TL_INTERP_BILINEAR)
+        return TL__FAILN(TL_ERR_ARG, "tl_interpolate: unknown mode %d", (int)mode);
+    if (x->ndim != 4)
+        return TL__FAILN(TL_ERR_SHAPE, "tl_interpolate: expected a 4-D input [N, C, H, W], got %s", TL__SH(x));
+    if (!TL__IS_FLOAT(x->dtype))
+        return TL__FAILN(TL_ERR_DTYPE, "tl_interpolate: not implemented for %s (input %s)", TL__DT(x), TL__SH(x));
+    if (out_h <= 0 || out_w <= 0 || x->shape[2] <= 0 || x->shape[3] <= 0)
+        return TL__FAILN(TL_ERR_SHAPE, "tl_interpolate: input and output sizes should be greater than 0, but got "
+                         "input (H: %lld, W: %lld) output (H: %lld, W: %lld)", (long long)x->shape[2],
+                         (long long)x->shape[3], (long long)out_h, (long long)out_w);
+    sc = tl_scope_begin();
+    if (tl__interp_axis(x->shape[2], out_h, bil, align_corners, x->dtype, &h0, &h1, &lh) &&
+        tl__interp_axis(x->shape[3], out_w, bil, align_corners, x->dtype, &w0, &w1, &lw)) {
+        if (!bil) {
+            r = tl_index_select(tl_index_select(x, 2, h0), 3, w0);
+        } else { /* torch's grouping: h0l * (w0l * x00 + w1l * x01) + h1l * (w0l * x10 + w1l * x11) */
+            int64_t col[2];
+            tl_tensor *lw1 = lw, *lw0 = tl_rsub_scalar(lw, 1), *lh1, *lh0;
+            col[0] = out_h;
+            col[1] = 1;
+            lh1 = tl_view(lh, 2, col);
+            lh0 = tl_rsub_scalar(lh1, 1);
+            tl_tensor *rw = tl_add(tl_mul(tl_index_select(x, 3, w0), lw0), tl_mul(tl_index_select(x, 3, w1), lw1));
+            r = tl_add(tl_mul(tl_index_select(rw, 2, h0), lh0), tl_mul(tl_index_select(rw, 2, h1), lh1));
+        }
+    }
+    return tl__composite_end(sc, r);
 }
 
 /* ===== >>autograd ============================================================================= */

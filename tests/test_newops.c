@@ -321,11 +321,64 @@ TEST(scatter_scatter_add_index_add) {
     tl_scope_end(s);
 }
 
+TEST(one_hot) {
+    tl_scope s = tl_scope_begin();
+    tl_tensor *t = i64(S(2, 2), (const int64_t[]){0, 2, 1, 2}), *r = tl_one_hot(t, -1);
+    CHECK(tl_dtype_of(r) == TL_I64 && tl_ndim(r) == 3 && tl_shape(r)[2] == 3);
+    CHECK(SAME(r, 1, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 1));
+    CHECK(tl_shape(tl_one_hot(t, 5))[2] == 5);
+    CHECK(SAME(tl_one_hot(tl_t(t), 3), 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 1));
+    CHECK(tl_one_hot(t, 2) == NULL && failed_with(TL_ERR_INDEX, "smaller than num_classes"));
+    CHECK(tl_one_hot(i64(S(1), (const int64_t[]){-1}), 3) == NULL && failed_with(TL_ERR_INDEX, "non-negative"));
+    CHECK(tl_one_hot(tl_ones(S(2), TL_F32), 3) == NULL && failed_with(TL_ERR_DTYPE, "tl_one_hot"));
+    tl_scope_end(s);
+}
+static tl_tensor *g_pad_c(tl_tensor *const *x, const void *c) {
+    (void)c;
+    return tl_pad(tl_t(x[0]), 4, (const int64_t[]){1, -1, 2, 0}, TL_PAD_CONSTANT, 0.5);
+}
+static tl_tensor *g_pad_r(tl_tensor *const *x, const void *c) {
+    return tl_pad(tl_unsqueeze(x[0], 0), 4, (const int64_t[]){2, 1, 1, 2}, (tl_pad_mode)*(const int *)c, 0);
+}
+static tl_tensor *g_interp(tl_tensor *const *x, const void *c) {
+    const int *m = (const int *)c;
+    return tl_interpolate(tl_transpose(tl_view(x[0], S(1, 1, 3, 4)), 2, 3), m[1], m[2], (tl_interp_mode)m[0], m[3]);
+}
+TEST(pad_interpolate) {
+    tl_scope s = tl_scope_begin();
+    tl_tensor *x = f64(S(1, 2, 3), (const double[]){1, 2, 3, 4, 5, 6}), *r;
+    tl_tensor *l = gk_leaf(S(3, 4), (const double[]){0.3, -1.2, 2.5, 0.7, 1.1, -0.4, 0.9, 2.2, -2.1, 1.7, 0.2, -0.6});
+    int reflect = TL_PAD_REFLECT, replicate = TL_PAD_REPLICATE;
+    int m_near[4] = {TL_INTERP_NEAREST, 5, 7, 0}, m_bil[4] = {TL_INTERP_BILINEAR, 5, 2, 0}, m_bil_ac[4] = {TL_INTERP_BILINEAR, 7, 5, 1};
+    CHECK(SAME(tl_pad(x, 2, (const int64_t[]){1, 2}, TL_PAD_CONSTANT, 9), 9, 1, 2, 3, 9, 9, 9, 4, 5, 6, 9, 9));
+    CHECK(SAME(tl_pad(x, 2, (const int64_t[]){-1, 0}, TL_PAD_CONSTANT, 0), 2, 3, 5, 6));
+    CHECK(SAME(tl_pad(x, 2, (const int64_t[]){2, 1}, TL_PAD_REFLECT, 0), 3, 2, 1, 2, 3, 2, 6, 5, 4, 5, 6, 5));
+    CHECK(SAME(tl_pad(x, 2, (const int64_t[]){2, 1}, TL_PAD_REPLICATE, 0), 1, 1, 1, 2, 3, 3, 4, 4, 4, 5, 6, 6));
+    r = tl_pad(x, 4, (const int64_t[]){0, 0, 1, 0}, TL_PAD_CONSTANT, 0);
+    CHECK(tl_shape(r)[1] == 3 && SAME(r, 0, 0, 0, 1, 2, 3, 4, 5, 6));
+    CHECK(tl_pad(x, 2, (const int64_t[]){3, 0}, TL_PAD_REFLECT, 0) == NULL && failed_with(TL_ERR_ARG, "less than"));
+    CHECK(tl_pad(x, 3, (const int64_t[]){1, 1, 1}, TL_PAD_CONSTANT, 0) == NULL && failed_with(TL_ERR_ARG, "tl_pad"));
+    GK_CHECK(g_pad_c, NULL, 1, &l, 1e-6);
+    GK_CHECK(g_pad_r, &reflect, 1, &l, 1e-6);
+    GK_CHECK(g_pad_r, &replicate, 1, &l, 1e-6);
+    x = f64(S(1, 1, 2, 2), (const double[]){1, 2, 3, 4});
+    CHECK(SAME(tl_interpolate(x, 3, 3, TL_INTERP_BILINEAR, 1), 1, 1.5, 2, 2, 2.5, 3, 3, 3.5, 4));
+    CHECK(SAME(tl_interpolate(x, 4, 4, TL_INTERP_BILINEAR, 0), 1, 1.25, 1.75, 2, 1.5, 1.75, 2.25, 2.5, 2.5, 2.75,
+               3.25, 3.5, 3, 3.25, 3.75, 4));
+    CHECK(SAME(tl_interpolate(x, 3, 2, TL_INTERP_NEAREST, 0), 1, 2, 1, 2, 3, 4));
+    CHECK(tl_interpolate(tl_ones(S(2, 2), TL_F32), 3, 3, TL_INTERP_NEAREST, 0) == NULL && failed_with(TL_ERR_SHAPE, "4-D"));
+    GK_CHECK(g_interp, m_near, 1, &l, 1e-6);
+    GK_CHECK(g_interp, m_bil, 1, &l, 1e-6);
+    GK_CHECK(g_interp, m_bil_ac, 1, &l, 1e-6);
+    tl_scope_end(s);
+}
+
 static const th_case tests[] = {
     TH_CASE(rounding_values), TH_CASE(rounding_grad_is_zero), TH_CASE(remainder_fmod_signs),
     TH_CASE(remainder_fmod_grad), TH_CASE(isnan_isinf_isfinite_nan_to_num), TH_CASE(any_all),
     TH_CASE(isclose_allclose_equal), TH_CASE(clamp_tensor), TH_CASE(addcmul_addcdiv_lerp),
     TH_CASE(new_full_zeros_ones), TH_CASE(sort_argsort_topk), TH_CASE(sort_topk_cumprod_grad),
     TH_CASE(flip_roll_repeat_tile_tril_triu), TH_CASE(scatter_scatter_add_index_add),
+    TH_CASE(one_hot), TH_CASE(pad_interpolate),
 };
 int main(void) { return TH_RUN(tests); }
