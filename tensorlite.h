@@ -4268,6 +4268,8 @@ static int tl__scatter_check(const char *op, const tl_tensor *t, int d, const tl
     int64_t ts[TL_MAX_DIMS], tst[TL_MAX_DIMS], is[TL_MAX_DIMS], ist[TL_MAX_DIMS], ss[TL_MAX_DIMS], sst[TL_MAX_DIMS];
     int64_t idx[TL_MAX_DIMS], n, e;
     int nd, ni, k;
+    memset(ss, 0, sizeof ss);
+    memset(sst, 0, sizeof sst);
     if (index->dtype != TL_I64) {
         TL__FAIL(TL_ERR_DTYPE, "%s: expected dtype int64 for index, got %s (index %s, self %s)", op, TL__DT(index),
                  TL__SH(index), TL__SH(t));
@@ -4322,6 +4324,8 @@ static tl_tensor *tl__scatter_raw(const char *op, const tl_tensor *t, int d, con
     size_t esz = tl__dtype_sizes[t->dtype];
     tl_tensor *out = tl__copy_as(op, t, t->dtype);
     if (!out) return NULL;
+    memset(ss, 0, sizeof ss);
+    memset(sst, 0, sizeof sst);
     nd = tl__sc_geom(out, os, ost);
     tl__sc_geom(index, is, ist);
     if (src) tl__sc_geom(src, ss, sst);
@@ -4398,6 +4402,8 @@ TLDEF tl_tensor *tl_index_add(const tl_tensor *t, int dim, const tl_tensor *inde
     int d, nd, k, ct;
     size_t esz;
     tl_tensor *out;
+    memset(ss, 0, sizeof ss);
+    memset(sst, 0, sizeof sst);
     if (tl__null_in(op, t) || tl__null_in(op, index) || tl__null_in(op, source)) return NULL;
     d = tl__wrap_dim(op, dim, t->ndim, t);
     if (d < 0 || !tl__index_dtype_ok(op, index)) return NULL;
