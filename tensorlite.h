@@ -612,6 +612,9 @@ TLDEF tl_tensor *tl_pad(const tl_tensor *x, int npad, const int64_t *pad, tl_pad
 typedef enum tl_interp_mode { TL_INTERP_NEAREST = 0, TL_INTERP_BILINEAR } tl_interp_mode;
 TLDEF tl_tensor *tl_interpolate(const tl_tensor *x, int64_t out_h, int64_t out_w, tl_interp_mode mode,
                                 int align_corners);
+/* torch.einsum(equation, operands) for one or two operands ("ij,jk->ik", "bij,bjk->bik", "i,i->",
+   "ij->ji", "ii->i" diagonals, implicit output); no '...' (ellipsis) yet. */
+TLDEF tl_tensor *tl_einsum(const char *equation, int n, tl_tensor *const *operands);
 
 
 /* ===== >>autograd ============================================================================= */
@@ -8476,6 +8479,186 @@ TLDEF tl_tensor *tl_interpolate(const tl_tensor *x, int64_t out_h, int64_t out_w
             tl_tensor *rw = tl_add(tl_mul(tl_index_select(x, 3, w0), lw0), tl_mul(tl_index_select(x, 3, w1), lw1));
             r = tl_add(tl_mul(tl_index_select(rw, 2, h0), lh0), tl_mul(tl_index_select(rw, 2, h1), lh1));
         }
+    }
+    return tl__composite_end(sc, r);
+}
+
+/* ---- einsum (issue 13): one or two operands, through sum / permute / reshape / bmm ---- */
+
+/* Parses "ij,jk->ik" (spaces ignored; no "->": the labels seen once, in alphabetical order) into
+   lab[k] (operand k's labels) and out. 0 with an error naming the equation. */
+static int tl__einsum_parse(const char *eq, int n, tl_tensor *const *ops, char lab[2][TL_MAX_DIMS + 1], char *out,
+                            int64_t *size) {
+    int k = 0, len[2] = {0, 0}, no = 0, arrow = 0, c, i, j, cnt[128];
+    const char *p;
+    memset(cnt, 0, sizeof cnt);
+    for (c = 0; c < 128; c++) size[c] = -1;
+    for (p = eq; *p; p++) {
+        if (*p == ' ') continue;
+        if (*p == '-' && p[1] == '>' && !arrow) {
+            arrow = 1;
+            p++;
+            continue;
+        }
+        if (*p == ',' && !arrow) {
+            if (++k >= n) break;
+            continue;
+        }
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))) {
+            TL__FAIL(TL_ERR_ARG, "tl_einsum: invalid subscript '%c' in \"%s\" (letters, ',' and '->' only; no '...')",
+                     *p, eq);
+            return 0;
+        }
+        if (arrow) {
+            if (no >= TL_MAX_DIMS) break;
+            for (j = 0; j < no; j++)
+                if (out[j] == *p) {
+                    TL__FAIL(TL_ERR_ARG, "tl_einsum: output subscript '%c' appears more than once in \"%s\"", *p, eq);
+                    return 0;
+                }
+            out[no++] = *p;
+        } else {
+            if (len[k] >= TL_MAX_DIMS) break;
+            lab[k][len[k]++] = *p;
+            cnt[(int)*p]++;
+        }
+    }
+    if (*p || k != n - 1) {
+        TL__FAIL(TL_ERR_ARG, "tl_einsum: \"%s\" does not describe %d operand%s of at most %d dims", eq, n,
+                 n > 1 ? "s" : "", TL_MAX_DIMS);
+        return 0;
+    }
+    for (k = 0; k < n; k++) {
+        lab[k][len[k]] = 0;
+        if (len[k] != ops[k]->ndim) {
+            TL__FAIL(TL_ERR_SHAPE, "tl_einsum: the number of subscripts in \"%s\" (%d) does not match the number of "
+                     "dimensions (%d) of operand %d %s", eq, len[k], ops[k]->ndim, k, TL__SH(ops[k]));
+            return 0;
+        }
+        for (i = 0; i < len[k]; i++) {
+            c = lab[k][i];
+            if (size[c] >= 0 && size[c] != ops[k]->shape[i]) {
+                TL__FAIL(TL_ERR_SHAPE, "tl_einsum: subscript '%c' has size %lld for operand %d %s, which does not "
+                         "match the previous size %lld (\"%s\")", c, (long long)ops[k]->shape[i], k, TL__SH(ops[k]),
+                         (long long)size[c], eq);
+                return 0;
+            }
+            size[c] = ops[k]->shape[i];
+        }
+    }
+    if (!arrow)
+        for (c = 0; c < 128; c++)
+            if (cnt[c] == 1 && no < TL_MAX_DIMS) out[no++] = (char)c;
+    out[no] = 0;
+    for (i = 0; i < no; i++)
+        if (size[(int)out[i]] < 0) {
+            TL__FAIL(TL_ERR_ARG, "tl_einsum: output subscript '%c' of \"%s\" appears in no operand", out[i], eq);
+            return 0;
+        }
+    return 1;
+}
+TLDEF tl_tensor *tl_einsum(const char *equation, int n, tl_tensor *const *operands) {
+    char lab[2][TL_MAX_DIMS + 1], out[TL_MAX_DIMS + 1];
+    int64_t size[128];
+    tl_tensor *x[2] = {NULL, NULL}, *r = NULL;
+    tl_scope sc;
+    int k, i;
+    if (tl__null_in("tl_einsum", equation)) return NULL;
+    if (n < 1 || n > 2 || !operands)
+        return TL__FAILN(TL_ERR_ARG, "tl_einsum: 1 or 2 operands are supported (got %d for \"%s\")", n, equation);
+    for (k = 0; k < n; k++)
+        if (tl__null_in("tl_einsum", operands[k])) return NULL;
+    if (!tl__einsum_parse(equation, n, operands, lab, out, size)) return NULL;
+    sc = tl_scope_begin();
+    /* a label repeated within an operand takes the diagonal: x where the two indices agree (a mask,
+       so inf/NaN elsewhere stay out), summed over the second of the two dims */
+    for (k = 0; k < n; k++) {
+        int p, q, found = 1;
+        x[k] = operands[k];
+        while (found && x[k]) {
+            found = 0;
+            for (q = 1; lab[k][q] && !found; q++)
+                for (p = 0; p < q && !found; p++)
+                    if (lab[k][p] == lab[k][q]) {
+                        int64_t ms[TL_MAX_DIMS], nn = x[k]->shape[p], a, b2;
+                        tl_tensor *mask;
+                        for (i = 0; i < x[k]->ndim; i++) ms[i] = i == p || i == q ? nn : 1;
+                        mask = tl_zeros(x[k]->ndim, ms, TL_BOOL);
+                        if (!mask) {
+                            x[k] = NULL;
+                            break;
+                        }
+                        for (a = 0; a < nn; a++)
+                            for (b2 = 0; b2 < nn; b2++) ((uint8_t *)tl_data_ptr(mask))[a * nn + b2] = (uint8_t)(a == b2);
+                        x[k] = tl_sum(tl_where(mask, x[k], tl_zeros(0, NULL, x[k]->dtype)), q, 0);
+                        memmove(lab[k] + q, lab[k] + q + 1, strlen(lab[k] + q));
+                        found = 1;
+                    }
+        }
+    }
+    /* sum out every label that is neither in the output nor in the other operand */
+    for (k = 0; k < n; k++) {
+        int dims[TL_MAX_DIMS], nd = 0, m = 0;
+        char keep[TL_MAX_DIMS + 1];
+        if (!x[k]) continue;
+        for (i = 0; lab[k][i]; i++) {
+            int c = lab[k][i];
+            if (!strchr(out, c) && !(n == 2 && strchr(lab[1 - k], c))) dims[nd++] = i;
+            else keep[m++] = (char)c;
+        }
+        keep[m] = 0;
+        if (nd) {
+            x[k] = tl_sum_dims(x[k], nd, dims, 0);
+            memcpy(lab[k], keep, (size_t)m + 1);
+        }
+    }
+    if (n == 1) {
+        int perm[TL_MAX_DIMS];
+        for (i = 0; out[i]; i++) perm[i] = (int)(strchr(lab[0], out[i]) - lab[0]);
+        r = x[0] && x[0]->ndim ? tl_permute(x[0], x[0]->ndim, perm) : (x[0] ? tl_clone(x[0]) : NULL);
+    } else if (x[0] && x[1]) {
+        /* labels: batch (both, kept), contracted (both, summed), a-only and b-only (kept) */
+        char bl[TL_MAX_DIMS + 1], al[TL_MAX_DIMS + 1], cl[TL_MAX_DIMS + 1], ol[TL_MAX_DIMS + 1], L[3 * TL_MAX_DIMS + 1];
+        int nb = 0, na = 0, nc = 0, nob = 0, pa[TL_MAX_DIMS], pb[TL_MAX_DIMS], po[TL_MAX_DIMS], j, nl = 0;
+        int64_t Bt = 1, M = 1, K = 1, N = 1, s3[3], rs[3 * TL_MAX_DIMS];
+        memset(rs, 0, sizeof rs);
+        for (i = 0; lab[0][i]; i++) {
+            int c = lab[0][i];
+            if (strchr(lab[1], c)) {
+                if (strchr(out, c)) bl[nb++] = (char)c;
+                else cl[nc++] = (char)c;
+            } else al[na++] = (char)c;
+        }
+        for (i = 0; lab[1][i]; i++)
+            if (!strchr(lab[0], lab[1][i])) ol[nob++] = lab[1][i];
+        for (i = 0; i < nb; i++) Bt *= size[(int)bl[i]];
+        for (i = 0; i < na; i++) M *= size[(int)al[i]];
+        for (i = 0; i < nc; i++) K *= size[(int)cl[i]];
+        for (i = 0; i < nob; i++) N *= size[(int)ol[i]];
+        for (j = 0, i = 0; i < nb; i++) pa[j++] = (int)(strchr(lab[0], bl[i]) - lab[0]);
+        for (i = 0; i < na; i++) pa[j++] = (int)(strchr(lab[0], al[i]) - lab[0]);
+        for (i = 0; i < nc; i++) pa[j++] = (int)(strchr(lab[0], cl[i]) - lab[0]);
+        for (j = 0, i = 0; i < nb; i++) pb[j++] = (int)(strchr(lab[1], bl[i]) - lab[1]);
+        for (i = 0; i < nc; i++) pb[j++] = (int)(strchr(lab[1], cl[i]) - lab[1]);
+        for (i = 0; i < nob; i++) pb[j++] = (int)(strchr(lab[1], ol[i]) - lab[1]);
+        s3[0] = Bt;
+        s3[1] = M;
+        s3[2] = K;
+        if (x[0]->ndim) x[0] = tl_permute(x[0], x[0]->ndim, pa);
+        x[0] = tl_reshape(x[0], 3, s3);
+        s3[1] = K;
+        s3[2] = N;
+        if (x[1] && x[1]->ndim) x[1] = tl_permute(x[1], x[1]->ndim, pb);
+        x[1] = tl_reshape(x[1], 3, s3);
+        r = tl_bmm(x[0], x[1]); /* [Bt, M, N] */
+        for (i = 0; i < nb; i++) L[nl++] = bl[i];
+        for (i = 0; i < na; i++) L[nl++] = al[i];
+        for (i = 0; i < nob; i++) L[nl++] = ol[i];
+        L[nl] = 0;
+        for (i = 0; i < nl; i++) rs[i] = size[(int)L[i]];
+        r = tl_reshape(r, nl, rs);
+        for (i = 0; out[i]; i++) po[i] = (int)(strchr(L, out[i]) - L);
+        if (r && nl) r = tl_permute(r, nl, po);
     }
     return tl__composite_end(sc, r);
 }

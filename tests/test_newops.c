@@ -373,12 +373,48 @@ TEST(pad_interpolate) {
     tl_scope_end(s);
 }
 
+static tl_tensor *g_einsum(tl_tensor *const *x, const void *c) {
+    tl_tensor *ops[2];
+    ops[0] = tl_transpose(x[0], 0, 2);
+    ops[1] = x[1];
+    return tl_einsum((const char *)c, 2, ops);
+}
+TEST(einsum) {
+    tl_scope s = tl_scope_begin();
+    tl_tensor *a = f64(S(2, 3), (const double[]){1, 2, 3, 4, 5, 6}), *b = f64(S(3, 2), (const double[]){1, 0, 0, 1, 1, 1});
+    tl_tensor *ab[2] = {a, b}, *aa[2], *l1, *l2, *xs[2];
+    CHECK(SAME(tl_einsum("ij,jk->ik", 2, ab), 4, 5, 10, 11));
+    CHECK(SAME(tl_einsum("ij,jk", 2, ab), 4, 5, 10, 11));
+    CHECK(SAME(tl_einsum("ij->ji", 1, ab), 1, 4, 2, 5, 3, 6));
+    CHECK(SAME(tl_einsum("ij->", 1, ab), 21) && tl_ndim(tl_einsum("ij->", 1, ab)) == 0);
+    CHECK(SAME(tl_einsum("ij -> j", 1, ab), 5, 7, 9));
+    aa[0] = a;
+    aa[1] = a;
+    CHECK(SAME(tl_einsum("ij,ij->i", 2, aa), 14, 77));
+    CHECK(SAME(tl_einsum("ij,kj->ik", 2, aa), 14, 32, 32, 77));
+    CHECK(tl_numel(tl_einsum("ij,kl->ijkl", 2, aa)) == 36);
+    CHECK(tl_einsum("ii->i", 1, aa) == NULL && failed_with(TL_ERR_SHAPE, "subscript 'i'"));
+    aa[0] = f64(S(2, 2), (const double[]){1, INFINITY, NAN, 4});
+    CHECK(SAME(tl_einsum("ii->i", 1, aa), 1, 4) && SAME(tl_einsum("ii", 1, aa), 5));
+    aa[0] = a;
+    CHECK(tl_einsum("ij,jk->ik", 2, aa) == NULL && failed_with(TL_ERR_SHAPE, "subscript 'j'"));
+    CHECK(tl_einsum("ijk->i", 1, aa) == NULL && failed_with(TL_ERR_SHAPE, "number of subscripts"));
+    CHECK(tl_einsum("...ij->i", 1, aa) == NULL && failed_with(TL_ERR_ARG, "tl_einsum"));
+    l1 = gk_leaf(S(3, 2, 2), (const double[]){0.3, -1.2, 2.5, 0.7, 1.1, -0.4, 0.9, 2.2, -2.1, 1.7, 0.2, -0.6});
+    l2 = gk_leaf(S(2, 3, 2), (const double[]){1.3, 0.2, -0.5, 0.7, 2.1, -1.4, 0.9, 0.2, -1.1, 0.7, 0.25, 0.6});
+    xs[0] = l1;
+    xs[1] = l2;
+    GK_CHECK(g_einsum, "jbi,bkj->bik", 2, xs, 1e-6); /* l1 transposed is [2, 2, 3]: labels j b i */
+    GK_CHECK(g_einsum, "jbi,bkj->kb", 2, xs, 1e-6);
+    tl_scope_end(s);
+}
+
 static const th_case tests[] = {
     TH_CASE(rounding_values), TH_CASE(rounding_grad_is_zero), TH_CASE(remainder_fmod_signs),
     TH_CASE(remainder_fmod_grad), TH_CASE(isnan_isinf_isfinite_nan_to_num), TH_CASE(any_all),
     TH_CASE(isclose_allclose_equal), TH_CASE(clamp_tensor), TH_CASE(addcmul_addcdiv_lerp),
     TH_CASE(new_full_zeros_ones), TH_CASE(sort_argsort_topk), TH_CASE(sort_topk_cumprod_grad),
     TH_CASE(flip_roll_repeat_tile_tril_triu), TH_CASE(scatter_scatter_add_index_add),
-    TH_CASE(one_hot), TH_CASE(pad_interpolate),
+    TH_CASE(one_hot), TH_CASE(pad_interpolate), TH_CASE(einsum),
 };
 int main(void) { return TH_RUN(tests); }

@@ -70,6 +70,7 @@ static tl_tensor *extra_op(const case_t *c, tl_tensor **ins, tl_tensor **idx, in
     if (IS("index_add")) return tl_index_add(T(0), I(0), T(1), T(2), D(0));
     if (IS("one_hot")) return tl_one_hot(T(0), c->ints[0]);
     if (IS("pad")) return tl_pad(T(0), c->ni - 1, v + 1, (tl_pad_mode)I(0), D(0)); /* ints: mode, pad... */
+    if (strncmp(c->op, "einsum:", 7) == 0) return tl_einsum(c->op + 7, c->nt, ins); /* "einsum:EQUATION" */
     if (IS("interpolate")) return tl_interpolate(T(0), c->ints[1], c->ints[2], (tl_interp_mode)I(0), I(3));
     *unknown = 1;
     return NULL;

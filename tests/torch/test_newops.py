@@ -120,6 +120,8 @@ def torch_op(op, ints, dbls, T):
         if ints[0] == 0:
             return F.interpolate(x, size=(ints[1], ints[2]), mode="nearest"), None
         return F.interpolate(x, size=(ints[1], ints[2]), mode="bilinear", align_corners=bool(ints[3])), None
+    if op.startswith("einsum:"):
+        return torch.einsum(op[7:], *T), None
     raise ValueError(op)
 
 
@@ -317,6 +319,16 @@ def gen():
         for oh, ow in ((5, 7), (2, 3), (4, 4), (1, 1), (8, 3)):
             add("interpolate", [mode, oh, ow, ac], [], [make([2, 2, rng.randint(1, 4), rng.randint(2, 5)], g,
                                                              rng.choice("ctp"))])
+    # ---- einsum (one or two operands); the op name carries the equation
+    for eq, shapes in (("ij,jk->ik", ([3, 4], [4, 5])), ("ij,jk", ([2, 3], [3, 2])), ("bij,bjk->bik", ([2, 3, 4], [2, 4, 2])),
+                       ("i,i->", ([5], [5])), ("i,j->ij", ([3], [4])), ("ij,kj->ik", ([3, 4], [2, 4])),
+                       ("bhqd,bhkd->bhqk", ([2, 2, 3, 4], [2, 2, 5, 4])), ("ij,ij->i", ([3, 4], [3, 4])),
+                       ("ijk,jl->lik", ([2, 3, 4], [3, 2])), ("ij,jk->", ([2, 3], [3, 2])), ("ij->ji", ([3, 4],)),
+                       ("ijk->j", ([2, 3, 4],)), ("ij", ([2, 3],)), ("ba,ac", ([2, 3], [3, 2])),
+                       ("ii->i", ([3, 3],)), ("ii", ([3, 3],)), ("bii,bi->bi", ([2, 3, 3], [2, 3])),
+                       ("iji->j", ([3, 2, 3],)), ("ij,jk->ik", ([3, 4], [3, 5]))):
+        for _ in range(2):
+            add("einsum:" + eq, [], [], [make(s, g, lay(len(s))) for s in shapes])
 
 
 def compare_exact_or_close(got, ref, rt, what):
