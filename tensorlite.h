@@ -3954,6 +3954,18 @@ static int64_t tl__index_at(const tl_tensor *index, int64_t off) {
     return index->dtype == TL_I64 ? *(const int64_t *)p : (int64_t) * (const int32_t *)p;
 }
 
+/* Records op id on out (inputs t, index, src) with dim d and the index saved for backward: the
+   indexing ops' shared tail. 0 (error recorded) on failure. */
+static int tl__record_indexed(tl_tensor *out, tl__op id, const tl_tensor *t, const tl_tensor *index,
+                              const tl_tensor *src, int d) {
+    if (!tl__record(out, id, t, index, src)) return 0;
+    if (out->grad_fn) {
+        out->grad_fn->ip[0] = d;
+        tl__save_in(out->grad_fn, 1);
+    }
+    return 1;
+}
+
 static tl_tensor *tl__index_select_impl(const char *op, const tl_tensor *t, int dim, const tl_tensor *index);
 TLDEF tl_tensor *tl_index_select(const tl_tensor *t, int dim, const tl_tensor *index) {
     TL__CHECK2("tl_index_select", t, index);
@@ -3994,15 +4006,9 @@ static tl_tensor *tl__index_select_impl(const char *op, const tl_tensor *t, int 
         tl__release(src);
         tl__release(dst);
     }
-    if (tl__wants_grad(t, NULL, NULL)) {
-        if (!tl__record(out, TL__OP_INDEX_SELECT, t, index, NULL)) {
-            tl__release(out);
-            return NULL;
-        }
-        if (out->grad_fn) {
-            out->grad_fn->ip[0] = d;
-            tl__save_in(out->grad_fn, 1);
-        }
+    if (tl__wants_grad(t, NULL, NULL) && !tl__record_indexed(out, TL__OP_INDEX_SELECT, t, index, NULL, d)) {
+        tl__release(out);
+        return NULL;
     }
     return out;
 }
@@ -4053,15 +4059,9 @@ static tl_tensor *tl__gather_impl(const tl_tensor *t, int dim, const tl_tensor *
             idx[k] = 0;
         }
     }
-    if (tl__wants_grad(t, NULL, NULL)) {
-        if (!tl__record(out, TL__OP_GATHER, t, index, NULL)) {
-            tl__release(out);
-            return NULL;
-        }
-        if (out->grad_fn) {
-            out->grad_fn->ip[0] = d;
-            tl__save_in(out->grad_fn, 1);
-        }
+    if (tl__wants_grad(t, NULL, NULL) && !tl__record_indexed(out, TL__OP_GATHER, t, index, NULL, d)) {
+        tl__release(out);
+        return NULL;
     }
     return out;
 }
@@ -4372,15 +4372,11 @@ static tl_tensor *tl__scatter_op(const char *op, tl__op id, const tl_tensor *t, 
     if (mode == 2 && !tl__value_fits(op, t->dtype, value, t->shape, t->ndim)) return NULL;
     out = tl__scatter_raw(op, t, d, index, src, value, mode);
     if (out && tl__wants_grad(t, src, NULL)) {
-        if (!tl__record(out, id, t, index, src)) {
+        if (!tl__record_indexed(out, id, t, index, src, d)) {
             tl__release(out);
             return NULL;
         }
-        if (out->grad_fn) {
-            out->grad_fn->ip[0] = d;
-            tl__save_in(out->grad_fn, 1);
-            if (mode == 2) out->grad_fn->tname = "ScatterBackward1";
-        }
+        if (out->grad_fn && mode == 2) out->grad_fn->tname = "ScatterBackward1";
     }
     return out;
 }
@@ -4464,15 +4460,11 @@ TLDEF tl_tensor *tl_index_add(const tl_tensor *t, int dim, const tl_tensor *inde
         }
     }
     if (tl__wants_grad(t, source, NULL)) {
-        if (!tl__record(out, TL__OP_INDEX_ADD, t, index, source)) {
+        if (!tl__record_indexed(out, TL__OP_INDEX_ADD, t, index, source, d)) {
             tl__release(out);
             return NULL;
         }
-        if (out->grad_fn) {
-            out->grad_fn->ip[0] = d;
-            out->grad_fn->p[0] = alpha;
-            tl__save_in(out->grad_fn, 1);
-        }
+        if (out->grad_fn) out->grad_fn->p[0] = alpha;
     }
     return tl__ret(out);
 }

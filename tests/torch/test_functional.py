@@ -936,6 +936,38 @@ def run_runner(runner, blob, n):
         return results, crashed
 
 
+def check_idx_and_grads(c, ref, res, why, s_grads, rtol, want_idx):
+    """Appends to why what differs from torch after a successful forward: the second output
+    (indices, exactly, when want_idx), requires_grad of the output, the backward status, and each
+    leaf's gradient (presence, then values with rtol[dtype] and scale s_grads[j])."""
+    if want_idx:
+        if len(res["outs"]) < 2:
+            why.append("no indices returned")
+        else:
+            e = compare(res["outs"][1], ref["idx"], 0, None, "indices")
+            if e:
+                why.append(e)
+    if bool(res["out_rg"]) != bool(ref["rg"]):
+        why.append("output requires_grad %d, torch %d" % (res["out_rg"], ref["rg"]))
+    if res["bstatus"] != 0:
+        why.append("backward failed (status %d): %s" % (res["bstatus"], res["bmsg"]))
+    elif ref["W"] is not None:
+        for j, inp in enumerate(c["ins"]):
+            if inp is None or inp.leaf_at < 0:
+                continue
+            rg, gg = ref["grads"][j], res["grads"][j]
+            if rg is None and isinstance(gg, tuple):
+                continue
+            if rg is None:
+                why.append("input %d: tensorlite has a grad, torch's is None" % j)
+            elif isinstance(gg, tuple):
+                why.append("input %d: no grad (%s), torch has one" % (j, gg[0]))
+            else:
+                e = compare(gg, rg, rtol[F32] if rg.dtype == torch.float32 else rtol[F64], s_grads[j], "grad %d" % j)
+                if e:
+                    why.append(e)
+
+
 # ============================================================================ main
 def main():
     ap = argparse.ArgumentParser()
@@ -993,33 +1025,8 @@ def main():
                 e = compare(got, ref["out"], rt, s_out, "output")
                 if e:
                     why.append(e)
-            if ref["idx"] is not None and c["ints"][11]:  # the case asked tensorlite for the indices
-                if len(res["outs"]) < 2:
-                    why.append("no indices returned")
-                else:
-                    e = compare(res["outs"][1], ref["idx"], 0, None, "indices")
-                    if e:
-                        why.append(e)
-            if bool(res["out_rg"]) != bool(ref["rg"]):
-                why.append("output requires_grad %d, torch %d" % (res["out_rg"], ref["rg"]))
-            if res["bstatus"] != 0:
-                why.append("backward failed (status %d): %s" % (res["bstatus"], res["bmsg"]))
-            elif ref["W"] is not None:
-                for j, inp in enumerate(c["ins"]):
-                    if inp is None or inp.leaf_at < 0:
-                        continue
-                    rg, gg = ref["grads"][j], res["grads"][j]
-                    if rg is None and isinstance(gg, tuple):
-                        continue
-                    if rg is None:
-                        why.append("input %d: tensorlite has a grad, torch's is None" % j)
-                    elif isinstance(gg, tuple):
-                        why.append("input %d: no grad (%s), torch has one" % (j, gg[0]))
-                    else:
-                        rtg = RTOL[F32] if rg.dtype == torch.float32 else RTOL[F64]
-                        e = compare(gg, rg, rtg, s_grads[j], "grad %d" % j)
-                        if e:
-                            why.append(e)
+            # the indices only when the case asked tensorlite for them
+            check_idx_and_grads(c, ref, res, why, s_grads, RTOL, ref["idx"] is not None and c["ints"][11])
             # conditioning: torch float32 vs torch float64 under the same rule
             if dt == F32 and not why:
                 r64 = run_torch(c, F32, W=ref["W"], up64=True)

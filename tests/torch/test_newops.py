@@ -331,10 +331,6 @@ def gen():
             add("einsum:" + eq, [], [], [make(s, g, lay(len(s))) for s in shapes])
 
 
-def compare_exact_or_close(got, ref, rt, what):
-    return tf.compare(got, ref, rt, None, what)
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runner", default=os.path.join(tf.BUILD, "newops_runner"))
@@ -366,36 +362,10 @@ def main():
         else:
             rt = RTOL[F32] if ref["out"].dtype == torch.float32 else RTOL[F64]
             got = res["outs"][0]
-            e = ("output: %s" % (got,)) if isinstance(got, tuple) else compare_exact_or_close(got, ref["out"], rt, "output")
+            e = ("output: %s" % (got,)) if isinstance(got, tuple) else tf.compare(got, ref["out"], rt, None, "output")
             if e:
                 why.append(e)
-            if ref["idx"] is not None:
-                if len(res["outs"]) < 2:
-                    why.append("no indices returned")
-                else:
-                    e = tf.compare(res["outs"][1], ref["idx"], 0, None, "indices")
-                    if e:
-                        why.append(e)
-            if bool(res["out_rg"]) != bool(ref["rg"]):
-                why.append("output requires_grad %d, torch %d" % (res["out_rg"], ref["rg"]))
-            if res["bstatus"] != 0:
-                why.append("backward failed (status %d): %s" % (res["bstatus"], res["bmsg"]))
-            elif ref["W"] is not None:
-                for j, inp in enumerate(c["ins"]):
-                    if inp is None or inp.leaf_at < 0:
-                        continue
-                    rg, gg = ref["grads"][j], res["grads"][j]
-                    if rg is None and isinstance(gg, tuple):
-                        continue
-                    if rg is None:
-                        why.append("input %d: tensorlite has a grad, torch's is None" % j)
-                    elif isinstance(gg, tuple):
-                        why.append("input %d: no grad (%s), torch has one" % (j, gg[0]))
-                    else:
-                        e = tf.compare(gg, rg, RTOL[F32] if rg.dtype == torch.float32 else RTOL[F64], None,
-                                       "grad %d" % j)
-                        if e:
-                            why.append(e)
+            tf.check_idx_and_grads(c, ref, res, why, [None] * len(c["ins"]), RTOL, ref["idx"] is not None)
         if res is not None and res["live"] != (0, 0):
             why.append("leak: live tensors %+d, storages %+d" % res["live"])
         p = per.setdefault(c["op"], [0, 0])
