@@ -936,6 +936,33 @@ def run_runner(runner, blob, n):
         return results, crashed
 
 
+def tally(per, key, res, why, fails, item):
+    """Adds a leak (live tensors/storages after the case) to why, then counts the case as passed or
+    failed under per[key] and keeps item in fails when it failed."""
+    if res is not None and res["live"] != (0, 0):
+        why.append("leak: live tensors %+d, storages %+d" % res["live"])
+    p = per.setdefault(key, [0, 0])
+    p[1 if why else 0] += 1
+    if why:
+        fails.append(item)
+
+
+def status_problems(ref, res, crash_msg):
+    """[] when tensorlite and torch agree on success/failure, else why: no result (crash_msg), torch
+    raises but tensorlite succeeded (or the runner itself failed), or tensorlite failed alone."""
+    if res is None:
+        return [crash_msg]
+    if ref["error"]:
+        if res["status"] == 0:
+            return ["torch raises (%s) but tensorlite succeeded" % ref["error"]]
+        if res["status"] <= -100:
+            return ["runner status %d: %s" % (res["status"], res["msg"])]
+        return []
+    if res["status"] != 0:
+        return ["tensorlite failed (status %d: %s); torch succeeds" % (res["status"], res["msg"])]
+    return []
+
+
 def check_idx_and_grads(c, ref, res, why, s_grads, rtol, want_idx):
     """Appends to why what differs from torch after a successful forward: the second output
     (indices, exactly, when want_idx), requires_grad of the output, the backward status, and each
@@ -1005,17 +1032,8 @@ def main():
     for k, (ci, c, dt) in enumerate(runs):
         ref = refs[k]
         res = results.get(k)
-        why = []
-        if res is None:
-            why.append(crashed.get(k, "no result (runner crashed earlier?)"))
-        elif ref["error"]:
-            if res["status"] == 0:
-                why.append("torch raises (%s) but tensorlite succeeded" % ref["error"])
-            elif res["status"] <= -100:
-                why.append("runner status %d: %s" % (res["status"], res["msg"]))
-        elif res["status"] != 0:
-            why.append("tensorlite failed (status %d: %s); torch succeeds" % (res["status"], res["msg"]))
-        else:
+        why = status_problems(ref, res, crashed.get(k, "no result (runner crashed earlier?)"))
+        if not why and res is not None and not ref["error"]:
             rt = RTOL[F32] if ref["out"].dtype == torch.float32 else RTOL[F64]
             s_out, s_grads = scales(c, dt, ref)
             got = res["outs"][0]
@@ -1039,14 +1057,7 @@ def main():
                     if e:
                         notes.append("case %d [%s] %s float32: torch float32 vs float64: %s" % (ci, c["group"],
                                                                                                 c["desc"], e))
-        if res is not None and res["live"] != (0, 0):
-            why.append("leak: live tensors %+d, storages %+d" % res["live"])
-        g = per_group.setdefault(c["group"], [0, 0])
-        if why:
-            g[1] += 1
-            fails.append((ci, c, dt, ref, why))
-        else:
-            g[0] += 1
+        tally(per_group, c["group"], res, why, fails, (ci, c, dt, ref, why))
     os.makedirs(BUILD, exist_ok=True)
     with open(os.path.join(BUILD, "functional_failures.txt"), "w") as f:
         for ci, c, dt, ref, why in fails:

@@ -349,31 +349,16 @@ def main():
     results, crashed = tf.run_runner(a.runner, b"".join(blob), len(runs))
     fails, per = [], {}
     for k, (ci, c, dt) in enumerate(runs):
-        ref, res, why = refs[k], results.get(k), []
-        if res is None:
-            why.append(crashed.get(k, "no result"))
-        elif ref["error"]:
-            if res["status"] == 0:
-                why.append("torch raises (%s) but tensorlite succeeded" % ref["error"])
-            elif res["status"] <= -100:
-                why.append("runner status %d: %s" % (res["status"], res["msg"]))
-        elif res["status"] != 0:
-            why.append("tensorlite failed (status %d: %s); torch succeeds" % (res["status"], res["msg"]))
-        else:
+        ref, res = refs[k], results.get(k)
+        why = tf.status_problems(ref, res, crashed.get(k, "no result"))
+        if not why and res is not None and not ref["error"]:
             rt = RTOL[F32] if ref["out"].dtype == torch.float32 else RTOL[F64]
             got = res["outs"][0]
             e = ("output: %s" % (got,)) if isinstance(got, tuple) else tf.compare(got, ref["out"], rt, None, "output")
             if e:
                 why.append(e)
             tf.check_idx_and_grads(c, ref, res, why, [None] * len(c["ins"]), RTOL, ref["idx"] is not None)
-        if res is not None and res["live"] != (0, 0):
-            why.append("leak: live tensors %+d, storages %+d" % res["live"])
-        p = per.setdefault(c["op"], [0, 0])
-        if why:
-            p[1] += 1
-            fails.append((ci, c, dt, ref, why))
-        else:
-            p[0] += 1
+        tf.tally(per, c["op"], res, why, fails, (ci, c, dt, ref, why))
     os.makedirs(tf.BUILD, exist_ok=True)
     with open(os.path.join(tf.BUILD, "newops_failures.txt"), "w") as f:
         for ci, c, dt, ref, why in fails:
