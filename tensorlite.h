@@ -8556,7 +8556,8 @@ TLDEF tl_tensor *tl_einsum(const char *equation, int n, tl_tensor *const *operan
     tl_scope sc;
     int k, i;
     if (tl__null_in("tl_einsum", equation)) return NULL;
-    if (n < 1 || n > 2 || !operands)
+    if (!operands) return TL__FAILN(TL_ERR_ARG, "tl_einsum: operands is NULL (\"%s\")", equation);
+    if (n < 1 || n > 2)
         return TL__FAILN(TL_ERR_ARG, "tl_einsum: 1 or 2 operands are supported (got %d for \"%s\")", n, equation);
     for (k = 0; k < n; k++)
         if (tl__null_in("tl_einsum", operands[k])) return NULL;

@@ -409,6 +409,30 @@ TEST(einsum) {
     tl_scope_end(s);
 }
 
+/* empty and 0-dim inputs: results of torch's shapes, no crash, nothing leaked */
+TEST(empty_and_scalar_inputs) {
+    tl_scope s = tl_scope_begin();
+    tl_tensor *e = tl_zeros(S(2, 0), TL_F32), *z0 = tl_scalar_tensor(3, TL_F64), *ix = NULL, *r;
+    r = tl_sort(e, 1, 0, &ix);
+    CHECK(r && ix && tl_numel(r) == 0 && tl_dtype_of(ix) == TL_I64);
+    r = tl_topk(z0, 1, 0, 1, 1, &ix);
+    CHECK(r && tl_ndim(r) == 0 && SAME(r, 3) && SAME(ix, 0));
+    CHECK(tl_numel(tl_cumprod(e, 1)) == 0 && SAME(tl_cumprod(z0, 0), 3));
+    CHECK(SAME(tl_flip(z0, 0, NULL), 3) && tl_numel(tl_roll(e, 1, (const int64_t[]){3}, 0, NULL)) == 0);
+    r = tl_repeat(z0, S(2, 3));
+    CHECK(r && tl_ndim(r) == 2 && tl_numel(r) == 6);
+    CHECK(SAME(tl_any(e, 1, 0), 0, 0) && SAME(tl_all(e, 1, 0), 1, 1) && SAME(tl_any(z0, 0, 0), 1));
+    CHECK(tl_ndim(tl_one_hot(tl_zeros(S(0), TL_I64), 0)) == 2);
+    CHECK(tl_one_hot(tl_zeros(S(0), TL_I64), -1) == NULL && failed_with(TL_ERR_ARG, "empty"));
+    r = tl_pad(e, 2, (const int64_t[]){1, 1}, TL_PAD_CONSTANT, 2);
+    CHECK(r && SAME(r, 2, 2, 2, 2));
+    CHECK(SAME(tl_einsum("i,i->", 2, (tl_tensor *[]){tl_zeros(S(0), TL_F32), tl_zeros(S(0), TL_F32)}), 0));
+    CHECK(tl_einsum("ij", 1, NULL) == NULL && failed_with(TL_ERR_ARG, "operands is NULL"));
+    CHECK(tl_allclose(e, e, 1e-5, 1e-8, 0) == 1 && tl_equal(e, e) == 1);
+    CHECK(tl_sort(NULL, 0, 0, &ix) == NULL && ix == NULL && failed_with(TL_ERR_ARG, "tl_sort"));
+    tl_scope_end(s);
+}
+
 static const th_case tests[] = {
     TH_CASE(rounding_values), TH_CASE(rounding_grad_is_zero), TH_CASE(remainder_fmod_signs),
     TH_CASE(remainder_fmod_grad), TH_CASE(isnan_isinf_isfinite_nan_to_num), TH_CASE(any_all),
@@ -416,5 +440,6 @@ static const th_case tests[] = {
     TH_CASE(new_full_zeros_ones), TH_CASE(sort_argsort_topk), TH_CASE(sort_topk_cumprod_grad),
     TH_CASE(flip_roll_repeat_tile_tril_triu), TH_CASE(scatter_scatter_add_index_add),
     TH_CASE(one_hot), TH_CASE(pad_interpolate), TH_CASE(einsum),
+    TH_CASE(empty_and_scalar_inputs),
 };
 int main(void) { return TH_RUN(tests); }
