@@ -12,18 +12,18 @@
        tl_manual_seed(0);                                  // same weights as torch.manual_seed(0)
        tl_module *net = tl_nn_sequential(3, (tl_module *[]){
            tl_nn_linear(1, 32, 1), tl_nn_tanh(), tl_nn_linear(32, 1, 1)});
-       tl_named_tensors *params = tl_module_named_parameters(net);
+       tl_sgd_desc sgd = tl_sgd_desc_default();
+       sgd.lr = 0.05;
+       tl_optim *opt = tl_optim_sgd(tl_parameters(net), &sgd); // optim.SGD(net.parameters(), lr=0.05)
        for (int step = 0; step < 2000; step++) {
            tl_scope s = tl_scope_begin();                  // the step's temporaries die at its end
            tl_tensor *loss = tl_mse_loss(tl_module_forward(net, x), y, TL_REDUCTION_MEAN);
-           tl_module_zero_grad(net);
+           tl_optim_zero_grad(opt);
            if (tl_backward(loss) != TL_OK) fprintf(stderr, "%s\n", tl_last_error());
-           tl_no_grad_begin();                             // p -= lr * p.grad
-           for (int i = 0; i < params->n; i++)
-               tl_add_alpha_(params->tensors[i], tl_grad(params->tensors[i]), -0.05);
-           tl_no_grad_end();
+           tl_optim_step(opt);                             // p -= lr * p.grad
            tl_scope_end(s);
        }
+       tl_optim_free(opt);
 
    (examples/00_quickstart.c is this loop as a whole program; it prints PyTorch's losses.)
 
@@ -43,6 +43,7 @@
        >>serialize  tl_value trees, torch.save-compatible tl_save, safe tl_load (torch 1.6-2.x files)
        >>random     tl_manual_seed, rand/randn/randint/randperm/bernoulli/multinomial: torch's streams
        >>modules    nn.Module registry, state_dict, repr, Sequential, Linear, Conv2d, pools, nn.init
+       >>optim      SGD/Adam/AdamW/RMSprop/Adagrad, param groups, state_dict, LR schedulers, clip_grad
        >>data       Dataset/TensorDataset/Subset/random_split, samplers, DataLoader (workers, resumable), IDX/.npy/.npz/CSV
        >>debug      tl_print, tl_to_string
 
@@ -1043,6 +1044,152 @@ TLDEF tl_status tl_init_xavier_normal_(tl_tensor *t, double gain);
 /* kaiming_uniform_/normal_(t, a, mode "fan_in"|"fan_out", nonlinearity "leaky_relu"|"relu"|...) */
 TLDEF tl_status tl_init_kaiming_uniform_(tl_tensor *t, double a, const char *mode, const char *nonlinearity);
 TLDEF tl_status tl_init_kaiming_normal_(tl_tensor *t, double a, const char *mode, const char *nonlinearity);
+
+/* ===== >>optim ================================================================================ */
+/* torch.optim in C: SGD, Adam, AdamW, RMSprop, Adagrad with torch 1.13's single-tensor
+   (foreach=False) formulas, param groups, per-parameter state, state_dict/load_state_dict in
+   torch.optim's layout (so a run resumes in either framework), the LR schedulers of
+   torch.optim.lr_scheduler, and torch.nn.utils.clip_grad_norm_ / clip_grad_value_.
+   A step is one fused loop over each parameter's contiguous float32/float64 storage: no
+   temporary tensors, state allocated at a parameter's first step, nothing allocated afterwards.
+   float32 parameters are updated in float32 with torch's order of operations, float64 in double.
+   Ownership: an optimizer holds its own references to its parameters; a tl_param_list given to a
+   constructor or to tl_optim_add_param_group is CONSUMED (freed, also on failure), so
+   tl_optim_sgd(tl_parameters(net), &d) does not leak. A scheduler borrows its optimizer (free the
+   scheduler first). Errors: NULL / a tl_status, with a message naming the call (tl_last_error()). */
+
+typedef struct tl_optim tl_optim;         /* opaque */
+typedef struct tl_scheduler tl_scheduler; /* opaque */
+
+/* A list of parameters (references owned by the list), as model.parameters() yields them. */
+typedef struct tl_param_list {
+    int n;
+    tl_tensor **tensors;
+} tl_param_list;
+/* list(m.parameters()): every parameter once, torch's order. New list (free with tl_param_list_free). */
+TLDEF tl_param_list *tl_parameters(const tl_module *m);
+/* A list of n tensors of your own (each gets a new reference held by the list). */
+TLDEF tl_param_list *tl_param_list_new(int n, tl_tensor *const *tensors);
+TLDEF void tl_param_list_free(tl_param_list *list); /* NULL-safe */
+
+/* Hyperparameters. Get PyTorch's defaults from tl_*_desc_default() and change what you need
+   (zero is a legal value of several fields, so a zeroed struct is not "the defaults"). */
+typedef struct tl_sgd_desc {
+    double lr, momentum, dampening, weight_decay; /* lr 0.001 (torch requires lr; 1e-3 here), 0, 0, 0 */
+    int nesterov, maximize;                      /* 0, 0 */
+} tl_sgd_desc;
+typedef struct tl_adam_desc {
+    double lr, beta1, beta2, eps, weight_decay;  /* 0.001, 0.9, 0.999, 1e-8, 0 (AdamW: 0.01) */
+    int amsgrad, maximize;                       /* 0, 0 */
+} tl_adam_desc;
+typedef tl_adam_desc tl_adamw_desc;
+typedef struct tl_rmsprop_desc {
+    double lr, alpha, eps, weight_decay, momentum; /* 0.01, 0.99, 1e-8, 0, 0 */
+    int centered, maximize;                        /* 0, 0 */
+} tl_rmsprop_desc;
+typedef struct tl_adagrad_desc {
+    double lr, lr_decay, weight_decay, initial_accumulator_value, eps; /* 0.01, 0, 0, 0, 1e-10 */
+    int maximize;                                                     /* 0 */
+} tl_adagrad_desc;
+TLDEF tl_sgd_desc tl_sgd_desc_default(void);
+TLDEF tl_adam_desc tl_adam_desc_default(void);
+TLDEF tl_adamw_desc tl_adamw_desc_default(void);
+TLDEF tl_rmsprop_desc tl_rmsprop_desc_default(void);
+TLDEF tl_adagrad_desc tl_adagrad_desc_default(void);
+
+/* torch.optim.SGD(params, **desc) etc. params is consumed; d NULL means the defaults. The first
+   param group holds params (which must be non-empty, contiguous float32/float64 leaf tensors).
+   Adagrad fills each group's 'sum' with that group's initial_accumulator_value (torch 2.x; 1.13
+   uses the constructor's value for every group and has no state for add_param_group's groups). */
+TLDEF tl_optim *tl_optim_sgd(tl_param_list *params, const tl_sgd_desc *d);
+TLDEF tl_optim *tl_optim_adam(tl_param_list *params, const tl_adam_desc *d);
+TLDEF tl_optim *tl_optim_adamw(tl_param_list *params, const tl_adamw_desc *d);
+TLDEF tl_optim *tl_optim_rmsprop(tl_param_list *params, const tl_rmsprop_desc *d);
+TLDEF tl_optim *tl_optim_adagrad(tl_param_list *params, const tl_adagrad_desc *d);
+/* optimizer.add_param_group({'params': params, **desc}): desc points to the desc struct of the
+   optimizer's own kind (tl_sgd_desc for an SGD optimizer, ...); NULL takes the constructor's
+   hyperparameters (torch's optimizer.defaults), so fill a desc from the constructor's to change
+   a few. params is consumed. A parameter already in another group is an error, as in torch. */
+TLDEF tl_status tl_optim_add_param_group(tl_optim *opt, tl_param_list *params, const void *desc);
+/* optimizer.zero_grad() (set_to_none=True): every parameter's .grad = None. */
+TLDEF tl_status tl_optim_zero_grad(tl_optim *opt);
+/* optimizer.step(): parameters whose .grad is None are skipped (and get no state). */
+TLDEF tl_status tl_optim_step(tl_optim *opt);
+/* optimizer.state_dict(): {'state': {index: {...}}, 'param_groups': [{every key torch 1.13
+   writes, ..., 'params': [indices]}]}, a new tree (the state tensors are referenced, not copied;
+   'step' is a new float32 0-dim tensor, RMSprop's an int, as torch 1.13). Free with tl_value_free. */
+TLDEF tl_value *tl_optim_state_dict(tl_optim *opt);
+/* optimizer.load_state_dict(sd): hyperparameters and state (copied, converted to each parameter's
+   dtype). A group count, parameter count or state shape that differs is an error naming it and
+   leaves the optimizer unchanged. Keys this optimizer does not use are ignored. */
+TLDEF tl_status tl_optim_load_state_dict(tl_optim *opt, const tl_value *state_dict);
+TLDEF int tl_optim_num_groups(const tl_optim *opt);
+TLDEF double tl_optim_get_lr(const tl_optim *opt, int group);          /* NaN + error when out of range */
+TLDEF tl_status tl_optim_set_lr(tl_optim *opt, int group, double lr);  /* param_groups[g]['lr'] = lr */
+TLDEF void tl_optim_free(tl_optim *opt); /* NULL-safe; the parameters keep living */
+/* print(optimizer.state_dict()) as Python prints it. */
+TLDEF int tl_optim_to_string(tl_optim *opt, char *buf, size_t cap);
+#ifndef TL_NO_STDIO
+TLDEF tl_status tl_optim_print(tl_optim *opt);
+#endif
+
+/* LR schedulers (torch.optim.lr_scheduler, last_epoch=-1, verbose=False). Creating one sets each
+   group's 'initial_lr' (if missing) and takes torch's initial step, exactly as torch does. Every
+   scheduler but ReduceLROnPlateau uses torch's recursive (chainable) get_lr, so the lr sequence
+   is torch's to the last bit. */
+TLDEF tl_scheduler *tl_step_lr(tl_optim *opt, int64_t step_size, double gamma);          /* gamma 0.1 */
+TLDEF tl_scheduler *tl_multistep_lr(tl_optim *opt, const int64_t *milestones, int n, double gamma);
+TLDEF tl_scheduler *tl_exponential_lr(tl_optim *opt, double gamma);
+TLDEF tl_scheduler *tl_cosine_annealing_lr(tl_optim *opt, int64_t T_max, double eta_min);
+/* LinearLR(start_factor, end_factor, total_iters): torch's defaults are 1/3, 1.0, 5. */
+TLDEF tl_scheduler *tl_linear_lr(tl_optim *opt, double start_factor, double end_factor, int64_t total_iters);
+/* LambdaLR: lr = base_lr * fn(epoch, user) for every group. */
+TLDEF tl_scheduler *tl_lambda_lr(tl_optim *opt, double (*fn)(int64_t epoch, void *user), void *user);
+/* OneCycleLR(max_lr, total_steps, ...): fields as torch's keywords; get the defaults from
+   tl_onecycle_desc_default() (pct_start 0.3, cos, cycle_momentum, 0.85, 0.95, 25, 1e4, two phases). */
+typedef struct tl_onecycle_desc {
+    double pct_start;
+    int anneal_linear;  /* 0: anneal_strategy='cos', 1: 'linear' */
+    int cycle_momentum; /* cycles 'momentum' (SGD, RMSprop) or beta1 (Adam, AdamW) */
+    double base_momentum, max_momentum, div_factor, final_div_factor;
+    int three_phase;
+} tl_onecycle_desc;
+TLDEF tl_onecycle_desc tl_onecycle_desc_default(void);
+TLDEF tl_scheduler *tl_onecycle_lr(tl_optim *opt, double max_lr, int64_t total_steps, const tl_onecycle_desc *d);
+/* ReduceLROnPlateau(mode, factor, patience, threshold, threshold_mode, cooldown, min_lr, eps). */
+typedef struct tl_plateau_desc {
+    int mode_max;          /* 0: mode='min', 1: 'max' */
+    double factor;         /* 0.1 */
+    int64_t patience;      /* 10 */
+    double threshold;      /* 1e-4 */
+    int threshold_abs;     /* 0: threshold_mode='rel', 1: 'abs' */
+    int64_t cooldown;      /* 0 */
+    double min_lr, eps;    /* 0 (every group), 1e-8 */
+} tl_plateau_desc;
+TLDEF tl_plateau_desc tl_plateau_desc_default(void);
+TLDEF tl_scheduler *tl_reduce_lr_on_plateau(tl_optim *opt, const tl_plateau_desc *d);
+/* scheduler.step(); for ReduceLROnPlateau use tl_scheduler_step_metric (scheduler.step(metric)). */
+TLDEF tl_status tl_scheduler_step(tl_scheduler *s);
+TLDEF tl_status tl_scheduler_step_metric(tl_scheduler *s, double metric);
+/* scheduler.get_last_lr()[group] (NaN + error when out of range). */
+TLDEF double tl_scheduler_get_last_lr(const tl_scheduler *s, int group);
+/* scheduler.state_dict() with torch 1.13's keys (MultiStepLR's milestones Counter is written as a
+   plain {milestone: count} dict; OneCycleLR has no 'anneal_func'; LambdaLR's 'lr_lambdas' are
+   None). New tree; free with tl_value_free. torch's own MultiStepLR and OneCycleLR state_dicts
+   hold a Counter / a bound method, which the safe tl_load refuses: resume those from tensorlite's. */
+TLDEF tl_value *tl_scheduler_state_dict(const tl_scheduler *s);
+/* scheduler.load_state_dict(sd): the counters, base_lrs/_last_lr and the scheduler's own fields. */
+TLDEF tl_status tl_scheduler_load_state_dict(tl_scheduler *s, const tl_value *state_dict);
+TLDEF void tl_scheduler_free(tl_scheduler *s); /* NULL-safe */
+
+/* torch.nn.utils.clip_grad_norm_(params, max_norm, norm_type): scales every .grad by
+   min(1, max_norm / (total_norm + 1e-6)); returns the total norm (norm_type may be INFINITY),
+   NaN + error on failure. Parameters without .grad are skipped. The list is NOT consumed. */
+TLDEF double tl_clip_grad_norm_(const tl_param_list *params, double max_norm, double norm_type);
+TLDEF double tl_module_clip_grad_norm_(const tl_module *m, double max_norm, double norm_type);
+/* torch.nn.utils.clip_grad_value_(params, clip_value): clamps every .grad into [-v, v]. */
+TLDEF tl_status tl_clip_grad_value_(const tl_param_list *params, double clip_value);
+TLDEF tl_status tl_module_clip_grad_value_(const tl_module *m, double clip_value);
 
 /* ===== >>data ================================================================================= */
 /* torch.utils.data in C. A dataset is a length and a get-item callback that returns one sample, a
@@ -2451,6 +2598,18 @@ static void tl__store(char *dst, tl_dtype dd, int64_t ds, const void *buf, int c
 }
 #undef TL__STORE_CASE
 
+/* The elementwise engine's plan. An op like tl_add(a [4,1,3] float32, b [5,3] float64) runs in
+   four steps: (1) the output shape is the broadcast of the inputs ([4,5,3]) and its dtype torch's
+   promotion (float64); (2) the output is allocated contiguous and every operand gets byte strides
+   aligned to that shape, 0 where it broadcasts (a: [12,0,4]*4 bytes, b: [0,3,1]*8 bytes);
+   (3) tl__iter_coalesce drops size-1 dims and merges neighbours that are contiguous for EVERY
+   operand, so a plain contiguous add of two [64,128] tensors becomes one run of 8192 elements;
+   (4) tl__iter_run walks the outer dims like an odometer and calls the inner function once per
+   innermost run with (n, pointers, byte strides). Inner functions compute in a compute type
+   (float32 for float32/half/bfloat16, double for float64, int64 for integers and bool): a run is
+   loaded and converted into a buffer (tl__load), computed, and stored back (tl__store), in chunks,
+   which is how mixed dtypes share one kernel per op. Operands already in the compute type with
+   unit stride are used in place, without the buffer copy. */
 /* Strided N-d iteration over up to 4 operands (operand 0 is the output). Strides are in bytes;
    dims of size 1 are dropped and dims that are contiguous for every operand are merged, so the
    inner callback sees the longest possible 1-D runs. */
@@ -5843,6 +6002,14 @@ TLDEF int tl_equal(const tl_tensor *a, const tl_tensor *b) {
 
 /* ===== >>reduce =============================================================================== */
 
+/* The reduction planner. sum(t [2,3,4], dims {0,2}) splits the input's dims into KEPT dims (here
+   dim 1, size 3: kn = 3 output elements) and REDUCED dims (dims 0 and 2, sizes 2 and 4: rn = 8
+   inputs per output), each with its input strides, so any strided view reduces without a copy.
+   For each output element (walked over the kept dims) tl__rgather copies its rn inputs, strided,
+   into a buffer of double (int64 for exact integer sums) and one small function reduces the
+   buffer, accumulating in double (so float32 sums are at least as accurate as torch's cascade
+   sums; they may differ from torch's in the last float32 bit). keepdim only changes out_shape (a 1 where each reduced dim was). An expanded
+   input (stride 0) reduces like any other, and sizes are checked for overflow before allocation. */
 #define TL__SMALL_LANE 256
 /* A reduction plan: the kept dims (output order) and the reduced dims, with input strides. Each
    output element gathers its rn inputs into a buffer (double, or int64 for exact integer sums)
@@ -8758,6 +8925,18 @@ TLDEF int tl_set_grad_enabled(int enabled) {
 }
 TLDEF int tl_is_grad_enabled(void) { return !tl__tls.grad_off; }
 
+/* Order and lifetimes. Every recorded op makes a node (grad_fn) with a sequence number taken from a
+   per-thread counter, so a node is always newer than the nodes of its inputs. tl_backward collects
+   the nodes reachable from the roots (breadth-first over the edges), sorts them newest first and
+   runs each node's backward function exactly once, after all of its consumers: its output gradient
+   is complete by then, because every consumer is newer. Gradients flowing into a node are summed in
+   its slot (fresh tensors, never aliased); gradients reaching a leaf are summed per leaf and added
+   to .grad at the end (or captured for tl_autograd_grad), with hooks run on the sum. Nodes hold
+   strong references to what they saved (inputs/outputs of the forward); retain_graph = 0 frees
+   those saved tensors as each node finishes, so a second backward through it is an error naming
+   the node, as torch's. The work list retains every queued node while the walk runs, so freeing a
+   saved tensor can never free a node still to be visited; the graph itself dies with the last
+   tensor that references its newest node. */
 /* ---- the backward engine ---- */
 
 typedef struct tl__bw {
@@ -12134,6 +12313,18 @@ static int tl__ld_appends(tl__ld *ld, size_t start) {
     return 1;
 }
 
+/* The unpickler is a stack machine over pickle opcodes (protocols 2-5): each opcode pushes an object
+   (tl__pobj: None/bool/int/float/str/bytes, tuple/list/dict, a global, a persistent id, a built
+   object), pops some to build another (TUPLE2, SETITEMS, REDUCE, BUILD), or moves objects between
+   the stack and the memo (BINPUT/BINGET). MARK pushes a stack depth onto the mark stack; opcodes
+   like TUPLE and APPENDS take everything above the last mark. Only allowlisted globals exist
+   (torch._utils._rebuild_tensor_v2/_rebuild_parameter, collections.OrderedDict, torch.*Storage,
+   ...); REDUCE of anything else is refused, so nothing is ever imported or executed. Persistent
+   ids ('storage', type, key, location, numel) resolve to the zip record data/<key> through the
+   storage index. Every count is checked against ld->lim as it grows: objects made (max_objects),
+   container depth (max_depth), bytes of strings (max_string_bytes), values a memo reference
+   re-expands (max_expanded_values), and storage bytes, so hostile files fail fast with a message
+   naming the limit. Objects live on ld->all and are freed together when the load ends. */
 /* Runs data.pkl; on success *result is the object STOP returned. */
 static int tl__ld_unpickle(tl__ld *ld, tl__pobj **result) {
     *result = NULL;
@@ -15282,6 +15473,1616 @@ TLDEF tl_module *tl_nn_adaptive_avg_pool2d(int64_t out_h, int64_t out_w) {
         return NULL;
     }
     return m;
+}
+
+/* ===== >>optim ================================================================================ */
+
+TLDEF tl_param_list *tl_param_list_new(int n, tl_tensor *const *tensors) {
+    tl_param_list *l;
+    int i;
+    if (n < 0 || (n > 0 && !tensors)) {
+        TL__FAIL(TL_ERR_ARG, "tl_param_list_new: %d tensors at %p", n, (const void *)tensors);
+        return NULL;
+    }
+    for (i = 0; i < n; i++)
+        if (!tensors[i]) {
+            if (!tl__tls.status) TL__FAIL(TL_ERR_ARG, "tl_param_list_new: tensor %d is NULL", i);
+            return NULL;
+        }
+    l = (tl_param_list *)tl__malloc(sizeof *l);
+    if (l) l->tensors = (tl_tensor **)tl__malloc(tl__szn(n, sizeof(tl_tensor *)));
+    if (!l || !l->tensors) {
+        tl__free(l);
+        TL__FAIL(TL_ERR_OOM, "tl_param_list_new: out of memory for %d tensors", n);
+        return NULL;
+    }
+    l->n = n;
+    for (i = 0; i < n; i++) {
+        l->tensors[i] = tensors[i];
+        tensors[i]->refcount++;
+    }
+    return l;
+}
+TLDEF tl_param_list *tl_parameters(const tl_module *m) {
+    tl_named_tensors *nt;
+    tl_param_list *l;
+    int i;
+    if (!m) {
+        if (!tl__tls.status) TL__FAIL(TL_ERR_ARG, "tl_parameters: module is NULL");
+        return NULL;
+    }
+    nt = tl_module_named_parameters(m);
+    if (!nt) return NULL;
+    l = (tl_param_list *)tl__malloc(sizeof *l);
+    if (!l) {
+        tl_named_tensors_free(nt);
+        TL__FAIL(TL_ERR_OOM, "tl_parameters: out of memory");
+        return NULL;
+    }
+    l->n = nt->n;
+    l->tensors = nt->tensors; /* the list takes the named list's references */
+    for (i = 0; i < nt->n; i++) tl__free(nt->names[i]);
+    tl__free(nt->names);
+    tl__free(nt);
+    return l;
+}
+TLDEF void tl_param_list_free(tl_param_list *l) {
+    int i;
+    if (!l) return;
+    for (i = 0; i < l->n; i++) tl__release(l->tensors[i]);
+    tl__free(l->tensors);
+    tl__free(l);
+}
+
+TLDEF tl_sgd_desc tl_sgd_desc_default(void) {
+    tl_sgd_desc d;
+    memset(&d, 0, sizeof d);
+    d.lr = 1e-3;
+    return d;
+}
+TLDEF tl_adam_desc tl_adam_desc_default(void) {
+    tl_adam_desc d;
+    memset(&d, 0, sizeof d);
+    d.lr = 1e-3;
+    d.beta1 = 0.9;
+    d.beta2 = 0.999;
+    d.eps = 1e-8;
+    return d;
+}
+TLDEF tl_adamw_desc tl_adamw_desc_default(void) {
+    tl_adamw_desc d = tl_adam_desc_default();
+    d.weight_decay = 1e-2;
+    return d;
+}
+TLDEF tl_rmsprop_desc tl_rmsprop_desc_default(void) {
+    tl_rmsprop_desc d;
+    memset(&d, 0, sizeof d);
+    d.lr = 1e-2;
+    d.alpha = 0.99;
+    d.eps = 1e-8;
+    return d;
+}
+TLDEF tl_adagrad_desc tl_adagrad_desc_default(void) {
+    tl_adagrad_desc d;
+    memset(&d, 0, sizeof d);
+    d.lr = 1e-2;
+    d.eps = 1e-10;
+    return d;
+}
+
+typedef enum { TL__OPT_SGD = 0, TL__OPT_ADAM, TL__OPT_ADAMW, TL__OPT_RMSPROP, TL__OPT_ADAGRAD } tl__optkind;
+static const char *const tl__opt_names[] = {"SGD", "Adam", "AdamW", "RMSprop", "Adagrad"};
+static const char *const tl__opt_fn[] = {"tl_optim_sgd", "tl_optim_adam", "tl_optim_adamw", "tl_optim_rmsprop",
+                                         "tl_optim_adagrad"};
+
+/* One param group: every hyperparameter any optimizer has (unused ones stay 0), plus the keys
+   schedulers add to torch's groups. Its parameters are opt->params[first .. first + n). */
+typedef struct tl__ogroup {
+    double lr, momentum, dampening, weight_decay, beta1, beta2, eps, alpha, lr_decay, init_acc;
+    int nesterov, maximize, amsgrad, centered;
+    int has_initial_lr, has_onecycle, has_momentum_range;
+    double initial_lr, max_lr, min_lr, max_momentum, base_momentum;
+    int first, n;
+} tl__ogroup;
+
+/* Per-parameter state: buf[0..2] are SGD {momentum_buffer}, Adam {exp_avg, exp_avg_sq,
+   max_exp_avg_sq}, RMSprop {square_avg, momentum_buffer, grad_avg}, Adagrad {sum}. */
+typedef struct tl__pstate {
+    int has;  /* the parameter has state (torch's self.state[p] is not empty) */
+    double step;
+    tl_tensor *buf[3];
+} tl__pstate;
+
+struct tl_optim {
+    tl__optkind kind;
+    int ngroups, cap_groups;
+    tl__ogroup *groups;
+    tl__ogroup defaults; /* the constructor's hyperparameters: torch's optimizer.defaults */
+    int nparams, cap_params;
+    tl_tensor **params; /* owned references */
+    tl__pstate *state;  /* one per parameter */
+};
+
+static const char *const tl__state_keys[5][4] = {
+    {"momentum_buffer", NULL, NULL, NULL},
+    {"exp_avg", "exp_avg_sq", "max_exp_avg_sq", NULL},
+    {"exp_avg", "exp_avg_sq", "max_exp_avg_sq", NULL},
+    {"square_avg", "momentum_buffer", "grad_avg", NULL},
+    {"sum", NULL, NULL, NULL}};
+
+/* Which state buffers a parameter of group g uses. */
+static int tl__opt_uses_buf(const tl_optim *o, const tl__ogroup *g, int k) {
+    switch (o->kind) {
+    case TL__OPT_SGD: return k == 0 && g->momentum != 0;
+    case TL__OPT_ADAM:
+    case TL__OPT_ADAMW: return k < 2 || (k == 2 && g->amsgrad);
+    case TL__OPT_RMSPROP: return k == 0 || (k == 1 && g->momentum > 0) || (k == 2 && g->centered);
+    default: return k == 0;
+    }
+}
+
+/* Validates a group's hyperparameters with torch's messages. */
+static tl_status tl__opt_check_group(const char *op, tl__optkind kind, const tl__ogroup *g) {
+    if (!(g->lr >= 0)) return TL__FAIL(TL_ERR_ARG, "%s: Invalid learning rate: %g", op, g->lr);
+    if (!(g->weight_decay >= 0)) return TL__FAIL(TL_ERR_ARG, "%s: Invalid weight_decay value: %g", op, g->weight_decay);
+    switch (kind) {
+    case TL__OPT_SGD:
+        if (!(g->momentum >= 0)) return TL__FAIL(TL_ERR_ARG, "%s: Invalid momentum value: %g", op, g->momentum);
+        if (g->nesterov && (g->momentum <= 0 || g->dampening != 0))
+            return TL__FAIL(TL_ERR_ARG, "%s: Nesterov momentum requires a momentum and zero dampening", op);
+        break;
+    case TL__OPT_ADAM:
+    case TL__OPT_ADAMW:
+        if (!(g->eps >= 0)) return TL__FAIL(TL_ERR_ARG, "%s: Invalid epsilon value: %g", op, g->eps);
+        if (!(g->beta1 >= 0 && g->beta1 < 1))
+            return TL__FAIL(TL_ERR_ARG, "%s: Invalid beta parameter at index 0: %g", op, g->beta1);
+        if (!(g->beta2 >= 0 && g->beta2 < 1))
+            return TL__FAIL(TL_ERR_ARG, "%s: Invalid beta parameter at index 1: %g", op, g->beta2);
+        break;
+    case TL__OPT_RMSPROP:
+        if (!(g->eps >= 0)) return TL__FAIL(TL_ERR_ARG, "%s: Invalid epsilon value: %g", op, g->eps);
+        if (!(g->momentum >= 0)) return TL__FAIL(TL_ERR_ARG, "%s: Invalid momentum value: %g", op, g->momentum);
+        if (!(g->alpha >= 0)) return TL__FAIL(TL_ERR_ARG, "%s: Invalid alpha value: %g", op, g->alpha);
+        break;
+    default:
+        if (!(g->lr_decay >= 0)) return TL__FAIL(TL_ERR_ARG, "%s: Invalid lr_decay value: %g", op, g->lr_decay);
+        if (!(g->init_acc >= 0))
+            return TL__FAIL(TL_ERR_ARG, "%s: Invalid initial_accumulator_value value: %g", op, g->init_acc);
+        if (!(g->eps >= 0)) return TL__FAIL(TL_ERR_ARG, "%s: Invalid epsilon value: %g", op, g->eps);
+        break;
+    }
+    return TL_OK;
+}
+
+static void tl__opt_group_from_desc(tl__optkind kind, const void *desc, tl__ogroup *g) {
+    memset(g, 0, sizeof *g);
+    switch (kind) {
+    case TL__OPT_SGD: {
+        tl_sgd_desc d = desc ? *(const tl_sgd_desc *)desc : tl_sgd_desc_default();
+        g->lr = d.lr, g->momentum = d.momentum, g->dampening = d.dampening, g->weight_decay = d.weight_decay;
+        g->nesterov = d.nesterov != 0, g->maximize = d.maximize != 0;
+        break;
+    }
+    case TL__OPT_ADAM:
+    case TL__OPT_ADAMW: {
+        tl_adam_desc d = desc ? *(const tl_adam_desc *)desc
+                              : (kind == TL__OPT_ADAM ? tl_adam_desc_default() : tl_adamw_desc_default());
+        g->lr = d.lr, g->beta1 = d.beta1, g->beta2 = d.beta2, g->eps = d.eps, g->weight_decay = d.weight_decay;
+        g->amsgrad = d.amsgrad != 0, g->maximize = d.maximize != 0;
+        break;
+    }
+    case TL__OPT_RMSPROP: {
+        tl_rmsprop_desc d = desc ? *(const tl_rmsprop_desc *)desc : tl_rmsprop_desc_default();
+        g->lr = d.lr, g->alpha = d.alpha, g->eps = d.eps, g->weight_decay = d.weight_decay, g->momentum = d.momentum;
+        g->centered = d.centered != 0, g->maximize = d.maximize != 0;
+        break;
+    }
+    default: {
+        tl_adagrad_desc d = desc ? *(const tl_adagrad_desc *)desc : tl_adagrad_desc_default();
+        g->lr = d.lr, g->lr_decay = d.lr_decay, g->weight_decay = d.weight_decay;
+        g->init_acc = d.initial_accumulator_value, g->eps = d.eps, g->maximize = d.maximize != 0;
+        break;
+    }
+    }
+}
+
+/* A new zero-filled (or value-filled) state tensor shaped like p (untracked, owned by the optimizer). */
+static tl_tensor *tl__opt_state_new(const char *op, const tl_tensor *p, double fill) {
+    tl_tensor *t = tl__new(op, p->ndim, p->shape, p->dtype);
+    if (t) tl__fill(t, fill);
+    return t;
+}
+
+/* Adagrad creates its state in the constructor (step 0, sum = initial_accumulator_value). */
+static tl_status tl__opt_init_adagrad(tl_optim *o, const tl__ogroup *g) {
+    int i;
+    for (i = g->first; i < g->first + g->n; i++) {
+        tl__pstate *s = &o->state[i];
+        if (s->has) continue;
+        s->buf[0] = tl__opt_state_new("tl_optim_adagrad", o->params[i], g->init_acc);
+        if (!s->buf[0]) return tl__tls.status;
+        s->has = 1;
+        s->step = 0;
+    }
+    return TL_OK;
+}
+
+static tl_status tl__opt_add_group(const char *op, tl_optim *o, tl_param_list *pl, const void *desc) {
+    tl__ogroup g;
+    tl_status st;
+    int i, j;
+    if (!pl) {
+        if (tl__tls.status) return tl__tls.status;
+        return TL__FAIL(TL_ERR_ARG, "%s: params is NULL", op);
+    }
+    if (pl->n == 0) {
+        tl_param_list_free(pl);
+        return TL__FAIL(TL_ERR_ARG, "%s: optimizer got an empty parameter list", op);
+    }
+    if (!desc && o->ngroups > 0) g = o->defaults;
+    else tl__opt_group_from_desc(o->kind, desc, &g);
+    if ((st = tl__opt_check_group(op, o->kind, &g)) != TL_OK) {
+        tl_param_list_free(pl);
+        return st;
+    }
+    for (i = 0; i < pl->n; i++) {
+        tl_tensor *p = pl->tensors[i];
+        if (p->dtype != TL_F32 && p->dtype != TL_F64) {
+            tl_param_list_free(pl);
+            return TL__FAIL(TL_ERR_DTYPE, "%s: parameter %d is %s %s; the optimizers update float32 and float64 "
+                            "parameters", op, i, TL__DT(p), TL__SH(p));
+        }
+        if (p->grad_fn) {
+            tl_param_list_free(pl);
+            return TL__FAIL(TL_ERR_ARG, "%s: can't optimize a non-leaf Tensor (parameter %d, %s)", op, i, TL__SH(p));
+        }
+        if (!tl_is_contiguous(p)) {
+            tl_param_list_free(pl);
+            return TL__FAIL(TL_ERR_ARG, "%s: parameter %d (%s) is not contiguous; the fused step needs contiguous "
+                            "parameters", op, i, TL__SH(p));
+        }
+        for (j = 0; j < o->nparams + i; j++)
+            if ((j < o->nparams ? o->params[j] : pl->tensors[j - o->nparams]) == p) {
+                tl_param_list_free(pl);
+                return TL__FAIL(TL_ERR_ARG, "%s: some parameters appear in more than one parameter group "
+                                "(parameter %d, %s)", op, i, TL__SH(p));
+            }
+    }
+    if (o->nparams + pl->n > o->cap_params) {
+        int cap = (o->nparams + pl->n) * 2;
+        tl_tensor **np = (tl_tensor **)tl__malloc(tl__szn(cap, sizeof(tl_tensor *)));
+        tl__pstate *ns = (tl__pstate *)tl__malloc(tl__szn(cap, sizeof(tl__pstate)));
+        if (!np || !ns) {
+            tl__free(np);
+            tl__free(ns);
+            tl_param_list_free(pl);
+            return TL__FAIL(TL_ERR_OOM, "%s: out of memory", op);
+        }
+        if (o->nparams) {
+            memcpy(np, o->params, (size_t)o->nparams * sizeof *np);
+            memcpy(ns, o->state, (size_t)o->nparams * sizeof *ns);
+        }
+        tl__free(o->params);
+        tl__free(o->state);
+        o->params = np;
+        o->state = ns;
+        o->cap_params = cap;
+    }
+    if (o->ngroups == o->cap_groups) {
+        int cap = o->cap_groups ? o->cap_groups * 2 : 4;
+        tl__ogroup *ng = (tl__ogroup *)tl__malloc(tl__szn(cap, sizeof(tl__ogroup)));
+        if (!ng) {
+            tl_param_list_free(pl);
+            return TL__FAIL(TL_ERR_OOM, "%s: out of memory", op);
+        }
+        if (o->ngroups) memcpy(ng, o->groups, (size_t)o->ngroups * sizeof *ng);
+        tl__free(o->groups);
+        o->groups = ng;
+        o->cap_groups = cap;
+    }
+    g.first = o->nparams;
+    g.n = pl->n;
+    for (i = 0; i < pl->n; i++) {
+        o->params[o->nparams + i] = pl->tensors[i]; /* takes the list's references */
+        memset(&o->state[o->nparams + i], 0, sizeof(tl__pstate));
+    }
+    o->nparams += pl->n;
+    pl->n = 0;
+    tl_param_list_free(pl);
+    o->groups[o->ngroups++] = g;
+    if (o->ngroups == 1) o->defaults = g;
+    if (o->kind == TL__OPT_ADAGRAD) return tl__opt_init_adagrad(o, &o->groups[o->ngroups - 1]);
+    return TL_OK;
+}
+
+TLDEF void tl_optim_free(tl_optim *o) {
+    int i, k;
+    if (!o) return;
+    for (i = 0; i < o->nparams; i++) {
+        tl__release(o->params[i]);
+        for (k = 0; k < 3; k++) tl__release(o->state[i].buf[k]);
+    }
+    tl__free(o->params);
+    tl__free(o->state);
+    tl__free(o->groups);
+    tl__free(o);
+}
+
+static tl_optim *tl__optim_new(tl__optkind kind, tl_param_list *pl, const void *desc) {
+    const char *op = tl__opt_fn[kind];
+    tl_optim *o;
+    if (!pl) {
+        if (!tl__tls.status) TL__FAIL(TL_ERR_ARG, "%s: params is NULL", op);
+        return NULL;
+    }
+    o = (tl_optim *)tl__malloc(sizeof *o);
+    if (!o) {
+        tl_param_list_free(pl);
+        TL__FAIL(TL_ERR_OOM, "%s: out of memory", op);
+        return NULL;
+    }
+    memset(o, 0, sizeof *o);
+    o->kind = kind;
+    if (tl__opt_add_group(op, o, pl, desc) != TL_OK) {
+        tl_optim_free(o);
+        return NULL;
+    }
+    return o;
+}
+TLDEF tl_optim *tl_optim_sgd(tl_param_list *params, const tl_sgd_desc *d) { return tl__optim_new(TL__OPT_SGD, params, d); }
+TLDEF tl_optim *tl_optim_adam(tl_param_list *params, const tl_adam_desc *d) { return tl__optim_new(TL__OPT_ADAM, params, d); }
+TLDEF tl_optim *tl_optim_adamw(tl_param_list *params, const tl_adamw_desc *d) {
+    return tl__optim_new(TL__OPT_ADAMW, params, d);
+}
+TLDEF tl_optim *tl_optim_rmsprop(tl_param_list *params, const tl_rmsprop_desc *d) {
+    return tl__optim_new(TL__OPT_RMSPROP, params, d);
+}
+TLDEF tl_optim *tl_optim_adagrad(tl_param_list *params, const tl_adagrad_desc *d) {
+    return tl__optim_new(TL__OPT_ADAGRAD, params, d);
+}
+TLDEF tl_status tl_optim_add_param_group(tl_optim *o, tl_param_list *params, const void *desc) {
+    if (!o) {
+        tl_param_list_free(params);
+        if (tl__tls.status) return tl__tls.status;
+        return TL__FAIL(TL_ERR_ARG, "tl_optim_add_param_group: optimizer is NULL");
+    }
+    return tl__opt_add_group("tl_optim_add_param_group", o, params, desc);
+}
+
+TLDEF tl_status tl_optim_zero_grad(tl_optim *o) {
+    int i;
+    if (!o) return tl__tls.status ? tl__tls.status : TL__FAIL(TL_ERR_ARG, "tl_optim_zero_grad: optimizer is NULL");
+    for (i = 0; i < o->nparams; i++) {
+        tl__release(o->params[i]->grad);
+        o->params[i]->grad = NULL;
+    }
+    return TL_OK;
+}
+
+/* ---- the fused update loops: one pass over a parameter's storage, T = float or double ----
+   Each line mirrors one tensor op of torch's _single_tensor_* function, rounded as torch 1.13's CPU
+   kernels round it (checked bit for bit against torch): x.add_(y, alpha=s) is fma(s, y, x);
+   x.addcmul_(y, z, value=s) is fma(s*y, z, x); x.addcdiv_(y, z, value=s) is x + (s*y)/z without
+   fma; Python float hyperparameters are first rounded to T. */
+/* The loops vectorize under GCC when sqrt may skip errno (its argument is never negative here) and
+   the pointers are known not to alias; the results do not change (IEEE sqrt either way). */
+#if defined(__GNUC__) && !defined(__clang__) && !defined(__cplusplus)
+#define TL__OPT_LOOP __attribute__((optimize("no-math-errno", "tree-vectorize")))
+#else
+#define TL__OPT_LOOP
+#endif
+#if defined(__GNUC__) || defined(__clang__)
+#define TL__RESTRICT __restrict__
+#else
+#define TL__RESTRICT
+#endif
+#define TL__OPT_KERNELS(T, SFX, SQRT, FMA)                                                                   \
+    TL__OPT_LOOP static void tl__sgd_##SFX(T *TL__RESTRICT p, const T *TL__RESTRICT g, T *TL__RESTRICT buf, int64_t n, const tl__ogroup *h, int first) {          \
+        const int nesterov = h->nesterov;                                                              \
+        const T wd = (T)h->weight_decay, mom = (T)h->momentum, damp1 = (T)(1 - h->dampening), nlr = (T)-h->lr; \
+        const T sgn = h->maximize ? (T)-1 : (T)1;                                                     \
+        const int use_wd = h->weight_decay != 0;                                                       \
+        int64_t i;                                                                                           \
+        for (i = 0; i < n; i++) {                                                                            \
+            T d = g[i] * sgn;                                                                \
+            if (use_wd) d = FMA(wd, p[i], d);                                                  \
+            if (buf) {                                                                                       \
+                T b = first ? d : FMA(damp1, d, buf[i] * mom);                                               \
+                buf[i] = b;                                                                                  \
+                d = nesterov ? FMA(mom, b, d) : b;                                                        \
+            }                                                                                                \
+            p[i] = FMA(nlr, d, p[i]);                                                                        \
+        }                                                                                                    \
+    }                                                                                                        \
+    TL__OPT_LOOP static void tl__adam_##SFX(T *TL__RESTRICT p, const T *TL__RESTRICT g, T *TL__RESTRICT m, T *TL__RESTRICT v, T *TL__RESTRICT mx, int64_t n, const tl__ogroup *h, double step, \
+                               int decoupled) {                                                              \
+        const double bc1 = 1 - pow(h->beta1, step), bc2 = 1 - pow(h->beta2, step);                          \
+        const T b1 = (T)h->beta1, b1c = (T)(1 - h->beta1), b2 = (T)h->beta2, b2c = (T)(1 - h->beta2);         \
+        const T wd = (T)h->weight_decay, decay = decoupled ? (T)(1 - h->lr * h->weight_decay) : (T)1, eps = (T)h->eps;          \
+        const T bc2s = (T)sqrt(bc2), nss = (T)(-(h->lr / bc1));                                              \
+        const T sgn = h->maximize ? (T)-1 : (T)1;                                                     \
+        const int use_wd = h->weight_decay != 0;                                                       \
+        int64_t i;                                                                                           \
+        for (i = 0; i < n; i++) {                                                                            \
+            T gi = g[i] * sgn, denom, vv;                                                    \
+            p[i] = p[i] * decay; /* x * 1 == x: AdamW only */                                         \
+            if (!decoupled && use_wd) gi = FMA(wd, p[i], gi);                                           \
+            m[i] = FMA(b1c, gi, m[i] * b1);                                                                  \
+            v[i] = FMA(b2c * gi, gi, v[i] * b2);                                                             \
+            vv = v[i];                                                                                       \
+            if (mx) { /* torch.maximum: NaN wins */                                                          \
+                if (!(mx[i] >= vv)) mx[i] = vv != vv ? vv : (mx[i] != mx[i] ? mx[i] : vv);                   \
+                vv = mx[i];                                                                                  \
+            }                                                                                                \
+            denom = SQRT(vv) / bc2s + eps;                                                                   \
+            p[i] = p[i] + (nss * m[i]) / denom;                                                              \
+        }                                                                                                    \
+    }                                                                                                        \
+    TL__OPT_LOOP static void tl__rmsprop_##SFX(T *TL__RESTRICT p, const T *TL__RESTRICT g, T *TL__RESTRICT sq, T *TL__RESTRICT buf, T *TL__RESTRICT ga, int64_t n, const tl__ogroup *h) {  \
+        const T wd = (T)h->weight_decay, a = (T)h->alpha, ac = (T)(1 - h->alpha), eps = (T)h->eps;           \
+        const T mom = (T)h->momentum, nlr = (T)-h->lr;                                                       \
+        const T sgn = h->maximize ? (T)-1 : (T)1;                                                     \
+        const int use_wd = h->weight_decay != 0;                                                       \
+        int64_t i;                                                                                           \
+        for (i = 0; i < n; i++) {                                                                            \
+            T gi = g[i] * sgn, avg;                                                          \
+            if (use_wd) gi = FMA(wd, p[i], gi);                                                \
+            sq[i] = FMA(ac * gi, gi, sq[i] * a);                                                             \
+            if (ga) {                                                                                        \
+                ga[i] = FMA(ac, gi, ga[i] * a);                                                              \
+                avg = SQRT(FMA(-ga[i], ga[i], sq[i]));                                                       \
+            } else                                                                                           \
+                avg = SQRT(sq[i]);                                                                           \
+            avg = avg + eps;                                                                                 \
+            if (buf) {                                                                                       \
+                buf[i] = buf[i] * mom + gi / avg;                                                            \
+                p[i] = FMA(nlr, buf[i], p[i]);                                                               \
+            } else                                                                                           \
+                p[i] = p[i] + (nlr * gi) / avg;                                                              \
+        }                                                                                                    \
+    }                                                                                                        \
+    TL__OPT_LOOP static void tl__adagrad_##SFX(T *TL__RESTRICT p, const T *TL__RESTRICT g, T *TL__RESTRICT sum, int64_t n, const tl__ogroup *h, double step) {    \
+        const T wd = (T)h->weight_decay, eps = (T)h->eps, nclr = (T)-(h->lr / (1 + (step - 1) * h->lr_decay)); \
+        const T sgn = h->maximize ? (T)-1 : (T)1;                                                     \
+        const int use_wd = h->weight_decay != 0;                                                       \
+        int64_t i;                                                                                           \
+        for (i = 0; i < n; i++) {                                                                            \
+            T gi = g[i] * sgn;                                                               \
+            if (use_wd) gi = FMA(wd, p[i], gi);                                                \
+            sum[i] = FMA(gi, gi, sum[i]);                                                                    \
+            p[i] = p[i] + (nclr * gi) / (SQRT(sum[i]) + eps);                                                \
+        }                                                                                                    \
+    }
+TL__OPT_KERNELS(float, f32, sqrtf, fmaf)
+TL__OPT_KERNELS(double, f64, sqrt, fma)
+#undef TL__OPT_KERNELS
+
+#define TL__OPT_DATA(t) ((void *)((char *)(t)->storage->data + (size_t)(t)->offset * tl__dtype_sizes[(t)->dtype]))
+#define TL__OPT_PTR(t) ((t) ? TL__OPT_DATA(t) : NULL)
+
+TLDEF tl_status tl_optim_step(tl_optim *o) {
+    int gi, i, k;
+    if (!o) return tl__tls.status ? tl__tls.status : TL__FAIL(TL_ERR_ARG, "tl_optim_step: optimizer is NULL");
+    /* check every gradient first so that a bad one leaves all parameters untouched */
+    for (i = 0; i < o->nparams; i++) {
+        const tl_tensor *p = o->params[i], *g = p->grad;
+        int d;
+        if (!g) continue;
+        if (g->dtype != p->dtype || g->ndim != p->ndim || !tl_is_contiguous(g))
+            return TL__FAIL(TL_ERR_ARG, "tl_optim_step: the gradient of parameter %d (%s %s) is %s %s%s", i, TL__DT(p),
+                            TL__SH(p), TL__DT(g), TL__SH(g), tl_is_contiguous(g) ? "" : " (not contiguous)");
+        for (d = 0; d < p->ndim; d++)
+            if (g->shape[d] != p->shape[d])
+                return TL__FAIL(TL_ERR_SHAPE, "tl_optim_step: the gradient of parameter %d (%s) has shape %s", i,
+                                TL__SH(p), TL__SH(g));
+    }
+    /* allocate the state of parameters stepping for the first time */
+    for (gi = 0; gi < o->ngroups; gi++) {
+        const tl__ogroup *h = &o->groups[gi];
+        for (i = h->first; i < h->first + h->n; i++) {
+            tl__pstate *s = &o->state[i];
+            if (!o->params[i]->grad) continue;
+            for (k = 0; k < 3; k++)
+                if (!s->buf[k] && tl__opt_uses_buf(o, h, k) && !(o->kind == TL__OPT_SGD && !s->has)) {
+                    s->buf[k] = tl__opt_state_new("tl_optim_step", o->params[i], 0);
+                    if (!s->buf[k]) return tl__tls.status;
+                }
+        }
+    }
+    for (gi = 0; gi < o->ngroups; gi++) {
+        const tl__ogroup *h = &o->groups[gi];
+        for (i = h->first; i < h->first + h->n; i++) {
+            tl_tensor *p = o->params[i];
+            tl__pstate *s = &o->state[i];
+            void *pd = TL__OPT_PTR(p), *gd = TL__OPT_PTR(p->grad), *b0 = TL__OPT_PTR(s->buf[0]);
+            void *b1 = TL__OPT_PTR(s->buf[1]), *b2 = TL__OPT_PTR(s->buf[2]);
+            int64_t n = tl__prod(p->ndim, p->shape);
+            int f32 = p->dtype == TL_F32;
+            if (!gd) continue;
+            switch (o->kind) {
+            case TL__OPT_SGD: {
+                int first = !s->buf[0];
+                if (first && h->momentum != 0) { /* torch clones d_p into the new momentum_buffer */
+                    s->buf[0] = tl__opt_state_new("tl_optim_step", p, 0);
+                    if (!s->buf[0]) return tl__tls.status;
+                    b0 = TL__OPT_PTR(s->buf[0]);
+                }
+                if (f32) tl__sgd_f32((float *)pd, (const float *)gd, h->momentum != 0 ? (float *)b0 : NULL, n, h, first);
+                else tl__sgd_f64((double *)pd, (const double *)gd, h->momentum != 0 ? (double *)b0 : NULL, n, h, first);
+                break;
+            }
+            case TL__OPT_ADAM:
+            case TL__OPT_ADAMW:
+                s->step += 1;
+                if (f32)
+                    tl__adam_f32((float *)pd, (const float *)gd, (float *)b0, (float *)b1, h->amsgrad ? (float *)b2 : NULL,
+                                 n, h, s->step, o->kind == TL__OPT_ADAMW);
+                else
+                    tl__adam_f64((double *)pd, (const double *)gd, (double *)b0, (double *)b1,
+                                 h->amsgrad ? (double *)b2 : NULL, n, h, s->step, o->kind == TL__OPT_ADAMW);
+                break;
+            case TL__OPT_RMSPROP:
+                s->step += 1;
+                if (f32)
+                    tl__rmsprop_f32((float *)pd, (const float *)gd, (float *)b0, h->momentum > 0 ? (float *)b1 : NULL,
+                                    h->centered ? (float *)b2 : NULL, n, h);
+                else
+                    tl__rmsprop_f64((double *)pd, (const double *)gd, (double *)b0,
+                                    h->momentum > 0 ? (double *)b1 : NULL, h->centered ? (double *)b2 : NULL, n, h);
+                break;
+            default:
+                s->step += 1;
+                if (f32) tl__adagrad_f32((float *)pd, (const float *)gd, (float *)b0, n, h, s->step);
+                else tl__adagrad_f64((double *)pd, (const double *)gd, (double *)b0, n, h, s->step);
+                break;
+            }
+            s->has = 1;
+            p->storage->version++;
+        }
+    }
+    return TL_OK;
+}
+
+TLDEF int tl_optim_num_groups(const tl_optim *o) { return o ? o->ngroups : 0; }
+TLDEF double tl_optim_get_lr(const tl_optim *o, int group) {
+    if (!o || group < 0 || group >= o->ngroups) {
+        TL__FAIL(TL_ERR_ARG, "tl_optim_get_lr: group %d out of range (the optimizer has %d)", group, o ? o->ngroups : 0);
+        return NAN;
+    }
+    return o->groups[group].lr;
+}
+TLDEF tl_status tl_optim_set_lr(tl_optim *o, int group, double lr) {
+    if (!o || group < 0 || group >= o->ngroups)
+        return TL__FAIL(TL_ERR_ARG, "tl_optim_set_lr: group %d out of range (the optimizer has %d)", group,
+                        o ? o->ngroups : 0);
+    if (!(lr >= 0)) return TL__FAIL(TL_ERR_ARG, "tl_optim_set_lr: Invalid learning rate: %g", lr);
+    o->groups[group].lr = lr;
+    return TL_OK;
+}
+
+/* ---- state_dict ---- */
+
+/* A Python number as torch's defaults write it: the int 0 for a zero default, else a float. */
+static tl_value *tl__opt_num(double v) { return v == 0 ? tl_value_int(0) : tl_value_float(v); }
+static tl_value *tl__opt_step_tensor(double step) {
+    tl_tensor *t = tl__new("tl_optim_state_dict", 0, NULL, TL_F32);
+    tl_value *v;
+    if (!t) return NULL;
+    *(float *)TL__OPT_DATA(t) = (float)step;
+    v = tl_value_tensor(t);
+    tl__release(t);
+    return v;
+}
+
+TLDEF tl_value *tl_optim_state_dict(tl_optim *o) {
+    tl_value *root, *state, *groups;
+    int gi, i, k, ok = 1;
+    if (!o) {
+        if (!tl__tls.status) TL__FAIL(TL_ERR_ARG, "tl_optim_state_dict: optimizer is NULL");
+        return NULL;
+    }
+    root = tl_value_dict();
+    state = tl_value_dict();
+    groups = tl_value_list();
+    if (!root || !state || !groups) {
+        tl_value_free(root);
+        tl_value_free(state);
+        tl_value_free(groups);
+        return NULL;
+    }
+    for (gi = 0; gi < o->ngroups && ok; gi++) {
+        const tl__ogroup *h = &o->groups[gi];
+        for (i = h->first; i < h->first + h->n && ok; i++) {
+            const tl__pstate *s = &o->state[i];
+            tl_value *e;
+            if (!s->has) continue;
+            e = tl_value_dict();
+            ok = e != NULL;
+            if (ok && o->kind == TL__OPT_RMSPROP) ok = tl_value_set(e, "step", tl_value_int((int64_t)s->step)) == TL_OK;
+            else if (ok && o->kind != TL__OPT_SGD) ok = tl_value_set(e, "step", tl__opt_step_tensor(s->step)) == TL_OK;
+            for (k = 0; k < 3 && ok; k++) {
+                const char *key = tl__state_keys[o->kind][k];
+                if (!key) break;
+                if (o->kind == TL__OPT_SGD) /* torch writes None when momentum is 0 */
+                    ok = tl_value_set(e, key, s->buf[0] ? tl_value_tensor(s->buf[0]) : tl_value_none()) == TL_OK;
+                else if (s->buf[k])
+                    ok = tl_value_set(e, key, tl_value_tensor(s->buf[k])) == TL_OK;
+            }
+            if (ok) ok = tl_value_set_int(state, i, e) == TL_OK;
+            else tl_value_free(e);
+        }
+    }
+    for (gi = 0; gi < o->ngroups && ok; gi++) {
+        const tl__ogroup *h = &o->groups[gi];
+        tl_value *g = tl_value_dict(), *pl = tl_value_list(), *betas = NULL;
+        ok = g && pl;
+#define TL__SETV(key, val) \
+    if (ok) ok = tl_value_set(g, key, val) == TL_OK
+        TL__SETV("lr", tl_value_float(h->lr));
+        switch (o->kind) {
+        case TL__OPT_SGD:
+            TL__SETV("momentum", tl__opt_num(h->momentum));
+            TL__SETV("dampening", tl__opt_num(h->dampening));
+            TL__SETV("weight_decay", tl__opt_num(h->weight_decay));
+            TL__SETV("nesterov", tl_value_bool(h->nesterov));
+            TL__SETV("maximize", tl_value_bool(h->maximize));
+            TL__SETV("foreach", tl_value_none());
+            TL__SETV("differentiable", tl_value_bool(0));
+            break;
+        case TL__OPT_ADAM:
+        case TL__OPT_ADAMW:
+            betas = tl_value_tuple();
+            if (betas && (tl_value_append(betas, tl_value_float(h->beta1)) != TL_OK ||
+                          tl_value_append(betas, tl_value_float(h->beta2)) != TL_OK)) {
+                tl_value_free(betas);
+                betas = NULL;
+            }
+            if (!betas) ok = 0;
+            TL__SETV("betas", betas);
+            TL__SETV("eps", tl_value_float(h->eps));
+            TL__SETV("weight_decay", tl__opt_num(h->weight_decay));
+            TL__SETV("amsgrad", tl_value_bool(h->amsgrad));
+            if (o->kind == TL__OPT_ADAM) {
+                TL__SETV("maximize", tl_value_bool(h->maximize));
+                TL__SETV("foreach", tl_value_none());
+                TL__SETV("capturable", tl_value_bool(0));
+                TL__SETV("differentiable", tl_value_bool(0));
+                TL__SETV("fused", tl_value_bool(0));
+            } else {
+                TL__SETV("foreach", tl_value_none());
+                TL__SETV("maximize", tl_value_bool(h->maximize));
+                TL__SETV("capturable", tl_value_bool(0));
+            }
+            break;
+        case TL__OPT_RMSPROP:
+            TL__SETV("momentum", tl__opt_num(h->momentum));
+            TL__SETV("alpha", tl_value_float(h->alpha));
+            TL__SETV("eps", tl_value_float(h->eps));
+            TL__SETV("centered", tl_value_bool(h->centered));
+            TL__SETV("weight_decay", tl__opt_num(h->weight_decay));
+            TL__SETV("foreach", tl_value_none());
+            TL__SETV("maximize", tl_value_bool(h->maximize));
+            TL__SETV("differentiable", tl_value_bool(0));
+            break;
+        default:
+            TL__SETV("lr_decay", tl__opt_num(h->lr_decay));
+            TL__SETV("eps", tl_value_float(h->eps));
+            TL__SETV("weight_decay", tl__opt_num(h->weight_decay));
+            TL__SETV("initial_accumulator_value", tl__opt_num(h->init_acc));
+            TL__SETV("foreach", tl_value_none());
+            TL__SETV("maximize", tl_value_bool(h->maximize));
+            break;
+        }
+        if (h->has_initial_lr) TL__SETV("initial_lr", tl_value_float(h->initial_lr));
+        if (h->has_onecycle) {
+            TL__SETV("max_lr", tl_value_float(h->max_lr));
+            TL__SETV("min_lr", tl_value_float(h->min_lr));
+        }
+        if (h->has_momentum_range) {
+            TL__SETV("max_momentum", tl_value_float(h->max_momentum));
+            TL__SETV("base_momentum", tl_value_float(h->base_momentum));
+        }
+        for (i = h->first; i < h->first + h->n && ok; i++) ok = tl_value_append(pl, tl_value_int(i)) == TL_OK;
+        if (ok) {
+            ok = tl_value_set(g, "params", pl) == TL_OK;
+            pl = NULL;
+        }
+#undef TL__SETV
+        tl_value_free(pl);
+        if (ok) ok = tl_value_append(groups, g) == TL_OK;
+        else tl_value_free(g);
+    }
+    if (ok) ok = tl_value_set(root, "state", state) == TL_OK;
+    else tl_value_free(state);
+    if (ok) ok = tl_value_set(root, "param_groups", groups) == TL_OK;
+    else tl_value_free(groups);
+    if (!ok) {
+        tl_value_free(root);
+        if (!tl__tls.status) TL__FAIL(TL_ERR_OOM, "tl_optim_state_dict: out of memory");
+        return NULL;
+    }
+    return root;
+}
+
+/* A number from a group dict (int, float or bool); 0 and no error when missing. */
+static int tl__opt_getnum(const tl_value *d, const char *key, double *out) {
+    const tl_value *v = tl_value_get(d, key);
+    tl_value_kind k = tl_value_kind_of(v);
+    if (!v || (k != TL_VALUE_INT && k != TL_VALUE_FLOAT && k != TL_VALUE_BOOL)) return 0;
+    *out = tl_value_as_float(v);
+    return 1;
+}
+
+TLDEF tl_status tl_optim_load_state_dict(tl_optim *o, const tl_value *sd) {
+    const char *op = "tl_optim_load_state_dict";
+    const tl_value *state, *groups;
+    tl__ogroup *ng = NULL;
+    tl__pstate *ns = NULL;
+    int gi, i, k;
+    tl_status st = TL_OK;
+    if (!o || !sd) return tl__tls.status ? tl__tls.status : TL__FAIL(TL_ERR_ARG, "%s: NULL argument", op);
+    state = tl_value_kind_of(sd) == TL_VALUE_DICT ? tl_value_get(sd, "state") : NULL;
+    groups = tl_value_kind_of(sd) == TL_VALUE_DICT ? tl_value_get(sd, "param_groups") : NULL;
+    if (tl_value_kind_of(sd) != TL_VALUE_DICT || tl_value_kind_of(state) != TL_VALUE_DICT ||
+        tl_value_kind_of(groups) != TL_VALUE_LIST)
+        return TL__FAIL(TL_ERR_ARG, "%s: expected {'state': dict, 'param_groups': list}, got a %s%s", op,
+                        tl_value_kind_name(tl_value_kind_of(sd)),
+                        tl_value_kind_of(sd) == TL_VALUE_DICT ? " without them" : "");
+    if ((int)tl_value_len(groups) != o->ngroups)
+        return TL__FAIL(TL_ERR_ARG, "%s: loaded state dict has a different number of parameter groups (%d, the "
+                        "optimizer has %d)", op, (int)tl_value_len(groups), o->ngroups);
+    ng = (tl__ogroup *)tl__malloc(tl__szn(o->ngroups, sizeof *ng));
+    ns = (tl__pstate *)tl__malloc(tl__szn(o->nparams, sizeof *ns));
+    if (!ng || !ns) {
+        tl__free(ng);
+        tl__free(ns);
+        return TL__FAIL(TL_ERR_OOM, "%s: out of memory", op);
+    }
+    memcpy(ng, o->groups, (size_t)o->ngroups * sizeof *ng);
+    memset(ns, 0, (size_t)o->nparams * sizeof *ns);
+    /* 1. groups: sizes and hyperparameters (into copies) */
+    for (gi = 0; gi < o->ngroups && st == TL_OK; gi++) {
+        const tl_value *g = tl_value_item(groups, (size_t)gi), *betas;
+        const tl_value *pl = tl_value_kind_of(g) == TL_VALUE_DICT ? tl_value_get(g, "params") : NULL;
+        tl__ogroup *h = &ng[gi];
+        double x;
+        if (tl_value_kind_of(g) != TL_VALUE_DICT || tl_value_kind_of(pl) != TL_VALUE_LIST) {
+            st = TL__FAIL(TL_ERR_ARG, "%s: param_groups[%d] is not a dict with a 'params' list", op, gi);
+            break;
+        }
+        if ((int)tl_value_len(pl) != h->n) {
+            st = TL__FAIL(TL_ERR_ARG, "%s: loaded state dict contains a parameter group that doesn't match the size "
+                          "of optimizer's group (param_groups[%d] has %d parameters, the optimizer's %d)", op, gi,
+                          (int)tl_value_len(pl), h->n);
+            break;
+        }
+        if (tl__opt_getnum(g, "lr", &x)) h->lr = x;
+        if (tl__opt_getnum(g, "momentum", &x)) h->momentum = x;
+        if (tl__opt_getnum(g, "dampening", &x)) h->dampening = x;
+        if (tl__opt_getnum(g, "weight_decay", &x)) h->weight_decay = x;
+        if (tl__opt_getnum(g, "eps", &x)) h->eps = x;
+        if (tl__opt_getnum(g, "alpha", &x)) h->alpha = x;
+        if (tl__opt_getnum(g, "lr_decay", &x)) h->lr_decay = x;
+        if (tl__opt_getnum(g, "initial_accumulator_value", &x)) h->init_acc = x;
+        if (tl__opt_getnum(g, "nesterov", &x)) h->nesterov = x != 0;
+        if (tl__opt_getnum(g, "maximize", &x)) h->maximize = x != 0;
+        if (tl__opt_getnum(g, "amsgrad", &x)) h->amsgrad = x != 0;
+        if (tl__opt_getnum(g, "centered", &x)) h->centered = x != 0;
+        if ((h->has_initial_lr = tl__opt_getnum(g, "initial_lr", &x)) != 0) h->initial_lr = x;
+        h->has_onecycle = tl__opt_getnum(g, "max_lr", &h->max_lr) && tl__opt_getnum(g, "min_lr", &h->min_lr);
+        h->has_momentum_range = tl__opt_getnum(g, "max_momentum", &h->max_momentum) &&
+                                tl__opt_getnum(g, "base_momentum", &h->base_momentum);
+        betas = tl_value_get(g, "betas");
+        if (betas && (tl_value_kind_of(betas) == TL_VALUE_TUPLE || tl_value_kind_of(betas) == TL_VALUE_LIST) &&
+            tl_value_len(betas) == 2) {
+            h->beta1 = tl_value_as_float(tl_value_item(betas, 0));
+            h->beta2 = tl_value_as_float(tl_value_item(betas, 1));
+        }
+        st = tl__opt_check_group(op, o->kind, h);
+    }
+    /* 2. state: torch keys it by the saved 'params' ids; map them to our indices */
+    for (gi = 0; gi < o->ngroups && st == TL_OK; gi++) {
+        const tl_value *pl = tl_value_get(tl_value_item(groups, (size_t)gi), "params");
+        const tl__ogroup *h = &ng[gi];
+        for (i = 0; i < h->n && st == TL_OK; i++) {
+            const tl_value *idv = tl_value_item(pl, (size_t)i), *e;
+            tl_tensor *p = o->params[h->first + i];
+            tl__pstate *s = &ns[h->first + i];
+            if (tl_value_kind_of(idv) != TL_VALUE_INT) {
+                st = TL__FAIL(TL_ERR_ARG, "%s: param_groups[%d]['params'][%d] is a %s, not an int", op, gi, i,
+                              tl_value_kind_name(tl_value_kind_of(idv)));
+                break;
+            }
+            e = tl_value_get_int(state, tl_value_as_int(idv));
+            if (!e) continue;
+            if (tl_value_kind_of(e) != TL_VALUE_DICT) {
+                st = TL__FAIL(TL_ERR_ARG, "%s: state[%lld] is a %s, not a dict", op, (long long)tl_value_as_int(idv),
+                              tl_value_kind_name(tl_value_kind_of(e)));
+                break;
+            }
+            s->has = 1;
+            if (o->kind != TL__OPT_SGD) {
+                const tl_value *sv = tl_value_get(e, "step");
+                tl_value_kind sk = tl_value_kind_of(sv);
+                if (sk == TL_VALUE_TENSOR) {
+                    tl_tensor *t = tl_value_tensor_of(sv);
+                    s->step = t && tl__prod(t->ndim, t->shape) == 1 ? tl_item(t) : NAN;
+                    if (t && !tl__tls.scope_depth) tl_release(t);
+                } else if (sk == TL_VALUE_INT || sk == TL_VALUE_FLOAT)
+                    s->step = tl_value_as_float(sv);
+                else
+                    s->step = NAN;
+                if (!(s->step >= 0)) {
+                    st = TL__FAIL(TL_ERR_ARG, "%s: state[%lld]['step'] is missing or not a number", op,
+                                  (long long)tl_value_as_int(idv));
+                    break;
+                }
+            }
+            for (k = 0; k < 3 && st == TL_OK; k++) {
+                const char *key = tl__state_keys[o->kind][k];
+                const tl_value *bv;
+                tl_tensor *src, *c;
+                int d, same;
+                if (!key) break;
+                bv = tl_value_get(e, key);
+                if (!bv || tl_value_kind_of(bv) == TL_VALUE_NONE) {
+                    if (tl__opt_uses_buf(o, h, k) && o->kind != TL__OPT_SGD) {
+                        st = TL__FAIL(TL_ERR_ARG, "%s: state[%lld] has no '%s'", op, (long long)tl_value_as_int(idv), key);
+                        break;
+                    }
+                    continue;
+                }
+                if (tl_value_kind_of(bv) != TL_VALUE_TENSOR) {
+                    st = TL__FAIL(TL_ERR_ARG, "%s: state[%lld]['%s'] is a %s, not a tensor", op,
+                                  (long long)tl_value_as_int(idv), key, tl_value_kind_name(tl_value_kind_of(bv)));
+                    break;
+                }
+                src = tl_value_tensor_of(bv);
+                if (!src) {
+                    st = tl__tls.status;
+                    break;
+                }
+                same = src->ndim == p->ndim;
+                for (d = 0; same && d < p->ndim; d++) same = src->shape[d] == p->shape[d];
+                if (!same || !TL__IS_FLOAT(src->dtype)) {
+                    st = TL__FAIL(TL_ERR_SHAPE, "%s: state[%lld]['%s'] is %s %s but parameter %d is %s %s", op,
+                                  (long long)tl_value_as_int(idv), key, TL__DT(src), TL__SH(src), h->first + i,
+                                  TL__DT(p), TL__SH(p));
+                } else {
+                    tl_scope sc = tl_scope_begin();
+                    tl_tensor *cv = tl_to_dtype(tl_contiguous(src), p->dtype);
+                    c = cv ? tl__new(op, p->ndim, p->shape, p->dtype) : NULL;
+                    if (c) memcpy(TL__OPT_DATA(c), TL__OPT_DATA(cv), (size_t)tl__prod(p->ndim, p->shape) * tl__dtype_sizes[p->dtype]);
+                    tl_scope_end(sc);
+                    if (!c) st = tl__tls.status ? tl__tls.status : TL_ERR_OOM;
+                    else s->buf[k] = c;
+                }
+                if (!tl__tls.scope_depth) tl_release(src);
+            }
+        }
+    }
+    if (st != TL_OK) {
+        for (i = 0; i < o->nparams; i++)
+            for (k = 0; k < 3; k++) tl__release(ns[i].buf[k]);
+        tl__free(ns);
+        tl__free(ng);
+        return st;
+    }
+    for (i = 0; i < o->nparams; i++) {
+        for (k = 0; k < 3; k++) tl__release(o->state[i].buf[k]);
+        o->state[i] = ns[i];
+    }
+    for (gi = 0; gi < o->ngroups; gi++) {
+        ng[gi].first = o->groups[gi].first;
+        ng[gi].n = o->groups[gi].n;
+    }
+    memcpy(o->groups, ng, (size_t)o->ngroups * sizeof *ng);
+    tl__free(ns);
+    tl__free(ng);
+    return TL_OK;
+}
+
+TLDEF int tl_optim_to_string(tl_optim *o, char *buf, size_t cap) {
+    tl_value *v = tl_optim_state_dict(o);
+    int n;
+    if (!v) return tl__tls.status ? (int)tl__tls.status : (int)TL_ERR_ARG;
+    n = tl_value_to_string(v, buf, cap);
+    tl_value_free(v);
+    return n;
+}
+#ifndef TL_NO_STDIO
+TLDEF tl_status tl_optim_print(tl_optim *o) {
+    tl_value *v = tl_optim_state_dict(o);
+    tl_status st;
+    if (!v) return tl__tls.status ? tl__tls.status : TL_ERR_ARG;
+    st = tl_value_print(v);
+    tl_value_free(v);
+    return st;
+}
+#endif
+
+/* ---- LR schedulers ---- */
+
+typedef enum {
+    TL__SCH_STEP = 0, TL__SCH_MULTISTEP, TL__SCH_EXP, TL__SCH_COSINE, TL__SCH_LINEAR, TL__SCH_LAMBDA,
+    TL__SCH_ONECYCLE, TL__SCH_PLATEAU
+} tl__schkind;
+
+struct tl_scheduler {
+    tl__schkind kind;
+    tl_optim *opt; /* borrowed */
+    int ngroups;
+    double *base_lrs, *last_lr; /* per group */
+    int64_t last_epoch, step_count;
+    int has_last_lr;
+    /* the schedulers' own fields */
+    int64_t step_size, T_max, total_iters, total_steps;
+    double gamma, eta_min, start_factor, end_factor;
+    int64_t *milestones;
+    int nmilestones;
+    double (*fn)(int64_t epoch, void *user);
+    void *user;
+    tl_onecycle_desc oc;
+    double phase_end[3];
+    int nphases, use_beta1;
+    tl_plateau_desc pl;
+    double *min_lrs, best, mode_worse;
+    int64_t cooldown_counter, num_bad_epochs;
+};
+
+TLDEF tl_onecycle_desc tl_onecycle_desc_default(void) {
+    tl_onecycle_desc d;
+    memset(&d, 0, sizeof d);
+    d.pct_start = 0.3;
+    d.cycle_momentum = 1;
+    d.base_momentum = 0.85;
+    d.max_momentum = 0.95;
+    d.div_factor = 25;
+    d.final_div_factor = 1e4;
+    return d;
+}
+TLDEF tl_plateau_desc tl_plateau_desc_default(void) {
+    tl_plateau_desc d;
+    memset(&d, 0, sizeof d);
+    d.factor = 0.1;
+    d.patience = 10;
+    d.threshold = 1e-4;
+    d.eps = 1e-8;
+    return d;
+}
+
+TLDEF void tl_scheduler_free(tl_scheduler *s) {
+    if (!s) return;
+    tl__free(s->base_lrs);
+    tl__free(s->last_lr);
+    tl__free(s->milestones);
+    tl__free(s->min_lrs);
+    tl__free(s);
+}
+
+static tl_scheduler *tl__sch_alloc(const char *op, tl_optim *o, tl__schkind kind) {
+    tl_scheduler *s;
+    if (!o) {
+        if (!tl__tls.status) TL__FAIL(TL_ERR_ARG, "%s: optimizer is NULL", op);
+        return NULL;
+    }
+    s = (tl_scheduler *)tl__malloc(sizeof *s);
+    if (!s) {
+        TL__FAIL(TL_ERR_OOM, "%s: out of memory", op);
+        return NULL;
+    }
+    memset(s, 0, sizeof *s);
+    s->kind = kind;
+    s->opt = o;
+    s->ngroups = o->ngroups;
+    s->base_lrs = (double *)tl__malloc(tl__szn(o->ngroups, sizeof(double)));
+    s->last_lr = (double *)tl__malloc(tl__szn(o->ngroups, sizeof(double)));
+    s->min_lrs = (double *)tl__malloc(tl__szn(o->ngroups, sizeof(double)));
+    if (!s->base_lrs || !s->last_lr || !s->min_lrs) {
+        tl_scheduler_free(s);
+        TL__FAIL(TL_ERR_OOM, "%s: out of memory", op);
+        return NULL;
+    }
+    return s;
+}
+
+/* The lr of group g from the chainable get_lr of torch 1.13 (last_epoch already advanced). */
+static double tl__sch_get_lr(tl_scheduler *s, int gi) {
+    tl__ogroup *h = &s->opt->groups[gi];
+    double lr = h->lr, base = s->base_lrs[gi];
+    int64_t e = s->last_epoch;
+    int i;
+    switch (s->kind) {
+    case TL__SCH_STEP: return (e == 0 || e % s->step_size != 0) ? lr : lr * s->gamma;
+    case TL__SCH_MULTISTEP: {
+        int cnt = 0;
+        for (i = 0; i < s->nmilestones; i++) cnt += s->milestones[i] == e;
+        return cnt ? lr * pow(s->gamma, cnt) : lr;
+    }
+    case TL__SCH_EXP: return e == 0 ? lr : lr * s->gamma;
+    case TL__SCH_COSINE: {
+        const double PI = 3.141592653589793, T = (double)s->T_max;
+        if (e == 0) return lr;
+        if (s->step_count == 1 && e > 0) return s->eta_min + (base - s->eta_min) * (1 + cos((double)e * PI / T)) / 2;
+        if ((((e - 1 - s->T_max) % (2 * s->T_max)) + 2 * s->T_max) % (2 * s->T_max) == 0)
+            return lr + (base - s->eta_min) * (1 - cos(PI / T)) / 2;
+        return (1 + cos(PI * (double)e / T)) / (1 + cos(PI * (double)(e - 1) / T)) * (lr - s->eta_min) + s->eta_min;
+    }
+    case TL__SCH_LINEAR:
+        if (e == 0) return lr * s->start_factor;
+        if (e > s->total_iters) return lr;
+        return lr * (1. + (s->end_factor - s->start_factor) /
+                              ((double)s->total_iters * s->start_factor +
+                               (double)(e - 1) * (s->end_factor - s->start_factor)));
+    case TL__SCH_LAMBDA: return base * s->fn(e, s->user);
+    case TL__SCH_ONECYCLE: {
+        double start_step = 0, out = lr, mom = 0;
+        const double PI = 3.141592653589793;
+        for (i = 0; i < s->nphases; i++) {
+            double end_step = s->phase_end[i];
+            if ((double)e <= end_step || i == s->nphases - 1) {
+                double pct = ((double)e - start_step) / (end_step - start_step), a0, a1, m0, m1;
+                /* phases: initial->max (max_m->base_m), max->min or max->initial, [initial->min] */
+                static const int lr_from[2][3] = {{0, 1, 0}, {0, 1, 0}}, lr_to2[3] = {1, 2, 0}, lr_to3[3] = {1, 0, 2};
+                static const int m_from2[2] = {0, 1}, m_from3[3] = {0, 1, 0}, m_to3[3] = {1, 0, 0};
+                double lrv[3], mv[2];
+                lrv[0] = h->initial_lr, lrv[1] = h->max_lr, lrv[2] = h->min_lr;
+                mv[0] = h->max_momentum, mv[1] = h->base_momentum;
+                a0 = lrv[lr_from[s->nphases == 3][i]];
+                a1 = lrv[s->nphases == 3 ? lr_to3[i] : lr_to2[i]];
+                m0 = mv[s->nphases == 3 ? m_from3[i] : m_from2[i]];
+                m1 = mv[s->nphases == 3 ? m_to3[i] : 1 - m_from2[i]];
+                if (s->oc.anneal_linear) {
+                    out = (a1 - a0) * pct + a0;
+                    mom = (m1 - m0) * pct + m0;
+                } else {
+                    out = a1 + (a0 - a1) / 2.0 * (cos(PI * pct) + 1);
+                    mom = m1 + (m0 - m1) / 2.0 * (cos(PI * pct) + 1);
+                }
+                break;
+            }
+            start_step = s->phase_end[i];
+        }
+        if (s->oc.cycle_momentum) {
+            if (s->use_beta1) h->beta1 = mom;
+            else h->momentum = mom;
+        }
+        return out;
+    }
+    default: return lr;
+    }
+}
+
+TLDEF tl_status tl_scheduler_step(tl_scheduler *s) {
+    int gi;
+    double lrs[64], *lr = lrs;
+    if (!s) return tl__tls.status ? tl__tls.status : TL__FAIL(TL_ERR_ARG, "tl_scheduler_step: scheduler is NULL");
+    if (s->kind == TL__SCH_PLATEAU)
+        return TL__FAIL(TL_ERR_ARG, "tl_scheduler_step: ReduceLROnPlateau steps on a metric: use tl_scheduler_step_metric");
+    if (s->opt->ngroups != s->ngroups)
+        return TL__FAIL(TL_ERR_STATE, "tl_scheduler_step: the optimizer has %d param groups, the scheduler was made "
+                        "for %d", s->opt->ngroups, s->ngroups);
+    if (s->kind == TL__SCH_ONECYCLE && s->last_epoch + 1 > s->total_steps)
+        return TL__FAIL(TL_ERR_ARG, "tl_scheduler_step: Tried to step %lld times. The specified number of total "
+                        "steps is %lld", (long long)(s->last_epoch + 2), (long long)s->total_steps);
+    if (s->ngroups > 64) {
+        lr = (double *)tl__malloc(tl__szn(s->ngroups, sizeof(double)));
+        if (!lr) return TL__FAIL(TL_ERR_OOM, "tl_scheduler_step: out of memory");
+    }
+    s->step_count++;
+    s->last_epoch++;
+    for (gi = 0; gi < s->ngroups; gi++) lr[gi] = tl__sch_get_lr(s, gi); /* all from the old lrs */
+    for (gi = 0; gi < s->ngroups; gi++) s->opt->groups[gi].lr = s->last_lr[gi] = lr[gi];
+    s->has_last_lr = 1;
+    if (lr != lrs) tl__free(lr);
+    return TL_OK;
+}
+
+static tl_scheduler *tl__sch_finish(tl_scheduler *s) {
+    int gi;
+    for (gi = 0; gi < s->ngroups; gi++) {
+        tl__ogroup *h = &s->opt->groups[gi];
+        if (!h->has_initial_lr) {
+            h->has_initial_lr = 1;
+            h->initial_lr = h->lr;
+        }
+        s->base_lrs[gi] = h->initial_lr;
+    }
+    s->last_epoch = -1;
+    s->step_count = 0;
+    if (tl_scheduler_step(s) != TL_OK) {
+        tl_scheduler_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+TLDEF tl_scheduler *tl_step_lr(tl_optim *o, int64_t step_size, double gamma) {
+    tl_scheduler *s;
+    if (o && step_size <= 0) {
+        TL__FAIL(TL_ERR_ARG, "tl_step_lr: step_size must be positive, got %lld", (long long)step_size);
+        return NULL;
+    }
+    s = tl__sch_alloc("tl_step_lr", o, TL__SCH_STEP);
+    if (!s) return NULL;
+    s->step_size = step_size;
+    s->gamma = gamma;
+    return tl__sch_finish(s);
+}
+TLDEF tl_scheduler *tl_multistep_lr(tl_optim *o, const int64_t *milestones, int n, double gamma) {
+    tl_scheduler *s;
+    int i;
+    if (o && (n < 0 || (n > 0 && !milestones))) {
+        TL__FAIL(TL_ERR_ARG, "tl_multistep_lr: %d milestones at %p", n, (const void *)milestones);
+        return NULL;
+    }
+    s = tl__sch_alloc("tl_multistep_lr", o, TL__SCH_MULTISTEP);
+    if (!s) return NULL;
+    s->milestones = (int64_t *)tl__malloc(tl__szn(n, sizeof(int64_t)));
+    if (!s->milestones) {
+        tl_scheduler_free(s);
+        TL__FAIL(TL_ERR_OOM, "tl_multistep_lr: out of memory");
+        return NULL;
+    }
+    for (i = 0; i < n; i++) s->milestones[i] = milestones[i];
+    s->nmilestones = n;
+    s->gamma = gamma;
+    return tl__sch_finish(s);
+}
+TLDEF tl_scheduler *tl_exponential_lr(tl_optim *o, double gamma) {
+    tl_scheduler *s = tl__sch_alloc("tl_exponential_lr", o, TL__SCH_EXP);
+    if (!s) return NULL;
+    s->gamma = gamma;
+    return tl__sch_finish(s);
+}
+TLDEF tl_scheduler *tl_cosine_annealing_lr(tl_optim *o, int64_t T_max, double eta_min) {
+    tl_scheduler *s;
+    if (o && T_max <= 0) {
+        TL__FAIL(TL_ERR_ARG, "tl_cosine_annealing_lr: T_max must be positive, got %lld", (long long)T_max);
+        return NULL;
+    }
+    s = tl__sch_alloc("tl_cosine_annealing_lr", o, TL__SCH_COSINE);
+    if (!s) return NULL;
+    s->T_max = T_max;
+    s->eta_min = eta_min;
+    return tl__sch_finish(s);
+}
+TLDEF tl_scheduler *tl_linear_lr(tl_optim *o, double start_factor, double end_factor, int64_t total_iters) {
+    tl_scheduler *s;
+    if (o && (!(start_factor > 0 && start_factor <= 1) || !(end_factor >= 0 && end_factor <= 1))) {
+        TL__FAIL(TL_ERR_ARG, "tl_linear_lr: Starting multiplicative factor expected to be greater than 0 and less or "
+                 "equal to 1, ending factor between 0 and 1 (got %g, %g)", start_factor, end_factor);
+        return NULL;
+    }
+    s = tl__sch_alloc("tl_linear_lr", o, TL__SCH_LINEAR);
+    if (!s) return NULL;
+    s->start_factor = start_factor;
+    s->end_factor = end_factor;
+    s->total_iters = total_iters;
+    return tl__sch_finish(s);
+}
+TLDEF tl_scheduler *tl_lambda_lr(tl_optim *o, double (*fn)(int64_t epoch, void *user), void *user) {
+    tl_scheduler *s;
+    if (o && !fn) {
+        TL__FAIL(TL_ERR_ARG, "tl_lambda_lr: fn is NULL");
+        return NULL;
+    }
+    s = tl__sch_alloc("tl_lambda_lr", o, TL__SCH_LAMBDA);
+    if (!s) return NULL;
+    s->fn = fn;
+    s->user = user;
+    return tl__sch_finish(s);
+}
+TLDEF tl_scheduler *tl_onecycle_lr(tl_optim *o, double max_lr, int64_t total_steps, const tl_onecycle_desc *d) {
+    tl_scheduler *s;
+    tl_onecycle_desc dd = d ? *d : tl_onecycle_desc_default();
+    int gi;
+    if (o && total_steps <= 0) {
+        TL__FAIL(TL_ERR_ARG, "tl_onecycle_lr: Expected positive integer total_steps, but got %lld", (long long)total_steps);
+        return NULL;
+    }
+    if (o && !(dd.pct_start >= 0 && dd.pct_start <= 1)) {
+        TL__FAIL(TL_ERR_ARG, "tl_onecycle_lr: Expected float between 0 and 1 pct_start, but got %g", dd.pct_start);
+        return NULL;
+    }
+    s = tl__sch_alloc("tl_onecycle_lr", o, TL__SCH_ONECYCLE);
+    if (!s) return NULL;
+    s->oc = dd;
+    s->total_steps = total_steps;
+    if (dd.three_phase) {
+        s->nphases = 3;
+        s->phase_end[0] = dd.pct_start * (double)total_steps - 1;
+        s->phase_end[1] = 2 * dd.pct_start * (double)total_steps - 2;
+        s->phase_end[2] = (double)(total_steps - 1);
+    } else {
+        s->nphases = 2;
+        s->phase_end[0] = dd.pct_start * (double)total_steps - 1;
+        s->phase_end[1] = (double)(total_steps - 1);
+    }
+    s->use_beta1 = o->kind == TL__OPT_ADAM || o->kind == TL__OPT_ADAMW;
+    if (dd.cycle_momentum && o->kind == TL__OPT_ADAGRAD) {
+        tl_scheduler_free(s);
+        TL__FAIL(TL_ERR_ARG, "tl_onecycle_lr: optimizer must support momentum with `cycle_momentum` option enabled");
+        return NULL;
+    }
+    for (gi = 0; gi < o->ngroups; gi++) {
+        tl__ogroup *h = &o->groups[gi];
+        h->has_initial_lr = 1;
+        h->initial_lr = max_lr / dd.div_factor;
+        h->has_onecycle = 1;
+        h->max_lr = max_lr;
+        h->min_lr = h->initial_lr / dd.final_div_factor;
+        if (dd.cycle_momentum) {
+            if (s->use_beta1) h->beta1 = dd.max_momentum;
+            else h->momentum = dd.max_momentum;
+            h->has_momentum_range = 1;
+            h->max_momentum = dd.max_momentum;
+            h->base_momentum = dd.base_momentum;
+        }
+    }
+    return tl__sch_finish(s);
+}
+TLDEF tl_scheduler *tl_reduce_lr_on_plateau(tl_optim *o, const tl_plateau_desc *d) {
+    tl_scheduler *s;
+    tl_plateau_desc dd = d ? *d : tl_plateau_desc_default();
+    int gi;
+    if (o && !(dd.factor < 1.0)) {
+        TL__FAIL(TL_ERR_ARG, "tl_reduce_lr_on_plateau: Factor should be < 1.0.");
+        return NULL;
+    }
+    s = tl__sch_alloc("tl_reduce_lr_on_plateau", o, TL__SCH_PLATEAU);
+    if (!s) return NULL;
+    s->pl = dd;
+    for (gi = 0; gi < s->ngroups; gi++) s->min_lrs[gi] = dd.min_lr;
+    s->mode_worse = dd.mode_max ? -INFINITY : INFINITY;
+    s->best = s->mode_worse;
+    s->last_epoch = 0;
+    return s;
+}
+
+TLDEF tl_status tl_scheduler_step_metric(tl_scheduler *s, double current) {
+    int better, gi;
+    if (!s) return tl__tls.status ? tl__tls.status : TL__FAIL(TL_ERR_ARG, "tl_scheduler_step_metric: scheduler is NULL");
+    if (s->kind != TL__SCH_PLATEAU) return tl_scheduler_step(s);
+    if (s->opt->ngroups != s->ngroups)
+        return TL__FAIL(TL_ERR_STATE, "tl_scheduler_step_metric: the optimizer has %d param groups, the scheduler was "
+                        "made for %d", s->opt->ngroups, s->ngroups);
+    s->last_epoch++;
+    if (!s->pl.mode_max)
+        better = s->pl.threshold_abs ? current < s->best - s->pl.threshold : current < s->best * (1. - s->pl.threshold);
+    else
+        better = s->pl.threshold_abs ? current > s->best + s->pl.threshold : current > s->best * (s->pl.threshold + 1.);
+    if (better) {
+        s->best = current;
+        s->num_bad_epochs = 0;
+    } else
+        s->num_bad_epochs++;
+    if (s->cooldown_counter > 0) {
+        s->cooldown_counter--;
+        s->num_bad_epochs = 0;
+    }
+    if (s->num_bad_epochs > s->pl.patience) {
+        for (gi = 0; gi < s->ngroups; gi++) {
+            double old_lr = s->opt->groups[gi].lr, new_lr = old_lr * s->pl.factor;
+            if (new_lr < s->min_lrs[gi]) new_lr = s->min_lrs[gi];
+            if (old_lr - new_lr > s->pl.eps) s->opt->groups[gi].lr = new_lr;
+        }
+        s->cooldown_counter = s->pl.cooldown;
+        s->num_bad_epochs = 0;
+    }
+    for (gi = 0; gi < s->ngroups; gi++) s->last_lr[gi] = s->opt->groups[gi].lr;
+    s->has_last_lr = 1;
+    return TL_OK;
+}
+
+TLDEF double tl_scheduler_get_last_lr(const tl_scheduler *s, int group) {
+    if (!s || group < 0 || group >= s->ngroups || !s->has_last_lr) {
+        TL__FAIL(TL_ERR_ARG, "tl_scheduler_get_last_lr: group %d out of range (the scheduler has %d%s)", group,
+                 s ? s->ngroups : 0, s && !s->has_last_lr ? " and has not stepped" : "");
+        return NAN;
+    }
+    return s->last_lr[group];
+}
+
+static tl_value *tl__sch_list(const double *x, int n) {
+    tl_value *l = tl_value_list();
+    int i;
+    for (i = 0; l && i < n; i++)
+        if (tl_value_append(l, tl_value_float(x[i])) != TL_OK) {
+            tl_value_free(l);
+            return NULL;
+        }
+    return l;
+}
+
+TLDEF tl_value *tl_scheduler_state_dict(const tl_scheduler *s) {
+    tl_value *d;
+    int ok, i;
+    if (!s) {
+        if (!tl__tls.status) TL__FAIL(TL_ERR_ARG, "tl_scheduler_state_dict: scheduler is NULL");
+        return NULL;
+    }
+    d = tl_value_dict();
+    ok = d != NULL;
+#define TL__SETV(key, val) \
+    if (ok) ok = tl_value_set(d, key, val) == TL_OK
+    if (s->kind == TL__SCH_PLATEAU) {
+        TL__SETV("factor", tl_value_float(s->pl.factor));
+        TL__SETV("min_lrs", tl__sch_list(s->min_lrs, s->ngroups));
+        TL__SETV("patience", tl_value_int(s->pl.patience));
+        TL__SETV("verbose", tl_value_bool(0));
+        TL__SETV("cooldown", tl_value_int(s->pl.cooldown));
+        TL__SETV("cooldown_counter", tl_value_int(s->cooldown_counter));
+        TL__SETV("mode", tl_value_string(s->pl.mode_max ? "max" : "min"));
+        TL__SETV("threshold", tl_value_float(s->pl.threshold));
+        TL__SETV("threshold_mode", tl_value_string(s->pl.threshold_abs ? "abs" : "rel"));
+        TL__SETV("best", tl_value_float(s->best));
+        TL__SETV("num_bad_epochs", tl_value_int(s->num_bad_epochs));
+        TL__SETV("mode_worse", tl_value_float(s->mode_worse));
+        TL__SETV("eps", tl_value_float(s->pl.eps));
+        TL__SETV("last_epoch", tl_value_int(s->last_epoch));
+        if (s->has_last_lr) TL__SETV("_last_lr", tl__sch_list(s->last_lr, s->ngroups));
+    } else {
+        switch (s->kind) {
+        case TL__SCH_STEP:
+            TL__SETV("step_size", tl_value_int(s->step_size));
+            TL__SETV("gamma", tl_value_float(s->gamma));
+            break;
+        case TL__SCH_MULTISTEP: {
+            tl_value *m = tl_value_dict();
+            for (i = 0; m && i < s->nmilestones; i++) {
+                const tl_value *c = tl_value_get_int(m, s->milestones[i]);
+                int64_t cnt = c ? tl_value_as_int(c) + 1 : 1;
+                if (tl_value_set_int(m, s->milestones[i], tl_value_int(cnt)) != TL_OK) {
+                    tl_value_free(m);
+                    m = NULL;
+                }
+            }
+            if (!m) ok = 0;
+            TL__SETV("milestones", m);
+            TL__SETV("gamma", tl_value_float(s->gamma));
+            break;
+        }
+        case TL__SCH_EXP: TL__SETV("gamma", tl_value_float(s->gamma)); break;
+        case TL__SCH_COSINE:
+            TL__SETV("T_max", tl_value_int(s->T_max));
+            TL__SETV("eta_min", tl__opt_num(s->eta_min));
+            break;
+        case TL__SCH_LINEAR:
+            TL__SETV("start_factor", tl_value_float(s->start_factor));
+            TL__SETV("end_factor", tl_value_float(s->end_factor));
+            TL__SETV("total_iters", tl_value_int(s->total_iters));
+            break;
+        case TL__SCH_ONECYCLE: {
+            static const char *const names3[3][4] = {{"initial_lr", "max_lr", "max_momentum", "base_momentum"},
+                                                     {"max_lr", "initial_lr", "base_momentum", "max_momentum"},
+                                                     {"initial_lr", "min_lr", "max_momentum", "max_momentum"}};
+            static const char *const names2[2][4] = {{"initial_lr", "max_lr", "max_momentum", "base_momentum"},
+                                                     {"max_lr", "min_lr", "base_momentum", "max_momentum"}};
+            tl_value *ph = tl_value_list();
+            TL__SETV("total_steps", tl_value_int(s->total_steps));
+            for (i = 0; ph && i < s->nphases; i++) {
+                const char *const *nm = s->nphases == 3 ? names3[i] : names2[i];
+                tl_value *p = tl_value_dict();
+                int pok = p != NULL;
+                if (pok)
+                    pok = tl_value_set(p, "end_step", i == s->nphases - 1 ? tl_value_int(s->total_steps - 1)
+                                                                           : tl_value_float(s->phase_end[i])) == TL_OK;
+                if (pok) pok = tl_value_set(p, "start_lr", tl_value_string(nm[0])) == TL_OK;
+                if (pok) pok = tl_value_set(p, "end_lr", tl_value_string(nm[1])) == TL_OK;
+                if (pok) pok = tl_value_set(p, "start_momentum", tl_value_string(nm[2])) == TL_OK;
+                if (pok) pok = tl_value_set(p, "end_momentum", tl_value_string(nm[3])) == TL_OK;
+                if (!pok || tl_value_append(ph, p) != TL_OK) {
+                    if (!pok) tl_value_free(p);
+                    tl_value_free(ph);
+                    ph = NULL;
+                }
+            }
+            if (!ph) ok = 0;
+            TL__SETV("_schedule_phases", ph);
+            TL__SETV("cycle_momentum", tl_value_bool(s->oc.cycle_momentum));
+            if (s->oc.cycle_momentum) TL__SETV("use_beta1", tl_value_bool(s->use_beta1));
+            break;
+        }
+        default: break;
+        }
+        TL__SETV("base_lrs", tl__sch_list(s->base_lrs, s->ngroups));
+        TL__SETV("last_epoch", tl_value_int(s->last_epoch));
+        TL__SETV("verbose", tl_value_bool(0));
+        TL__SETV("_step_count", tl_value_int(s->step_count));
+        TL__SETV("_get_lr_called_within_step", tl_value_bool(0));
+        TL__SETV("_last_lr", tl__sch_list(s->last_lr, s->ngroups));
+        if (s->kind == TL__SCH_LAMBDA) {
+            tl_value *l = tl_value_list();
+            for (i = 0; l && i < s->ngroups; i++)
+                if (tl_value_append(l, tl_value_none()) != TL_OK) {
+                    tl_value_free(l);
+                    l = NULL;
+                }
+            if (!l) ok = 0;
+            TL__SETV("lr_lambdas", l);
+        }
+    }
+#undef TL__SETV
+    if (!ok) {
+        tl_value_free(d);
+        if (!tl__tls.status) TL__FAIL(TL_ERR_OOM, "tl_scheduler_state_dict: out of memory");
+        return NULL;
+    }
+    return d;
+}
+
+/* A list of ngroups numbers from d[key] into out; 0 (no error) when missing or malformed. */
+static int tl__sch_getlist(const tl_value *d, const char *key, double *out, int n) {
+    const tl_value *l = tl_value_get(d, key);
+    int i;
+    if (!l || tl_value_kind_of(l) != TL_VALUE_LIST || (int)tl_value_len(l) != n) return 0;
+    for (i = 0; i < n; i++) {
+        tl_value_kind k = tl_value_kind_of(tl_value_item(l, (size_t)i));
+        if (k != TL_VALUE_INT && k != TL_VALUE_FLOAT) return 0;
+    }
+    for (i = 0; i < n; i++) out[i] = tl_value_as_float(tl_value_item(l, (size_t)i));
+    return 1;
+}
+
+TLDEF tl_status tl_scheduler_load_state_dict(tl_scheduler *s, const tl_value *d) {
+    const char *op = "tl_scheduler_load_state_dict";
+    const tl_value *le, *lst;
+    double x;
+    if (!s || !d) return tl__tls.status ? tl__tls.status : TL__FAIL(TL_ERR_ARG, "%s: NULL argument", op);
+    le = tl_value_kind_of(d) == TL_VALUE_DICT ? tl_value_get(d, "last_epoch") : NULL;
+    if (tl_value_kind_of(d) != TL_VALUE_DICT || tl_value_kind_of(le) != TL_VALUE_INT)
+        return TL__FAIL(TL_ERR_ARG, "%s: expected a scheduler state dict with an int 'last_epoch'", op);
+    lst = tl_value_get(d, "_last_lr");
+    if ((tl_value_get(d, "base_lrs") && tl_value_len(tl_value_get(d, "base_lrs")) != (size_t)s->ngroups) ||
+        (lst && tl_value_len(lst) != (size_t)s->ngroups))
+        return TL__FAIL(TL_ERR_ARG, "%s: the state dict is for %d param groups, the scheduler has %d", op,
+                        (int)tl_value_len(lst ? lst : tl_value_get(d, "base_lrs")), s->ngroups);
+    s->last_epoch = tl_value_as_int(le);
+    if (tl__opt_getnum(d, "_step_count", &x)) s->step_count = (int64_t)x;
+    tl__sch_getlist(d, "base_lrs", s->base_lrs, s->ngroups);
+    if (tl__sch_getlist(d, "_last_lr", s->last_lr, s->ngroups)) s->has_last_lr = 1;
+    if (tl__opt_getnum(d, "gamma", &x)) s->gamma = x;
+    if (tl__opt_getnum(d, "step_size", &x)) s->step_size = (int64_t)x;
+    if (tl__opt_getnum(d, "T_max", &x)) s->T_max = (int64_t)x;
+    if (tl__opt_getnum(d, "eta_min", &x)) s->eta_min = x;
+    if (tl__opt_getnum(d, "start_factor", &x)) s->start_factor = x;
+    if (tl__opt_getnum(d, "end_factor", &x)) s->end_factor = x;
+    if (tl__opt_getnum(d, "total_iters", &x)) s->total_iters = (int64_t)x;
+    if (tl__opt_getnum(d, "total_steps", &x)) s->total_steps = (int64_t)x;
+    if (s->kind == TL__SCH_PLATEAU) {
+        const tl_value *mode = tl_value_get(d, "mode"), *tm = tl_value_get(d, "threshold_mode");
+        if (tl__opt_getnum(d, "factor", &x)) s->pl.factor = x;
+        tl__sch_getlist(d, "min_lrs", s->min_lrs, s->ngroups);
+        if (tl__opt_getnum(d, "patience", &x)) s->pl.patience = (int64_t)x;
+        if (tl__opt_getnum(d, "cooldown", &x)) s->pl.cooldown = (int64_t)x;
+        if (tl__opt_getnum(d, "cooldown_counter", &x)) s->cooldown_counter = (int64_t)x;
+        if (tl__opt_getnum(d, "threshold", &x)) s->pl.threshold = x;
+        if (tl__opt_getnum(d, "best", &x)) s->best = x;
+        if (tl__opt_getnum(d, "num_bad_epochs", &x)) s->num_bad_epochs = (int64_t)x;
+        if (tl__opt_getnum(d, "eps", &x)) s->pl.eps = x;
+        if (tl_value_kind_of(mode) == TL_VALUE_STRING) s->pl.mode_max = strcmp(tl_value_as_string(mode, NULL), "max") == 0;
+        if (tl_value_kind_of(tm) == TL_VALUE_STRING) s->pl.threshold_abs = strcmp(tl_value_as_string(tm, NULL), "abs") == 0;
+        s->mode_worse = s->pl.mode_max ? -INFINITY : INFINITY;
+    }
+    return TL_OK;
+}
+
+/* ---- gradient clipping (torch.nn.utils) ---- */
+
+static double tl__clip_norm(const char *op, tl_tensor *const *ps, int n, double max_norm, double norm_type) {
+    double total = 0, coef;
+    int i, any = 0, all32 = 1;
+    int64_t j;
+    for (i = 0; i < n; i++) {
+        const tl_tensor *g = ps[i] ? ps[i]->grad : NULL;
+        if (g && (!tl_is_contiguous(g) || (g->dtype != TL_F32 && g->dtype != TL_F64))) {
+            TL__FAIL(TL_ERR_ARG, "%s: the gradient of parameter %d is %s %s%s; float32/float64 contiguous gradients "
+                     "only", op, i, TL__DT(g), TL__SH(g), tl_is_contiguous(g) ? "" : " (not contiguous)");
+            return NAN;
+        }
+    }
+    /* torch: norm of the per-parameter norms (each computed in the parameter's dtype; here in double) */
+    for (i = 0; i < n; i++) {
+        const tl_tensor *g = ps[i] ? ps[i]->grad : NULL;
+        double acc = 0;
+        int64_t m;
+        if (!g) continue;
+        any = 1;
+        all32 &= g->dtype == TL_F32;
+        m = tl__prod(g->ndim, g->shape);
+        for (j = 0; j < m; j++) {
+            double x = g->dtype == TL_F32 ? (double)((const float *)TL__OPT_PTR(g))[j] : ((const double *)TL__OPT_PTR(g))[j];
+            x = fabs(x);
+            if (isinf(norm_type)) acc = (x > acc || x != x) ? x : acc;
+            else if (norm_type == 2) acc += x * x;
+            else if (norm_type == 1) acc += x;
+            else if (norm_type == 0) acc += x != 0;
+            else acc += pow(x, norm_type);
+        }
+        if (!isinf(norm_type) && norm_type != 0 && norm_type != 1)
+            acc = norm_type == 2 ? sqrt(acc) : pow(acc, 1.0 / norm_type);
+        if (g->dtype == TL_F32) acc = (double)(float)acc;
+        if (isinf(norm_type)) total = (acc > total || acc != acc) ? acc : total;
+        else if (norm_type == 0) total += acc != 0;
+        else if (norm_type == 1) total += acc;
+        else total += pow(acc, norm_type);
+    }
+    if (!any) return 0.0;
+    if (!isinf(norm_type) && norm_type != 0 && norm_type != 1)
+        total = norm_type == 2 ? sqrt(total) : pow(total, 1.0 / norm_type);
+    if (all32) { /* torch's total_norm is then a float32 tensor and the coefficient float32 arithmetic */
+        total = (double)(float)total;
+        coef = (double)((float)max_norm / ((float)total + (float)1e-6));
+    } else
+        coef = max_norm / (total + 1e-6);
+    if (coef > 1.0) coef = 1.0;
+    for (i = 0; i < n; i++) {
+        tl_tensor *g = ps[i] ? ps[i]->grad : NULL;
+        int64_t m;
+        if (!g) continue;
+        m = tl__prod(g->ndim, g->shape);
+        if (g->dtype == TL_F32) {
+            float *x = (float *)TL__OPT_PTR(g), c = (float)coef;
+            for (j = 0; j < m; j++) x[j] *= c;
+        } else {
+            double *x = (double *)TL__OPT_PTR(g);
+            for (j = 0; j < m; j++) x[j] *= coef;
+        }
+        g->storage->version++;
+    }
+    return total;
+}
+TLDEF double tl_clip_grad_norm_(const tl_param_list *params, double max_norm, double norm_type) {
+    if (!params) {
+        if (!tl__tls.status) TL__FAIL(TL_ERR_ARG, "tl_clip_grad_norm_: params is NULL");
+        return NAN;
+    }
+    return tl__clip_norm("tl_clip_grad_norm_", params->tensors, params->n, max_norm, norm_type);
+}
+TLDEF double tl_module_clip_grad_norm_(const tl_module *m, double max_norm, double norm_type) {
+    tl_param_list *l = tl_parameters(m);
+    double r;
+    if (!l) return NAN;
+    r = tl__clip_norm("tl_module_clip_grad_norm_", l->tensors, l->n, max_norm, norm_type);
+    tl_param_list_free(l);
+    return r;
+}
+static tl_status tl__clip_value(const char *op, tl_tensor *const *ps, int n, double v) {
+    int i;
+    int64_t j, m;
+    for (i = 0; i < n; i++) {
+        const tl_tensor *g = ps[i] ? ps[i]->grad : NULL;
+        if (g && (!tl_is_contiguous(g) || (g->dtype != TL_F32 && g->dtype != TL_F64)))
+            return TL__FAIL(TL_ERR_ARG, "%s: the gradient of parameter %d is %s %s; float32/float64 contiguous "
+                            "gradients only", op, i, TL__DT(g), TL__SH(g));
+    }
+    for (i = 0; i < n; i++) {
+        tl_tensor *g = ps[i] ? ps[i]->grad : NULL;
+        if (!g) continue;
+        m = tl__prod(g->ndim, g->shape);
+        if (g->dtype == TL_F32) {
+            float *x = (float *)TL__OPT_PTR(g), lo = (float)-v, hi = (float)v;
+            for (j = 0; j < m; j++) x[j] = x[j] < lo ? lo : (x[j] > hi ? hi : x[j]);
+        } else {
+            double *x = (double *)TL__OPT_PTR(g);
+            for (j = 0; j < m; j++) x[j] = x[j] < -v ? -v : (x[j] > v ? v : x[j]);
+        }
+        g->storage->version++;
+    }
+    return TL_OK;
+}
+TLDEF tl_status tl_clip_grad_value_(const tl_param_list *params, double clip_value) {
+    if (!params) return tl__tls.status ? tl__tls.status : TL__FAIL(TL_ERR_ARG, "tl_clip_grad_value_: params is NULL");
+    return tl__clip_value("tl_clip_grad_value_", params->tensors, params->n, clip_value);
+}
+TLDEF tl_status tl_module_clip_grad_value_(const tl_module *m, double clip_value) {
+    tl_param_list *l = tl_parameters(m);
+    tl_status st;
+    if (!l) return tl__tls.status;
+    st = tl__clip_value("tl_module_clip_grad_value_", l->tensors, l->n, clip_value);
+    tl_param_list_free(l);
+    return st;
 }
 
 /* ===== >>data ================================================================================= */

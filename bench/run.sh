@@ -35,3 +35,22 @@ if [ -e $FM/train-images-idx3-ubyte.gz ]; then
 else
   echo "loader: SKIP ($FM not found; install Debian's dataset-fashion-mnist)"
 fi
+
+# optimizer step alone: Adam and SGD(momentum) over the LeNet-5 parameters and a 10M-parameter model,
+# tensorlite vs torch.optim (foreach=False, 1.13's default, and foreach=True) in the same run
+${CC:-gcc} -std=c99 -O2 -march=native -I. bench/optim_step.c -o build/bench_optim_step -lm
+t=$(./build/bench_optim_step)
+echo "$t" | sed 's/^/tensorlite /'
+if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+  p=$(OMP_NUM_THREADS=1 /usr/bin/python3 bench/optim_step.py)
+  echo "$p" | sed 's/^/torch      /'
+  for c in "adam lenet" "sgd_momentum lenet" "adam 10M" "sgd_momentum 10M"; do
+    tv=$(echo "$t" | grep "optim $c " | sed -E 's/.*us_per_step=([0-9.]+).*/\1/')
+    for m in default foreach; do
+      pv=$(echo "$p" | grep "optim $c $m " | sed -E 's/.*us_per_step=([0-9.]+).*/\1/')
+      awk -v a="$tv" -v b="$pv" -v c="$c" -v m="$m" 'BEGIN { printf "optim %s: tensorlite %.1f us, torch %s %.1f us: %.1fx\n", c, a, m, b, b / a }'
+    done
+  done
+else
+  echo "PyTorch not importable with /usr/bin/python3: no optimizer comparison"
+fi

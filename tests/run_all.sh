@@ -43,16 +43,18 @@ stage "clang++ -std=c++11 strict" clang++ -std=c++11 -Wall -Wextra -Wpedantic -W
 stage "TL_STATIC TL_NO_STDIO TL_NO_THREAD_LOCALS" gcc $STRICT -O1 -I. -DTL_STATIC -DTL_NO_STDIO -DTL_NO_THREAD_LOCALS -c $B/impl.c -o $B/impl_static.o
 stage "tensorlite.c" gcc $STRICT -O1 -I. -c tensorlite.c -o $B/tensorlite.o
 stage "README snippets" sh tests/readme_snippets.sh $B/readme
+mkdir -p $B/examples
 for e in examples/*.c; do
   n=$(basename $e .c)
-  stage "example $n" gcc $STRICT -O2 -I. $e -o $B/$n -lm
+  stage "example $n" gcc $STRICT -O2 -I. $e -o $B/examples/$n -lm
 done
-for e in examples/*.c; do
+for e in examples/[0-9]*.c; do # the flagship (fashion_mnist) has its own stage below
   n=$(basename $e .c)
-  stage "run example $n" sh -c "./$B/$n > $B/$n.out"
+  stage "run example $n" sh -c "./$B/examples/$n > $B/examples/$n.out"
 done
 if /usr/bin/python3 -c 'import torch' 2>/dev/null || [ "${CI:-}" = "true" ]; then
   stage "PyTorch loads what examples/04 saved" /usr/bin/python3 examples/04_load.py
+  stage "PyTorch loads what examples/06 saved" /usr/bin/python3 examples/06_load.py
 fi
 
 for t in tests/test_*.c; do
@@ -80,9 +82,11 @@ stage "PyTorch oracle: autograd (tests/torch)" sh tests/torch/run_autograd.sh
 stage "PyTorch oracle: functional (tests/torch)" sh tests/torch/run_functional.sh
 stage "PyTorch oracle: new ops (tests/torch)" sh tests/torch/run_newops.sh
 stage "PyTorch oracle: nn modules (tests/torch)" sh tests/torch/run_modules.sh
+stage "PyTorch oracle: optim (tests/torch)" sh tests/torch/run_optim.sh
 stage "PyTorch 1.13 oracle: serialize (tests/torch)" sh tests/torch/run_serialize.sh
 stage "PyTorch 1.13 oracle: random streams (tests/torch)" sh tests/torch/run_random.sh
 stage "PyTorch 1.13 oracle: data loading and file formats (tests/torch)" sh tests/torch/run_data.sh
+stage "flagship: examples/fashion_mnist (tests/torch/run_flagship.sh)" sh tests/torch/run_flagship.sh
 if [ "${TL_NO_TORCH2:-}" = "1" ]; then
   stage "PyTorch 2.x oracle: serialize (pip venv, cached)" echo "SKIP (TL_NO_TORCH2=1)"
 else

@@ -33,6 +33,8 @@
                 u32 RES_END */
 #define TL_IMPLEMENTATION
 #include "tensorlite.h"
+#define RUNNER_NAME "functional_runner"
+#include "runner_io.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -46,24 +48,6 @@
 #define RS_UNKNOWN_OP (-102)
 #define MAX_IN 4
 #define MAX_ARGS 32
-
-static unsigned char *g_buf;
-static size_t g_len, g_pos;
-
-static void die(const char *msg) {
-    fprintf(stderr, "functional_runner: %s\n", msg);
-    exit(2);
-}
-static void rd(void *dst, size_t n) {
-    if (g_pos + n > g_len) die("truncated case file");
-    memcpy(dst, g_buf + g_pos, n);
-    g_pos += n;
-}
-static uint32_t rd_u32(void) { uint32_t v; rd(&v, 4); return v; }
-static int32_t rd_i32(void) { int32_t v; rd(&v, 4); return v; }
-static int64_t rd_i64(void) { int64_t v; rd(&v, 8); return v; }
-static uint64_t rd_u64(void) { uint64_t v; rd(&v, 8); return v; }
-static double rd_f64(void) { double v; rd(&v, 8); return v; }
 
 typedef struct step_t {
     int kind, nargs;
@@ -137,19 +121,6 @@ static void read_case(case_t *c) {
     }
 }
 
-static FILE *g_out;
-static void wr(const void *p, size_t n) {
-    if (n && fwrite(p, 1, n, g_out) != n) die("write failed");
-}
-static void wr_u32(uint32_t v) { wr(&v, 4); }
-static void wr_i32(int32_t v) { wr(&v, 4); }
-static void wr_i64(int64_t v) { wr(&v, 8); }
-static void wr_u64(uint64_t v) { wr(&v, 8); }
-static void wr_str(const char *s) {
-    size_t n = s ? strlen(s) : 0;
-    wr_u32((uint32_t)n);
-    wr(s, n);
-}
 /* dtype, shape and the values in C order, read element by element through shape/stride/data_ptr */
 static void wr_tensor(const tl_tensor *t) {
     int nd = tl_ndim(t), i;
@@ -285,8 +256,8 @@ static tl_tensor *run_op(const case_t *c, tl_tensor **ins, tl_tensor **idx, int 
 }
 
 int main(int argc, char **argv) {
-    FILE *f;
-    long sz, first = 0;
+
+    long first = 0;
     uint32_t ncases, ci;
     static case_t cs;
     if (argc < 3) {
@@ -294,22 +265,8 @@ int main(int argc, char **argv) {
         return 2;
     }
     if (argc > 3) first = strtol(argv[3], NULL, 10);
-    f = fopen(argv[1], "rb");
-    if (!f) die("cannot open case file");
-    if (fseek(f, 0, SEEK_END) != 0) die("seek");
-    sz = ftell(f);
-    if (sz < 12) die("case file too small");
-    rewind(f);
-    g_buf = (unsigned char *)malloc((size_t)sz);
-    if (!g_buf) die("oom");
-    if (fread(g_buf, 1, (size_t)sz, f) != (size_t)sz) die("read failed");
-    fclose(f);
-    g_len = (size_t)sz;
-    if (memcmp(g_buf, "TLFUNC01", 8) != 0) die("bad magic");
-    g_pos = 8;
+    runner_open(argv[1], "TLFUNC01", argv[2], first > 0);
     ncases = rd_u32();
-    g_out = fopen(argv[2], first > 0 ? "ab" : "wb");
-    if (!g_out) die("cannot open result file");
 
     for (ci = 0; ci < ncases; ci++) {
         tl_tensor *ins[MAX_IN], *leaves[MAX_IN], *out = NULL, *idx = NULL;

@@ -34,8 +34,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "../seed_models.h"
 
-/* ===== the SEED_NOTES models ==================================================================== */
+/* ===== the SEED_NOTES models (the others are in tests/seed_models.h) ============================= */
 
 static tl_tensor *fwd_child(tl_module *m, const char *path, const tl_tensor *x) {
     return tl_module_forward(tl_module_child(m, path), x);
@@ -52,64 +53,12 @@ static tl_module *m_mlp_seq(void) {
     return seq_of(3, m);
 }
 
-static tl_tensor *mlp_forward(tl_module *self, const tl_tensor *x) {
-    tl_scope s = tl_scope_begin();
-    tl_tensor *y = tl_keep(fwd_child(self, "out", tl_relu(fwd_child(self, "hidden", x))));
-    tl_scope_end(s);
-    return y;
-}
-static tl_module *m_mlp(void) {
-    tl_module *m = tl_module_new("MLP", mlp_forward);
-    if (tl_module_add_module(m, "hidden", tl_nn_linear(20, 256, 1)) != TL_OK ||
-        tl_module_add_module(m, "out", tl_nn_linear(256, 10, 1)) != TL_OK) {
-        tl_module_free(m);
-        return NULL;
-    }
-    return m;
-}
-
-static tl_tensor *myseq_forward(tl_module *self, const tl_tensor *x) {
-    tl_scope s = tl_scope_begin();
-    const tl_tensor *cur = x;
-    int i;
-    for (i = 0; i < tl_module_len(self) && cur; i++) cur = tl_module_forward(tl_module_at(self, i), cur);
-    cur = cur ? tl_keep(cur == x ? tl_retain((tl_tensor *)x) : (tl_tensor *)cur) : NULL;
-    tl_scope_end(s);
-    return (tl_tensor *)cur;
-}
 static tl_module *m_mysequential(void) {
-    tl_module *m = tl_module_new("MySequential", myseq_forward);
-    if (tl_module_add_module(m, "0", tl_nn_linear(20, 256, 1)) != TL_OK ||
-        tl_module_add_module(m, "1", tl_nn_relu()) != TL_OK ||
-        tl_module_add_module(m, "2", tl_nn_linear(256, 10, 1)) != TL_OK) {
-        tl_module_free(m);
-        return NULL;
-    }
-    return m;
-}
-
-static tl_tensor *fixed_forward(tl_module *self, const tl_tensor *x) {
-    tl_scope s = tl_scope_begin();
-    tl_module *lin = tl_module_child(self, "linear");
-    tl_tensor *h = tl_module_forward(lin, x), *y;
-    h = tl_relu(tl_add_scalar(tl_mm(h, tl_module_get(self, "rand_weight")), 1));
-    h = tl_module_forward(lin, h);
-    while (h && tl_item(tl_sum_all(tl_abs(h))) > 1) h = tl_div_scalar(h, 2);
-    y = tl_keep(tl_sum_all(h));
-    tl_scope_end(s);
-    return y;
-}
-static tl_module *m_fixedhidden(void) {
-    tl_scope s = tl_scope_begin();
-    tl_module *m = tl_module_new("FixedHiddenMLP", fixed_forward);
-    int ok = tl_module_register_buffer(m, "rand_weight", tl_rand(TL_SHAPE(20, 20), TL_F32), 0) == TL_OK &&
-             tl_module_add_module(m, "linear", tl_nn_linear(20, 20, 1)) == TL_OK;
-    tl_scope_end(s);
-    if (!ok) {
-        tl_module_free(m);
-        return NULL;
-    }
-    return m;
+    tl_module *m[3];
+    m[0] = tl_nn_linear(20, 256, 1);
+    m[1] = tl_nn_relu();
+    m[2] = tl_nn_linear(256, 10, 1);
+    return my_sequential(3, m);
 }
 
 static tl_tensor *nest_forward(tl_module *self, const tl_tensor *x) {
@@ -135,82 +84,16 @@ static tl_module *m_chimera(void) {
     tl_module *l[3];
     l[0] = m_nestmlp();
     l[1] = tl_nn_linear(16, 20, 1);
-    l[2] = m_fixedhidden();
+    l[2] = fixed_hidden_mlp(0);
     return seq_of(3, l);
 }
 
-static tl_module *block1(void) {
-    tl_module *m[4];
-    m[0] = tl_nn_linear(4, 8, 1);
-    m[1] = tl_nn_relu();
-    m[2] = tl_nn_linear(8, 4, 1);
-    m[3] = tl_nn_relu();
-    return seq_of(4, m);
-}
-static tl_module *block2(void) {
-    tl_module *net = tl_nn_sequential(0, NULL);
-    char name[32];
-    int i;
-    for (i = 0; i < 4; i++) {
-        snprintf(name, sizeof name, "block %d", i);
-        if (tl_module_add_module(net, name, block1()) != TL_OK) {
-            tl_module_free(net);
-            return NULL;
-        }
-    }
-    return net;
-}
-static tl_module *m_rgnet(void) {
-    tl_module *m[2];
-    m[0] = block2();
-    m[1] = tl_nn_linear(4, 1, 1);
-    return seq_of(2, m);
-}
-static tl_module *m_shared(void) {
-    tl_module *shared = tl_nn_linear(8, 8, 1), *m[7];
-    m[0] = tl_nn_linear(4, 8, 1);
-    m[1] = tl_nn_relu();
-    m[2] = tl_module_retain(shared);
-    m[3] = tl_nn_relu();
-    m[4] = shared;
-    m[5] = tl_nn_relu();
-    m[6] = tl_nn_linear(8, 1, 1);
-    return seq_of(7, m);
-}
-
-static tl_tensor *centered_forward(tl_module *self, const tl_tensor *x) {
-    tl_scope s = tl_scope_begin();
-    tl_tensor *y = tl_keep(tl_sub(x, tl_mean_all(x)));
-    (void)self;
-    tl_scope_end(s);
-    return y;
-}
 static tl_module *m_centered(void) { return tl_module_new("CenteredLayer", centered_forward); }
 static tl_module *m_centered_net(void) {
     tl_module *m[2];
     m[0] = tl_nn_linear(8, 128, 1);
     m[1] = m_centered();
     return seq_of(2, m);
-}
-
-static tl_tensor *mylinear_forward(tl_module *self, const tl_tensor *x) {
-    tl_scope s = tl_scope_begin();
-    tl_tensor *w = tl_detach(tl_module_get(self, "weight")), *b = tl_detach(tl_module_get(self, "bias"));
-    tl_tensor *y = tl_keep(tl_relu(tl_add(tl_matmul(x, w), b)));
-    tl_scope_end(s);
-    return y;
-}
-static tl_module *m_mylinear(void) { /* MyLinear(5, 3) */
-    tl_scope s = tl_scope_begin();
-    tl_module *m = tl_module_new("MyLinear", mylinear_forward);
-    int ok = tl_module_register_parameter(m, "weight", tl_randn(TL_SHAPE(5, 3), TL_F32)) == TL_OK &&
-             tl_module_register_parameter(m, "bias", tl_randn(TL_SHAPE(3), TL_F32)) == TL_OK;
-    tl_scope_end(s);
-    if (!ok) {
-        tl_module_free(m);
-        return NULL;
-    }
-    return m;
 }
 
 static tl_tensor *lenet_forward(tl_module *self, const tl_tensor *x) {
@@ -292,17 +175,17 @@ static tl_module *m_wide(void) {
 static tl_module *build_model(const char *name) {
     if (!strcmp(name, "wide")) return m_wide();
     if (!strcmp(name, "mlp_seq")) return m_mlp_seq();
-    if (!strcmp(name, "mlp")) return m_mlp();
+    if (!strcmp(name, "mlp")) return mlp();
     if (!strcmp(name, "mysequential")) return m_mysequential();
-    if (!strcmp(name, "fixedhidden")) return m_fixedhidden();
+    if (!strcmp(name, "fixedhidden")) return fixed_hidden_mlp(0);
     if (!strcmp(name, "nestmlp")) return m_nestmlp();
     if (!strcmp(name, "chimera")) return m_chimera();
     if (!strcmp(name, "block2")) return block2();
-    if (!strcmp(name, "rgnet")) return m_rgnet();
-    if (!strcmp(name, "shared")) return m_shared();
+    if (!strcmp(name, "rgnet")) return rgnet();
+    if (!strcmp(name, "shared")) return shared_net();
     if (!strcmp(name, "centered")) return m_centered();
     if (!strcmp(name, "centered_net")) return m_centered_net();
-    if (!strcmp(name, "mylinear")) return m_mylinear();
+    if (!strcmp(name, "mylinear")) return my_linear(5, 3, NULL); /* MyLinear(5, 3) */
     if (!strcmp(name, "lenet")) return m_lenet();
     if (!strcmp(name, "simplenet")) return m_simplenet();
     if (!strcmp(name, "scalenet")) return m_scalenet();
