@@ -326,6 +326,30 @@ TLDEF tl_tensor *tl_gather(const tl_tensor *t, int dim, const tl_tensor *index);
 TLDEF tl_tensor *tl_where(const tl_tensor *cond, const tl_tensor *a, const tl_tensor *b);
 TLDEF tl_tensor *tl_masked_fill(const tl_tensor *t, const tl_tensor *mask, double value);
 TLDEF tl_status tl_masked_fill_(tl_tensor *t, const tl_tensor *mask, double value);
+/* t.scatter(dim, index, src) / t.scatter(dim, index, value) / t.scatter_add(dim, index, src):
+   a copy of t with out[..., index[p], ...] (dim replaced) = src[p] or value, or += src[p]; index
+   int64 with t's number of dims, no larger than src, and than t outside dim; src of t's dtype. */
+TLDEF tl_tensor *tl_scatter(const tl_tensor *t, int dim, const tl_tensor *index, const tl_tensor *src);
+TLDEF tl_tensor *tl_scatter_value(const tl_tensor *t, int dim, const tl_tensor *index, double value);
+TLDEF tl_tensor *tl_scatter_add(const tl_tensor *t, int dim, const tl_tensor *index, const tl_tensor *src);
+/* t.index_add(dim, index, source, alpha=alpha): index 1-D int64/int32 of source.size(dim) entries. */
+TLDEF tl_tensor *tl_index_add(const tl_tensor *t, int dim, const tl_tensor *index, const tl_tensor *source,
+                              double alpha);
+
+/* Rearranging copies (recorded for autograd). torch.flip(t, dims); torch.roll(t, shifts, dims):
+   ndims 0 rolls the flattened tensor by shifts[0]. */
+TLDEF tl_tensor *tl_flip(const tl_tensor *t, int ndims, const int *dims);
+TLDEF tl_tensor *tl_roll(const tl_tensor *t, int nshifts, const int64_t *shifts, int ndims, const int *dims);
+/* t.repeat(sizes) (n >= ndim; leading new dims) and torch.tile(t, sizes) (fewer sizes pad with 1s). */
+TLDEF tl_tensor *tl_repeat(const tl_tensor *t, int n, const int64_t *sizes);
+TLDEF tl_tensor *tl_tile(const tl_tensor *t, int n, const int64_t *sizes);
+/* torch.tril / torch.triu over the last two dims; diagonal 0 is the main one, > 0 above it. */
+TLDEF tl_tensor *tl_tril(const tl_tensor *t, int64_t diagonal);
+TLDEF tl_tensor *tl_triu(const tl_tensor *t, int64_t diagonal);
+/* t.new_full(shape, v) / t.new_zeros(shape) / t.new_ones(shape): t's dtype, the given shape. */
+TLDEF tl_tensor *tl_new_full(const tl_tensor *t, int ndim, const int64_t *shape, double value);
+TLDEF tl_tensor *tl_new_zeros(const tl_tensor *t, int ndim, const int64_t *shape);
+TLDEF tl_tensor *tl_new_ones(const tl_tensor *t, int ndim, const int64_t *shape);
 
 /* ===== >>ops ================================================================================== */
 /* Elementwise with NumPy broadcasting and torch's type promotion. A double "scalar" argument acts
@@ -411,6 +435,39 @@ TLDEF tl_status tl_zero_(tl_tensor *t);
 /* dst.copy_(src): src broadcasts to dst's shape and converts to dst's dtype. */
 TLDEF tl_status tl_copy_(tl_tensor *dst, const tl_tensor *src);
 
+/* Rounding (integers keep their dtype; the gradient is zero): round is half to even, like torch. */
+TLDEF tl_tensor *tl_floor(const tl_tensor *t);
+TLDEF tl_tensor *tl_ceil(const tl_tensor *t);
+TLDEF tl_tensor *tl_round(const tl_tensor *t);
+TLDEF tl_tensor *tl_trunc(const tl_tensor *t);
+/* torch.remainder (result has the divisor's sign, Python's %) and torch.fmod (the dividend's, C's
+   fmod); an integer division by zero is an error. */
+TLDEF tl_tensor *tl_remainder(const tl_tensor *a, const tl_tensor *b);
+TLDEF tl_tensor *tl_remainder_scalar(const tl_tensor *a, double s);
+TLDEF tl_tensor *tl_fmod(const tl_tensor *a, const tl_tensor *b);
+TLDEF tl_tensor *tl_fmod_scalar(const tl_tensor *a, double s);
+/* Bool masks of NaN, +-inf, and neither (integers: never NaN or inf). */
+TLDEF tl_tensor *tl_isnan(const tl_tensor *t);
+TLDEF tl_tensor *tl_isinf(const tl_tensor *t);
+TLDEF tl_tensor *tl_isfinite(const tl_tensor *t);
+/* torch.nan_to_num(t, nan, posinf, neginf): posinf INFINITY / neginf -INFINITY mean torch's None
+   (the dtype's largest / lowest finite value). */
+TLDEF tl_tensor *tl_nan_to_num(const tl_tensor *t, double nan, double posinf, double neginf);
+/* torch.clamp(t, min, max) with broadcast tensor bounds; either (not both) may be NULL. */
+TLDEF tl_tensor *tl_clamp_tensor(const tl_tensor *t, const tl_tensor *min, const tl_tensor *max);
+/* torch.addcmul / addcdiv: t + value * t1 * t2, t + value * t1 / t2 (broadcast, promoted). */
+TLDEF tl_tensor *tl_addcmul(const tl_tensor *t, const tl_tensor *t1, const tl_tensor *t2, double value);
+TLDEF tl_tensor *tl_addcdiv(const tl_tensor *t, const tl_tensor *t1, const tl_tensor *t2, double value);
+/* torch.lerp(start, end, weight): start + weight * (end - start); one floating dtype for all. */
+TLDEF tl_tensor *tl_lerp(const tl_tensor *start, const tl_tensor *end, double weight);
+TLDEF tl_tensor *tl_lerp_tensor(const tl_tensor *start, const tl_tensor *end, const tl_tensor *weight);
+/* torch.isclose (bool, broadcast) and torch.allclose: |a - b| <= atol + rtol * |b| (torch's
+   defaults rtol 1e-5, atol 1e-8); same dtype required. allclose and torch.equal (same shape, equal
+   values) return 1 or 0, or a negative tl_status on error. */
+TLDEF tl_tensor *tl_isclose(const tl_tensor *a, const tl_tensor *b, double rtol, double atol, int equal_nan);
+TLDEF int tl_allclose(const tl_tensor *a, const tl_tensor *b, double rtol, double atol, int equal_nan);
+TLDEF int tl_equal(const tl_tensor *a, const tl_tensor *b);
+
 /* ===== >>reduce =============================================================================== */
 /* dim may be negative. keepdim keeps reduced dims with size 1. "_all" forms reduce every dim to a
    0-dim tensor. Integer/bool sums and products give int64, like torch. */
@@ -446,6 +503,19 @@ TLDEF tl_tensor *tl_logsumexp(const tl_tensor *t, int dim, int keepdim);
 TLDEF tl_tensor *tl_softmax(const tl_tensor *t, int dim);
 TLDEF tl_tensor *tl_log_softmax(const tl_tensor *t, int dim);
 TLDEF tl_tensor *tl_cumsum(const tl_tensor *t, int dim);
+TLDEF tl_tensor *tl_cumprod(const tl_tensor *t, int dim); /* gradient exact with zeros, as torch */
+/* torch.any / torch.all along dim, or over everything (_all): bool (uint8 for a uint8 input). */
+TLDEF tl_tensor *tl_any(const tl_tensor *t, int dim, int keepdim);
+TLDEF tl_tensor *tl_all(const tl_tensor *t, int dim, int keepdim);
+TLDEF tl_tensor *tl_any_all(const tl_tensor *t);
+TLDEF tl_tensor *tl_all_all(const tl_tensor *t);
+/* torch.sort(t, dim, descending, stable=True): values; *indices (if not NULL) gets the int64
+   positions. NaN sorts as the largest value. argsort returns only the indices. */
+TLDEF tl_tensor *tl_sort(const tl_tensor *t, int dim, int descending, tl_tensor **indices);
+TLDEF tl_tensor *tl_argsort(const tl_tensor *t, int dim, int descending);
+/* torch.topk(t, k, dim, largest, sorted): the k largest (or smallest) along dim, always sorted;
+   ties keep their original order. */
+TLDEF tl_tensor *tl_topk(const tl_tensor *t, int64_t k, int dim, int largest, int sorted, tl_tensor **indices);
 
 /* ===== >>linalg =============================================================================== */
 
@@ -531,6 +601,21 @@ typedef struct tl_ce_opts {
 } tl_ce_opts;
 TLDEF tl_ce_opts tl_ce_opts_default(void);
 TLDEF tl_tensor *tl_cross_entropy_ex(const tl_tensor *input, const tl_tensor *target, const tl_ce_opts *opts);
+/* F.one_hot(t int64, num_classes): int64 t.shape + [C]; num_classes -1 means max(t) + 1. */
+TLDEF tl_tensor *tl_one_hot(const tl_tensor *t, int64_t num_classes);
+/* F.pad(x, pad, mode, value): pad = (left, right) of the last dim, then of the one before, ...
+   (npad entries, even). Constant padding takes negative sizes (cropping); reflect and replicate
+   pad 1-3 trailing dims of a 2-D..5-D input, as torch. */
+typedef enum tl_pad_mode { TL_PAD_CONSTANT = 0, TL_PAD_REFLECT, TL_PAD_REPLICATE } tl_pad_mode;
+TLDEF tl_tensor *tl_pad(const tl_tensor *x, int npad, const int64_t *pad, tl_pad_mode mode, double value);
+/* F.interpolate(x [N,C,H,W], size=(out_h, out_w), mode, align_corners): nearest (torch's 'nearest';
+   align_corners is ignored) or bilinear. */
+typedef enum tl_interp_mode { TL_INTERP_NEAREST = 0, TL_INTERP_BILINEAR } tl_interp_mode;
+TLDEF tl_tensor *tl_interpolate(const tl_tensor *x, int64_t out_h, int64_t out_w, tl_interp_mode mode,
+                                int align_corners);
+/* torch.einsum(equation, operands) for one or two operands ("ij,jk->ik", "bij,bjk->bik", "i,i->",
+   "ij->ji", "ii->i" diagonals, implicit output); no '...' (ellipsis) yet. */
+TLDEF tl_tensor *tl_einsum(const char *equation, int n, tl_tensor *const *operands);
 
 
 /* ===== >>autograd ============================================================================= */
@@ -2717,7 +2802,14 @@ static tl_tensor *tl__contig_as(const char *op, const tl_tensor *t, tl_dtype dt)
     X(AVG_POOL2D, "avg_pool2d", "AvgPool2DBackward0", pool) X(NLL_LOSS, "nll_loss", "NllLossBackward0", nll) \
     X(ADAPTIVE_AVG_POOL2D, "adaptive_avg_pool2d", "AdaptiveAvgPool2DBackward0", adaptive)                   \
     X(BCE, "binary_cross_entropy", "BinaryCrossEntropyBackward0", bce)                              \
-    X(SMOOTH_L1, "smooth_l1_loss", "SmoothL1LossBackward0", smoothl1)
+    X(SMOOTH_L1, "smooth_l1_loss", "SmoothL1LossBackward0", smoothl1)                              \
+    X(FLOOR, "floor", "FloorBackward0", unary) X(CEIL, "ceil", "CeilBackward0", unary)             \
+    X(ROUND, "round", "RoundBackward0", unary) X(TRUNC, "trunc", "TruncBackward0", unary)          \
+    X(REMAINDER, "remainder", "RemainderBackward0", binary) X(FMOD, "fmod", "FmodBackward0", binary) \
+    X(CUMPROD, "cumprod", "CumprodBackward0", lane)                                                \
+    X(SCATTER, "scatter", "ScatterBackward0", scatter)                                             \
+    X(SCATTER_ADD, "scatter_add", "ScatterAddBackward0", scatter)                                  \
+    X(INDEX_ADD, "index_add", "IndexAddBackward0", scatter)
 #define TL__OP_ENUM(id, name, tname, fam) TL__OP_##id,
 typedef enum tl__op { TL__OPS(TL__OP_ENUM) TL__OP_COUNT } tl__op;
 #undef TL__OP_ENUM
@@ -2860,6 +2952,17 @@ static int64_t tl__ipow(int64_t b, int64_t e) {
         case TL__OP_WHERE: TL__LOOP(a[i] != 0 ? b[i] : c[i]); break;                               \
         case TL__OP_FILL: TL__LOOP(p0); break;                                                     \
         case TL__OP_COPY: TL__LOOP(a[i]); break;                                                   \
+        case TL__OP_FLOOR: TL__LOOP(FN(floor)(a[i])); break;                                       \
+        case TL__OP_CEIL: TL__LOOP(FN(ceil)(a[i])); break;                                         \
+        case TL__OP_ROUND: TL__LOOP(FN(nearbyint)(a[i])); break; /* half to even (default mode) */ \
+        case TL__OP_TRUNC: TL__LOOP(FN(trunc)(a[i])); break;                                       \
+        case TL__OP_FMOD: TL__LOOP(FN(fmod)(a[i], b[i])); break;                                   \
+        case TL__OP_REMAINDER: /* torch: fmod, then moved to the divisor's sign */                 \
+            for (i = 0; i < n; i++) {                                                              \
+                T m = FN(fmod)(a[i], b[i]);                                                        \
+                o[i] = (m != 0 && ((b[i] < 0) != (m < 0))) ? m + b[i] : m;                         \
+            }                                                                                      \
+            break;                                                                                 \
         default: break;                                                                            \
         }                                                                                          \
     }
@@ -2899,6 +3002,15 @@ static void tl__kern_i64(const tl__ew *e, int64_t n, const void *const *in, void
     case TL__OP_WHERE: TL__LOOP(a[i] != 0 ? b[i] : c[i]); break;
     case TL__OP_FILL: TL__LOOP(p0); break;
     case TL__OP_COPY: TL__LOOP(a[i]); break;
+    case TL__OP_FLOOR: case TL__OP_CEIL: case TL__OP_ROUND: case TL__OP_TRUNC: TL__LOOP(a[i]); break;
+    /* a zero divisor was refused before the kernel runs; INT64_MIN % -1 is 0 without overflow */
+    case TL__OP_FMOD: TL__LOOP(b[i] == 0 || b[i] == -1 ? 0 : a[i] % b[i]); break;
+    case TL__OP_REMAINDER:
+        for (i = 0; i < n; i++) {
+            int64_t m = b[i] == 0 || b[i] == -1 ? 0 : a[i] % b[i];
+            o[i] = (m != 0 && ((b[i] < 0) != (m < 0))) ? m + b[i] : m;
+        }
+        break;
     default: break;
     }
 }
@@ -2952,6 +3064,8 @@ static void tl__kern_i64(const tl__ew *e, int64_t n, const void *const *in, void
             }                                                                                      \
             break;                                                                                 \
         case TL__OP_CLAMP: TL__LOOP(b[i] >= p0 && b[i] <= p1 ? a[i] : (T)0); break;                \
+        case TL__OP_FLOOR: case TL__OP_CEIL: case TL__OP_ROUND: case TL__OP_TRUNC:                 \
+            TL__LOOP((T)0); break; /* piecewise constant: torch's zeros_like(grad) */             \
         default: break;                                                                            \
         }                                                                                          \
     }
@@ -3999,6 +4113,18 @@ static int64_t tl__index_at(const tl_tensor *index, int64_t off) {
     return index->dtype == TL_I64 ? *(const int64_t *)p : (int64_t) * (const int32_t *)p;
 }
 
+/* Records op id on out (inputs t, index, src) with dim d and the index saved for backward: the
+   indexing ops' shared tail. 0 (error recorded) on failure. */
+static int tl__record_indexed(tl_tensor *out, tl__op id, const tl_tensor *t, const tl_tensor *index,
+                              const tl_tensor *src, int d) {
+    if (!tl__record(out, id, t, index, src)) return 0;
+    if (out->grad_fn) {
+        out->grad_fn->ip[0] = d;
+        tl__save_in(out->grad_fn, 1);
+    }
+    return 1;
+}
+
 static tl_tensor *tl__index_select_impl(const char *op, const tl_tensor *t, int dim, const tl_tensor *index);
 TLDEF tl_tensor *tl_index_select(const tl_tensor *t, int dim, const tl_tensor *index) {
     TL__CHECK2("tl_index_select", t, index);
@@ -4039,21 +4165,19 @@ static tl_tensor *tl__index_select_impl(const char *op, const tl_tensor *t, int 
         tl__release(src);
         tl__release(dst);
     }
-    if (tl__wants_grad(t, NULL, NULL)) {
-        if (!tl__record(out, TL__OP_INDEX_SELECT, t, index, NULL)) {
-            tl__release(out);
-            return NULL;
-        }
-        if (out->grad_fn) {
-            out->grad_fn->ip[0] = d;
-            tl__save_in(out->grad_fn, 1);
-        }
+    if (tl__wants_grad(t, NULL, NULL) && !tl__record_indexed(out, TL__OP_INDEX_SELECT, t, index, NULL, d)) {
+        tl__release(out);
+        return NULL;
     }
     return out;
 }
 
 /* out[i][j][k] = t[index[i][j][k]][j][k] (dim 0), and likewise for other dims. */
+static tl_tensor *tl__gather_impl(const tl_tensor *t, int dim, const tl_tensor *index);
 TLDEF tl_tensor *tl_gather(const tl_tensor *t, int dim, const tl_tensor *index) {
+    return tl__ret(tl__gather_impl(t, dim, index));
+}
+static tl_tensor *tl__gather_impl(const tl_tensor *t, int dim, const tl_tensor *index) {
     int64_t idx[TL_MAX_DIMS], n, e;
     tl_tensor *out;
     size_t esz;
@@ -4094,17 +4218,11 @@ TLDEF tl_tensor *tl_gather(const tl_tensor *t, int dim, const tl_tensor *index) 
             idx[k] = 0;
         }
     }
-    if (tl__wants_grad(t, NULL, NULL)) {
-        if (!tl__record(out, TL__OP_GATHER, t, index, NULL)) {
-            tl__release(out);
-            return NULL;
-        }
-        if (out->grad_fn) {
-            out->grad_fn->ip[0] = d;
-            tl__save_in(out->grad_fn, 1);
-        }
+    if (tl__wants_grad(t, NULL, NULL) && !tl__record_indexed(out, TL__OP_GATHER, t, index, NULL, d)) {
+        tl__release(out);
+        return NULL;
     }
-    return tl__ret(out);
+    return out;
 }
 
 /* ---- autograd for views, copies, joins and indexing ---- */
@@ -4285,6 +4403,435 @@ static tl_status tl__bwd_index(tl__node *n, const tl_tensor *g, tl_tensor **gin)
     }
     gin[0] = tl__sum_to(z, x);
     return gin[0] ? TL_OK : tl__tls.status;
+}
+
+/* ---- scatter, scatter_add, index_add (issue 13) ---- */
+
+static tl_tensor *tl__binary(const char *op, tl__op id, const tl_tensor *a, const tl_tensor *b, int b_is_scalar,
+                             double bs, double alpha);
+
+/* Shape of t as the scatter family sees it: a 0-dim tensor acts as [1] with stride 0. */
+static int tl__sc_geom(const tl_tensor *t, int64_t *shape, int64_t *stride) {
+    int k;
+    if (t->ndim == 0) {
+        shape[0] = 1;
+        stride[0] = 0;
+        return 1;
+    }
+    for (k = 0; k < t->ndim; k++) {
+        shape[k] = t->shape[k];
+        stride[k] = t->stride[k];
+    }
+    return t->ndim;
+}
+/* torch's checks of scatter/scatter_add: index int64 with self's number of dims, index no larger
+   than src in any dim and than self outside dim d, src of self's dtype, every index in range. */
+static int tl__scatter_check(const char *op, const tl_tensor *t, int d, const tl_tensor *index, const tl_tensor *src) {
+    int64_t ts[TL_MAX_DIMS], tst[TL_MAX_DIMS], is[TL_MAX_DIMS], ist[TL_MAX_DIMS], ss[TL_MAX_DIMS], sst[TL_MAX_DIMS];
+    int64_t idx[TL_MAX_DIMS], n, e;
+    int nd, ni, k;
+    memset(ss, 0, sizeof ss);
+    memset(sst, 0, sizeof sst);
+    if (index->dtype != TL_I64) {
+        TL__FAIL(TL_ERR_DTYPE, "%s: expected dtype int64 for index, got %s (index %s, self %s)", op, TL__DT(index),
+                 TL__SH(index), TL__SH(t));
+        return 0;
+    }
+    if (src && src->dtype != t->dtype) {
+        TL__FAIL(TL_ERR_DTYPE, "%s: expected self.dtype to be equal to src.dtype (self %s %s, src %s %s)", op,
+                 TL__DT(t), TL__SH(t), TL__DT(src), TL__SH(src));
+        return 0;
+    }
+    nd = tl__sc_geom(t, ts, tst);
+    ni = tl__sc_geom(index, is, ist);
+    if (ni != nd || (src && (src->ndim ? src->ndim : 1) != nd)) {
+        TL__FAIL(TL_ERR_SHAPE, "%s: index tensor must have the same number of dimensions as self tensor%s (self %s, "
+                 "index %s%s%s)", op, src ? " and src tensor" : "", TL__SH(t), TL__SH(index), src ? ", src " : "",
+                 src ? TL__SH(src) : "");
+        return 0;
+    }
+    if (src) tl__sc_geom(src, ss, sst);
+    n = tl_numel(index);
+    for (k = 0; k < nd && n > 0; k++)
+        if ((k != d && is[k] > ts[k]) || (src && is[k] > ss[k])) {
+            TL__FAIL(TL_ERR_SHAPE, "%s: expected index %s to be smaller than self %s apart from dimension %d%s%s", op,
+                     TL__SH(index), TL__SH(t), d, src ? " and to be smaller size than src " : "", src ? TL__SH(src) : "");
+            return 0;
+        }
+    memset(idx, 0, sizeof idx);
+    for (e = 0; e < n; e++) {
+        int64_t ioff = index->offset, v;
+        for (k = 0; k < nd; k++) ioff += idx[k] * ist[k];
+        v = tl__index_at(index, ioff);
+        if (v < 0 || v >= ts[d]) {
+            TL__FAIL(TL_ERR_INDEX, "%s: index %lld is out of bounds for dimension %d with size %lld (self %s, index %s)",
+                     op, (long long)v, d, (long long)ts[d], TL__SH(t), TL__SH(index));
+            return 0;
+        }
+        for (k = nd - 1; k >= 0; k--) {
+            if (++idx[k] < is[k]) break;
+            idx[k] = 0;
+        }
+    }
+    return 1;
+}
+/* A copy of t with, for every element position p of index, out[p with dim d := index[p]] set to
+   src[p] (mode 0), increased by src[p] (mode 1), or set to value (mode 2: src NULL). Checked by
+   the caller; untracked. Integers go through int64, floats through double (exact for each). */
+static tl_tensor *tl__scatter_raw(const char *op, const tl_tensor *t, int d, const tl_tensor *index,
+                                  const tl_tensor *src, double value, int mode) {
+    int64_t os[TL_MAX_DIMS], ost[TL_MAX_DIMS], is[TL_MAX_DIMS], ist[TL_MAX_DIMS], ss[TL_MAX_DIMS], sst[TL_MAX_DIMS];
+    int64_t idx[TL_MAX_DIMS], n, e;
+    int nd, k, ct = TL__IS_FLOAT(t->dtype) ? TL__CT_F64 : TL__CT_I64;
+    size_t esz = tl__dtype_sizes[t->dtype];
+    tl_tensor *out = tl__copy_as(op, t, t->dtype);
+    if (!out) return NULL;
+    memset(ss, 0, sizeof ss);
+    memset(sst, 0, sizeof sst);
+    nd = tl__sc_geom(out, os, ost);
+    tl__sc_geom(index, is, ist);
+    if (src) tl__sc_geom(src, ss, sst);
+    n = tl_numel(index);
+    memset(idx, 0, sizeof idx);
+    for (e = 0; e < n; e++) {
+        int64_t ioff = index->offset, soff = src ? src->offset : 0, ooff = 0, v;
+        union { double f; int64_t i; } a, b;
+        char *po;
+        for (k = 0; k < nd; k++) {
+            ioff += idx[k] * ist[k];
+            if (src) soff += idx[k] * sst[k];
+        }
+        v = tl__index_at(index, ioff);
+        for (k = 0; k < nd; k++) ooff += (k == d ? v : idx[k]) * ost[k];
+        po = tl__ptr(out) + (size_t)ooff * esz;
+        if (mode == 2) {
+            if (ct == TL__CT_F64) b.f = value;
+            else b.i = tl__d2i(value);
+        } else {
+            tl__load(&b, ct, (const char *)src->storage->data + (size_t)soff * esz, src->dtype, 0, 1);
+        }
+        if (mode == 1) {
+            tl__load(&a, ct, po, out->dtype, 0, 1);
+            if (ct == TL__CT_F64) b.f += a.f;
+            else b.i = (int64_t)((uint64_t)b.i + (uint64_t)a.i);
+        }
+        tl__store(po, out->dtype, 0, &b, ct, 1);
+        for (k = nd - 1; k >= 0; k--) {
+            if (++idx[k] < is[k]) break;
+            idx[k] = 0;
+        }
+    }
+    return out;
+}
+static tl_tensor *tl__scatter_op(const char *op, tl__op id, const tl_tensor *t, int dim, const tl_tensor *index,
+                                 const tl_tensor *src, double value, int mode) {
+    tl_tensor *out;
+    int d = tl__wrap_dim(op, dim, t->ndim, t);
+    if (d < 0 || !tl__scatter_check(op, t, d, index, src)) return NULL;
+    if (mode == 2 && !tl__value_fits(op, t->dtype, value, t->shape, t->ndim)) return NULL;
+    out = tl__scatter_raw(op, t, d, index, src, value, mode);
+    if (out && tl__wants_grad(t, src, NULL)) {
+        if (!tl__record_indexed(out, id, t, index, src, d)) {
+            tl__release(out);
+            return NULL;
+        }
+        if (out->grad_fn && mode == 2) out->grad_fn->tname = "ScatterBackward1";
+    }
+    return out;
+}
+TLDEF tl_tensor *tl_scatter(const tl_tensor *t, int dim, const tl_tensor *index, const tl_tensor *src) {
+    if (tl__null_in("tl_scatter", t) || tl__null_in("tl_scatter", index) || tl__null_in("tl_scatter", src)) return NULL;
+    return tl__ret(tl__scatter_op("tl_scatter", TL__OP_SCATTER, t, dim, index, src, 0, 0));
+}
+TLDEF tl_tensor *tl_scatter_value(const tl_tensor *t, int dim, const tl_tensor *index, double value) {
+    TL__CHECK2("tl_scatter_value", t, index);
+    return tl__ret(tl__scatter_op("tl_scatter_value", TL__OP_SCATTER, t, dim, index, NULL, value, 2));
+}
+TLDEF tl_tensor *tl_scatter_add(const tl_tensor *t, int dim, const tl_tensor *index, const tl_tensor *src) {
+    if (tl__null_in("tl_scatter_add", t) || tl__null_in("tl_scatter_add", index) || tl__null_in("tl_scatter_add", src))
+        return NULL;
+    return tl__ret(tl__scatter_op("tl_scatter_add", TL__OP_SCATTER_ADD, t, dim, index, src, 0, 1));
+}
+/* out = t; out.narrow(d, index[i], 1) += alpha * source.narrow(d, i, 1) for each i. */
+TLDEF tl_tensor *tl_index_add(const tl_tensor *t, int dim, const tl_tensor *index, const tl_tensor *source,
+                              double alpha) {
+    const char *op = "tl_index_add";
+    int64_t os[TL_MAX_DIMS], ost[TL_MAX_DIMS], ss[TL_MAX_DIMS], sst[TL_MAX_DIMS], idx[TL_MAX_DIMS], n, e, ni;
+    int d, nd, k, ct;
+    size_t esz;
+    tl_tensor *out;
+    memset(ss, 0, sizeof ss);
+    memset(sst, 0, sizeof sst);
+    if (tl__null_in(op, t) || tl__null_in(op, index) || tl__null_in(op, source)) return NULL;
+    d = tl__wrap_dim(op, dim, t->ndim, t);
+    if (d < 0 || !tl__index_dtype_ok(op, index)) return NULL;
+    if (index->ndim > 1)
+        return TL__FAILN(TL_ERR_SHAPE, "%s: index is supposed to be a vector (index %s)", op, TL__SH(index));
+    if (source->dtype != t->dtype)
+        return TL__FAILN(TL_ERR_DTYPE, "%s: self (%s %s) and source (%s %s) must have the same scalar type", op,
+                         TL__DT(t), TL__SH(t), TL__DT(source), TL__SH(source));
+    if (TL__IS_INTLIKE(t->dtype) && !tl__scalar_is_int(alpha))
+        return TL__FAILN(TL_ERR_DTYPE, "%s: for integral input tensors, argument alpha must not be a floating point "
+                         "number (got %g for %s)", op, alpha, TL__DT(t));
+    ni = tl_numel(index);
+    nd = tl__sc_geom(t, os, ost);
+    if ((source->ndim ? source->ndim : 1) != nd)
+        return TL__FAILN(TL_ERR_SHAPE, "%s: source %s and self %s must have the same number of dimensions", op,
+                         TL__SH(source), TL__SH(t));
+    tl__sc_geom(source, ss, sst);
+    if (ss[d] != ni)
+        return TL__FAILN(TL_ERR_SHAPE, "%s: number of indices (%lld) should be equal to source.size(dim) (%lld) "
+                         "(self %s, source %s, dim %d)", op, (long long)ni, (long long)ss[d], TL__SH(t),
+                         TL__SH(source), d);
+    for (k = 0; k < nd; k++)
+        if (k != d && ss[k] != os[k])
+            return TL__FAILN(TL_ERR_SHAPE, "%s: source %s and self %s must match in every dimension but %d", op,
+                             TL__SH(source), TL__SH(t), d);
+    for (e = 0; e < ni; e++) {
+        int64_t v = tl__index_at(index, index->offset + (index->ndim ? e * index->stride[0] : 0));
+        if (v < 0 || v >= os[d])
+            return TL__FAILN(TL_ERR_INDEX, "%s: index %lld is out of bounds for dimension %d with size %lld (self %s)",
+                             op, (long long)v, d, (long long)os[d], TL__SH(t));
+    }
+    out = tl__copy_as(op, t, t->dtype);
+    if (!out) return NULL;
+    tl__sc_geom(out, os, ost);
+    ct = TL__IS_FLOAT(t->dtype) ? TL__CT_F64 : TL__CT_I64;
+    esz = tl__dtype_sizes[t->dtype];
+    n = tl_numel(source);
+    memset(idx, 0, sizeof idx);
+    for (e = 0; e < n; e++) {
+        int64_t soff = source->offset, ooff = 0, v;
+        union { double f; int64_t i; } a, b;
+        char *po;
+        for (k = 0; k < nd; k++) soff += idx[k] * sst[k];
+        v = tl__index_at(index, index->offset + (index->ndim ? idx[d] * index->stride[0] : 0));
+        for (k = 0; k < nd; k++) ooff += (k == d ? v : idx[k]) * ost[k];
+        po = tl__ptr(out) + (size_t)ooff * esz;
+        tl__load(&a, ct, po, out->dtype, 0, 1);
+        tl__load(&b, ct, (const char *)source->storage->data + (size_t)soff * esz, source->dtype, 0, 1);
+        if (ct == TL__CT_F64) a.f += alpha * b.f;
+        else a.i = (int64_t)((uint64_t)a.i + (uint64_t)tl__d2i(alpha) * (uint64_t)b.i);
+        tl__store(po, out->dtype, 0, &a, ct, 1);
+        for (k = nd - 1; k >= 0; k--) {
+            if (++idx[k] < ss[k]) break;
+            idx[k] = 0;
+        }
+    }
+    if (tl__wants_grad(t, source, NULL)) {
+        if (!tl__record_indexed(out, TL__OP_INDEX_ADD, t, index, source, d)) {
+            tl__release(out);
+            return NULL;
+        }
+        if (out->grad_fn) out->grad_fn->p[0] = alpha;
+    }
+    return tl__ret(out);
+}
+/* scatter: self gets g with the written positions zeroed, src gets g gathered at index;
+   scatter_add: self gets g, src the gather; index_add: self gets g, source alpha * g selected at
+   index. A src larger than index gets zeros where nothing was read from it. */
+static tl_status tl__bwd_scatter(tl__node *n, const tl_tensor *g, tl_tensor **gin) {
+    const tl_tensor *x = n->in[0], *index = n->in[1], *src = n->in[2];
+    int d = n->ip[0];
+    gin[0] = gin[1] = gin[2] = NULL;
+    if (TL__NEED(n, 0)) {
+        if (n->op == TL__OP_SCATTER) gin[0] = tl__scatter_raw("autograd", g, d, index, NULL, 0, 2);
+        else gin[0] = tl__copy_as("autograd", g, g->dtype);
+        if (!gin[0]) return tl__tls.status;
+        (void)x;
+    }
+    if (src && TL__NEED(n, 2)) {
+        tl_tensor *r;
+        if (n->op == TL__OP_INDEX_ADD) {
+            tl_tensor *sel = tl__index_select_impl("autograd", g, d, index), *sc;
+            if (!sel) return tl__tls.status;
+            sc = tl__binary("autograd", TL__OP_MUL, sel, NULL, 1, n->p[0], 1);
+            tl__release(sel);
+            if (!sc) return tl__tls.status;
+            r = tl__view("autograd", sc, src->ndim, src->shape, 1);
+            tl__release(sc);
+        } else {
+            r = tl__gather_impl(g, d, index);
+            if (r && (r->ndim != src->ndim || memcmp(r->shape, src->shape, sizeof(int64_t) * (size_t)src->ndim) != 0)) {
+                tl_tensor *z = tl__full("autograd", src->ndim, src->shape, 0, g->dtype), *part = z;
+                int k;
+                for (k = 0; part && k < src->ndim; k++) {
+                    tl_tensor *p2 = tl__narrow("autograd", part, k, 0, r->shape[k]);
+                    if (part != z) tl__release(part);
+                    part = p2;
+                }
+                if (part) tl__copy_into(part, r);
+                if (part != z) tl__release(part);
+                tl__release(r);
+                r = part ? z : NULL;
+                if (!r) tl__release(z);
+            }
+        }
+        if (!r) return tl__tls.status;
+        gin[2] = r;
+    }
+    return TL_OK;
+}
+
+/* ---- flip, roll, repeat, tile, tril, triu, new_* (issue 13): compositions of recorded ops ---- */
+
+/* The steps run through the public API in a private scope; only the result is kept (its history
+   is the steps'). */
+static tl_tensor *tl__composite_end(tl_scope sc, tl_tensor *r) {
+    if (r) r = tl_keep(r);
+    tl_scope_end(sc);
+    return r;
+}
+/* int64 index [n] with v[i] = (i * step + start) mod m (m > 0) */
+static tl_tensor *tl__index_ramp(int64_t n, int64_t start, int64_t step, int64_t m) {
+    tl_tensor *r = tl__new("tl_flip", 1, &n, TL_I64);
+    int64_t i, *p;
+    if (!r) return NULL;
+    p = (int64_t *)tl__ptr(r);
+    for (i = 0; i < n; i++) p[i] = (((i * step + start) % m) + m) % m;
+    return r;
+}
+/* Wraps ndims dims of t into out[], refusing duplicates. */
+static int tl__dims_unique(const char *op, const tl_tensor *t, int ndims, const int *dims, int *out) {
+    int i, j;
+    if (ndims < 0 || ndims > TL_MAX_DIMS) {
+        TL__FAIL(TL_ERR_ARG, "%s: %d dims given for %s", op, ndims, TL__SH(t));
+        return 0;
+    }
+    for (i = 0; i < ndims; i++) {
+        out[i] = tl__wrap_dim(op, dims[i], t->ndim, t);
+        if (out[i] < 0) return 0;
+        for (j = 0; j < i; j++)
+            if (out[j] == out[i]) {
+                TL__FAIL(TL_ERR_ARG, "%s: dim %d appears multiple times in the list of dims (input %s)", op, out[i],
+                         TL__SH(t));
+                return 0;
+            }
+    }
+    return 1;
+}
+TLDEF tl_tensor *tl_flip(const tl_tensor *t, int ndims, const int *dims) {
+    int wd[TL_MAX_DIMS], i;
+    tl_scope sc;
+    tl_tensor *r;
+    TL__CHECK1("tl_flip", t);
+    if (!tl__dims_unique("tl_flip", t, ndims, dims, wd)) return NULL;
+    sc = tl_scope_begin();
+    r = tl_clone(t);
+    for (i = 0; i < ndims && r && t->ndim > 0; i++) {
+        int64_t n = t->shape[wd[i]];
+        tl_tensor *ix = n ? tl__ret(tl__index_ramp(n, n - 1, -1, n)) : NULL;
+        if (n) r = ix ? tl_index_select(r, wd[i], ix) : NULL;
+    }
+    return tl__composite_end(sc, r);
+}
+TLDEF tl_tensor *tl_roll(const tl_tensor *t, int nshifts, const int64_t *shifts, int ndims, const int *dims) {
+    int wd[TL_MAX_DIMS], i;
+    tl_scope sc;
+    tl_tensor *r;
+    TL__CHECK1("tl_roll", t);
+    if (nshifts < 1 || (ndims > 0 && nshifts != ndims) || (ndims == 0 && nshifts != 1))
+        return TL__FAILN(TL_ERR_ARG, "tl_roll: shifts and dimensions must align (%d shifts, %d dims, input %s)",
+                         nshifts, ndims, TL__SH(t));
+    if (!tl__dims_unique("tl_roll", t, ndims, dims, wd)) return NULL;
+    sc = tl_scope_begin();
+    if (ndims == 0) { /* no dims: roll the flattened tensor, then restore the shape */
+        int64_t n = tl_numel(t);
+        r = tl_reshape(t, 1, &n);
+        if (r && n > 0) r = tl_index_select(r, 0, tl__ret(tl__index_ramp(n, -shifts[0], 1, n)));
+        if (r) r = tl_reshape(r, t->ndim, t->shape);
+        return tl__composite_end(sc, r);
+    }
+    r = tl_clone(t);
+    for (i = 0; i < ndims && r && t->ndim > 0; i++) {
+        int64_t n = t->shape[wd[i]];
+        if (n > 0) r = tl_index_select(r, wd[i], tl__ret(tl__index_ramp(n, -(shifts[i] % n), 1, n)));
+    }
+    return tl__composite_end(sc, r);
+}
+TLDEF tl_tensor *tl_repeat(const tl_tensor *t, int n, const int64_t *sizes) {
+    int64_t shape[TL_MAX_DIMS];
+    int k, off;
+    tl_scope sc;
+    tl_tensor *r;
+    TL__CHECK1("tl_repeat", t);
+    if (n < t->ndim || n > TL_MAX_DIMS)
+        return TL__FAILN(TL_ERR_ARG, "tl_repeat: number of dimensions of repeat dims (%d) can not be smaller than "
+                         "number of dimensions of tensor %s", n, TL__SH(t));
+    for (k = 0; k < n; k++)
+        if (sizes[k] < 0)
+            return TL__FAILN(TL_ERR_ARG, "tl_repeat: repeats must be non-negative (got %lld at %d for %s)",
+                             (long long)sizes[k], k, TL__SH(t));
+    off = n - t->ndim;
+    for (k = 0; k < n; k++) shape[k] = k < off ? 1 : t->shape[k - off];
+    sc = tl_scope_begin();
+    r = tl_reshape(t, n, shape);
+    if (r) r = tl_clone(r);
+    for (k = 0; k < n && r; k++) {
+        if (sizes[k] == 1) continue;
+        if (sizes[k] == 0) {
+            r = tl_contiguous(tl_narrow(r, k, 0, 0));
+            continue;
+        }
+        {
+            tl_tensor **ts = (tl_tensor **)tl__malloc(tl__szn((int)sizes[k], sizeof(tl_tensor *)));
+            int64_t j;
+            if (!ts) {
+                TL__FAIL(TL_ERR_OOM, "tl_repeat: out of memory (%s)", TL__SH(t));
+                r = NULL;
+                break;
+            }
+            for (j = 0; j < sizes[k]; j++) ts[j] = r;
+            r = tl_cat((int)sizes[k], ts, k);
+            tl__free(ts);
+        }
+    }
+    return tl__composite_end(sc, r);
+}
+TLDEF tl_tensor *tl_tile(const tl_tensor *t, int n, const int64_t *sizes) {
+    int64_t s[TL_MAX_DIMS];
+    int k, m;
+    TL__CHECK1("tl_tile", t);
+    if (n < 0 || n > TL_MAX_DIMS) return TL__FAILN(TL_ERR_ARG, "tl_tile: %d dims given for %s", n, TL__SH(t));
+    m = n < t->ndim ? t->ndim : n;
+    for (k = 0; k < m; k++) s[k] = k < m - n ? 1 : sizes[k - (m - n)];
+    return tl_repeat(t, m, s);
+}
+static tl_tensor *tl__tri(const char *op, const tl_tensor *t, int64_t diag, int lower) {
+    int64_t R, C, i, j, ms[2];
+    tl_tensor *mask, *zero, *r;
+    uint8_t *p;
+    tl_scope sc;
+    TL__CHECK1(op, t);
+    if (t->ndim < 2)
+        return TL__FAILN(TL_ERR_SHAPE, "%s: input tensor must have at least 2 dimensions (got %s)", op, TL__SH(t));
+    R = t->shape[t->ndim - 2];
+    C = t->shape[t->ndim - 1];
+    ms[0] = R;
+    ms[1] = C;
+    sc = tl_scope_begin();
+    mask = tl_empty(2, ms, TL_BOOL);
+    zero = tl_zeros(0, NULL, t->dtype);
+    if (!mask || !zero) return tl__composite_end(sc, NULL);
+    p = (uint8_t *)tl_data_ptr(mask);
+    for (i = 0; i < R; i++)
+        for (j = 0; j < C; j++) p[i * C + j] = (uint8_t)(lower ? j - i <= diag : j - i >= diag);
+    r = tl_where(mask, t, zero);
+    return tl__composite_end(sc, r);
+}
+TLDEF tl_tensor *tl_tril(const tl_tensor *t, int64_t diagonal) { return tl__tri("tl_tril", t, diagonal, 1); }
+TLDEF tl_tensor *tl_triu(const tl_tensor *t, int64_t diagonal) { return tl__tri("tl_triu", t, diagonal, 0); }
+TLDEF tl_tensor *tl_new_full(const tl_tensor *t, int ndim, const int64_t *shape, double value) {
+    TL__CHECK1("tl_new_full", t);
+    return tl_full(ndim, shape, value, t->dtype);
+}
+TLDEF tl_tensor *tl_new_zeros(const tl_tensor *t, int ndim, const int64_t *shape) {
+    TL__CHECK1("tl_new_zeros", t);
+    return tl_zeros(ndim, shape, t->dtype);
+}
+TLDEF tl_tensor *tl_new_ones(const tl_tensor *t, int ndim, const int64_t *shape) {
+    TL__CHECK1("tl_new_ones", t);
+    return tl_ones(ndim, shape, t->dtype);
 }
 
 /* ===== >>ops ================================================================================== */
@@ -4475,6 +5022,13 @@ static int tl__binary_record(tl_tensor *out, tl__op id, const tl_tensor *a, cons
     case TL__OP_MINIMUM:
         tl__save_in(n, 0);
         tl__save_in(n, 1);
+        break;
+    case TL__OP_REMAINDER:
+    case TL__OP_FMOD:
+        if (b && TL__NEED(n, 1)) {
+            tl__save_in(n, 0);
+            tl__save_in(n, 1);
+        }
         break;
     case TL__OP_POW:
         tl__save_in(n, 0);
@@ -4774,6 +5328,19 @@ static tl_status tl__bwd_binary(tl__node *n, const tl_tensor *g, tl_tensor **gin
         }
         break;
     }
+    case TL__OP_REMAINDER:
+    case TL__OP_FMOD: /* d/da = 1; d/db = -floor(a / b) (remainder) or -trunc(a / b) (fmod), as torch */
+        if (need_a) {
+            ga = gg;
+            gg->refcount++;
+        }
+        if (need_b) {
+            TL__TMP(TL__AB(DIV, a, b));
+            TL__TMP(tl__unary("autograd", n->op == TL__OP_REMAINDER ? TL__OP_FLOOR : TL__OP_TRUNC, tmp[0], 0, 0));
+            TL__TMP(TL__AB(MUL, g, tmp[1]));
+            gb = TL__AS(MUL, tmp[2], -1);
+        }
+        break;
     default: break;
     }
     for (k = 0; k < nt; k++) tl__release(tmp[k]);
@@ -4808,6 +5375,15 @@ static int tl__unary_dtype(const char *op, tl__op id, const tl_tensor *t) {
         }
         return (int)dt;
     case TL__OP_SIGN: return (int)dt;
+    case TL__OP_FLOOR:
+    case TL__OP_CEIL:
+    case TL__OP_ROUND:
+    case TL__OP_TRUNC: /* integers are already whole: same dtype (torch), bool refused */
+        if (dt == TL_BOOL) {
+            TL__FAIL(TL_ERR_DTYPE, "%s: not implemented for bool tensors (%s %s)", op, TL__DT(t), TL__SH(t));
+            return -1;
+        }
+        return (int)dt;
     case TL__OP_LEAKY_RELU:
     case TL__OP_GELU:
     case TL__OP_SILU:
@@ -4833,7 +5409,11 @@ static int tl__unary_record(tl_tensor *out, tl__op id, const tl_tensor *t, doubl
     n->p[1] = p1;
     switch (id) {
     case TL__OP_NEG:
-    case TL__OP_SIGN: break;
+    case TL__OP_SIGN:
+    case TL__OP_FLOOR:
+    case TL__OP_CEIL:
+    case TL__OP_ROUND:
+    case TL__OP_TRUNC: break;
     case TL__OP_EXP:
     case TL__OP_SQRT:
     case TL__OP_RSQRT:
@@ -5160,6 +5740,264 @@ static tl_status tl__bwd_where(tl__node *n, const tl_tensor *g, tl_tensor **gin)
         if (!gin[0]) return tl__tls.status;
     }
     return TL_OK;
+}
+
+/* ---- rounding, remainder/fmod, isnan/isinf/isfinite, nan_to_num, clamp with tensor bounds,
+   addcmul/addcdiv, lerp, isclose/allclose/equal (issue 13) ---- */
+
+TLDEF tl_tensor *tl_floor(const tl_tensor *t) { return tl__ret(tl__unary("tl_floor", TL__OP_FLOOR, t, 0, 0)); }
+TLDEF tl_tensor *tl_ceil(const tl_tensor *t) { return tl__ret(tl__unary("tl_ceil", TL__OP_CEIL, t, 0, 0)); }
+TLDEF tl_tensor *tl_round(const tl_tensor *t) { return tl__ret(tl__unary("tl_round", TL__OP_ROUND, t, 0, 0)); }
+TLDEF tl_tensor *tl_trunc(const tl_tensor *t) { return tl__ret(tl__unary("tl_trunc", TL__OP_TRUNC, t, 0, 0)); }
+
+/* remainder/fmod: bool refused; an integer division by zero is torch's ZeroDivisionError. */
+static tl_tensor *tl__mod(const char *op, tl__op id, const tl_tensor *a, const tl_tensor *b, int b_is_scalar,
+                          double bs) {
+    tl__rtype rt;
+    tl_dtype res;
+    if (tl__null_in(op, a) || (!b_is_scalar && tl__null_in(op, b))) return NULL;
+    tl__rtype_init(&rt);
+    tl__rtype_tensor(&rt, a);
+    if (b_is_scalar) tl__rtype_scalar(&rt, bs);
+    else tl__rtype_tensor(&rt, b);
+    res = tl__rtype_result(&rt);
+    if (res == TL_BOOL)
+        return TL__FAILN(TL_ERR_DTYPE, "%s: not implemented for bool tensors (%s %s)", op, TL__DT(a), TL__SH(a));
+    if (TL__IS_INTLIKE(res)) {
+        int zero = b_is_scalar ? bs == 0 : 0;
+        if (!b_is_scalar) {
+            tl_tensor *bi = tl__contig_as(op, b, TL_I64);
+            int64_t i, n = tl_numel(b);
+            if (!bi) return NULL;
+            for (i = 0; i < n && !zero; i++) zero = ((const int64_t *)tl__ptr(bi))[i] == 0;
+            tl__release(bi);
+        }
+        if (zero)
+            return TL__FAILN(TL_ERR_ARG, "%s: ZeroDivisionError: integer division by zero (%s %s by %s)", op, TL__DT(a),
+                             TL__SH(a), b_is_scalar ? "the scalar 0" : TL__SH(b));
+    }
+    return tl__binary(op, id, a, b, b_is_scalar, bs, 1);
+}
+TLDEF tl_tensor *tl_remainder(const tl_tensor *a, const tl_tensor *b) {
+    return tl__ret(tl__mod("tl_remainder", TL__OP_REMAINDER, a, b, 0, 0));
+}
+TLDEF tl_tensor *tl_remainder_scalar(const tl_tensor *a, double s) {
+    return tl__ret(tl__mod("tl_remainder_scalar", TL__OP_REMAINDER, a, NULL, 1, s));
+}
+TLDEF tl_tensor *tl_fmod(const tl_tensor *a, const tl_tensor *b) {
+    return tl__ret(tl__mod("tl_fmod", TL__OP_FMOD, a, b, 0, 0));
+}
+TLDEF tl_tensor *tl_fmod_scalar(const tl_tensor *a, double s) {
+    return tl__ret(tl__mod("tl_fmod_scalar", TL__OP_FMOD, a, NULL, 1, s));
+}
+
+/* bool [t's shape]: kind 0 isnan, 1 isinf, 2 isfinite, 3 isposinf, 4 isneginf (untracked) */
+static tl_tensor *tl__isclass(const char *op, const tl_tensor *t, int kind) {
+    tl_tensor *r, *x;
+    int64_t i, n;
+    uint8_t *o;
+    const double *v;
+    r = tl__new(op, t->ndim, t->shape, TL_BOOL);
+    if (!r) return NULL;
+    o = (uint8_t *)tl__ptr(r);
+    n = tl_numel(t);
+    if (!TL__IS_FLOAT(t->dtype)) { /* integers are finite */
+        for (i = 0; i < n; i++) o[i] = (uint8_t)(kind == 2);
+        return r;
+    }
+    x = tl__contig_as(op, t, TL_F64);
+    if (!x) {
+        tl__release(r);
+        return NULL;
+    }
+    v = (const double *)tl__ptr(x);
+    for (i = 0; i < n; i++) {
+        double a = v[i];
+        o[i] = (uint8_t)(kind == 0 ? a != a : kind == 1 ? isinf(a) : kind == 2 ? (a == a && !isinf(a))
+                         : kind == 3 ? a == INFINITY : a == -INFINITY);
+    }
+    tl__release(x);
+    return r;
+}
+TLDEF tl_tensor *tl_isnan(const tl_tensor *t) {
+    TL__CHECK1("tl_isnan", t);
+    return tl__ret(tl__isclass("tl_isnan", t, 0));
+}
+TLDEF tl_tensor *tl_isinf(const tl_tensor *t) {
+    TL__CHECK1("tl_isinf", t);
+    return tl__ret(tl__isclass("tl_isinf", t, 1));
+}
+TLDEF tl_tensor *tl_isfinite(const tl_tensor *t) {
+    TL__CHECK1("tl_isfinite", t);
+    return tl__ret(tl__isclass("tl_isfinite", t, 2));
+}
+TLDEF tl_tensor *tl_nan_to_num(const tl_tensor *t, double nan, double posinf, double neginf) {
+    static const double big[4] = {3.4028234663852886e38, 1.7976931348623157e308, 65504.0, 3.3895313892515355e38};
+    tl_scope sc;
+    tl_tensor *r;
+    TL__CHECK1("tl_nan_to_num", t);
+    if (!TL__IS_FLOAT(t->dtype)) return tl_clone(t);
+    if (posinf == INFINITY) posinf = big[t->dtype];
+    if (neginf == -INFINITY) neginf = -big[t->dtype];
+    sc = tl_scope_begin();
+    r = tl__ret(tl__where("tl_nan_to_num", tl__ret(tl__isclass("tl_nan_to_num", t, 0)), NULL, nan, t, 0));
+    if (r) r = tl__ret(tl__where("tl_nan_to_num", tl__ret(tl__isclass("tl_nan_to_num", t, 3)), NULL, posinf, r, 0));
+    if (r) r = tl__ret(tl__where("tl_nan_to_num", tl__ret(tl__isclass("tl_nan_to_num", t, 4)), NULL, neginf, r, 0));
+    return tl__composite_end(sc, r);
+}
+TLDEF tl_tensor *tl_clamp_tensor(const tl_tensor *t, const tl_tensor *min, const tl_tensor *max) {
+    tl_scope sc;
+    tl_tensor *r;
+    TL__CHECK1("tl_clamp_tensor", t);
+    if (!min && !max)
+        return TL__FAILN(TL_ERR_ARG, "tl_clamp_tensor: at least one of 'min' or 'max' must not be NULL (input %s)",
+                         TL__SH(t));
+    if (t->dtype == TL_BOOL || (min && min->dtype == TL_BOOL) || (max && max->dtype == TL_BOOL))
+        return TL__FAILN(TL_ERR_DTYPE, "tl_clamp_tensor: not implemented for bool tensors (input %s %s)", TL__DT(t),
+                         TL__SH(t));
+    sc = tl_scope_begin();
+    /* where-chains give torch's gradients: x where min <= x <= max, min where x < min, max where
+       the min-clamped value > max (so max wins when min > max, as in torch) */
+    r = min ? tl_where(tl_lt(t, min), min, t) : tl_retain((tl_tensor *)t);
+    if (r && max) r = tl_where(tl_gt(r, max), max, r);
+    if (r && r == t) r = tl_clone(t);
+    return tl__composite_end(sc, r);
+}
+static tl_tensor *tl__addc(const char *op, const tl_tensor *t, const tl_tensor *t1, const tl_tensor *t2, double value,
+                           int div) {
+    tl_scope sc;
+    tl_tensor *r;
+    if (tl__null_in(op, t) || tl__null_in(op, t1) || tl__null_in(op, t2)) return NULL;
+    if (div && TL__IS_INTLIKE(t1->dtype) && TL__IS_INTLIKE(t2->dtype))
+        return TL__FAILN(TL_ERR_DTYPE, "%s: integer division with addcdiv is no longer supported (tensor1 %s %s, "
+                         "tensor2 %s %s); convert to a floating dtype first", op, TL__DT(t1), TL__SH(t1), TL__DT(t2),
+                         TL__SH(t2));
+    if (TL__IS_INTLIKE(t->dtype) && TL__IS_INTLIKE(t1->dtype) && TL__IS_INTLIKE(t2->dtype) && !tl__scalar_is_int(value))
+        return TL__FAILN(TL_ERR_DTYPE, "%s: for integral input tensors, argument value must not be a floating point "
+                         "number (got %g)", op, value);
+    sc = tl_scope_begin();
+    r = div ? tl_div(t1, t2) : tl_mul(t1, t2);
+    if (r && value != 1) r = tl_mul_scalar(r, value);
+    if (r) r = tl_add(t, r);
+    return tl__composite_end(sc, r);
+}
+TLDEF tl_tensor *tl_addcmul(const tl_tensor *t, const tl_tensor *t1, const tl_tensor *t2, double value) {
+    return tl__addc("tl_addcmul", t, t1, t2, value, 0);
+}
+TLDEF tl_tensor *tl_addcdiv(const tl_tensor *t, const tl_tensor *t1, const tl_tensor *t2, double value) {
+    return tl__addc("tl_addcdiv", t, t1, t2, value, 1);
+}
+static int tl__lerp_check(const char *op, const tl_tensor *a, const tl_tensor *b, const tl_tensor *w) {
+    if (!TL__IS_FLOAT(a->dtype)) {
+        TL__FAIL(TL_ERR_DTYPE, "%s: not implemented for %s tensors (start %s)", op, TL__DT(a), TL__SH(a));
+        return 0;
+    }
+    if (b->dtype != a->dtype || (w && w->dtype != a->dtype)) {
+        const tl_tensor *x = b->dtype != a->dtype ? b : w;
+        TL__FAIL(TL_ERR_DTYPE, "%s: expected dtype %s for `%s` but got dtype %s (start %s, %s %s)", op, TL__DT(a),
+                 x == b ? "end" : "weight", TL__DT(x), TL__SH(a), x == b ? "end" : "weight", TL__SH(x));
+        return 0;
+    }
+    return 1;
+}
+/* torch's two-sided formula: start + w (end - start) for |w| < 0.5, else end - (end - start)(1 - w) */
+TLDEF tl_tensor *tl_lerp(const tl_tensor *start, const tl_tensor *end, double weight) {
+    tl_scope sc;
+    tl_tensor *r, *diff;
+    TL__CHECK2("tl_lerp", start, end);
+    if (!tl__lerp_check("tl_lerp", start, end, NULL)) return NULL;
+    sc = tl_scope_begin();
+    diff = tl_sub(end, start);
+    if (fabs(weight) < 0.5) r = tl_add(start, tl_mul_scalar(diff, weight));
+    else r = tl_sub(end, tl_mul_scalar(diff, 1 - weight));
+    return tl__composite_end(sc, r);
+}
+TLDEF tl_tensor *tl_lerp_tensor(const tl_tensor *start, const tl_tensor *end, const tl_tensor *weight) {
+    tl_scope sc;
+    tl_tensor *r, *diff;
+    if (tl__null_in("tl_lerp_tensor", start) || tl__null_in("tl_lerp_tensor", end) ||
+        tl__null_in("tl_lerp_tensor", weight))
+        return NULL;
+    if (!tl__lerp_check("tl_lerp_tensor", start, end, weight)) return NULL;
+    sc = tl_scope_begin();
+    diff = tl_sub(end, start);
+    r = tl_where(tl_lt_scalar(tl_abs(weight), 0.5), tl_add(start, tl_mul(weight, diff)),
+                 tl_sub(end, tl_mul(diff, tl_rsub_scalar(weight, 1))));
+    return tl__composite_end(sc, r);
+}
+/* |a - b| <= atol + rtol |b| (or a == b, or both NaN with equal_nan), broadcast; bool, untracked. */
+static tl_tensor *tl__isclose(const char *op, const tl_tensor *a, const tl_tensor *b, double rtol, double atol,
+                              int equal_nan) {
+    const tl_tensor *ts[2];
+    int64_t shape[TL_MAX_DIMS], i, n;
+    int nd = 0;
+    tl_tensor *ea = NULL, *eb = NULL, *ca = NULL, *cb = NULL, *r = NULL;
+    if (a->dtype != b->dtype)
+        return TL__FAILN(TL_ERR_DTYPE, "%s: expected both inputs to have the same dtype, but got %s and %s (%s and %s)",
+                         op, TL__DT(a), TL__DT(b), TL__SH(a), TL__SH(b));
+    if (rtol < 0 || atol < 0)
+        return TL__FAILN(TL_ERR_ARG, "%s: rtol (%g) and atol (%g) must be greater than or equal to zero", op, rtol, atol);
+    ts[0] = a;
+    ts[1] = b;
+    if (!tl__broadcast_n(op, 2, ts, &nd, shape)) return NULL;
+    ea = tl__expand(op, a, nd, shape);
+    eb = ea ? tl__expand(op, b, nd, shape) : NULL;
+    ca = eb ? tl__copy_as(op, ea, TL_F64) : NULL;
+    cb = ca ? tl__copy_as(op, eb, TL_F64) : NULL;
+    r = cb ? tl__new(op, nd, shape, TL_BOOL) : NULL;
+    if (r) {
+        const double *x = (const double *)tl__ptr(ca), *y = (const double *)tl__ptr(cb);
+        uint8_t *o = (uint8_t *)tl__ptr(r);
+        n = tl_numel(r);
+        for (i = 0; i < n; i++) {
+            double d = fabs(x[i] - y[i]);
+            o[i] = (uint8_t)(x[i] == y[i] || (equal_nan && x[i] != x[i] && y[i] != y[i]) ||
+                             (!isinf(d) && d == d && d <= atol + rtol * fabs(y[i])));
+        }
+    }
+    tl__release(ea);
+    tl__release(eb);
+    tl__release(ca);
+    tl__release(cb);
+    return r;
+}
+TLDEF tl_tensor *tl_isclose(const tl_tensor *a, const tl_tensor *b, double rtol, double atol, int equal_nan) {
+    TL__CHECK2("tl_isclose", a, b);
+    return tl__ret(tl__isclose("tl_isclose", a, b, rtol, atol, equal_nan));
+}
+TLDEF int tl_allclose(const tl_tensor *a, const tl_tensor *b, double rtol, double atol, int equal_nan) {
+    tl_tensor *r;
+    int64_t i, n;
+    int ok = 1;
+    TL__CHECK2S("tl_allclose", a, b);
+    r = tl__isclose("tl_allclose", a, b, rtol, atol, equal_nan);
+    if (!r) return tl__tls.status;
+    n = tl_numel(r);
+    for (i = 0; i < n && ok; i++) ok = ((const uint8_t *)tl__ptr(r))[i] != 0;
+    tl__release(r);
+    return ok;
+}
+TLDEF int tl_equal(const tl_tensor *a, const tl_tensor *b) {
+    tl_tensor *ca, *cb;
+    int64_t i, n;
+    int ok, ct;
+    TL__CHECK2S("tl_equal", a, b);
+    if (a->ndim != b->ndim || memcmp(a->shape, b->shape, sizeof(int64_t) * (size_t)a->ndim) != 0) return 0;
+    ct = TL__IS_INTLIKE(a->dtype) && TL__IS_INTLIKE(b->dtype) ? TL__CT_I64 : TL__CT_F64;
+    ca = tl__contig_as("tl_equal", a, tl__ct_dtype[ct]);
+    cb = ca ? tl__contig_as("tl_equal", b, tl__ct_dtype[ct]) : NULL;
+    if (!cb) {
+        tl__release(ca);
+        return tl__tls.status;
+    }
+    n = tl_numel(a);
+    ok = 1;
+    for (i = 0; i < n && ok; i++)
+        ok = ct == TL__CT_I64 ? ((const int64_t *)tl__ptr(ca))[i] == ((const int64_t *)tl__ptr(cb))[i]
+                              : ((const double *)tl__ptr(ca))[i] == ((const double *)tl__ptr(cb))[i];
+    tl__release(ca);
+    tl__release(cb);
+    return ok;
 }
 
 /* ===== >>reduce =============================================================================== */
@@ -5778,7 +6616,7 @@ static tl_tensor *tl__lane(const char *op, tl__op kind, const tl_tensor *t, int 
     int d, k, j, ct;
     d = tl__wrap_dim(op, dim, t->ndim, t);
     if (d < 0) return NULL;
-    if (kind == TL__OP_CUMSUM) {
+    if (kind == TL__OP_CUMSUM || kind == TL__OP_CUMPROD) {
         out_dt = TL__IS_INTLIKE(t->dtype) ? TL_I64 : t->dtype;
     } else {
         if (TL__IS_INTLIKE(t->dtype))
@@ -5814,6 +6652,15 @@ static tl_tensor *tl__lane(const char *op, tl__op kind, const tl_tensor *t, int 
                 double acc = 0;
                 for (i = 0; i < n; i++) buf[i] = acc += buf[i];
             }
+        } else if (kind == TL__OP_CUMPROD) {
+            if (ct == TL__CT_I64) {
+                uint64_t acc = 1;
+                int64_t *ib = (int64_t *)(void *)buf;
+                for (i = 0; i < n; i++) ib[i] = (int64_t)(acc *= (uint64_t)ib[i]);
+            } else {
+                double acc = 1;
+                for (i = 0; i < n; i++) buf[i] = acc *= buf[i];
+            }
         } else {
             double m = -INFINITY, s = 0;
             for (i = 0; i < n; i++)
@@ -5834,13 +6681,61 @@ static tl_tensor *tl__lane(const char *op, tl__op kind, const tl_tensor *t, int 
     }
     if (buf != small) tl__free(buf);
     if (tl__wants_grad(t, NULL, NULL)) {
-        if (!tl__record(out, kind, t, NULL, NULL) || (out->grad_fn && kind != TL__OP_CUMSUM && !tl__save_out(out->grad_fn, out))) {
+        if (!tl__record(out, kind, t, NULL, NULL) ||
+            (out->grad_fn && kind != TL__OP_CUMSUM && kind != TL__OP_CUMPROD && !tl__save_out(out->grad_fn, out))) {
             tl__release(out);
             return NULL;
         }
         if (out->grad_fn) out->grad_fn->ip[0] = d;
+        if (out->grad_fn && kind == TL__OP_CUMPROD) tl__save_in(out->grad_fn, 0);
     }
     return out;
+}
+/* cumprod's gradient along dim d, exact with zeros in x: for a lane x[0..n) with y_k = x_0...x_k,
+   dL/dx_i = sum_{k >= i} g_k prod_{j <= k, j != i} x_j, O(n^2) per lane (torch gives the same
+   values; its O(n) formula needs the zero-free case). x, g: the input's shape; result: g's dtype. */
+static tl_tensor *tl__cumprod_grad(const tl_tensor *x, const tl_tensor *g, int d) {
+    int perm[TL_MAX_DIMS], inv[TL_MAX_DIMS], nd = x->ndim, k, j;
+    tl_tensor *xp, *gp, *xc = NULL, *gc = NULL, *rc = NULL, *rv = NULL, *r = NULL;
+    int64_t n, lanes, l, i, kk;
+    if (nd == 0) return tl__copy_as("autograd", g, g->dtype); /* one element: dy/dx = 1 */
+    for (j = 0, k = 0; k < nd; k++)
+        if (k != d) perm[j++] = k;
+    perm[nd - 1] = d;
+    for (k = 0; k < nd; k++) inv[perm[k]] = k;
+    xp = tl__permute("autograd", x, nd, perm);
+    gp = xp ? tl__permute("autograd", g, nd, perm) : NULL;
+    if (gp) xc = tl__copy_as("autograd", xp, TL_F64);
+    if (xc) gc = tl__copy_as("autograd", gp, TL_F64);
+    if (gc) rc = tl__new("autograd", nd, xc->shape, TL_F64);
+    if (rc) {
+        const double *xv = (const double *)tl__ptr(xc), *gv = (const double *)tl__ptr(gc);
+        double *rv_ = (double *)tl__ptr(rc);
+        n = xc->shape[nd - 1];
+        lanes = n ? tl_numel(xc) / n : 0;
+        for (l = 0; l < lanes; l++) {
+            const double *xl = xv + l * n, *gl = gv + l * n;
+            double pre = 1; /* x_0 ... x_{i-1} */
+            for (i = 0; i < n; i++) {
+                double acc = pre, sum = 0;
+                for (kk = i; kk < n; kk++) {
+                    if (kk > i) acc *= xl[kk];
+                    sum += gl[kk] * acc;
+                }
+                rv_[l * n + i] = sum;
+                pre *= xl[i];
+            }
+        }
+        rv = tl__permute("autograd", rc, nd, inv);
+        if (rv) r = tl__copy_as("autograd", rv, g->dtype);
+    }
+    tl__release(xp);
+    tl__release(gp);
+    tl__release(xc);
+    tl__release(gc);
+    tl__release(rc);
+    tl__release(rv);
+    return r;
 }
 /* softmax: y (g - sum(g y)); log_softmax: g - exp(y) sum(g); cumsum: reversed cumsum of g. */
 static tl_status tl__bwd_lane(tl__node *n, const tl_tensor *g, tl_tensor **gin) {
@@ -5858,6 +6753,8 @@ static tl_status tl__bwd_lane(tl__node *n, const tl_tensor *g, tl_tensor **gin) 
         TL__TMP(tl__unary("autograd", TL__OP_EXP, n->out, 0, 0));
         TL__TMP(TL__AB(MUL, tmp[1], tmp[0]));
         r = TL__AB(SUB, g, tmp[2]);
+    } else if (n->op == TL__OP_CUMPROD) {
+        r = tl__cumprod_grad(n->in[0], g, d);
     } else { /* total - cumsum(g) + g */
         TL__TMP(tl__reduce("autograd", TL__OP_SUM, g, 1, &d, 1, 0, NULL));
         TL__TMP(tl__lane("autograd", TL__OP_CUMSUM, g, d));
@@ -5879,6 +6776,150 @@ TLDEF tl_tensor *tl_log_softmax(const tl_tensor *t, int dim) {
 TLDEF tl_tensor *tl_cumsum(const tl_tensor *t, int dim) {
     TL__CHECK1("tl_cumsum", t);
     return tl__ret(tl__lane("tl_cumsum", TL__OP_CUMSUM, t, dim));
+}
+
+/* ---- cumprod, any/all, sort/argsort/topk (issue 13) ---- */
+
+TLDEF tl_tensor *tl_cumprod(const tl_tensor *t, int dim) {
+    TL__CHECK1("tl_cumprod", t);
+    return tl__ret(tl__lane("tl_cumprod", TL__OP_CUMPROD, t, dim));
+}
+/* any: count of nonzeros > 0; all: count == number reduced (NaN is nonzero). bool, or uint8 for a
+   uint8 input (torch). dim < -TL_MAX_DIMS - 1 means over every dim. */
+static tl_tensor *tl__anyall(const char *op, const tl_tensor *t, int dim, int keepdim, int all, int every) {
+    tl_scope sc;
+    tl_tensor *cnt, *r;
+    int d = 0;
+    int64_t m;
+    TL__CHECK1(op, t);
+    if (!every && (d = tl__wrap_dim(op, dim, t->ndim, t)) < 0) return NULL;
+    m = every ? tl_numel(t) : (t->ndim ? t->shape[d] : 1);
+    sc = tl_scope_begin();
+    cnt = tl_ne_scalar(t, 0);
+    cnt = every ? tl_sum_all(cnt) : tl_sum(cnt, d, keepdim);
+    r = all ? tl_eq_scalar(cnt, (double)m) : tl_gt_scalar(cnt, 0);
+    if (r && t->dtype == TL_U8) r = tl_to_dtype(r, TL_U8);
+    return tl__composite_end(sc, r);
+}
+TLDEF tl_tensor *tl_any(const tl_tensor *t, int dim, int keepdim) { return tl__anyall("tl_any", t, dim, keepdim, 0, 0); }
+TLDEF tl_tensor *tl_all(const tl_tensor *t, int dim, int keepdim) { return tl__anyall("tl_all", t, dim, keepdim, 1, 0); }
+TLDEF tl_tensor *tl_any_all(const tl_tensor *t) { return tl__anyall("tl_any_all", t, 0, 0, 0, 1); }
+TLDEF tl_tensor *tl_all_all(const tl_tensor *t) { return tl__anyall("tl_all_all", t, 0, 0, 1, 1); }
+
+/* Sort keys: doubles (floats; NaN sorts above +inf as in torch) or int64 (exact integers). */
+typedef struct tl__sortkeys {
+    const double *f;
+    const int64_t *i;
+    int desc;
+} tl__sortkeys;
+/* True when element a must come before element b (strictly). */
+static int tl__sort_before(const tl__sortkeys *k, int64_t a, int64_t b) {
+    if (k->i) return k->desc ? k->i[a] > k->i[b] : k->i[a] < k->i[b];
+    {
+        double x = k->f[a], y = k->f[b];
+        int nx = x != x, ny = y != y;
+        if (k->desc) return (nx && !ny) || x > y;
+        return (!nx && ny) || x < y;
+    }
+}
+/* Stable merge sort of the positions ix[0..n) (tmp: scratch of n). */
+static void tl__msort(const tl__sortkeys *k, int64_t *ix, int64_t *tmp, int64_t n) {
+    int64_t h, i, j, o;
+    if (n < 2) return;
+    h = n / 2;
+    tl__msort(k, ix, tmp, h);
+    tl__msort(k, ix + h, tmp, n - h);
+    for (i = 0, j = h, o = 0; i < h && j < n;) tmp[o++] = tl__sort_before(k, ix[j], ix[i]) ? ix[j++] : ix[i++];
+    while (i < h) tmp[o++] = ix[i++];
+    while (j < n) tmp[o++] = ix[j++];
+    memcpy(ix, tmp, sizeof(int64_t) * (size_t)n);
+}
+/* int64 indices of t's shape that sort every lane along d (stable); untracked. */
+static tl_tensor *tl__sort_idx(const char *op, const tl_tensor *t, int d, int desc) {
+    int perm[TL_MAX_DIMS], inv[TL_MAX_DIMS], nd = t->ndim, k, j;
+    tl_tensor *tp = NULL, *vals = NULL, *ri = NULL, *rv = NULL, *r = NULL;
+    int64_t n, lanes, l, i, *tmp;
+    tl__sortkeys keys;
+    if (nd == 0) return tl__full(op, 0, NULL, 0, TL_I64);
+    for (j = 0, k = 0; k < nd; k++)
+        if (k != d) perm[j++] = k;
+    perm[nd - 1] = d;
+    for (k = 0; k < nd; k++) inv[perm[k]] = k;
+    tp = tl__permute(op, t, nd, perm);
+    if (tp) vals = tl__copy_as(op, tp, TL__IS_FLOAT(t->dtype) ? TL_F64 : TL_I64);
+    if (vals) ri = tl__new(op, nd, vals->shape, TL_I64);
+    n = t->shape[d];
+    tmp = ri ? (int64_t *)tl__malloc(tl__szn(n > 0 ? n : 1, 8)) : NULL;
+    if (ri && !tmp) TL__FAIL(TL_ERR_OOM, "%s: out of memory sorting %s", op, TL__SH(t));
+    if (tmp) {
+        int64_t *ix = (int64_t *)tl__ptr(ri);
+        lanes = n ? tl_numel(vals) / n : 0;
+        keys.desc = desc;
+        for (l = 0; l < lanes; l++) {
+            keys.f = TL__IS_FLOAT(t->dtype) ? (const double *)tl__ptr(vals) + l * n : NULL;
+            keys.i = TL__IS_FLOAT(t->dtype) ? NULL : (const int64_t *)tl__ptr(vals) + l * n;
+            for (i = 0; i < n; i++) ix[l * n + i] = i;
+            tl__msort(&keys, ix + l * n, tmp, n);
+        }
+        tl__free(tmp);
+        rv = tl__permute(op, ri, nd, inv);
+        if (rv) r = tl__copy_as(op, rv, TL_I64);
+    }
+    tl__release(tp);
+    tl__release(vals);
+    tl__release(ri);
+    tl__release(rv);
+    return r;
+}
+/* values = gather(t, d, idx) (recorded: the gradient scatters back, as torch's SortBackward0) */
+static tl_tensor *tl__take_sorted(tl_tensor *idx, const tl_tensor *t, int d, tl_tensor **indices, const char *tname) {
+    tl_tensor *v = idx ? tl__gather_impl(t, d, idx) : NULL;
+    if (v && v->grad_fn) v->grad_fn->tname = tname;
+    if (!v) {
+        tl__release(idx);
+        return NULL;
+    }
+    if (indices) *indices = tl__ret(idx);
+    else tl__release(idx);
+    return tl__ret(v);
+}
+TLDEF tl_tensor *tl_sort(const tl_tensor *t, int dim, int descending, tl_tensor **indices) {
+    int d;
+    if (indices) *indices = NULL;
+    TL__CHECK1("tl_sort", t);
+    d = tl__wrap_dim("tl_sort", dim, t->ndim, t);
+    if (d < 0) return NULL;
+    return tl__take_sorted(tl__sort_idx("tl_sort", t, d, descending), t, d, indices, "SortBackward0");
+}
+TLDEF tl_tensor *tl_argsort(const tl_tensor *t, int dim, int descending) {
+    int d;
+    TL__CHECK1("tl_argsort", t);
+    d = tl__wrap_dim("tl_argsort", dim, t->ndim, t);
+    if (d < 0) return NULL;
+    return tl__ret(tl__sort_idx("tl_argsort", t, d, descending));
+}
+TLDEF tl_tensor *tl_topk(const tl_tensor *t, int64_t k, int dim, int largest, int sorted, tl_tensor **indices) {
+    int d;
+    int64_t size;
+    tl_tensor *all, *part, *idx;
+    (void)sorted; /* the k values always come sorted (a valid order for sorted = 0 as well) */
+    if (indices) *indices = NULL;
+    TL__CHECK1("tl_topk", t);
+    d = tl__wrap_dim("tl_topk", dim, t->ndim, t);
+    if (d < 0) return NULL;
+    size = t->ndim ? t->shape[d] : 1;
+    if (k < 0 || k > size)
+        return TL__FAILN(TL_ERR_ARG, "tl_topk: selected index k (%lld) out of range for dimension %d of size %lld "
+                         "(input %s)", (long long)k, d, (long long)size, TL__SH(t));
+    all = tl__sort_idx("tl_topk", t, d, largest);
+    if (!all) return NULL;
+    part = t->ndim ? tl__narrow("tl_topk", all, d, 0, k) : NULL;
+    idx = part ? tl__copy_as("tl_topk", part, TL_I64) : (t->ndim ? NULL : all);
+    if (t->ndim) {
+        tl__release(part);
+        tl__release(all);
+    }
+    return tl__take_sorted(idx, t, d, indices, "TopkBackward0");
 }
 
 /* ===== >>linalg =============================================================================== */
@@ -7398,6 +8439,388 @@ TLDEF tl_tensor *tl_cross_entropy_ex(const tl_tensor *input, const tl_tensor *ta
     }
     for (k = 0; k < 16; k++) tl__release(t[k]);
     return tl__ret(r);
+}
+
+/* ---- one_hot, pad, interpolate (issue 13) ---- */
+
+TLDEF tl_tensor *tl_one_hot(const tl_tensor *t, int64_t num_classes) {
+    tl_tensor *c, *r;
+    int64_t shape[TL_MAX_DIMS], n, i, mx = -1;
+    const int64_t *v;
+    TL__CHECK1("tl_one_hot", t);
+    if (t->dtype != TL_I64)
+        return TL__FAILN(TL_ERR_DTYPE, "tl_one_hot: one_hot is only applicable to index tensor (int64), got %s %s",
+                         TL__DT(t), TL__SH(t));
+    if (t->ndim >= TL_MAX_DIMS)
+        return TL__FAILN(TL_ERR_SHAPE, "tl_one_hot: %s has no room for the class dim (TL_MAX_DIMS %d)", TL__SH(t),
+                         TL_MAX_DIMS);
+    n = tl_numel(t);
+    if (num_classes < -1)
+        return TL__FAILN(TL_ERR_ARG, "tl_one_hot: num_classes should be -1 or positive (got %lld)",
+                         (long long)num_classes);
+    if (n == 0 && num_classes == -1)
+        return TL__FAILN(TL_ERR_ARG, "tl_one_hot: can not infer total number of classes from empty tensor %s", TL__SH(t));
+    c = tl__contig("tl_one_hot", t);
+    if (!c) return NULL;
+    v = (const int64_t *)tl__ptr(c);
+    for (i = 0; i < n; i++) {
+        if (v[i] < 0) {
+            tl__release(c);
+            return TL__FAILN(TL_ERR_INDEX, "tl_one_hot: class values must be non-negative (got %lld in %s)",
+                             (long long)v[i], TL__SH(t));
+        }
+        if (v[i] > mx) mx = v[i];
+    }
+    if (num_classes == -1) num_classes = mx + 1;
+    else if (mx >= num_classes) {
+        tl__release(c);
+        return TL__FAILN(TL_ERR_INDEX, "tl_one_hot: class values must be smaller than num_classes (%lld >= %lld)",
+                         (long long)mx, (long long)num_classes);
+    }
+    memcpy(shape, t->shape, sizeof(int64_t) * (size_t)t->ndim);
+    shape[t->ndim] = num_classes;
+    r = tl__full("tl_one_hot", t->ndim + 1, shape, 0, TL_I64);
+    if (r)
+        for (i = 0; i < n; i++) ((int64_t *)tl__ptr(r))[i * num_classes + v[i]] = 1;
+    tl__release(c);
+    return tl__ret(r);
+}
+
+/* int64 index [lo + n + hi] into a dim of size n: reflect (no edge repeat) or replicate (clamp) */
+static tl_tensor *tl__pad_index(int64_t n, int64_t lo, int64_t hi, int reflect) {
+    int64_t m = lo + n + hi, i, *p;
+    tl_tensor *r = tl__new("tl_pad", 1, &m, TL_I64);
+    if (!r) return NULL;
+    p = (int64_t *)tl__ptr(r);
+    for (i = 0; i < m; i++) {
+        int64_t j = i - lo;
+        if (reflect) j = j < 0 ? -j : (j >= n ? 2 * (n - 1) - j : j);
+        else j = j < 0 ? 0 : (j >= n ? n - 1 : j);
+        p[i] = j;
+    }
+    return r;
+}
+TLDEF tl_tensor *tl_pad(const tl_tensor *x, int npad, const int64_t *pad, tl_pad_mode mode, double value) {
+    tl_scope sc;
+    tl_tensor *r;
+    int k, np;
+    TL__CHECK1("tl_pad", x);
+    if (npad < 0 || npad % 2 || npad / 2 > x->ndim)
+        return TL__FAILN(TL_ERR_ARG, "tl_pad: padding length must be divisible by 2 and at most twice the number of "
+                         "dims (got %d for %s)", npad, TL__SH(x));
+    np = npad / 2;
+    if (mode != TL_PAD_CONSTANT) {
+        if (mode != TL_PAD_REFLECT && mode != TL_PAD_REPLICATE)
+            return TL__FAILN(TL_ERR_ARG, "tl_pad: unknown mode %d", (int)mode);
+        if (np < 1 || np > 3 || (x->ndim != np + 1 && x->ndim != np + 2))
+            return TL__FAILN(TL_ERR_SHAPE, "tl_pad: %s padding of %d dims needs a %dD or %dD input (got %s)",
+                             mode == TL_PAD_REFLECT ? "reflect" : "replicate", np, np + 1, np + 2, TL__SH(x));
+        for (k = 0; k < np; k++) {
+            int64_t n = x->shape[x->ndim - 1 - k], lo = pad[2 * k], hi = pad[2 * k + 1];
+            if (mode == TL_PAD_REFLECT && (lo >= n || hi >= n || lo < 0 || hi < 0))
+                return TL__FAILN(TL_ERR_ARG, "tl_pad: padding size should be less than the corresponding input "
+                                 "dimension, but got padding (%lld, %lld) at dimension %d of input %s",
+                                 (long long)lo, (long long)hi, x->ndim - 1 - k, TL__SH(x));
+            if (mode == TL_PAD_REPLICATE && (n == 0 || lo < 0 || hi < 0))
+                return TL__FAILN(TL_ERR_ARG, "tl_pad: replicate padding (%lld, %lld) of dimension %d of %s",
+                                 (long long)lo, (long long)hi, x->ndim - 1 - k, TL__SH(x));
+        }
+    } else {
+        for (k = 0; k < np; k++)
+            if (x->shape[x->ndim - 1 - k] + pad[2 * k] + pad[2 * k + 1] < 0)
+                return TL__FAILN(TL_ERR_SHAPE, "tl_pad: the input size %lld, plus negative padding %lld and %lld "
+                                 "resulted in a negative output size (dimension %d of %s)",
+                                 (long long)x->shape[x->ndim - 1 - k], (long long)pad[2 * k], (long long)pad[2 * k + 1],
+                                 x->ndim - 1 - k, TL__SH(x));
+    }
+    sc = tl_scope_begin();
+    r = tl_clone(x);
+    for (k = 0; k < np && r; k++) { /* pad[0], pad[1] pad the last dim, pad[2], pad[3] the one before, ... */
+        int d = x->ndim - 1 - k;
+        int64_t lo = pad[2 * k], hi = pad[2 * k + 1];
+        if (mode == TL_PAD_CONSTANT) {
+            int64_t shape[TL_MAX_DIMS];
+            tl_tensor *parts[3];
+            int m = 0;
+            if (lo < 0) {
+                r = tl_narrow(r, d, -lo, tl_shape(r)[d] + lo);
+                lo = 0;
+            }
+            if (r && hi < 0) {
+                r = tl_narrow(r, d, 0, tl_shape(r)[d] + hi);
+                hi = 0;
+            }
+            if (!r) break;
+            memcpy(shape, tl_shape(r), sizeof(int64_t) * (size_t)x->ndim);
+            if (lo > 0) {
+                shape[d] = lo;
+                parts[m++] = tl_full(x->ndim, shape, value, x->dtype);
+            }
+            parts[m++] = r;
+            if (hi > 0) {
+                shape[d] = hi;
+                parts[m++] = tl_full(x->ndim, shape, value, x->dtype);
+            }
+            r = m > 1 ? tl_cat(m, parts, d) : tl_contiguous(r);
+        } else {
+            r = tl_index_select(r, d, tl__ret(tl__pad_index(x->shape[d], lo, hi, mode == TL_PAD_REFLECT)));
+        }
+    }
+    return tl__composite_end(sc, r);
+}
+
+/* Source positions of F.interpolate along one dim (torch's float arithmetic in the input's dtype):
+   nearest: idx0 = min(floor(dst * in / out), in - 1); bilinear: idx0, idx1 = idx0 + (idx0 < in - 1),
+   lam = src - idx0 with src = dst * (in - 1) / (out - 1) (align_corners) or max(0, (dst + 0.5) *
+   in / out - 0.5). lam [out] in dtype dt (NULL for nearest). */
+static int tl__interp_axis(int64_t in, int64_t out, int bilinear, int align, tl_dtype dt, tl_tensor **i0,
+                           tl_tensor **i1, tl_tensor **lam) {
+    int64_t d, *p0, *p1 = NULL;
+    *i0 = tl__ret(tl__new("tl_interpolate", 1, &out, TL_I64));
+    *i1 = bilinear ? tl__ret(tl__new("tl_interpolate", 1, &out, TL_I64)) : NULL;
+    *lam = bilinear ? tl__ret(tl__new("tl_interpolate", 1, &out, dt)) : NULL;
+    if (!*i0 || (bilinear && (!*i1 || !*lam))) return 0;
+    p0 = (int64_t *)tl__ptr(*i0);
+    if (bilinear) p1 = (int64_t *)tl__ptr(*i1);
+    for (d = 0; d < out; d++) {
+        if (!bilinear) {
+            float scale = (float)in / (float)out;
+            int64_t s = in == out ? d : (out == 2 * in ? d >> 1 : (int64_t)floorf((float)d * scale));
+            p0[d] = s < in - 1 ? s : in - 1;
+        } else if (dt == TL_F64) {
+            double scale = align ? (out > 1 ? (double)(in - 1) / (double)(out - 1) : 0.0) : (double)in / (double)out;
+            double src = align ? scale * (double)d : scale * ((double)d + 0.5) - 0.5;
+            if (src < 0) src = 0;
+            p0[d] = (int64_t)src;
+            if (p0[d] > in - 1) p0[d] = in - 1;
+            p1[d] = p0[d] + (p0[d] < in - 1 ? 1 : 0);
+            ((double *)tl__ptr(*lam))[d] = src - (double)p0[d];
+        } else {
+            float scale = align ? (out > 1 ? (float)(in - 1) / (float)(out - 1) : 0.0f) : (float)in / (float)out;
+            float src = align ? scale * (float)d : scale * ((float)d + 0.5f) - 0.5f;
+            if (src < 0) src = 0;
+            p0[d] = (int64_t)src;
+            if (p0[d] > in - 1) p0[d] = in - 1;
+            p1[d] = p0[d] + (p0[d] < in - 1 ? 1 : 0);
+            ((float *)tl__ptr(*lam))[d] = src - (float)p0[d];
+        }
+    }
+    return 1;
+}
+TLDEF tl_tensor *tl_interpolate(const tl_tensor *x, int64_t out_h, int64_t out_w, tl_interp_mode mode,
+                                int align_corners) {
+    tl_scope sc;
+    tl_tensor *h0, *h1, *lh, *w0, *w1, *lw, *r = NULL;
+    int bil = mode == TL_INTERP_BILINEAR;
+    TL__CHECK1("tl_interpolate", x);
+    if (mode != TL_INTERP_NEAREST && mode != TL_INTERP_BILINEAR)
+        return TL__FAILN(TL_ERR_ARG, "tl_interpolate: unknown mode %d", (int)mode);
+    if (x->ndim != 4)
+        return TL__FAILN(TL_ERR_SHAPE, "tl_interpolate: expected a 4-D input [N, C, H, W], got %s", TL__SH(x));
+    if (!TL__IS_FLOAT(x->dtype))
+        return TL__FAILN(TL_ERR_DTYPE, "tl_interpolate: not implemented for %s (input %s)", TL__DT(x), TL__SH(x));
+    if (out_h <= 0 || out_w <= 0 || x->shape[2] <= 0 || x->shape[3] <= 0)
+        return TL__FAILN(TL_ERR_SHAPE, "tl_interpolate: input and output sizes should be greater than 0, but got "
+                         "input (H: %lld, W: %lld) output (H: %lld, W: %lld)", (long long)x->shape[2],
+                         (long long)x->shape[3], (long long)out_h, (long long)out_w);
+    sc = tl_scope_begin();
+    if (tl__interp_axis(x->shape[2], out_h, bil, align_corners, x->dtype, &h0, &h1, &lh) &&
+        tl__interp_axis(x->shape[3], out_w, bil, align_corners, x->dtype, &w0, &w1, &lw)) {
+        if (!bil) {
+            r = tl_index_select(tl_index_select(x, 2, h0), 3, w0);
+        } else { /* torch's grouping: h0l * (w0l * x00 + w1l * x01) + h1l * (w0l * x10 + w1l * x11) */
+            int64_t col[2];
+            tl_tensor *lw1 = lw, *lw0 = tl_rsub_scalar(lw, 1), *lh1, *lh0;
+            col[0] = out_h;
+            col[1] = 1;
+            lh1 = tl_view(lh, 2, col);
+            lh0 = tl_rsub_scalar(lh1, 1);
+            tl_tensor *rw = tl_add(tl_mul(tl_index_select(x, 3, w0), lw0), tl_mul(tl_index_select(x, 3, w1), lw1));
+            r = tl_add(tl_mul(tl_index_select(rw, 2, h0), lh0), tl_mul(tl_index_select(rw, 2, h1), lh1));
+        }
+    }
+    return tl__composite_end(sc, r);
+}
+
+/* ---- einsum (issue 13): one or two operands, through sum / permute / reshape / bmm ---- */
+
+/* Parses "ij,jk->ik" (spaces ignored; no "->": the labels seen once, in alphabetical order) into
+   lab[k] (operand k's labels) and out. 0 with an error naming the equation. */
+static int tl__einsum_parse(const char *eq, int n, tl_tensor *const *ops, char lab[2][TL_MAX_DIMS + 1], char *out,
+                            int64_t *size) {
+    int k = 0, len[2] = {0, 0}, no = 0, arrow = 0, c, i, j, cnt[128];
+    const char *p;
+    memset(cnt, 0, sizeof cnt);
+    for (c = 0; c < 128; c++) size[c] = -1;
+    for (p = eq; *p; p++) {
+        if (*p == ' ') continue;
+        if (*p == '-' && p[1] == '>' && !arrow) {
+            arrow = 1;
+            p++;
+            continue;
+        }
+        if (*p == ',' && !arrow) {
+            if (++k >= n) break;
+            continue;
+        }
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))) {
+            TL__FAIL(TL_ERR_ARG, "tl_einsum: invalid subscript '%c' in \"%s\" (letters, ',' and '->' only; no '...')",
+                     *p, eq);
+            return 0;
+        }
+        if (arrow) {
+            if (no >= TL_MAX_DIMS) break;
+            for (j = 0; j < no; j++)
+                if (out[j] == *p) {
+                    TL__FAIL(TL_ERR_ARG, "tl_einsum: output subscript '%c' appears more than once in \"%s\"", *p, eq);
+                    return 0;
+                }
+            out[no++] = *p;
+        } else {
+            if (len[k] >= TL_MAX_DIMS) break;
+            lab[k][len[k]++] = *p;
+            cnt[(int)*p]++;
+        }
+    }
+    if (*p || k != n - 1) {
+        TL__FAIL(TL_ERR_ARG, "tl_einsum: \"%s\" does not describe %d operand%s of at most %d dims", eq, n,
+                 n > 1 ? "s" : "", TL_MAX_DIMS);
+        return 0;
+    }
+    for (k = 0; k < n; k++) {
+        lab[k][len[k]] = 0;
+        if (len[k] != ops[k]->ndim) {
+            TL__FAIL(TL_ERR_SHAPE, "tl_einsum: the number of subscripts in \"%s\" (%d) does not match the number of "
+                     "dimensions (%d) of operand %d %s", eq, len[k], ops[k]->ndim, k, TL__SH(ops[k]));
+            return 0;
+        }
+        for (i = 0; i < len[k]; i++) {
+            c = lab[k][i];
+            if (size[c] >= 0 && size[c] != ops[k]->shape[i]) {
+                TL__FAIL(TL_ERR_SHAPE, "tl_einsum: subscript '%c' has size %lld for operand %d %s, which does not "
+                         "match the previous size %lld (\"%s\")", c, (long long)ops[k]->shape[i], k, TL__SH(ops[k]),
+                         (long long)size[c], eq);
+                return 0;
+            }
+            size[c] = ops[k]->shape[i];
+        }
+    }
+    if (!arrow)
+        for (c = 0; c < 128; c++)
+            if (cnt[c] == 1 && no < TL_MAX_DIMS) out[no++] = (char)c;
+    out[no] = 0;
+    for (i = 0; i < no; i++)
+        if (size[(int)out[i]] < 0) {
+            TL__FAIL(TL_ERR_ARG, "tl_einsum: output subscript '%c' of \"%s\" appears in no operand", out[i], eq);
+            return 0;
+        }
+    return 1;
+}
+TLDEF tl_tensor *tl_einsum(const char *equation, int n, tl_tensor *const *operands) {
+    char lab[2][TL_MAX_DIMS + 1], out[TL_MAX_DIMS + 1];
+    int64_t size[128];
+    tl_tensor *x[2] = {NULL, NULL}, *r = NULL;
+    tl_scope sc;
+    int k, i;
+    if (tl__null_in("tl_einsum", equation)) return NULL;
+    if (!operands) return TL__FAILN(TL_ERR_ARG, "tl_einsum: operands is NULL (\"%s\")", equation);
+    if (n < 1 || n > 2)
+        return TL__FAILN(TL_ERR_ARG, "tl_einsum: 1 or 2 operands are supported (got %d for \"%s\")", n, equation);
+    for (k = 0; k < n; k++)
+        if (tl__null_in("tl_einsum", operands[k])) return NULL;
+    if (!tl__einsum_parse(equation, n, operands, lab, out, size)) return NULL;
+    sc = tl_scope_begin();
+    /* a label repeated within an operand takes the diagonal: x where the two indices agree (a mask,
+       so inf/NaN elsewhere stay out), summed over the second of the two dims */
+    for (k = 0; k < n; k++) {
+        int p, q, found = 1;
+        x[k] = operands[k];
+        while (found && x[k]) {
+            found = 0;
+            for (q = 1; lab[k][q] && !found; q++)
+                for (p = 0; p < q && !found; p++)
+                    if (lab[k][p] == lab[k][q]) {
+                        int64_t ms[TL_MAX_DIMS], nn = x[k]->shape[p], a, b2;
+                        tl_tensor *mask;
+                        for (i = 0; i < x[k]->ndim; i++) ms[i] = i == p || i == q ? nn : 1;
+                        mask = tl_zeros(x[k]->ndim, ms, TL_BOOL);
+                        if (!mask) {
+                            x[k] = NULL;
+                            break;
+                        }
+                        for (a = 0; a < nn; a++)
+                            for (b2 = 0; b2 < nn; b2++) ((uint8_t *)tl_data_ptr(mask))[a * nn + b2] = (uint8_t)(a == b2);
+                        x[k] = tl_sum(tl_where(mask, x[k], tl_zeros(0, NULL, x[k]->dtype)), q, 0);
+                        memmove(lab[k] + q, lab[k] + q + 1, strlen(lab[k] + q));
+                        found = 1;
+                    }
+        }
+    }
+    /* sum out every label that is neither in the output nor in the other operand */
+    for (k = 0; k < n; k++) {
+        int dims[TL_MAX_DIMS], nd = 0, m = 0;
+        char keep[TL_MAX_DIMS + 1];
+        if (!x[k]) continue;
+        for (i = 0; lab[k][i]; i++) {
+            int c = lab[k][i];
+            if (!strchr(out, c) && !(n == 2 && strchr(lab[1 - k], c))) dims[nd++] = i;
+            else keep[m++] = (char)c;
+        }
+        keep[m] = 0;
+        if (nd) {
+            x[k] = tl_sum_dims(x[k], nd, dims, 0);
+            memcpy(lab[k], keep, (size_t)m + 1);
+        }
+    }
+    if (n == 1) {
+        int perm[TL_MAX_DIMS];
+        for (i = 0; out[i]; i++) perm[i] = (int)(strchr(lab[0], out[i]) - lab[0]);
+        r = x[0] && x[0]->ndim ? tl_permute(x[0], x[0]->ndim, perm) : (x[0] ? tl_clone(x[0]) : NULL);
+    } else if (x[0] && x[1]) {
+        /* labels: batch (both, kept), contracted (both, summed), a-only and b-only (kept) */
+        char bl[TL_MAX_DIMS + 1], al[TL_MAX_DIMS + 1], cl[TL_MAX_DIMS + 1], ol[TL_MAX_DIMS + 1], L[3 * TL_MAX_DIMS + 1];
+        int nb = 0, na = 0, nc = 0, nob = 0, pa[TL_MAX_DIMS], pb[TL_MAX_DIMS], po[TL_MAX_DIMS], j, nl = 0;
+        int64_t Bt = 1, M = 1, K = 1, N = 1, s3[3], rs[3 * TL_MAX_DIMS];
+        memset(rs, 0, sizeof rs);
+        for (i = 0; lab[0][i]; i++) {
+            int c = lab[0][i];
+            if (strchr(lab[1], c)) {
+                if (strchr(out, c)) bl[nb++] = (char)c;
+                else cl[nc++] = (char)c;
+            } else al[na++] = (char)c;
+        }
+        for (i = 0; lab[1][i]; i++)
+            if (!strchr(lab[0], lab[1][i])) ol[nob++] = lab[1][i];
+        for (i = 0; i < nb; i++) Bt *= size[(int)bl[i]];
+        for (i = 0; i < na; i++) M *= size[(int)al[i]];
+        for (i = 0; i < nc; i++) K *= size[(int)cl[i]];
+        for (i = 0; i < nob; i++) N *= size[(int)ol[i]];
+        for (j = 0, i = 0; i < nb; i++) pa[j++] = (int)(strchr(lab[0], bl[i]) - lab[0]);
+        for (i = 0; i < na; i++) pa[j++] = (int)(strchr(lab[0], al[i]) - lab[0]);
+        for (i = 0; i < nc; i++) pa[j++] = (int)(strchr(lab[0], cl[i]) - lab[0]);
+        for (j = 0, i = 0; i < nb; i++) pb[j++] = (int)(strchr(lab[1], bl[i]) - lab[1]);
+        for (i = 0; i < nc; i++) pb[j++] = (int)(strchr(lab[1], cl[i]) - lab[1]);
+        for (i = 0; i < nob; i++) pb[j++] = (int)(strchr(lab[1], ol[i]) - lab[1]);
+        s3[0] = Bt;
+        s3[1] = M;
+        s3[2] = K;
+        if (x[0]->ndim) x[0] = tl_permute(x[0], x[0]->ndim, pa);
+        x[0] = tl_reshape(x[0], 3, s3);
+        s3[1] = K;
+        s3[2] = N;
+        if (x[1] && x[1]->ndim) x[1] = tl_permute(x[1], x[1]->ndim, pb);
+        x[1] = tl_reshape(x[1], 3, s3);
+        r = tl_bmm(x[0], x[1]); /* [Bt, M, N] */
+        for (i = 0; i < nb; i++) L[nl++] = bl[i];
+        for (i = 0; i < na; i++) L[nl++] = al[i];
+        for (i = 0; i < nob; i++) L[nl++] = ol[i];
+        L[nl] = 0;
+        for (i = 0; i < nl; i++) rs[i] = size[(int)L[i]];
+        r = tl_reshape(r, nl, rs);
+        for (i = 0; out[i]; i++) po[i] = (int)(strchr(L, out[i]) - L);
+        if (r && nl) r = tl_permute(r, nl, po);
+    }
+    return tl__composite_end(sc, r);
 }
 
 /* ===== >>autograd ============================================================================= */

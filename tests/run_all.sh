@@ -80,6 +80,7 @@ stage "fuzz targets, briefly (tests/fuzz; make fuzz runs them longer)" sh tests/
 stage "PyTorch oracle: ops (tests/torch)" sh tests/torch/run.sh
 stage "PyTorch oracle: autograd (tests/torch)" sh tests/torch/run_autograd.sh
 stage "PyTorch oracle: functional (tests/torch)" sh tests/torch/run_functional.sh
+stage "PyTorch oracle: new ops (tests/torch)" sh tests/torch/run_newops.sh
 stage "PyTorch oracle: nn modules (tests/torch)" sh tests/torch/run_modules.sh
 stage "PyTorch oracle: optim (tests/torch)" sh tests/torch/run_optim.sh
 stage "PyTorch 1.13 oracle: serialize (tests/torch)" sh tests/torch/run_serialize.sh

@@ -18,3 +18,34 @@ require_torch() {
     echo "0 passed, 0 failed"
     exit 0
 }
+# run_oracle NAME RUNNER SCRIPT FAILURES [ARGS...]: builds tests/torch/RUNNER.c (strict C99, -O2)
+# into build/RUNNER, runs "$PY" tests/torch/SCRIPT --runner build/RUNNER ARGS with its output in
+# build/RUNNER.log, prints that output and ends with its "N passed, N failed" line; exits 1 when
+# the build, the script or any case fails (FAILURES: the file the script lists failures in).
+run_oracle() {
+    name=$1 runner=$2 script=$3 failures=$4
+    shift 4
+    mkdir -p build || exit 1
+    echo "$name: building build/$runner"
+    if ! "$CC_TORCH" -std=c99 -Wall -Wextra -Wpedantic -Werror -O2 -I. -Itests/torch \
+        "tests/torch/$runner.c" -o "build/$runner" -lm; then
+        echo "$name: FAIL: $runner did not compile"
+        echo "0 passed, 1 failed"
+        exit 1
+    fi
+    log="build/$runner.log"
+    "$PY" "tests/torch/$script" --runner "build/$runner" "$@" > "$log" 2>&1
+    rc=$?
+    last=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
+    if [ $rc -ne 0 ] || [ -z "$last" ]; then
+        cat "$log"
+        echo "$name: FAIL (exit $rc; every failure: $failures)"
+        [ -n "$last" ] || last="0 passed, 1 failed"
+        echo "$last"
+        exit 1
+    fi
+    grep -v -E '^[0-9]+ passed, [0-9]+ failed$' "$log"
+    echo "$name: ok"
+    echo "$last"
+    exit 0
+}

@@ -191,11 +191,24 @@ static tl_tensor *build_input(const in_t *in, int *ok, tl_tensor **leaf) {
 #define T(k) (ins[k])
 #define I(k) ((int)c->ints[k])
 
+#ifdef FUNCTIONAL_RUNNER_EXTRA
+/* A runner that includes this file (tests/torch/newops_runner.c) defines extra_op: the ops it
+   knows, *unknown = 1 for the rest (which then fall through to the ones below). */
+static tl_tensor *extra_op(const case_t *c, tl_tensor **ins, tl_tensor **idx, int *unknown);
+#endif
+
 /* The op; *idx receives max_pool2d's indices when the case asks for them. Inside the caller's scope. */
 static tl_tensor *run_op(const case_t *c, tl_tensor **ins, tl_tensor **idx, int *unknown) {
     const char *op = c->op;
     *idx = NULL;
     *unknown = 0;
+#ifdef FUNCTIONAL_RUNNER_EXTRA
+    {
+        tl_tensor *r = extra_op(c, ins, idx, unknown);
+        if (!*unknown) return r;
+        *unknown = 0;
+    }
+#endif
     if (strcmp(op, "linear") == 0) return tl_linear(T(0), T(1), T(2));
     if (strcmp(op, "conv2d") == 0) {
         /* ints: stride h w, padding h w, dilation h w, groups, padding_same, null_opts */

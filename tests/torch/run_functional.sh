@@ -9,30 +9,6 @@
 # arguments for test_functional.py, e.g. "--only conv2d,max_pool2d -v").
 set -u
 . "$(dirname "$0")/common.sh"
-BUILD=build
 require_torch test-functional
-
-mkdir -p "$BUILD" || exit 1
-echo "test-functional: building $BUILD/functional_runner"
-if ! "$CC_TORCH" -std=c99 -Wall -Wextra -Wpedantic -Werror -O2 -I. \
-    tests/torch/functional_runner.c -o "$BUILD/functional_runner" -lm; then
-    echo "test-functional: FAIL: functional_runner did not compile"
-    echo "0 passed, 1 failed"
-    exit 1
-fi
-
-log="$BUILD/functional_oracle.log"
 # shellcheck disable=SC2086
-"$PY" tests/torch/test_functional.py --runner "$BUILD/functional_runner" ${TL_FUNCTIONAL_ARGS:-} > "$log" 2>&1
-rc=$?
-last=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
-if [ $rc -ne 0 ] || [ -z "$last" ]; then
-    cat "$log"
-    echo "test-functional: FAIL (exit $rc; every failure: $BUILD/functional_failures.txt)"
-    [ -n "$last" ] || last="0 passed, 1 failed"
-    echo "$last"
-    exit 1
-fi
-grep -v -E '^[0-9]+ passed, [0-9]+ failed$' "$log"
-echo "test-functional: ok"
-echo "$last"
+run_oracle test-functional functional_runner test_functional.py build/functional_failures.txt ${TL_FUNCTIONAL_ARGS:-}

@@ -936,6 +936,65 @@ def run_runner(runner, blob, n):
         return results, crashed
 
 
+def tally(per, key, res, why, fails, item):
+    """Adds a leak (live tensors/storages after the case) to why, then counts the case as passed or
+    failed under per[key] and keeps item in fails when it failed."""
+    if res is not None and res["live"] != (0, 0):
+        why.append("leak: live tensors %+d, storages %+d" % res["live"])
+    p = per.setdefault(key, [0, 0])
+    p[1 if why else 0] += 1
+    if why:
+        fails.append(item)
+
+
+def status_problems(ref, res, crash_msg):
+    """[] when tensorlite and torch agree on success/failure, else why: no result (crash_msg), torch
+    raises but tensorlite succeeded (or the runner itself failed), or tensorlite failed alone."""
+    if res is None:
+        return [crash_msg]
+    if ref["error"]:
+        if res["status"] == 0:
+            return ["torch raises (%s) but tensorlite succeeded" % ref["error"]]
+        if res["status"] <= -100:
+            return ["runner status %d: %s" % (res["status"], res["msg"])]
+        return []
+    if res["status"] != 0:
+        return ["tensorlite failed (status %d: %s); torch succeeds" % (res["status"], res["msg"])]
+    return []
+
+
+def check_idx_and_grads(c, ref, res, why, s_grads, rtol, want_idx):
+    """Appends to why what differs from torch after a successful forward: the second output
+    (indices, exactly, when want_idx), requires_grad of the output, the backward status, and each
+    leaf's gradient (presence, then values with rtol[dtype] and scale s_grads[j])."""
+    if want_idx:
+        if len(res["outs"]) < 2:
+            why.append("no indices returned")
+        else:
+            e = compare(res["outs"][1], ref["idx"], 0, None, "indices")
+            if e:
+                why.append(e)
+    if bool(res["out_rg"]) != bool(ref["rg"]):
+        why.append("output requires_grad %d, torch %d" % (res["out_rg"], ref["rg"]))
+    if res["bstatus"] != 0:
+        why.append("backward failed (status %d): %s" % (res["bstatus"], res["bmsg"]))
+    elif ref["W"] is not None:
+        for j, inp in enumerate(c["ins"]):
+            if inp is None or inp.leaf_at < 0:
+                continue
+            rg, gg = ref["grads"][j], res["grads"][j]
+            if rg is None and isinstance(gg, tuple):
+                continue
+            if rg is None:
+                why.append("input %d: tensorlite has a grad, torch's is None" % j)
+            elif isinstance(gg, tuple):
+                why.append("input %d: no grad (%s), torch has one" % (j, gg[0]))
+            else:
+                e = compare(gg, rg, rtol[F32] if rg.dtype == torch.float32 else rtol[F64], s_grads[j], "grad %d" % j)
+                if e:
+                    why.append(e)
+
+
 # ============================================================================ main
 def main():
     ap = argparse.ArgumentParser()
@@ -973,17 +1032,8 @@ def main():
     for k, (ci, c, dt) in enumerate(runs):
         ref = refs[k]
         res = results.get(k)
-        why = []
-        if res is None:
-            why.append(crashed.get(k, "no result (runner crashed earlier?)"))
-        elif ref["error"]:
-            if res["status"] == 0:
-                why.append("torch raises (%s) but tensorlite succeeded" % ref["error"])
-            elif res["status"] <= -100:
-                why.append("runner status %d: %s" % (res["status"], res["msg"]))
-        elif res["status"] != 0:
-            why.append("tensorlite failed (status %d: %s); torch succeeds" % (res["status"], res["msg"]))
-        else:
+        why = status_problems(ref, res, crashed.get(k, "no result (runner crashed earlier?)"))
+        if not why and res is not None and not ref["error"]:
             rt = RTOL[F32] if ref["out"].dtype == torch.float32 else RTOL[F64]
             s_out, s_grads = scales(c, dt, ref)
             got = res["outs"][0]
@@ -993,33 +1043,8 @@ def main():
                 e = compare(got, ref["out"], rt, s_out, "output")
                 if e:
                     why.append(e)
-            if ref["idx"] is not None and c["ints"][11]:  # the case asked tensorlite for the indices
-                if len(res["outs"]) < 2:
-                    why.append("no indices returned")
-                else:
-                    e = compare(res["outs"][1], ref["idx"], 0, None, "indices")
-                    if e:
-                        why.append(e)
-            if bool(res["out_rg"]) != bool(ref["rg"]):
-                why.append("output requires_grad %d, torch %d" % (res["out_rg"], ref["rg"]))
-            if res["bstatus"] != 0:
-                why.append("backward failed (status %d): %s" % (res["bstatus"], res["bmsg"]))
-            elif ref["W"] is not None:
-                for j, inp in enumerate(c["ins"]):
-                    if inp is None or inp.leaf_at < 0:
-                        continue
-                    rg, gg = ref["grads"][j], res["grads"][j]
-                    if rg is None and isinstance(gg, tuple):
-                        continue
-                    if rg is None:
-                        why.append("input %d: tensorlite has a grad, torch's is None" % j)
-                    elif isinstance(gg, tuple):
-                        why.append("input %d: no grad (%s), torch has one" % (j, gg[0]))
-                    else:
-                        rtg = RTOL[F32] if rg.dtype == torch.float32 else RTOL[F64]
-                        e = compare(gg, rg, rtg, s_grads[j], "grad %d" % j)
-                        if e:
-                            why.append(e)
+            # the indices only when the case asked tensorlite for them
+            check_idx_and_grads(c, ref, res, why, s_grads, RTOL, ref["idx"] is not None and c["ints"][11])
             # conditioning: torch float32 vs torch float64 under the same rule
             if dt == F32 and not why:
                 r64 = run_torch(c, F32, W=ref["W"], up64=True)
@@ -1032,14 +1057,7 @@ def main():
                     if e:
                         notes.append("case %d [%s] %s float32: torch float32 vs float64: %s" % (ci, c["group"],
                                                                                                 c["desc"], e))
-        if res is not None and res["live"] != (0, 0):
-            why.append("leak: live tensors %+d, storages %+d" % res["live"])
-        g = per_group.setdefault(c["group"], [0, 0])
-        if why:
-            g[1] += 1
-            fails.append((ci, c, dt, ref, why))
-        else:
-            g[0] += 1
+        tally(per_group, c["group"], res, why, fails, (ci, c, dt, ref, why))
     os.makedirs(BUILD, exist_ok=True)
     with open(os.path.join(BUILD, "functional_failures.txt"), "w") as f:
         for ci, c, dt, ref, why in fails:
