@@ -203,6 +203,11 @@ typedef struct tl_desc {
 TLDEF tl_status tl_setup(const tl_desc *desc);
 /* Releases library caches. Tensors still alive stay valid. */
 TLDEF void tl_shutdown(void);
+/* Threads that GEMM (matmul, linear, conv) may use: default 1, or env TL_NUM_THREADS. Results are
+   bit-identical for every count (work is split over output blocks only). With TL_NO_THREADS the
+   setting is kept but the work runs on the calling thread. */
+TLDEF void tl_set_num_threads(int n);
+TLDEF int tl_get_num_threads(void);
 
 /* ===== >>errors =============================================================================== */
 
@@ -1611,8 +1616,14 @@ TLDEF tl_status tl_setup(const tl_desc *desc) {
 }
 
 static void tl__cache_flush(void);
+#if TL__HAVE_THREADS
+static void tl__pool_stop(void);
+#endif
 TLDEF void tl_shutdown(void) {
     tl__cache_flush();
+#if TL__HAVE_THREADS
+    tl__pool_stop();
+#endif
     if (tl__tls.scope_items && tl__tls.scope_items != tl__tls.scope_inline && tl__tls.scope_depth == 0) {
         tl__free(tl__tls.scope_items);
         tl__tls.scope_items = NULL;
@@ -5714,28 +5725,397 @@ TLDEF tl_tensor *tl_cumsum(const tl_tensor *t, int dim) {
     return tl__ret(tl__lane("tl_cumsum", TL__OP_CUMSUM, t, dim));
 }
 
+/* ===== >>pool (GEMM worker threads) =========================================================== */
+/* A small pool for splitting kernels over output blocks. tl__pool_run(fn, arg, ntasks) runs
+   fn(arg, 0..ntasks-1) on the caller plus the workers and returns when all are done. Callers choose
+   ntasks from tl_get_num_threads() and split only over independent outputs, so each output element
+   is computed by the same instructions in the same order for every thread count (bit-identical).
+   Nested or concurrent calls (another thread already using the pool) run inline. */
+#define TL__POOL_MAX 64
+#if defined(__GNUC__) || defined(__clang__)
+#define TL__ATOMIC_STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#else
+#define TL__ATOMIC_STORE(p, v) (*(p) = (v))
+#endif
+typedef void (*tl__pool_fn)(void *arg, int task);
+static int tl__nthreads_cfg = 0; /* 0: not read yet (env TL_NUM_THREADS, default 1) */
+#if TL__HAVE_THREADS
+static pthread_mutex_t tl__pl_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t tl__pl_work = PTHREAD_COND_INITIALIZER, tl__pl_done = PTHREAD_COND_INITIALIZER;
+static struct {
+    tl__thread th[TL__POOL_MAX];
+    int nworkers, stop, busy, next, ntasks, pending;
+    tl__pool_fn fn;
+    void *arg;
+} tl__pl;
+static void *tl__pool_main(void *unused) {
+    (void)unused;
+    pthread_mutex_lock(&tl__pl_mu);
+    for (;;) {
+        while (!tl__pl.stop && tl__pl.next >= tl__pl.ntasks) pthread_cond_wait(&tl__pl_work, &tl__pl_mu);
+        if (tl__pl.stop) break;
+        while (tl__pl.next < tl__pl.ntasks) {
+            int t = tl__pl.next++;
+            tl__pool_fn fn = tl__pl.fn;
+            void *arg = tl__pl.arg;
+            pthread_mutex_unlock(&tl__pl_mu);
+            fn(arg, t);
+            pthread_mutex_lock(&tl__pl_mu);
+            if (--tl__pl.pending == 0) pthread_cond_broadcast(&tl__pl_done);
+        }
+    }
+    pthread_mutex_unlock(&tl__pl_mu);
+    return NULL;
+}
+/* Joins every worker (tl_shutdown); the pool restarts on demand. */
+static void tl__pool_stop(void) {
+    int i, n;
+    pthread_mutex_lock(&tl__pl_mu);
+    if (tl__pl.busy) { /* another thread is inside a GEMM: leave the workers alone */
+        pthread_mutex_unlock(&tl__pl_mu);
+        return;
+    }
+    tl__pl.stop = 1;
+    n = tl__pl.nworkers;
+    pthread_cond_broadcast(&tl__pl_work);
+    pthread_mutex_unlock(&tl__pl_mu);
+    for (i = 0; i < n; i++) tl__thread_join(&tl__pl.th[i]);
+    pthread_mutex_lock(&tl__pl_mu);
+    tl__pl.nworkers = 0;
+    tl__pl.stop = 0;
+    pthread_mutex_unlock(&tl__pl_mu);
+}
+#endif
+TLDEF void tl_set_num_threads(int n) {
+    if (n < 1) n = 1;
+    if (n > TL__POOL_MAX) n = TL__POOL_MAX;
+    TL__ATOMIC_STORE(&tl__nthreads_cfg, n);
+}
+TLDEF int tl_get_num_threads(void) {
+    int n = TL__ATOMIC_LOAD(&tl__nthreads_cfg);
+    if (n == 0) {
+        const char *e = getenv("TL_NUM_THREADS");
+        n = e ? atoi(e) : 1;
+        if (n < 1) n = 1;
+        if (n > TL__POOL_MAX) n = TL__POOL_MAX;
+        TL__ATOMIC_STORE(&tl__nthreads_cfg, n);
+    }
+    return n;
+}
+static void tl__pool_run(tl__pool_fn fn, void *arg, int ntasks) {
+    int t;
+#if TL__HAVE_THREADS
+    int want = tl_get_num_threads() - 1;
+    if (ntasks > 1 && want > 0) {
+        pthread_mutex_lock(&tl__pl_mu);
+        if (!tl__pl.busy && !tl__pl.stop) {
+            if (want > ntasks - 1) want = ntasks - 1;
+            while (tl__pl.nworkers < want && tl__thread_start(&tl__pl.th[tl__pl.nworkers], tl__pool_main, NULL))
+                tl__pl.nworkers++;
+            if (tl__pl.nworkers > 0) {
+                tl__pl.busy = 1;
+                tl__pl.fn = fn;
+                tl__pl.arg = arg;
+                tl__pl.next = 0;
+                tl__pl.ntasks = ntasks;
+                tl__pl.pending = ntasks;
+                pthread_cond_broadcast(&tl__pl_work);
+                while (tl__pl.next < tl__pl.ntasks) { /* the caller works too */
+                    t = tl__pl.next++;
+                    pthread_mutex_unlock(&tl__pl_mu);
+                    fn(arg, t);
+                    pthread_mutex_lock(&tl__pl_mu);
+                    tl__pl.pending--;
+                }
+                while (tl__pl.pending > 0) pthread_cond_wait(&tl__pl_done, &tl__pl_mu);
+                tl__pl.busy = 0;
+                pthread_mutex_unlock(&tl__pl_mu);
+                return;
+            }
+        }
+        pthread_mutex_unlock(&tl__pl_mu);
+    }
+#endif
+    for (t = 0; t < ntasks; t++) fn(arg, t);
+}
+
+/* ===== >>gemm (packed, cache-blocked GEMM) ====================================================== */
+/* C[m,n] = alpha * A[m,k] @ B[k,n] + beta * C, A and B given by element strides (row, column), so
+   every transpose case is a packing order, never a copy; C has row stride ldc and column stride 1.
+   Blocking (Goto/BLIS style): B is packed in KC x NC panels of NR-wide micro-panels, A in MC x KC
+   blocks of MR-tall micro-panels; an MR x NR register-blocked micro-kernel adds A_p @ B_p to C.
+   Each element of C gets the same sum in the same order (KC blocks in turn, C += block sum) however
+   the M/N ranges are split, which keeps results bit-identical across thread counts. float32 picks
+   an AVX2+FMA micro-kernel at run time on x86-64 with gcc/clang (env TL_SIMD=portable forces the
+   portable C kernel); float64 has an AVX2+FMA kernel as well. */
+#define TL__KC 256
+#define TL__MC 144 /* a multiple of MR (6) */
+#define TL__NC 3072 /* a multiple of NR (16 and 8) */
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+#define TL__X86_SIMD 1
+#include <immintrin.h>
+#else
+#define TL__X86_SIMD 0
+#endif
+/* 0: portable C, 2: AVX2+FMA; -1 until first use (env TL_SIMD=portable, then cpuid). */
+static int tl__simd_level = -1;
+static int tl__simd(void) {
+    int l = TL__ATOMIC_LOAD(&tl__simd_level);
+    if (l < 0) {
+        const char *e = getenv("TL_SIMD");
+        l = 0;
+#if TL__X86_SIMD
+        __builtin_cpu_init();
+        if (!(e && strcmp(e, "portable") == 0) && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+            l = 2;
+#else
+        (void)e;
+#endif
+        TL__ATOMIC_STORE(&tl__simd_level, l);
+    }
+    return l;
+}
+
+#define TL__GEMM_DEFS(S, T, MR, NR)                                                                  \
+    typedef void (*tl__##S##kern_fn)(int64_t kc, const T *a, const T *b, T *c, int64_t ldc, int mr, int nr); \
+    /* a: mc x kc block of A -> MR-row micro-panels (p-major), rows past mc are zero; scaled by alpha */ \
+    static void tl__##S##pack_a(int64_t mc, int64_t kc, const T *A, int64_t ars, int64_t acs, T alpha, T *d) { \
+        int64_t ir, p;                                                                               \
+        int r;                                                                                       \
+        for (ir = 0; ir < mc; ir += MR) {                                                            \
+            int mr = mc - ir < MR ? (int)(mc - ir) : MR;                                             \
+            const T *a = A + ir * ars;                                                               \
+            for (p = 0; p < kc; p++, d += MR) {                                                      \
+                for (r = 0; r < mr; r++) d[r] = a[r * ars + p * acs];                                \
+                for (; r < MR; r++) d[r] = 0;                                                        \
+                if (alpha != 1)                                                                      \
+                    for (r = 0; r < mr; r++) d[r] *= alpha;                                          \
+            }                                                                                        \
+        }                                                                                            \
+    }                                                                                                \
+    /* b: kc x nc panel of B -> NR-column micro-panels (p-major), columns past nc are zero */        \
+    static void tl__##S##pack_b(int64_t kc, int64_t nc, const T *B, int64_t brs, int64_t bcs, T *d) { \
+        int64_t jr, p;                                                                               \
+        int j;                                                                                       \
+        for (jr = 0; jr < nc; jr += NR) {                                                            \
+            int nr = nc - jr < NR ? (int)(nc - jr) : NR;                                             \
+            const T *b = B + jr * bcs;                                                               \
+            if (nr == NR && bcs == 1)                                                                \
+                for (p = 0; p < kc; p++, d += NR) memcpy(d, b + p * brs, sizeof(T) * NR);            \
+            else                                                                                     \
+                for (p = 0; p < kc; p++, d += NR) {                                                  \
+                    for (j = 0; j < nr; j++) d[j] = b[p * brs + j * bcs];                            \
+                    for (; j < NR; j++) d[j] = 0;                                                    \
+                }                                                                                    \
+        }                                                                                            \
+    }                                                                                                \
+    /* portable micro-kernel: C[mr, nr] += a_panel @ b_panel */                                      \
+    static void tl__##S##kern_c(int64_t kc, const T *a, const T *b, T *c, int64_t ldc, int mr, int nr) { \
+        T acc[MR][NR];                                                                               \
+        int64_t p;                                                                                   \
+        int r, j;                                                                                    \
+        memset(acc, 0, sizeof acc);                                                                  \
+        for (p = 0; p < kc; p++, a += MR, b += NR)                                                   \
+            for (r = 0; r < MR; r++) {                                                               \
+                const T ar = a[r];                                                                   \
+                for (j = 0; j < NR; j++) acc[r][j] += ar * b[j];                                     \
+            }                                                                                        \
+        for (r = 0; r < mr; r++)                                                                     \
+            for (j = 0; j < nr; j++) c[r * ldc + j] += acc[r][j];                                    \
+    }                                                                                                \
+    typedef struct tl__##S##gemm_job {                                                               \
+        int64_t m, n, k, ars, acs, brs, bcs, ldc, mcb, ncb, kcb, chunk;                              \
+        const T *A, *B;                                                                              \
+        T *C, *bufs, alpha;                                                                          \
+        size_t abuf_n, bbuf_n;                                                                       \
+        int split_n;                                                                                 \
+        tl__##S##kern_fn kern;                                                                       \
+    } tl__##S##gemm_job;                                                                             \
+    /* the serial blocked product over rows [i0, i1) and columns [j0, j1) of C */                    \
+    static void tl__##S##gemm_part(const tl__##S##gemm_job *J, int64_t i0, int64_t i1, int64_t j0, int64_t j1, \
+                                   T *abuf, T *bbuf) {                                               \
+        int64_t jc, pc, ic, jr, ir;                                                                  \
+        for (jc = j0; jc < j1; jc += J->ncb) {                                                       \
+            int64_t nc = j1 - jc < J->ncb ? j1 - jc : J->ncb;                                        \
+            for (pc = 0; pc < J->k; pc += J->kcb) {                                                  \
+                int64_t kc = J->k - pc < J->kcb ? J->k - pc : J->kcb;                                \
+                tl__##S##pack_b(kc, nc, J->B + pc * J->brs + jc * J->bcs, J->brs, J->bcs, bbuf);     \
+                for (ic = i0; ic < i1; ic += J->mcb) {                                               \
+                    int64_t mc = i1 - ic < J->mcb ? i1 - ic : J->mcb;                                \
+                    tl__##S##pack_a(mc, kc, J->A + ic * J->ars + pc * J->acs, J->ars, J->acs, J->alpha, abuf); \
+                    for (jr = 0; jr < nc; jr += NR)                                                  \
+                        for (ir = 0; ir < mc; ir += MR)                                              \
+                            J->kern(kc, abuf + ir * kc, bbuf + jr * kc, J->C + (ic + ir) * J->ldc + jc + jr, \
+                                    J->ldc, mc - ir < MR ? (int)(mc - ir) : MR, nc - jr < NR ? (int)(nc - jr) : NR); \
+                }                                                                                    \
+            }                                                                                        \
+        }                                                                                            \
+    }                                                                                                \
+    static void tl__##S##gemm_task(void *arg, int t) {                                               \
+        const tl__##S##gemm_job *J = (const tl__##S##gemm_job *)arg;                                 \
+        T *abuf = J->bufs + (size_t)t * (J->abuf_n + J->bbuf_n), *bbuf = abuf + J->abuf_n;           \
+        int64_t lo = t * J->chunk, hi;                                                               \
+        if (J->split_n) {                                                                            \
+            hi = lo + J->chunk < J->n ? lo + J->chunk : J->n;                                        \
+            if (lo < hi) tl__##S##gemm_part(J, 0, J->m, lo, hi, abuf, bbuf);                         \
+        } else {                                                                                     \
+            hi = lo + J->chunk < J->m ? lo + J->chunk : J->m;                                        \
+            if (lo < hi) tl__##S##gemm_part(J, lo, hi, 0, J->n, abuf, bbuf);                         \
+        }                                                                                            \
+    }                                                                                                \
+    /* The blocked GEMM with a given micro-kernel and nt tasks (nt <= 0: tl_get_num_threads()). */   \
+    static void tl__##S##gemm_with(tl__##S##kern_fn kern, int nt, int64_t m, int64_t n, int64_t k, T alpha, \
+                                   const T *A, int64_t ars, int64_t acs, const T *B, int64_t brs, int64_t bcs, \
+                                   T beta, T *C, int64_t ldc) {                                      \
+        tl__##S##gemm_job J;                                                                         \
+        T sa[MR * TL__KC], sb[TL__KC * NR];                                                          \
+        int64_t i, j, units, span;                                                                   \
+        if (m <= 0 || n <= 0) return;                                                                \
+        for (i = 0; i < m; i++) { /* C = beta * C first (beta 0 ignores what C held, NaN included) */ \
+            T *c = C + i * ldc;                                                                      \
+            if (beta == 0) memset(c, 0, sizeof(T) * (size_t)n);                                      \
+            else if (beta != 1)                                                                      \
+                for (j = 0; j < n; j++) c[j] *= beta;                                                \
+        }                                                                                            \
+        if (k <= 0 || alpha == 0) return;                                                            \
+        memset(&J, 0, sizeof J);                                                                     \
+        J.m = m; J.n = n; J.k = k; J.A = A; J.ars = ars; J.acs = acs; J.B = B; J.brs = brs; J.bcs = bcs; \
+        J.C = C; J.ldc = ldc; J.alpha = alpha; J.kern = kern;                                        \
+        J.kcb = k < TL__KC ? k : TL__KC;                                                             \
+        if (nt <= 0) nt = tl_get_num_threads();                                                      \
+        if ((double)m * (double)n * (double)k < 262144.0) nt = 1; /* too small to be worth a wake-up */ \
+        J.split_n = (n + NR - 1) / NR >= (m + MR - 1) / MR;                                          \
+        units = J.split_n ? (n + NR - 1) / NR : (m + MR - 1) / MR;                                   \
+        if (nt > units) nt = (int)units;                                                             \
+        span = (units + nt - 1) / nt;                                                                \
+        nt = (int)((units + span - 1) / span);                                                       \
+        J.chunk = span * (J.split_n ? NR : MR);                                                      \
+        {                                                                                            \
+            int64_t mr_ = J.split_n ? m : J.chunk, nr_ = J.split_n ? J.chunk : n;                    \
+            J.mcb = mr_ < TL__MC ? (mr_ + MR - 1) / MR * MR : TL__MC;                                \
+            J.ncb = nr_ < TL__NC ? (nr_ + NR - 1) / NR * NR : TL__NC;                                \
+        }                                                                                            \
+        J.abuf_n = (size_t)(J.mcb * J.kcb);                                                          \
+        J.bbuf_n = (size_t)(J.kcb * J.ncb);                                                          \
+        J.bufs = (T *)tl__malloc(tl__szmul(tl__szmul(J.abuf_n + J.bbuf_n, sizeof(T)), (size_t)nt));  \
+        if (!J.bufs) { /* no memory: the same sums through micro-panel-sized stack buffers */        \
+            J.mcb = MR;                                                                              \
+            J.ncb = NR;                                                                              \
+            tl__##S##gemm_part(&J, 0, m, 0, n, sa, sb);                                              \
+            return;                                                                                  \
+        }                                                                                            \
+        if (nt == 1) tl__##S##gemm_task(&J, 0);                                                      \
+        else tl__pool_run(tl__##S##gemm_task, &J, nt);                                               \
+        tl__free(J.bufs);                                                                            \
+    }
+TL__GEMM_DEFS(s, float, 6, 16)
+TL__GEMM_DEFS(d, double, 6, 8)
+
+#if TL__X86_SIMD
+/* AVX2+FMA 6x16 float micro-kernel: 12 accumulators, 2 B vectors, 1 broadcast. */
+__attribute__((target("avx2,fma"))) static void tl__skern_avx2(int64_t kc, const float *a, const float *b, float *c,
+                                                                int64_t ldc, int mr, int nr) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
+           c40 = c00, c41 = c00, c50 = c00, c51 = c00, b0, b1, ar;
+    int64_t p;
+    for (p = 0; p < kc; p++, a += 6, b += 16) {
+        b0 = _mm256_loadu_ps(b);
+        b1 = _mm256_loadu_ps(b + 8);
+        ar = _mm256_broadcast_ss(a + 0); c00 = _mm256_fmadd_ps(ar, b0, c00); c01 = _mm256_fmadd_ps(ar, b1, c01);
+        ar = _mm256_broadcast_ss(a + 1); c10 = _mm256_fmadd_ps(ar, b0, c10); c11 = _mm256_fmadd_ps(ar, b1, c11);
+        ar = _mm256_broadcast_ss(a + 2); c20 = _mm256_fmadd_ps(ar, b0, c20); c21 = _mm256_fmadd_ps(ar, b1, c21);
+        ar = _mm256_broadcast_ss(a + 3); c30 = _mm256_fmadd_ps(ar, b0, c30); c31 = _mm256_fmadd_ps(ar, b1, c31);
+        ar = _mm256_broadcast_ss(a + 4); c40 = _mm256_fmadd_ps(ar, b0, c40); c41 = _mm256_fmadd_ps(ar, b1, c41);
+        ar = _mm256_broadcast_ss(a + 5); c50 = _mm256_fmadd_ps(ar, b0, c50); c51 = _mm256_fmadd_ps(ar, b1, c51);
+    }
+    if (mr == 6 && nr == 16) {
+#define TL__SROW(r, x0, x1)                                                                        \
+    _mm256_storeu_ps(c + r * ldc, _mm256_add_ps(_mm256_loadu_ps(c + r * ldc), x0));                \
+    _mm256_storeu_ps(c + r * ldc + 8, _mm256_add_ps(_mm256_loadu_ps(c + r * ldc + 8), x1))
+        TL__SROW(0, c00, c01); TL__SROW(1, c10, c11); TL__SROW(2, c20, c21);
+        TL__SROW(3, c30, c31); TL__SROW(4, c40, c41); TL__SROW(5, c50, c51);
+#undef TL__SROW
+    } else {
+        float t[6][16];
+        int r, j;
+        _mm256_storeu_ps(t[0], c00); _mm256_storeu_ps(t[0] + 8, c01);
+        _mm256_storeu_ps(t[1], c10); _mm256_storeu_ps(t[1] + 8, c11);
+        _mm256_storeu_ps(t[2], c20); _mm256_storeu_ps(t[2] + 8, c21);
+        _mm256_storeu_ps(t[3], c30); _mm256_storeu_ps(t[3] + 8, c31);
+        _mm256_storeu_ps(t[4], c40); _mm256_storeu_ps(t[4] + 8, c41);
+        _mm256_storeu_ps(t[5], c50); _mm256_storeu_ps(t[5] + 8, c51);
+        for (r = 0; r < mr; r++)
+            for (j = 0; j < nr; j++) c[r * ldc + j] += t[r][j];
+    }
+}
+/* AVX2+FMA 6x8 double micro-kernel. */
+__attribute__((target("avx2,fma"))) static void tl__dkern_avx2(int64_t kc, const double *a, const double *b,
+                                                                double *c, int64_t ldc, int mr, int nr) {
+    __m256d c00 = _mm256_setzero_pd(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
+            c40 = c00, c41 = c00, c50 = c00, c51 = c00, b0, b1, ar;
+    int64_t p;
+    for (p = 0; p < kc; p++, a += 6, b += 8) {
+        b0 = _mm256_loadu_pd(b);
+        b1 = _mm256_loadu_pd(b + 4);
+        ar = _mm256_broadcast_sd(a + 0); c00 = _mm256_fmadd_pd(ar, b0, c00); c01 = _mm256_fmadd_pd(ar, b1, c01);
+        ar = _mm256_broadcast_sd(a + 1); c10 = _mm256_fmadd_pd(ar, b0, c10); c11 = _mm256_fmadd_pd(ar, b1, c11);
+        ar = _mm256_broadcast_sd(a + 2); c20 = _mm256_fmadd_pd(ar, b0, c20); c21 = _mm256_fmadd_pd(ar, b1, c21);
+        ar = _mm256_broadcast_sd(a + 3); c30 = _mm256_fmadd_pd(ar, b0, c30); c31 = _mm256_fmadd_pd(ar, b1, c31);
+        ar = _mm256_broadcast_sd(a + 4); c40 = _mm256_fmadd_pd(ar, b0, c40); c41 = _mm256_fmadd_pd(ar, b1, c41);
+        ar = _mm256_broadcast_sd(a + 5); c50 = _mm256_fmadd_pd(ar, b0, c50); c51 = _mm256_fmadd_pd(ar, b1, c51);
+    }
+    if (mr == 6 && nr == 8) {
+#define TL__DROW(r, x0, x1)                                                                        \
+    _mm256_storeu_pd(c + r * ldc, _mm256_add_pd(_mm256_loadu_pd(c + r * ldc), x0));                \
+    _mm256_storeu_pd(c + r * ldc + 4, _mm256_add_pd(_mm256_loadu_pd(c + r * ldc + 4), x1))
+        TL__DROW(0, c00, c01); TL__DROW(1, c10, c11); TL__DROW(2, c20, c21);
+        TL__DROW(3, c30, c31); TL__DROW(4, c40, c41); TL__DROW(5, c50, c51);
+#undef TL__DROW
+    } else {
+        double t[6][8];
+        int r, j;
+        _mm256_storeu_pd(t[0], c00); _mm256_storeu_pd(t[0] + 4, c01);
+        _mm256_storeu_pd(t[1], c10); _mm256_storeu_pd(t[1] + 4, c11);
+        _mm256_storeu_pd(t[2], c20); _mm256_storeu_pd(t[2] + 4, c21);
+        _mm256_storeu_pd(t[3], c30); _mm256_storeu_pd(t[3] + 4, c31);
+        _mm256_storeu_pd(t[4], c40); _mm256_storeu_pd(t[4] + 4, c41);
+        _mm256_storeu_pd(t[5], c50); _mm256_storeu_pd(t[5] + 4, c51);
+        for (r = 0; r < mr; r++)
+            for (j = 0; j < nr; j++) c[r * ldc + j] += t[r][j];
+    }
+}
+#endif
+static tl__skern_fn tl__skern(void) {
+#if TL__X86_SIMD
+    if (tl__simd() == 2) return tl__skern_avx2;
+#endif
+    return tl__skern_c;
+}
+static tl__dkern_fn tl__dkern(void) {
+#if TL__X86_SIMD
+    if (tl__simd() == 2) return tl__dkern_avx2;
+#endif
+    return tl__dkern_c;
+}
+/* The entry points: the blocked path with the run-time kernel and the configured thread count. */
+static void tl__sgemm(int64_t m, int64_t n, int64_t k, float alpha, const float *A, int64_t ars, int64_t acs,
+                      const float *B, int64_t brs, int64_t bcs, float beta, float *C, int64_t ldc) {
+    tl__sgemm_with(tl__skern(), 0, m, n, k, alpha, A, ars, acs, B, brs, bcs, beta, C, ldc);
+}
+static void tl__dgemm(int64_t m, int64_t n, int64_t k, double alpha, const double *A, int64_t ars, int64_t acs,
+                      const double *B, int64_t brs, int64_t bcs, double beta, double *C, int64_t ldc) {
+    tl__dgemm_with(tl__dkern(), 0, m, n, k, alpha, A, ars, acs, B, brs, bcs, beta, C, ldc);
+}
+
 /* ===== >>linalg =============================================================================== */
 
-/* C[n,m] = A[n,k] @ B[k,m], all row-major contiguous. The i-p-j order streams rows of B and C, so
-   the inner loop vectorises; k is blocked so a panel of B stays in cache. */
-#define TL__GEMM_BODY(T)                                                                           \
-    {                                                                                              \
-        int64_t i, j, p, p0, kb = 256;                                                             \
-        for (i = 0; i < n * m; i++) C[i] = 0;                                                      \
-        for (p0 = 0; p0 < k; p0 += kb) {                                                           \
-            int64_t p1 = p0 + kb < k ? p0 + kb : k;                                                \
-            for (i = 0; i < n; i++) {                                                              \
-                T *c = C + i * m;                                                                  \
-                const T *a = A + i * k;                                                            \
-                for (p = p0; p < p1; p++) {                                                        \
-                    const T av = a[p], *b = B + p * m;                                             \
-                    for (j = 0; j < m; j++) c[j] += av * b[j];                                     \
-                }                                                                                  \
-            }                                                                                      \
-        }                                                                                          \
-    }
-static void tl__gemm_f32(int64_t n, int64_t k, int64_t m, const float *A, const float *B, float *C) TL__GEMM_BODY(float)
-static void tl__gemm_f64(int64_t n, int64_t k, int64_t m, const double *A, const double *B, double *C) TL__GEMM_BODY(double)
+/* C[n,m] = A[n,k] @ B[k,m], all row-major contiguous (the dtypes computed in float or double). */
+static void tl__gemm_f32(int64_t n, int64_t k, int64_t m, const float *A, const float *B, float *C) {
+    tl__sgemm(n, m, k, 1.0f, A, k, 1, B, m, 1, 0.0f, C, m);
+}
+static void tl__gemm_f64(int64_t n, int64_t k, int64_t m, const double *A, const double *B, double *C) {
+    tl__dgemm(n, m, k, 1.0, A, k, 1, B, m, 1, 0.0, C, m);
+}
 static void tl__gemm_i64(int64_t n, int64_t k, int64_t m, const int64_t *A, const int64_t *B, int64_t *C) {
     int64_t i, j, p;
     for (i = 0; i < n * m; i++) C[i] = 0;
@@ -5759,12 +6139,19 @@ static int tl__mm_dtype_ok(const char *op, const tl_tensor *a, const tl_tensor *
     return 1;
 }
 
-/* C[n,m] = A[n,k] @ B[k,m] for any element strides of A and B (C contiguous): rows of B
-   contiguous -> i-p-j (streams B's rows); B transposed (stride 1 along k) -> dot products. */
-#define TL__GEMM_STRIDED(NAME, T)                                                                  \
+/* C[n,m] = A[n,k] @ B[k,m] for any element strides of A and B (C contiguous). Tiny products
+   (n*k*m below TL__GEMM_SMALL, e.g. a batch-1 step) run these direct loops, which cost less than
+   packing: rows of B contiguous -> i-p-j; B transposed (stride 1 along k) -> dot products. Larger
+   ones go to the packed tl__sgemm/tl__dgemm. */
+#define TL__GEMM_SMALL 4096
+#define TL__GEMM_STRIDED(NAME, T, BIG)                                                             \
     static void NAME(int64_t n, int64_t k, int64_t m, const T *A, int64_t as0, int64_t as1, const T *B,   \
                      int64_t bs0, int64_t bs1, T *C) {                                            \
         int64_t i, j, p;                                                                           \
+        if ((double)n * (double)k * (double)m >= TL__GEMM_SMALL) {                                 \
+            BIG(n, m, k, 1, A, as0, as1, B, bs0, bs1, 0, C, m);                                    \
+            return;                                                                                \
+        }                                                                                          \
         if (bs1 == 1) {                                                                            \
             for (i = 0; i < n; i++) {                                                              \
                 T *c = C + i * m;                                                                  \
@@ -5792,8 +6179,8 @@ static int tl__mm_dtype_ok(const char *op, const tl_tensor *a, const tl_tensor *
                 }                                                                                  \
         }                                                                                          \
     }
-TL__GEMM_STRIDED(tl__gemm_sf32, float)
-TL__GEMM_STRIDED(tl__gemm_sf64, double)
+TL__GEMM_STRIDED(tl__gemm_sf32, float, tl__sgemm)
+TL__GEMM_STRIDED(tl__gemm_sf64, double, tl__dgemm)
 
 /* [B,n,k] x [B,k,m] -> [B,n,m] (shapes already checked). float32/float64 run straight on the
    operands' strides (no copy for transposed weights); other dtypes compute in float, double or
@@ -5807,7 +6194,7 @@ static tl_tensor *tl__bmm(const char *op, const tl_tensor *a, const tl_tensor *b
     shape[0] = B;
     shape[1] = n;
     shape[2] = m;
-    if (a->dtype == cdt && ct != TL__CT_I64 && (b->stride[2] == 1 || b->stride[1] == 1 || m == 1 || k == 1)) {
+    if (a->dtype == cdt && ct != TL__CT_I64) { /* packing reads any strides */
         out = tl__new(op, 3, shape, a->dtype);
         if (!out) return NULL;
         for (bi = 0; bi < B; bi++) {
