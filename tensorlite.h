@@ -6479,37 +6479,59 @@ typedef struct tl__conv {
     int sh, sw, ph, pw, dh, dw, g;
 } tl__conv;
 
-/* cols[K, L] from one image group x [Cg, H, W] (zeros outside the image). */
+/* The output columns ow whose input column ow * sw - pw + kj * dw lies in [0, W): [*lo, *hi). */
+static void tl__conv_cols(const tl__conv *c, int64_t kj, int64_t *lo, int64_t *hi) {
+    int64_t off = kj * c->dw - c->pw, a = 0, b;
+    if (off < 0) a = (-off + c->sw - 1) / c->sw;       /* first ow with ow*sw + off >= 0 */
+    b = c->W - off <= 0 ? 0 : (c->W - off - 1) / c->sw + 1; /* first ow with ow*sw + off >= W */
+    if (b > c->Wo) b = c->Wo;
+    if (a > b) a = b;
+    *lo = a;
+    *hi = b;
+}
+/* cols[K, L] from one image group x [Cg, H, W] (zeros outside the image): per row of cols and
+   output row, the in-image span is computed once (a memcpy when the stride is 1). */
 #define TL__IM2COL(NAME, T)                                                                        \
     static void NAME(const tl__conv *c, const T *x, T *cols) {                                    \
-        int64_t ch, ki, kj, oh, ow, row = 0;                                                       \
+        int64_t ch, ki, kj, oh, ow, row = 0, lo, hi;                                               \
         for (ch = 0; ch < c->Cg; ch++)                                                             \
             for (ki = 0; ki < c->kh; ki++)                                                         \
                 for (kj = 0; kj < c->kw; kj++, row++) {                                            \
                     T *dst = cols + row * c->L;                                                    \
-                    for (oh = 0; oh < c->Ho; oh++) {                                               \
-                        int64_t ih = oh * c->sh - c->ph + ki * c->dh;                              \
-                        for (ow = 0; ow < c->Wo; ow++) {                                           \
-                            int64_t iw = ow * c->sw - c->pw + kj * c->dw;                          \
-                            *dst++ = (ih >= 0 && ih < c->H && iw >= 0 && iw < c->W)                \
-                                         ? x[(ch * c->H + ih) * c->W + iw] : (T)0;                 \
+                    int64_t off = kj * c->dw - c->pw;                                              \
+                    tl__conv_cols(c, kj, &lo, &hi);                                                \
+                    for (oh = 0; oh < c->Ho; oh++, dst += c->Wo) {                                 \
+                        int64_t ih = oh * c->sh - c->ph + ki * c->dh, base;                        \
+                        if (ih < 0 || ih >= c->H) {                                                \
+                            for (ow = 0; ow < c->Wo; ow++) dst[ow] = 0;                            \
+                            continue;                                                              \
                         }                                                                          \
+                        base = (ch * c->H + ih) * c->W + off; /* + ow * sw >= row start for ow >= lo */ \
+                        for (ow = 0; ow < lo; ow++) dst[ow] = 0;                                   \
+                        if (c->sw == 1 && hi > lo)                                                 \
+                            memcpy(dst + lo, x + base + lo, sizeof(T) * (size_t)(hi - lo));        \
+                        else                                                                       \
+                            for (ow = lo; ow < hi; ow++) dst[ow] = x[base + ow * c->sw];           \
+                        for (ow = hi; ow < c->Wo; ow++) dst[ow] = 0;                               \
                     }                                                                              \
                 }                                                                                  \
     }                                                                                              \
     static void NAME##_back(const tl__conv *c, const T *cols, T *x) { /* x += col2im(cols) */      \
-        int64_t ch, ki, kj, oh, ow, row = 0;                                                       \
+        int64_t ch, ki, kj, oh, ow, row = 0, lo, hi;                                               \
         for (ch = 0; ch < c->Cg; ch++)                                                             \
             for (ki = 0; ki < c->kh; ki++)                                                         \
                 for (kj = 0; kj < c->kw; kj++, row++) {                                            \
                     const T *src = cols + row * c->L;                                              \
-                    for (oh = 0; oh < c->Ho; oh++) {                                               \
-                        int64_t ih = oh * c->sh - c->ph + ki * c->dh;                              \
-                        for (ow = 0; ow < c->Wo; ow++, src++) {                                    \
-                            int64_t iw = ow * c->sw - c->pw + kj * c->dw;                          \
-                            if (ih >= 0 && ih < c->H && iw >= 0 && iw < c->W)                      \
-                                x[(ch * c->H + ih) * c->W + iw] += *src;                           \
-                        }                                                                          \
+                    int64_t off = kj * c->dw - c->pw;                                              \
+                    tl__conv_cols(c, kj, &lo, &hi);                                                \
+                    for (oh = 0; oh < c->Ho; oh++, src += c->Wo) {                                 \
+                        int64_t ih = oh * c->sh - c->ph + ki * c->dh, base;                        \
+                        if (ih < 0 || ih >= c->H) continue;                                        \
+                        base = (ch * c->H + ih) * c->W + off;                                      \
+                        if (c->sw == 1)                                                            \
+                            for (ow = lo; ow < hi; ow++) x[base + ow] += src[ow];                  \
+                        else                                                                       \
+                            for (ow = lo; ow < hi; ow++) x[base + ow * c->sw] += src[ow];          \
                     }                                                                              \
                 }                                                                                  \
     }
@@ -6627,9 +6649,12 @@ static tl_tensor *tl__conv2d(const char *op, const tl_tensor *x, const tl_tensor
                     double bv = 0;
                     tl__load(&bv, TL__CT_F64, (const char *)b->storage->data +
                              (size_t)(b->offset + (g * c.Og + oc) * b->stride[0]) * es, b->dtype, 0, 1);
-                    for (l = 0; l < c.L; l++) {
-                        if (x->dtype == TL_F32) ((float *)op_)[oc * c.L + l] += (float)bv;
-                        else ((double *)op_)[oc * c.L + l] += bv;
+                    if (x->dtype == TL_F32) {
+                        float *q = (float *)op_ + oc * c.L, fb = (float)bv;
+                        for (l = 0; l < c.L; l++) q[l] += fb;
+                    } else {
+                        double *q = (double *)op_ + oc * c.L;
+                        for (l = 0; l < c.L; l++) q[l] += bv;
                     }
                 }
         }
@@ -6661,8 +6686,8 @@ static tl_status tl__bwd_conv(tl__node *n, const tl_tensor *g, tl_tensor **gin) 
     tl__conv c;
     const tl_tensor *x = n->in[0], *w = n->in[1];
     tl_tensor *gc = NULL, *xc = NULL, *wc = NULL, *gx = NULL, *gw = NULL;
-    void *cols = NULL, *tmp = NULL;
-    int64_t nn, gg, i;
+    void *cols = NULL;
+    int64_t nn, gg;
     size_t es;
     int f32;
     memset(&o, 0, sizeof o);
@@ -6673,8 +6698,7 @@ static tl_status tl__bwd_conv(tl__node *n, const tl_tensor *g, tl_tensor **gin) 
     es = tl__dtype_sizes[g->dtype];
     gc = tl__copy_as("autograd", g, g->dtype);
     cols = gc ? tl__malloc(tl__szmul(tl__szn(c.K, es), tl__szn(c.L, 1))) : NULL;
-    tmp = cols ? tl__malloc(tl__szmul(tl__szn(c.Og, es), tl__szn(c.K, 1))) : NULL;
-    if (!tmp) goto fail;
+    if (!cols) goto fail;
     if (TL__NEED(n, 0)) {
         wc = tl__contig("autograd", w);
         gx = wc ? tl__full("autograd", 4, x->shape, 0, g->dtype) : NULL;
@@ -6702,14 +6726,14 @@ static tl_status tl__bwd_conv(tl__node *n, const tl_tensor *g, tl_tensor **gin) 
                 const char *gp = tl__ptr(gc) + (size_t)((nn * c.O + gg * c.Og) * c.L) * es;
                 const char *xp = tl__ptr(xc) + (size_t)((nn * c.C + gg * c.Cg) * c.H * c.W) * es;
                 char *wp = tl__ptr(gw) + (size_t)(gg * c.Og * c.K) * es;
-                if (f32) { /* tmp[Og, K] = g [Og, L] @ cols^T [L, K] */
+                if (f32) { /* dW_g[Og, K] += g [Og, L] @ cols^T [L, K] (beta 1: no temporary) */
                     tl__im2col_f32(&c, (const float *)xp, (float *)cols);
-                    tl__gemm_sf32(c.Og, c.L, c.K, (const float *)gp, c.L, 1, (const float *)cols, 1, c.L, (float *)tmp);
-                    for (i = 0; i < c.Og * c.K; i++) ((float *)wp)[i] += ((float *)tmp)[i];
+                    tl__sgemm(c.Og, c.K, c.L, 1.0f, (const float *)gp, c.L, 1, (const float *)cols, 1, c.L, 1.0f,
+                              (float *)wp, c.K);
                 } else {
                     tl__im2col_f64(&c, (const double *)xp, (double *)cols);
-                    tl__gemm_sf64(c.Og, c.L, c.K, (const double *)gp, c.L, 1, (const double *)cols, 1, c.L, (double *)tmp);
-                    for (i = 0; i < c.Og * c.K; i++) ((double *)wp)[i] += ((double *)tmp)[i];
+                    tl__dgemm(c.Og, c.K, c.L, 1.0, (const double *)gp, c.L, 1, (const double *)cols, 1, c.L, 1.0,
+                              (double *)wp, c.K);
                 }
             }
     }
@@ -6721,7 +6745,6 @@ static tl_status tl__bwd_conv(tl__node *n, const tl_tensor *g, tl_tensor **gin) 
     gin[0] = gx;
     gin[1] = gw;
     tl__free(cols);
-    tl__free(tmp);
     tl__release(gc);
     tl__release(xc);
     tl__release(wc);
@@ -6729,7 +6752,6 @@ static tl_status tl__bwd_conv(tl__node *n, const tl_tensor *g, tl_tensor **gin) 
 fail:
     if (!tl__tls.status) TL__FAIL(TL_ERR_OOM, "autograd: out of memory in conv2d backward (input %s)", TL__SH(x));
     tl__free(cols);
-    tl__free(tmp);
     tl__release(gc);
     tl__release(xc);
     tl__release(wc);
@@ -6809,6 +6831,58 @@ static tl_tensor *tl__pool_new(const char *op, const tl_tensor *x, const tl__poo
     shape[x->ndim - 1] = p->Wo;
     return tl__new(op, x->ndim, shape, dt);
 }
+/* The max-pool loop on x's own dtype (exact: no conversion). The first maximum wins, a NaN wins
+   (the last one, as torch's loop); 2x2 windows with stride 2 and no padding (the common case)
+   take an unrolled loop with the same comparisons in the same order. */
+#define TL__MAXPOOL(T)                                                                              \
+    do {                                                                                            \
+        int64_t *ixp = (int64_t *)tl__ptr(idx);                                                     \
+        T *op_ = (T *)tl__ptr(out);                                                                 \
+        for (b = 0; b < p.B; b++) {                                                                 \
+            const T *xp = (const T *)tl__ptr(xc) + b * p.H * p.W;                                   \
+            if (p.kh == 2 && p.kw == 2 && p.sh == 2 && p.sw == 2 && p.ph == 0 && p.pw == 0 && p.dh == 1 && \
+                p.dw == 1 && 2 * p.Ho <= p.H && 2 * p.Wo <= p.W) {                                  \
+                for (oh = 0; oh < p.Ho; oh++) {                                                     \
+                    const T *r0 = xp + 2 * oh * p.W, *r1 = r0 + p.W;                                \
+                    int64_t o = (b * p.Ho + oh) * p.Wo;                                             \
+                    for (ow = 0; ow < p.Wo; ow++) {                                                 \
+                        T best = r0[2 * ow], v;                                                     \
+                        int64_t bi = 2 * oh * p.W + 2 * ow;                                         \
+                        v = r0[2 * ow + 1];                                                         \
+                        if (v > best || v != v) { best = v; bi = 2 * oh * p.W + 2 * ow + 1; }       \
+                        v = r1[2 * ow];                                                             \
+                        if (v > best || v != v) { best = v; bi = (2 * oh + 1) * p.W + 2 * ow; }     \
+                        v = r1[2 * ow + 1];                                                         \
+                        if (v > best || v != v) { best = v; bi = (2 * oh + 1) * p.W + 2 * ow + 1; } \
+                        op_[o + ow] = best;                                                         \
+                        ixp[o + ow] = bi;                                                           \
+                    }                                                                               \
+                }                                                                                   \
+                continue;                                                                           \
+            }                                                                                       \
+            for (oh = 0; oh < p.Ho; oh++)                                                           \
+                for (ow = 0; ow < p.Wo; ow++) {                                                     \
+                    T best = -(T)INFINITY;                                                          \
+                    int64_t bi = -1, ki, kj, o = (b * p.Ho + oh) * p.Wo + ow;                       \
+                    for (ki = 0; ki < p.kh; ki++) {                                                 \
+                        int64_t ih = oh * p.sh - p.ph + ki * p.dh;                                  \
+                        if (ih < 0 || ih >= p.H) continue;                                          \
+                        for (kj = 0; kj < p.kw; kj++) {                                             \
+                            int64_t iw = ow * p.sw - p.pw + kj * p.dw;                              \
+                            T v;                                                                    \
+                            if (iw < 0 || iw >= p.W) continue;                                      \
+                            v = xp[ih * p.W + iw];                                                  \
+                            if (bi < 0 || v > best || v != v) {                                     \
+                                best = v;                                                           \
+                                bi = ih * p.W + iw;                                                 \
+                            }                                                                       \
+                        }                                                                           \
+                    }                                                                               \
+                    ixp[o] = bi;                                                                    \
+                    op_[o] = bi < 0 ? -(T)INFINITY : best;                                          \
+                }                                                                                   \
+        }                                                                                           \
+    } while (0)
 TLDEF tl_tensor *tl_max_pool2d(const tl_tensor *x, const tl_pool2d_opts *opts, tl_tensor **indices) {
     tl__pool p;
     tl_tensor *xc, *out, *idx;
@@ -6816,7 +6890,7 @@ TLDEF tl_tensor *tl_max_pool2d(const tl_tensor *x, const tl_pool2d_opts *opts, t
     if (indices) *indices = NULL;
     TL__CHECK1("tl_max_pool2d", x);
     if (!tl__pool_plan("tl_max_pool2d", x, opts, &p)) return NULL;
-    xc = tl__copy_as("tl_max_pool2d", x, TL_F64);
+    xc = tl__contig("tl_max_pool2d", x);
     out = xc ? tl__pool_new("tl_max_pool2d", x, &p, x->dtype) : NULL;
     idx = out ? tl__pool_new("tl_max_pool2d", x, &p, TL_I64) : NULL;
     if (!idx) {
@@ -6824,30 +6898,8 @@ TLDEF tl_tensor *tl_max_pool2d(const tl_tensor *x, const tl_pool2d_opts *opts, t
         tl__release(out);
         return NULL;
     }
-    for (b = 0; b < p.B; b++) {
-        const double *xp = (const double *)tl__ptr(xc) + b * p.H * p.W;
-        for (oh = 0; oh < p.Ho; oh++)
-            for (ow = 0; ow < p.Wo; ow++) {
-                double best = -INFINITY;
-                int64_t bi = -1, ki, kj, o = (b * p.Ho + oh) * p.Wo + ow;
-                for (ki = 0; ki < p.kh; ki++) {
-                    int64_t ih = oh * p.sh - p.ph + ki * p.dh;
-                    if (ih < 0 || ih >= p.H) continue;
-                    for (kj = 0; kj < p.kw; kj++) {
-                        int64_t iw = ow * p.sw - p.pw + kj * p.dw;
-                        double v;
-                        if (iw < 0 || iw >= p.W) continue;
-                        v = xp[ih * p.W + iw];
-                        if (bi < 0 || v > best || v != v) { /* NaN wins (the last one, as torch's loop) */
-                            best = v;
-                            bi = ih * p.W + iw;
-                        }
-                    }
-                }
-                ((int64_t *)tl__ptr(idx))[o] = bi;
-                tl__store(tl__ptr(out) + (size_t)o * tl__dtype_sizes[x->dtype], x->dtype, 0, &best, TL__CT_F64, 1);
-            }
-    }
+    if (x->dtype == TL_F32) TL__MAXPOOL(float);
+    else TL__MAXPOOL(double);
     tl__release(xc);
     if (tl__wants_grad(x, NULL, NULL)) {
         if (!tl__record(out, TL__OP_MAX_POOL2D, x, NULL, NULL)) {
@@ -6914,9 +6966,29 @@ static tl_status tl__bwd_pool(tl__node *n, const tl_tensor *g, tl_tensor **gin) 
     const tl_tensor *x = n->in[0];
     int64_t H = x->shape[x->ndim - 2], W = x->shape[x->ndim - 1], Ho = g->shape[g->ndim - 2],
             Wo = g->shape[g->ndim - 1], B = tl_numel(g) / (Ho * Wo > 0 ? Ho * Wo : 1), b, o;
-    tl_tensor *gc = tl__copy_as("autograd", g, TL_F64), *gx = gc ? tl__full("autograd", x->ndim, x->shape, 0, TL_F64) : NULL;
+    tl_tensor *gc, *gx;
     double *gxp, *gp;
     gin[0] = NULL;
+    if (n->op == TL__OP_MAX_POOL2D && g->dtype == TL_F32) { /* float32: scatter in float, no copies */
+        const int64_t *ip = (const int64_t *)tl__ptr(n->aux);
+        float *fx, *fg;
+        gc = tl__contig("autograd", g);
+        gx = gc ? tl__full("autograd", x->ndim, x->shape, 0, TL_F32) : NULL;
+        if (!gx) {
+            tl__release(gc);
+            return tl__tls.status;
+        }
+        fx = (float *)tl__ptr(gx);
+        fg = (float *)tl__ptr(gc);
+        for (b = 0; b < B; b++, fx += H * W, fg += Ho * Wo, ip += Ho * Wo)
+            for (o = 0; o < Ho * Wo; o++)
+                if (ip[o] >= 0) fx[ip[o]] += fg[o];
+        tl__release(gc);
+        gin[0] = gx;
+        return TL_OK;
+    }
+    gc = tl__copy_as("autograd", g, TL_F64);
+    gx = gc ? tl__full("autograd", x->ndim, x->shape, 0, TL_F64) : NULL;
     if (!gx) {
         tl__release(gc);
         return tl__tls.status;
