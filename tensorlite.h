@@ -5939,7 +5939,13 @@ static int tl__simd(void) {
             const T *b = B + jr * bcs;                                                               \
             if (nr == NR && bcs == 1)                                                                \
                 for (p = 0; p < kc; p++, d += NR) memcpy(d, b + p * brs, sizeof(T) * NR);            \
-            else                                                                                     \
+            else if (brs == 1) { /* B^T stored (columns contiguous along k): read runs, write strided */ \
+                for (j = 0; j < nr; j++)                                                             \
+                    for (p = 0; p < kc; p++) d[p * NR + j] = b[j * bcs + p];                         \
+                for (; j < NR; j++)                                                                  \
+                    for (p = 0; p < kc; p++) d[p * NR + j] = 0;                                      \
+                d += kc * NR;                                                                        \
+            } else                                                                                   \
                 for (p = 0; p < kc; p++, d += NR) {                                                  \
                     for (j = 0; j < nr; j++) d[j] = b[p * brs + j * bcs];                            \
                     for (; j < NR; j++) d[j] = 0;                                                    \
@@ -6733,7 +6739,7 @@ static tl_status tl__bwd_conv(tl__node *n, const tl_tensor *g, tl_tensor **gin) 
     if (!tl__conv_plan("autograd", x, w, NULL, &o, &c)) return tl__tls.status;
     f32 = g->dtype == TL_F32;
     es = tl__dtype_sizes[g->dtype];
-    gc = tl__copy_as("autograd", g, g->dtype);
+    gc = tl__contig("autograd", g);
     cols = gc ? tl__malloc(tl__szmul(tl__szn(c.K, es), tl__szn(c.L, 1))) : NULL;
     if (!cols) goto fail;
     if (TL__NEED(n, 0)) {
@@ -6774,10 +6780,24 @@ static tl_status tl__bwd_conv(tl__node *n, const tl_tensor *g, tl_tensor **gin) 
                 }
             }
     }
-    if (n->nin > 2 && TL__NEED(n, 2)) { /* bias: sum over N, H, W */
-        int dims[3] = {0, 2, 3};
-        gin[2] = tl__reduce("autograd", TL__OP_SUM, gc, 3, dims, 0, 0, NULL);
+    if (n->nin > 2 && TL__NEED(n, 2)) { /* bias: sum over N, H, W (in double, per channel) */
+        int64_t oc, l;
+        gin[2] = tl__new("autograd", 1, &c.O, g->dtype);
         if (!gin[2]) goto fail;
+        for (oc = 0; oc < c.O; oc++) {
+            double acc = 0;
+            for (nn = 0; nn < c.N; nn++) {
+                if (f32) {
+                    const float *q = (const float *)tl__ptr(gc) + (nn * c.O + oc) * c.L;
+                    for (l = 0; l < c.L; l++) acc += q[l];
+                } else {
+                    const double *q = (const double *)tl__ptr(gc) + (nn * c.O + oc) * c.L;
+                    for (l = 0; l < c.L; l++) acc += q[l];
+                }
+            }
+            if (f32) ((float *)tl__ptr(gin[2]))[oc] = (float)acc;
+            else ((double *)tl__ptr(gin[2]))[oc] = acc;
+        }
     }
     gin[0] = gx;
     gin[1] = gw;
