@@ -6012,6 +6012,7 @@ static int tl__simd(void) {
                                    T beta, T *C, int64_t ldc) {                                      \
         tl__##S##gemm_job J;                                                                         \
         T sa[MR * TL__KC], sb[TL__KC * NR];                                                          \
+        void *raw;                                                                                   \
         int64_t i, j, units, span;                                                                   \
         if (m <= 0 || n <= 0) return;                                                                \
         for (i = 0; i < m; i++) { /* C = beta * C first (beta 0 ignores what C held, NaN included) */ \
@@ -6038,9 +6039,11 @@ static int tl__simd(void) {
             J.mcb = mr_ < TL__MC ? (mr_ + MR - 1) / MR * MR : TL__MC;                                \
             J.ncb = nr_ < TL__NC ? (nr_ + NR - 1) / NR * NR : TL__NC;                                \
         }                                                                                            \
-        J.abuf_n = (size_t)(J.mcb * J.kcb);                                                          \
-        J.bbuf_n = (size_t)(J.kcb * J.ncb);                                                          \
-        J.bufs = (T *)tl__malloc(tl__szmul(tl__szmul(J.abuf_n + J.bbuf_n, sizeof(T)), (size_t)nt));  \
+        /* panels start on 64-byte lines (a 32-byte load across two lines costs more) */             \
+        J.abuf_n = ((size_t)(J.mcb * J.kcb) + 63) / 64 * 64;                                         \
+        J.bbuf_n = ((size_t)(J.kcb * J.ncb) + 63) / 64 * 64;                                         \
+        raw = tl__malloc(tl__szadd(tl__szmul(tl__szmul(J.abuf_n + J.bbuf_n, sizeof(T)), (size_t)nt), 64)); \
+        J.bufs = raw ? (T *)(void *)((char *)raw + (64 - (size_t)((uintptr_t)raw % 64)) % 64) : NULL; \
         if (!J.bufs) { /* no memory: the same sums through micro-panel-sized stack buffers */        \
             J.mcb = MR;                                                                              \
             J.ncb = NR;                                                                              \
@@ -6049,7 +6052,7 @@ static int tl__simd(void) {
         }                                                                                            \
         if (nt == 1) tl__##S##gemm_task(&J, 0);                                                      \
         else tl__pool_run(tl__##S##gemm_task, &J, nt);                                               \
-        tl__free(J.bufs);                                                                            \
+        tl__free(raw);                                                                               \
     }
 TL__GEMM_DEFS(s, float, 6, 16)
 TL__GEMM_DEFS(d, double, 6, 8)
