@@ -5885,9 +5885,15 @@ static void tl__pool_run(tl__pool_fn fn, void *arg, int ntasks) {
    the M/N ranges are split, which keeps results bit-identical across thread counts. float32 picks
    an AVX2+FMA micro-kernel at run time on x86-64 with gcc/clang (env TL_SIMD=portable forces the
    portable C kernel); float64 has an AVX2+FMA kernel as well. */
+#ifndef TL__KC
 #define TL__KC 256
+#endif
+#ifndef TL__MC
 #define TL__MC 144 /* a multiple of MR (6) */
+#endif
+#ifndef TL__NC
 #define TL__NC 3072 /* a multiple of NR (16 and 8) */
+#endif
 #if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
 #define TL__X86_SIMD 1
 #include <immintrin.h>
