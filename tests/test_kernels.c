@@ -200,10 +200,183 @@ TEST(matmul_threads_bit_identical) {
     tl_scope_end(sc);
 }
 
+/* ---- conv2d against direct loops (double), forward and the three gradients ---- */
+typedef struct conv_case { int N, C, H, W, O, kh, kw, sh, sw, ph, pw, dh, dw, g; } conv_case;
+static float *rand_f32(int64_t n) {
+    float *v = (float *)malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
+    int64_t i;
+    for (i = 0; i < n; i++) v[i] = (float)th_rnd();
+    return v;
+}
+static double max_rel(const float *got, const double *want, int64_t n) {
+    double worst = 0, scale = 1e-6;
+    int64_t i;
+    for (i = 0; i < n; i++)
+        if (fabs(want[i]) > scale) scale = fabs(want[i]);
+    for (i = 0; i < n; i++) {
+        double e = fabs((double)got[i] - want[i]) / scale;
+        if (e > worst) worst = e;
+    }
+    return worst;
+}
+static int conv_check(const conv_case *k) {
+    int64_t Ho = (k->H + 2 * k->ph - k->dh * (k->kh - 1) - 1) / k->sh + 1;
+    int64_t Wo = (k->W + 2 * k->pw - k->dw * (k->kw - 1) - 1) / k->sw + 1;
+    int64_t Cg = k->C / k->g, Og = k->O / k->g;
+    int64_t sx[4], sw[4], sb[1], so[4], nx, nw, no, n, o, c, oh, ow, i, j;
+    float *xv, *wv, *bv, *rv;
+    double *yr, *gx, *gw, *gb, e1, e2, e3, e4;
+    tl_tensor *x, *w, *b, *y, *r, *tx, *tw, *tb;
+    tl_conv2d_opts opts;
+    tl_scope sc = tl_scope_begin();
+    int ok;
+    sx[0] = k->N; sx[1] = k->C; sx[2] = k->H; sx[3] = k->W;
+    sw[0] = k->O; sw[1] = Cg; sw[2] = k->kh; sw[3] = k->kw;
+    sb[0] = k->O;
+    so[0] = k->N; so[1] = k->O; so[2] = Ho; so[3] = Wo;
+    nx = k->N * k->C * k->H * k->W; nw = k->O * Cg * k->kh * k->kw; no = k->N * k->O * Ho * Wo;
+    xv = rand_f32(nx); wv = rand_f32(nw); bv = rand_f32(k->O); rv = rand_f32(no);
+    yr = (double *)calloc((size_t)no, sizeof(double));
+    gx = (double *)calloc((size_t)nx, sizeof(double));
+    gw = (double *)calloc((size_t)nw, sizeof(double));
+    gb = (double *)calloc((size_t)k->O, sizeof(double));
+    for (n = 0; n < k->N; n++)
+        for (o = 0; o < k->O; o++)
+            for (oh = 0; oh < Ho; oh++)
+                for (ow = 0; ow < Wo; ow++) {
+                    int64_t gi = o / Og, yi = ((n * k->O + o) * Ho + oh) * Wo + ow;
+                    double acc = bv[o];
+                    for (c = 0; c < Cg; c++)
+                        for (i = 0; i < k->kh; i++)
+                            for (j = 0; j < k->kw; j++) {
+                                int64_t ih = oh * k->sh - k->ph + i * k->dh, iw = ow * k->sw - k->pw + j * k->dw;
+                                int64_t xi = ((n * k->C + gi * Cg + c) * k->H + ih) * k->W + iw;
+                                int64_t wi = ((o * Cg + c) * k->kh + i) * k->kw + j;
+                                if (ih < 0 || ih >= k->H || iw < 0 || iw >= k->W) continue;
+                                acc += (double)xv[xi] * wv[wi];
+                                gx[xi] += (double)rv[yi] * wv[wi];
+                                gw[wi] += (double)rv[yi] * xv[xi];
+                            }
+                    yr[yi] = acc;
+                    gb[o] += rv[yi];
+                }
+    memset(&opts, 0, sizeof opts);
+    opts.stride[0] = k->sh; opts.stride[1] = k->sw; opts.padding[0] = k->ph; opts.padding[1] = k->pw;
+    opts.dilation[0] = k->dh; opts.dilation[1] = k->dw; opts.groups = k->g;
+    x = tl_from_data(xv, 4, sx, TL_F32); w = tl_from_data(wv, 4, sw, TL_F32); b = tl_from_data(bv, 1, sb, TL_F32);
+    r = tl_from_data(rv, 4, so, TL_F32);
+    tl_requires_grad_(x, 1); tl_requires_grad_(w, 1); tl_requires_grad_(b, 1);
+    y = tl_conv2d(x, w, b, &opts);
+    ok = y && tl_backward_ex(y, r, 0) == TL_OK;
+    tx = ok ? tl_contiguous(tl_grad(x)) : NULL;
+    tw = ok ? tl_contiguous(tl_grad(w)) : NULL;
+    tb = ok ? tl_contiguous(tl_grad(b)) : NULL;
+    ok = ok && tx && tw && tb;
+    if (ok) {
+        e1 = max_rel((const float *)tl_data_ptr(y), yr, no);
+        e2 = max_rel((const float *)tl_data_ptr(tx), gx, nx);
+        e3 = max_rel((const float *)tl_data_ptr(tw), gw, nw);
+        e4 = max_rel((const float *)tl_data_ptr(tb), gb, k->O);
+        ok = e1 < 1e-5 && e2 < 1e-5 && e3 < 1e-5 && e4 < 1e-5;
+        if (!ok)
+            printf("  conv N%d C%d %dx%d O%d k%dx%d s%d,%d p%d,%d d%d,%d g%d: errors y %g dx %g dw %g db %g\n", k->N,
+                   k->C, k->H, k->W, k->O, k->kh, k->kw, k->sh, k->sw, k->ph, k->pw, k->dh, k->dw, k->g, e1, e2, e3,
+                   e4);
+    } else printf("  conv failed: %s\n", tl_last_error());
+    free(xv); free(wv); free(bv); free(rv); free(yr); free(gx); free(gw); free(gb);
+    tl_release(x); tl_release(w); tl_release(b); tl_release(r);
+    tl_scope_end(sc);
+    return ok;
+}
+TEST(conv2d_matches_direct_loops) {
+    static const conv_case cases[] = {
+        {4, 1, 28, 28, 6, 5, 5, 1, 1, 2, 2, 1, 1, 1},   /* LeNet conv1 (batch 4) */
+        {4, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1},  /* LeNet conv2 */
+        {2, 4, 9, 11, 6, 3, 3, 2, 1, 1, 1, 1, 1, 2},    /* groups, stride, padding */
+        {2, 3, 10, 13, 5, 3, 2, 1, 3, 2, 0, 2, 1, 1},   /* dilation, stride 3 in w */
+        {1, 2, 5, 5, 3, 5, 5, 1, 1, 0, 0, 1, 1, 1},     /* 1x1 output */
+        {3, 2, 7, 6, 4, 1, 1, 2, 2, 0, 0, 1, 1, 2},     /* 1x1 kernel, strided */
+        {2, 3, 6, 7, 3, 3, 3, 2, 2, 3, 3, 1, 1, 3},     /* padding larger than the image edge rows */
+    };
+    int i;
+    for (i = 0; i < (int)(sizeof(cases) / sizeof(cases[0])); i++) CHECK(conv_check(&cases[i]));
+}
+
+/* ---- max_pool2d against a direct loop (values, indices, gradient), NaN included ---- */
+static int pool_check(int N, int H, int W, int k, int s, int p, int d, int with_nan) {
+    int64_t sx[4], Ho, Wo, n, oh, ow, i, j, nx;
+    float *xv;
+    tl_tensor *x, *y, *idx = NULL, *gx;
+    tl_pool2d_opts o = tl_pool2d_opts_default(k, k);
+    int ok = 1;
+    tl_scope sc = tl_scope_begin();
+    o.stride[0] = o.stride[1] = s;
+    o.padding[0] = o.padding[1] = p;
+    o.dilation[0] = o.dilation[1] = d;
+    Ho = (H + 2 * p - d * (k - 1) - 1) / s + 1;
+    Wo = (W + 2 * p - d * (k - 1) - 1) / s + 1;
+    sx[0] = N; sx[1] = 2; sx[2] = H; sx[3] = W;
+    nx = N * 2 * H * W;
+    xv = rand_f32(nx);
+    if (with_nan) xv[3] = xv[nx - 1] = (float)NAN;
+    x = tl_from_data(xv, 4, sx, TL_F32);
+    tl_requires_grad_(x, 1);
+    y = tl_max_pool2d(x, &o, &idx);
+    if (!y || !idx || tl_backward_ex(y, tl_ones_like(y), 0) != TL_OK) {
+        printf("  max_pool2d failed: %s\n", tl_last_error());
+        free(xv);
+        tl_scope_end(sc);
+        tl_release(x); tl_release(y); tl_release(idx);
+        return 0;
+    }
+    gx = tl_contiguous(tl_grad(x));
+    {
+        double *gref = (double *)calloc((size_t)nx, sizeof(double));
+        const float *yp = (const float *)tl_data_ptr(y), *gp = (const float *)tl_data_ptr(gx);
+        const int64_t *ip = (const int64_t *)tl_data_ptr(idx);
+        for (n = 0; n < N * 2; n++)
+            for (oh = 0; oh < Ho; oh++)
+                for (ow = 0; ow < Wo; ow++) {
+                    int64_t bi = -1, oi = (n * Ho + oh) * Wo + ow;
+                    float best = 0;
+                    for (i = 0; i < k; i++)
+                        for (j = 0; j < k; j++) {
+                            int64_t ih = oh * s - p + i * d, iw = ow * s - p + j * d;
+                            float v;
+                            if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                            v = xv[(n * H + ih) * W + iw];
+                            if (bi < 0 || v > best || v != v) {
+                                best = v;
+                                bi = ih * W + iw;
+                            }
+                        }
+                    if (ip[oi] != bi) ok = 0;
+                    if (!(yp[oi] == best || (yp[oi] != yp[oi] && best != best))) ok = 0;
+                    if (bi >= 0) gref[n * H * W + bi] += 1;
+                }
+        for (i = 0; i < nx; i++)
+            if ((double)gp[i] != gref[i]) ok = 0;
+        free(gref);
+    }
+    if (!ok) printf("  max_pool2d N%d %dx%d k%d s%d p%d d%d nan%d differs\n", N, H, W, k, s, p, d, with_nan);
+    free(xv);
+    tl_release(x); tl_release(y); tl_release(idx);
+    tl_scope_end(sc);
+    return ok;
+}
+TEST(max_pool2d_matches_direct_loop) {
+    CHECK(pool_check(3, 28, 28, 2, 2, 0, 1, 0)); /* the 2x2 fast path */
+    CHECK(pool_check(2, 7, 9, 2, 2, 0, 1, 1));   /* odd sizes: the last row/column dropped; NaNs */
+    CHECK(pool_check(2, 10, 10, 3, 2, 1, 1, 1)); /* general: padding */
+    CHECK(pool_check(2, 11, 12, 2, 1, 0, 2, 0)); /* overlapping windows, dilation */
+    CHECK(pool_check(1, 1, 1, 1, 1, 0, 1, 0));
+}
+
 static const th_case tests[] = {
     TH_CASE(sgemm_portable_matches_reference), TH_CASE(sgemm_simd_matches_reference),
     TH_CASE(dgemm_matches_reference), TH_CASE(sgemm_simd_agrees_with_portable),
     TH_CASE(sgemm_bit_identical_across_threads), TH_CASE(matmul_threads_bit_identical),
+    TH_CASE(conv2d_matches_direct_loops), TH_CASE(max_pool2d_matches_direct_loop),
 };
 int main(void) {
     int r = TH_RUN(tests);
