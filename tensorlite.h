@@ -6662,54 +6662,99 @@ static int tl__conv_plan(const char *op, const tl_tensor *x, const tl_tensor *w,
     return 1;
 }
 
+/* Images [t * per, (t + 1) * per) of a conv2d forward, on cols buffer t: every image is computed
+   the same way whichever task runs it, so results do not depend on the thread count. */
+typedef struct tl__conv_job {
+    const tl__conv *c;
+    const char *x, *w;
+    char *out, *cols;
+    const double *bias; /* [O] or NULL */
+    size_t es, cols_bytes;
+    int64_t per;
+    int f32;
+} tl__conv_job;
+static void tl__conv_fwd_task(void *arg, int t) {
+    const tl__conv_job *J = (const tl__conv_job *)arg;
+    const tl__conv *c = J->c;
+    char *cols = J->cols + (size_t)t * J->cols_bytes;
+    int64_t n, g, oc, l, n1 = (t + 1) * J->per < c->N ? (t + 1) * J->per : c->N;
+    for (n = t * J->per; n < n1; n++)
+        for (g = 0; g < c->g; g++) {
+            const char *xp = J->x + (size_t)((n * c->C + g * c->Cg) * c->H * c->W) * J->es;
+            const char *wp = J->w + (size_t)(g * c->Og * c->K) * J->es;
+            char *op_ = J->out + (size_t)((n * c->O + g * c->Og) * c->L) * J->es;
+            if (J->f32) {
+                tl__im2col_f32(c, (const float *)xp, (float *)cols);
+                tl__gemm_sf32(c->Og, c->K, c->L, (const float *)wp, c->K, 1, (const float *)cols, c->L, 1, (float *)op_);
+            } else {
+                tl__im2col_f64(c, (const double *)xp, (double *)cols);
+                tl__gemm_sf64(c->Og, c->K, c->L, (const double *)wp, c->K, 1, (const double *)cols, c->L, 1,
+                              (double *)op_);
+            }
+            if (J->bias)
+                for (oc = 0; oc < c->Og; oc++) {
+                    double bv = J->bias[g * c->Og + oc];
+                    if (J->f32) {
+                        float *q = (float *)op_ + oc * c->L, fb = (float)bv;
+                        for (l = 0; l < c->L; l++) q[l] += fb;
+                    } else {
+                        double *q = (double *)op_ + oc * c->L;
+                        for (l = 0; l < c->L; l++) q[l] += bv;
+                    }
+                }
+        }
+}
+/* How many image tasks: the thread count, when there is enough work per image to share. */
+static int tl__conv_tasks(const tl__conv *c) {
+    int nt = tl_get_num_threads();
+    if ((double)c->N * (double)c->O * (double)c->K * (double)c->L < 2e6) nt = 1;
+    if (nt > c->N) nt = (int)(c->N > 0 ? c->N : 1);
+    return nt;
+}
 static tl_tensor *tl__conv2d(const char *op, const tl_tensor *x, const tl_tensor *w, const tl_tensor *b,
                              const tl_conv2d_opts *o) {
     tl__conv c;
+    tl__conv_job J;
     tl_tensor *xc, *wc, *out;
-    int64_t n, g, shape[4], l, oc;
+    int64_t shape[4], oc;
     size_t es;
     void *cols;
+    double *bias = NULL;
+    int nt;
     if (!tl__conv_plan(op, x, w, b, o, &c)) return NULL;
     shape[0] = c.N; shape[1] = c.O; shape[2] = c.Ho; shape[3] = c.Wo;
     es = tl__dtype_sizes[x->dtype];
+    nt = tl__conv_tasks(&c);
     xc = tl__contig(op, x);
     wc = xc ? tl__contig(op, w) : NULL;
     out = wc ? tl__new(op, 4, shape, x->dtype) : NULL;
-    cols = out ? tl__malloc(tl__szmul(tl__szn(c.K, es), tl__szn(c.L, 1))) : NULL;
-    if (!cols) {
+    cols = out ? tl__malloc(tl__szmul(tl__szmul(tl__szn(c.K, es), tl__szn(c.L, 1)), (size_t)nt)) : NULL;
+    if (cols && b) bias = (double *)tl__malloc(tl__szn(c.O, sizeof(double)));
+    if (!cols || (b && !bias)) {
         if (out) TL__FAIL(TL_ERR_OOM, "%s: out of memory for the im2col buffer (%lld x %lld)", op, (long long)c.K,
                           (long long)c.L);
+        tl__free(cols);
         tl__release(xc);
         tl__release(wc);
         tl__release(out);
         return NULL;
     }
-    for (n = 0; n < c.N; n++)
-        for (g = 0; g < c.g; g++) {
-            char *xp = tl__ptr(xc) + (size_t)((n * c.C + g * c.Cg) * c.H * c.W) * es;
-            char *wp = tl__ptr(wc) + (size_t)(g * c.Og * c.K) * es;
-            char *op_ = tl__ptr(out) + (size_t)((n * c.O + g * c.Og) * c.L) * es;
-            if (x->dtype == TL_F32) {
-                tl__im2col_f32(&c, (const float *)xp, (float *)cols);
-                tl__gemm_sf32(c.Og, c.K, c.L, (const float *)wp, c.K, 1, (const float *)cols, c.L, 1, (float *)op_);
-            } else {
-                tl__im2col_f64(&c, (const double *)xp, (double *)cols);
-                tl__gemm_sf64(c.Og, c.K, c.L, (const double *)wp, c.K, 1, (const double *)cols, c.L, 1, (double *)op_);
-            }
-            if (b)
-                for (oc = 0; oc < c.Og; oc++) {
-                    double bv = 0;
-                    tl__load(&bv, TL__CT_F64, (const char *)b->storage->data +
-                             (size_t)(b->offset + (g * c.Og + oc) * b->stride[0]) * es, b->dtype, 0, 1);
-                    if (x->dtype == TL_F32) {
-                        float *q = (float *)op_ + oc * c.L, fb = (float)bv;
-                        for (l = 0; l < c.L; l++) q[l] += fb;
-                    } else {
-                        double *q = (double *)op_ + oc * c.L;
-                        for (l = 0; l < c.L; l++) q[l] += bv;
-                    }
-                }
-        }
+    for (oc = 0; b && oc < c.O; oc++)
+        tl__load(&bias[oc], TL__CT_F64, (const char *)b->storage->data + (size_t)(b->offset + oc * b->stride[0]) * es,
+                 b->dtype, 0, 1);
+    J.c = &c;
+    J.x = tl__ptr(xc);
+    J.w = tl__ptr(wc);
+    J.out = tl__ptr(out);
+    J.cols = (char *)cols;
+    J.bias = bias;
+    J.es = es;
+    J.cols_bytes = (size_t)(c.K * c.L) * es;
+    J.per = (c.N + nt - 1) / nt;
+    J.f32 = x->dtype == TL_F32;
+    if (nt > 1) tl__pool_run(tl__conv_fwd_task, &J, nt);
+    else tl__conv_fwd_task(&J, 0);
+    tl__free(bias);
     tl__free(cols);
     tl__release(xc);
     tl__release(wc);

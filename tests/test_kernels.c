@@ -372,11 +372,34 @@ TEST(max_pool2d_matches_direct_loop) {
     CHECK(pool_check(1, 1, 1, 1, 1, 0, 1, 0));
 }
 
+/* conv2d forward splits the batch over threads: the same bits for 1..4 threads */
+TEST(conv2d_threads_bit_identical) {
+    tl_scope sc = tl_scope_begin();
+    int64_t sx[4] = {64, 1, 28, 28}, sw[4] = {6, 1, 5, 5}, sb[1] = {6};
+    tl_tensor *x = tl_randn(4, sx, TL_F32), *w = tl_randn(4, sw, TL_F32), *b = tl_randn(1, sb, TL_F32), *y1, *y2;
+    tl_conv2d_opts o;
+    int nt;
+    memset(&o, 0, sizeof o);
+    o.padding[0] = o.padding[1] = 2;
+    tl_set_num_threads(1);
+    y1 = tl_conv2d(x, w, b, &o);
+    REQUIRE(y1);
+    for (nt = 2; nt <= 4; nt++) {
+        tl_set_num_threads(nt);
+        y2 = tl_conv2d(x, w, b, &o);
+        REQUIRE(y2);
+        CHECK(memcmp(tl_data_ptr(y1), tl_data_ptr(y2), sizeof(float) * (size_t)tl_numel(y1)) == 0);
+    }
+    tl_set_num_threads(1);
+    tl_scope_end(sc);
+}
+
 static const th_case tests[] = {
     TH_CASE(sgemm_portable_matches_reference), TH_CASE(sgemm_simd_matches_reference),
     TH_CASE(dgemm_matches_reference), TH_CASE(sgemm_simd_agrees_with_portable),
     TH_CASE(sgemm_bit_identical_across_threads), TH_CASE(matmul_threads_bit_identical),
     TH_CASE(conv2d_matches_direct_loops), TH_CASE(max_pool2d_matches_direct_loop),
+    TH_CASE(conv2d_threads_bit_identical),
 };
 int main(void) {
     int r = TH_RUN(tests);
