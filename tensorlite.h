@@ -6778,6 +6778,27 @@ TLDEF tl_tensor *tl_conv2d(const tl_tensor *x, const tl_tensor *weight, const tl
     return tl__ret(tl__conv2d("tl_conv2d", x, weight, bias, opts));
 }
 /* dx = col2im(W_g^T @ g), dW_g += g @ cols^T, db = sum of g over N, H, W. */
+/* dx for images [t * per, (t + 1) * per): x holds g, out holds dx, cols buffer t. */
+static void tl__conv_dx_task(void *arg, int t) {
+    const tl__conv_job *J = (const tl__conv_job *)arg;
+    const tl__conv *c = J->c;
+    char *cols = J->cols + (size_t)t * J->cols_bytes;
+    int64_t nn, gg, n1 = (t + 1) * J->per < c->N ? (t + 1) * J->per : c->N;
+    for (nn = t * J->per; nn < n1; nn++)
+        for (gg = 0; gg < c->g; gg++) {
+            const char *gp = J->x + (size_t)((nn * c->O + gg * c->Og) * c->L) * J->es;
+            const char *wp = J->w + (size_t)(gg * c->Og * c->K) * J->es;
+            char *xp = J->out + (size_t)((nn * c->C + gg * c->Cg) * c->H * c->W) * J->es;
+            if (J->f32) { /* cols[K, L] = W_g^T [K, Og] @ g [Og, L] */
+                tl__gemm_sf32(c->K, c->Og, c->L, (const float *)wp, 1, c->K, (const float *)gp, c->L, 1, (float *)cols);
+                tl__im2col_f32_back(c, (const float *)cols, (float *)xp);
+            } else {
+                tl__gemm_sf64(c->K, c->Og, c->L, (const double *)wp, 1, c->K, (const double *)gp, c->L, 1,
+                              (double *)cols);
+                tl__im2col_f64_back(c, (const double *)cols, (double *)xp);
+            }
+        }
+}
 static tl_status tl__bwd_conv(tl__node *n, const tl_tensor *g, tl_tensor **gin) {
     tl_conv2d_opts o;
     tl__conv c;
@@ -6786,33 +6807,34 @@ static tl_status tl__bwd_conv(tl__node *n, const tl_tensor *g, tl_tensor **gin) 
     void *cols = NULL;
     int64_t nn, gg;
     size_t es;
-    int f32;
+    int f32, nt;
     memset(&o, 0, sizeof o);
     o.stride[0] = n->ip[0]; o.stride[1] = n->ip[1]; o.padding[0] = n->ip[2]; o.padding[1] = n->ip[3];
     o.dilation[0] = n->ip[4]; o.dilation[1] = n->ip[5]; o.groups = n->ip[6]; o.padding_same = n->ip[7];
     if (!tl__conv_plan("autograd", x, w, NULL, &o, &c)) return tl__tls.status;
     f32 = g->dtype == TL_F32;
     es = tl__dtype_sizes[g->dtype];
+    nt = TL__NEED(n, 0) ? tl__conv_tasks(&c) : 1;
     gc = tl__contig("autograd", g);
-    cols = gc ? tl__malloc(tl__szmul(tl__szn(c.K, es), tl__szn(c.L, 1))) : NULL;
+    cols = gc ? tl__malloc(tl__szmul(tl__szmul(tl__szn(c.K, es), tl__szn(c.L, 1)), (size_t)nt)) : NULL;
     if (!cols) goto fail;
-    if (TL__NEED(n, 0)) {
+    if (TL__NEED(n, 0)) { /* per image, split over the pool like the forward */
+        tl__conv_job J;
         wc = tl__contig("autograd", w);
         gx = wc ? tl__full("autograd", 4, x->shape, 0, g->dtype) : NULL;
         if (!gx) goto fail;
-        for (nn = 0; nn < c.N; nn++)
-            for (gg = 0; gg < c.g; gg++) {
-                const char *gp = tl__ptr(gc) + (size_t)((nn * c.O + gg * c.Og) * c.L) * es;
-                const char *wp = tl__ptr(wc) + (size_t)(gg * c.Og * c.K) * es;
-                char *xp = tl__ptr(gx) + (size_t)((nn * c.C + gg * c.Cg) * c.H * c.W) * es;
-                if (f32) { /* cols[K, L] = W_g^T [K, Og] @ g [Og, L] */
-                    tl__gemm_sf32(c.K, c.Og, c.L, (const float *)wp, 1, c.K, (const float *)gp, c.L, 1, (float *)cols);
-                    tl__im2col_f32_back(&c, (const float *)cols, (float *)xp);
-                } else {
-                    tl__gemm_sf64(c.K, c.Og, c.L, (const double *)wp, 1, c.K, (const double *)gp, c.L, 1, (double *)cols);
-                    tl__im2col_f64_back(&c, (const double *)cols, (double *)xp);
-                }
-            }
+        memset(&J, 0, sizeof J);
+        J.c = &c;
+        J.x = tl__ptr(gc);
+        J.w = tl__ptr(wc);
+        J.out = tl__ptr(gx);
+        J.cols = (char *)cols;
+        J.es = es;
+        J.cols_bytes = (size_t)(c.K * c.L) * es;
+        J.per = (c.N + nt - 1) / nt;
+        J.f32 = f32;
+        if (nt > 1) tl__pool_run(tl__conv_dx_task, &J, nt);
+        else tl__conv_dx_task(&J, 0);
     }
     if (TL__NEED(n, 1)) {
         xc = tl__contig("autograd", x);

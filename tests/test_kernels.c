@@ -391,6 +391,24 @@ TEST(conv2d_threads_bit_identical) {
         CHECK(memcmp(tl_data_ptr(y1), tl_data_ptr(y2), sizeof(float) * (size_t)tl_numel(y1)) == 0);
     }
     tl_set_num_threads(1);
+    { /* and the input gradient (LeNet's conv2) */
+        int64_t s2[4] = {64, 6, 14, 14}, w2s[4] = {16, 6, 5, 5};
+        tl_tensor *x2 = tl_randn(4, s2, TL_F32), *w2 = tl_randn(4, w2s, TL_F32), *g1 = NULL, *g2, *yy;
+        REQUIRE(x2 && w2);
+        tl_requires_grad_(x2, 1);
+        memset(&o, 0, sizeof o);
+        for (nt = 1; nt <= 4; nt++) {
+            tl_set_num_threads(nt);
+            tl_set_grad(x2, NULL);
+            yy = tl_conv2d(x2, w2, NULL, &o);
+            REQUIRE(yy && tl_backward_ex(yy, tl_ones_like(yy), 0) == TL_OK);
+            g2 = tl_contiguous(tl_grad(x2));
+            REQUIRE(g2);
+            if (nt == 1) g1 = g2;
+            else CHECK(memcmp(tl_data_ptr(g1), tl_data_ptr(g2), sizeof(float) * (size_t)tl_numel(g1)) == 0);
+        }
+        tl_set_num_threads(1);
+    }
     tl_scope_end(sc);
 }
 
