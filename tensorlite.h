@@ -7185,7 +7185,9 @@ static int tl__loss_check(const char *op, const tl_tensor *a, const tl_tensor *b
    untracked references to the expanded views (own[], released by the caller); shapes that do not
    broadcast fail. */
 static int tl__loss_broadcast(const char *op, const tl_tensor **in, const tl_tensor **tg, tl_tensor **own) {
+#ifndef TL_NO_STDIO
     static int warned;
+#endif
     const tl_tensor *ts[2];
     int64_t shape[TL_MAX_DIMS];
     int nd;
