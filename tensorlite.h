@@ -37,7 +37,7 @@
        >>views      view/reshape/transpose/permute/narrow/select/slice/expand/squeeze/flatten/cat/stack/...
        >>ops        elementwise with broadcasting: add/sub/mul/div/pow/..., unary math, activations
        >>reduce     sum/mean/var/std/max/min/argmax/prod/norm/logsumexp/softmax/log_softmax/cumsum
-       >>linalg     matmul/mm/mv/bmm/dot/outer
+       >>linalg     matmul/mm/mv/bmm/dot/outer (the packed GEMM and its thread pool: >>gemm, >>pool)
        >>functional linear, conv2d, max/avg pool, losses (cross_entropy, nll, mse, l1, smooth_l1, bce)
        >>autograd   requires_grad, backward, grad, no_grad, detach, autograd_grad, hooks
        >>serialize  tl_value trees, torch.save-compatible tl_save, safe tl_load (torch 1.6-2.x files)
@@ -58,7 +58,8 @@
        TL_ABORT_ON_ERROR     abort() at the first error (for a stack trace in a debugger)
        TL_DEBUG              1 (the default unless NDEBUG): refuse releases of references you do not own
        TL_NO_CACHE           no storage/header/node caches (every tensor is malloc'd and freed)
-       TL_NO_THREADS         no threads (worker pools and DataLoader workers run inline)
+       TL_NO_THREADS         no threads (GEMM pool and DataLoader workers run inline)
+   Environment: TL_SIMD=portable (no SIMD GEMM kernel), TL_NUM_THREADS=n (GEMM/conv threads).
        TL_LOAD_MAX_OBJECTS   default of tl_load_opts.max_objects (pickle objects, 4M)
        TL_LOAD_MAX_DEPTH     default of tl_load_opts.max_depth (container nesting, 200)
        TL_LOAD_MAX_INFLATED  default of tl_load_opts.max_inflated_bytes (256 MiB)
