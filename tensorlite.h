@@ -37,7 +37,7 @@
        >>views      view/reshape/transpose/permute/narrow/select/slice/expand/squeeze/flatten/cat/stack/...
        >>ops        elementwise with broadcasting: add/sub/mul/div/pow/..., unary math, activations
        >>reduce     sum/mean/var/std/max/min/argmax/prod/norm/logsumexp/softmax/log_softmax/cumsum
-       >>linalg     matmul/mm/mv/bmm/dot/outer
+       >>linalg     matmul/mm/mv/bmm/dot/outer (the packed GEMM and its thread pool: >>gemm, >>pool)
        >>functional linear, conv2d, max/avg pool, losses (cross_entropy, nll, mse, l1, smooth_l1, bce)
        >>autograd   requires_grad, backward, grad, no_grad, detach, autograd_grad, hooks
        >>serialize  tl_value trees, torch.save-compatible tl_save, safe tl_load (torch 1.6-2.x files)
@@ -59,7 +59,8 @@
        TL_ABORT_ON_ERROR     abort() at the first error (for a stack trace in a debugger)
        TL_DEBUG              1 (the default unless NDEBUG): refuse releases of references you do not own
        TL_NO_CACHE           no storage/header/node caches (every tensor is malloc'd and freed)
-       TL_NO_THREADS         no threads (worker pools and DataLoader workers run inline)
+       TL_NO_THREADS         no threads (GEMM pool and DataLoader workers run inline)
+   Environment: TL_SIMD=portable (no SIMD GEMM kernel), TL_NUM_THREADS=n (GEMM/conv threads).
        TL_LOAD_MAX_OBJECTS   default of tl_load_opts.max_objects (pickle objects, 4M)
        TL_LOAD_MAX_DEPTH     default of tl_load_opts.max_depth (container nesting, 200)
        TL_LOAD_MAX_INFLATED  default of tl_load_opts.max_inflated_bytes (256 MiB)
@@ -204,6 +205,11 @@ typedef struct tl_desc {
 TLDEF tl_status tl_setup(const tl_desc *desc);
 /* Releases library caches. Tensors still alive stay valid. */
 TLDEF void tl_shutdown(void);
+/* Threads that GEMM (matmul, linear, conv) may use: default 1, or env TL_NUM_THREADS. Results are
+   bit-identical for every count (work is split over output blocks only). With TL_NO_THREADS the
+   setting is kept but the work runs on the calling thread. */
+TLDEF void tl_set_num_threads(int n);
+TLDEF int tl_get_num_threads(void);
 
 /* ===== >>errors =============================================================================== */
 
@@ -1779,6 +1785,36 @@ static void tl__sb_rep(tl__sb *s, char c, int n) {
     while (n-- > 0) tl__sb_put(s, &c, 1);
 }
 
+/* ---- branch-free ReLU loops (random signs make the branchy form mispredict half the time) ----
+   forward: x > 0 ? x : (NaN stays NaN, -0 becomes +0); backward: out > 0 ? g : 0. SSE2 on x86-64
+   (always present there), a plain loop elsewhere. */
+#if defined(__SSE2__) || defined(_M_X64)
+#include <emmintrin.h>
+#define TL__SSE2 1
+#else
+#define TL__SSE2 0
+#endif
+static void tl__relu_f32(int64_t n, const float *a, float *o) {
+    int64_t i = 0;
+#if TL__SSE2
+    const __m128 z = _mm_setzero_ps();
+    for (; i + 4 <= n; i += 4) {
+        __m128 x = _mm_loadu_ps(a + i), r = _mm_max_ps(x, z), nan = _mm_cmpunord_ps(x, x);
+        _mm_storeu_ps(o + i, _mm_or_ps(_mm_and_ps(nan, x), _mm_andnot_ps(nan, r)));
+    }
+#endif
+    for (; i < n; i++) o[i] = a[i] != a[i] ? a[i] : (a[i] > 0 ? a[i] : 0.0f);
+}
+static void tl__relu_bwd_f32(int64_t n, const float *g, const float *out, float *o) {
+    int64_t i = 0;
+#if TL__SSE2
+    const __m128 z = _mm_setzero_ps();
+    for (; i + 4 <= n; i += 4)
+        _mm_storeu_ps(o + i, _mm_and_ps(_mm_cmpgt_ps(_mm_loadu_ps(out + i), z), _mm_loadu_ps(g + i)));
+#endif
+    for (; i < n; i++) o[i] = out[i] > 0 ? g[i] : 0.0f;
+}
+
 /* ---- threads: the few primitives the worker pool and DataLoader workers need ----
    POSIX threads where available; with TL_NO_THREADS (or on a platform without them) there are no
    threads: tl__thread_start fails, so callers run the work inline, and the locks are no-ops.
@@ -1843,8 +1879,14 @@ TLDEF tl_status tl_setup(const tl_desc *desc) {
 }
 
 static void tl__cache_flush(void);
+#if TL__HAVE_THREADS
+static void tl__pool_stop(void);
+#endif
 TLDEF void tl_shutdown(void) {
     tl__cache_flush();
+#if TL__HAVE_THREADS
+    tl__pool_stop();
+#endif
     if (tl__tls.scope_items && tl__tls.scope_items != tl__tls.scope_inline && tl__tls.scope_depth == 0) {
         tl__free(tl__tls.scope_items);
         tl__tls.scope_items = NULL;
@@ -2930,7 +2972,10 @@ static int64_t tl__ipow(int64_t b, int64_t e) {
         case TL__OP_COS: TL__LOOP(FN(cos)(a[i])); break;                                           \
         case TL__OP_TANH: TL__LOOP(FN(tanh)(a[i])); break;                                         \
         case TL__OP_SIGMOID: TL__LOOP((T)1 / ((T)1 + FN(exp)(-a[i]))); break;                      \
-        case TL__OP_RELU: TL__LOOP(a[i] > 0 ? a[i] : (a[i] != a[i] ? a[i] : (T)0)); break;         \
+        case TL__OP_RELU:                                                                          \
+            if (sizeof(T) == sizeof(float)) tl__relu_f32(n, (const float *)(const void *)a, (float *)(void *)o); \
+            else TL__LOOP(a[i] > 0 ? a[i] : (a[i] != a[i] ? a[i] : (T)0));                         \
+            break;                                                                                 \
         case TL__OP_LEAKY_RELU: TL__LOOP(a[i] > 0 ? a[i] : a[i] * p0); break;                      \
         case TL__OP_GELU:                                                                          \
             if (e->p[0] != 0) /* tanh approximation */                                             \
@@ -3034,7 +3079,11 @@ static void tl__kern_i64(const tl__ew *e, int64_t n, const void *const *in, void
         case TL__OP_COS: TL__LOOP(-a[i] * FN(sin)(b[i])); break;                                   \
         case TL__OP_TANH: TL__LOOP(a[i] * ((T)1 - c[i] * c[i])); break;                            \
         case TL__OP_SIGMOID: TL__LOOP(a[i] * c[i] * ((T)1 - c[i])); break;                         \
-        case TL__OP_RELU: TL__LOOP(c[i] > 0 ? a[i] : (T)0); break;                                 \
+        case TL__OP_RELU:                                                                          \
+            if (sizeof(T) == sizeof(float))                                                        \
+                tl__relu_bwd_f32(n, (const float *)(const void *)a, (const float *)(const void *)c, (float *)(void *)o); \
+            else TL__LOOP(c[i] > 0 ? a[i] : (T)0);                                                 \
+            break;                                                                                 \
         case TL__OP_LEAKY_RELU: TL__LOOP(b[i] > 0 ? a[i] : a[i] * p0); break;                      \
         case TL__OP_GELU:                                                                          \
             for (i = 0; i < n; i++) {                                                              \
@@ -6922,28 +6971,412 @@ TLDEF tl_tensor *tl_topk(const tl_tensor *t, int64_t k, int dim, int largest, in
     return tl__take_sorted(idx, t, d, indices, "TopkBackward0");
 }
 
+/* ===== >>pool (GEMM worker threads) =========================================================== */
+/* A small pool for splitting kernels over output blocks. tl__pool_run(fn, arg, ntasks) runs
+   fn(arg, 0..ntasks-1) on the caller plus the workers and returns when all are done. Callers choose
+   ntasks from tl_get_num_threads() and split only over independent outputs, so each output element
+   is computed by the same instructions in the same order for every thread count (bit-identical).
+   Nested or concurrent calls (another thread already using the pool) run inline. */
+#define TL__POOL_MAX 64
+#if defined(__GNUC__) || defined(__clang__)
+#define TL__ATOMIC_STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#else
+#define TL__ATOMIC_STORE(p, v) (*(p) = (v))
+#endif
+typedef void (*tl__pool_fn)(void *arg, int task);
+static int tl__nthreads_cfg = 0; /* 0: not read yet (env TL_NUM_THREADS, default 1) */
+#if TL__HAVE_THREADS
+static pthread_mutex_t tl__pl_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t tl__pl_work = PTHREAD_COND_INITIALIZER, tl__pl_done = PTHREAD_COND_INITIALIZER;
+static struct {
+    tl__thread th[TL__POOL_MAX];
+    int nworkers, stop, busy, next, ntasks, pending;
+    tl__pool_fn fn;
+    void *arg;
+} tl__pl;
+static void *tl__pool_main(void *unused) {
+    (void)unused;
+    pthread_mutex_lock(&tl__pl_mu);
+    for (;;) {
+        while (!tl__pl.stop && tl__pl.next >= tl__pl.ntasks) pthread_cond_wait(&tl__pl_work, &tl__pl_mu);
+        if (tl__pl.stop) break;
+        while (tl__pl.next < tl__pl.ntasks) {
+            int t = tl__pl.next++;
+            tl__pool_fn fn = tl__pl.fn;
+            void *arg = tl__pl.arg;
+            pthread_mutex_unlock(&tl__pl_mu);
+            fn(arg, t);
+            pthread_mutex_lock(&tl__pl_mu);
+            if (--tl__pl.pending == 0) pthread_cond_broadcast(&tl__pl_done);
+        }
+    }
+    pthread_mutex_unlock(&tl__pl_mu);
+    return NULL;
+}
+/* Joins every worker (tl_shutdown); the pool restarts on demand. */
+static void tl__pool_stop(void) {
+    int i, n;
+    pthread_mutex_lock(&tl__pl_mu);
+    if (tl__pl.busy) { /* another thread is inside a GEMM: leave the workers alone */
+        pthread_mutex_unlock(&tl__pl_mu);
+        return;
+    }
+    tl__pl.stop = 1;
+    n = tl__pl.nworkers;
+    pthread_cond_broadcast(&tl__pl_work);
+    pthread_mutex_unlock(&tl__pl_mu);
+    for (i = 0; i < n; i++) tl__thread_join(&tl__pl.th[i]);
+    pthread_mutex_lock(&tl__pl_mu);
+    tl__pl.nworkers = 0;
+    tl__pl.stop = 0;
+    pthread_mutex_unlock(&tl__pl_mu);
+}
+#endif
+TLDEF void tl_set_num_threads(int n) {
+    if (n < 1) n = 1;
+    if (n > TL__POOL_MAX) n = TL__POOL_MAX;
+    TL__ATOMIC_STORE(&tl__nthreads_cfg, n);
+}
+TLDEF int tl_get_num_threads(void) {
+    int n = TL__ATOMIC_LOAD(&tl__nthreads_cfg);
+    if (n == 0) {
+        const char *e = getenv("TL_NUM_THREADS");
+        n = e ? atoi(e) : 1;
+        if (n < 1) n = 1;
+        if (n > TL__POOL_MAX) n = TL__POOL_MAX;
+        TL__ATOMIC_STORE(&tl__nthreads_cfg, n);
+    }
+    return n;
+}
+static void tl__pool_run(tl__pool_fn fn, void *arg, int ntasks) {
+    int t;
+#if TL__HAVE_THREADS
+    int want = tl_get_num_threads() - 1;
+    if (ntasks > 1 && want > 0) {
+        pthread_mutex_lock(&tl__pl_mu);
+        if (!tl__pl.busy && !tl__pl.stop) {
+            if (want > ntasks - 1) want = ntasks - 1;
+            while (tl__pl.nworkers < want && tl__thread_start(&tl__pl.th[tl__pl.nworkers], tl__pool_main, NULL))
+                tl__pl.nworkers++;
+            if (tl__pl.nworkers > 0) {
+                tl__pl.busy = 1;
+                tl__pl.fn = fn;
+                tl__pl.arg = arg;
+                tl__pl.next = 0;
+                tl__pl.ntasks = ntasks;
+                tl__pl.pending = ntasks;
+                pthread_cond_broadcast(&tl__pl_work);
+                while (tl__pl.next < tl__pl.ntasks) { /* the caller works too */
+                    t = tl__pl.next++;
+                    pthread_mutex_unlock(&tl__pl_mu);
+                    fn(arg, t);
+                    pthread_mutex_lock(&tl__pl_mu);
+                    tl__pl.pending--;
+                }
+                while (tl__pl.pending > 0) pthread_cond_wait(&tl__pl_done, &tl__pl_mu);
+                tl__pl.busy = 0;
+                pthread_mutex_unlock(&tl__pl_mu);
+                return;
+            }
+        }
+        pthread_mutex_unlock(&tl__pl_mu);
+    }
+#endif
+    for (t = 0; t < ntasks; t++) fn(arg, t);
+}
+
+/* ===== >>gemm (packed, cache-blocked GEMM) ====================================================== */
+/* C[m,n] = alpha * A[m,k] @ B[k,n] + beta * C, A and B given by element strides (row, column), so
+   every transpose case is a packing order, never a copy; C has row stride ldc and column stride 1.
+   Blocking (Goto/BLIS style): B is packed in KC x NC panels of NR-wide micro-panels, A in MC x KC
+   blocks of MR-tall micro-panels; an MR x NR register-blocked micro-kernel adds A_p @ B_p to C.
+   Each element of C gets the same sum in the same order (KC blocks in turn, C += block sum) however
+   the M/N ranges are split, which keeps results bit-identical across thread counts. float32 picks
+   an AVX2+FMA micro-kernel at run time on x86-64 with gcc/clang (env TL_SIMD=portable forces the
+   portable C kernel); float64 has an AVX2+FMA kernel as well. */
+#ifndef TL__KC
+#define TL__KC 256
+#endif
+#ifndef TL__MC
+#define TL__MC 144 /* a multiple of MR (6) */
+#endif
+#ifndef TL__NC
+#define TL__NC 3072 /* a multiple of NR (16 and 8) */
+#endif
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+#define TL__X86_SIMD 1
+#include <immintrin.h>
+#else
+#define TL__X86_SIMD 0
+#endif
+/* 0: portable C, 2: AVX2+FMA; -1 until first use (env TL_SIMD=portable, then cpuid). */
+static int tl__simd_level = -1;
+static int tl__simd(void) {
+    int l = TL__ATOMIC_LOAD(&tl__simd_level);
+    if (l < 0) {
+        const char *e = getenv("TL_SIMD");
+        l = 0;
+#if TL__X86_SIMD
+        __builtin_cpu_init();
+        if (!(e && strcmp(e, "portable") == 0) && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+            l = 2;
+#else
+        (void)e;
+#endif
+        TL__ATOMIC_STORE(&tl__simd_level, l);
+    }
+    return l;
+}
+
+#define TL__GEMM_DEFS(S, T, MR, NR)                                                                  \
+    typedef void (*tl__##S##kern_fn)(int64_t kc, const T *a, const T *b, T *c, int64_t ldc, int mr, int nr); \
+    /* a: mc x kc block of A -> MR-row micro-panels (p-major), rows past mc are zero; scaled by alpha */ \
+    static void tl__##S##pack_a(int64_t mc, int64_t kc, const T *A, int64_t ars, int64_t acs, T alpha, T *d) { \
+        int64_t ir, p;                                                                               \
+        int r;                                                                                       \
+        for (ir = 0; ir < mc; ir += MR) {                                                            \
+            int mr = mc - ir < MR ? (int)(mc - ir) : MR;                                             \
+            const T *a = A + ir * ars;                                                               \
+            for (p = 0; p < kc; p++, d += MR) {                                                      \
+                for (r = 0; r < mr; r++) d[r] = a[r * ars + p * acs];                                \
+                for (; r < MR; r++) d[r] = 0;                                                        \
+                if (alpha != 1)                                                                      \
+                    for (r = 0; r < mr; r++) d[r] *= alpha;                                          \
+            }                                                                                        \
+        }                                                                                            \
+    }                                                                                                \
+    /* b: kc x nc panel of B -> NR-column micro-panels (p-major), columns past nc are zero */        \
+    static void tl__##S##pack_b(int64_t kc, int64_t nc, const T *B, int64_t brs, int64_t bcs, T *d) { \
+        int64_t jr, p;                                                                               \
+        int j;                                                                                       \
+        for (jr = 0; jr < nc; jr += NR) {                                                            \
+            int nr = nc - jr < NR ? (int)(nc - jr) : NR;                                             \
+            const T *b = B + jr * bcs;                                                               \
+            if (nr == NR && bcs == 1)                                                                \
+                for (p = 0; p < kc; p++, d += NR) memcpy(d, b + p * brs, sizeof(T) * NR);            \
+            else if (brs == 1) { /* B^T stored (columns contiguous along k): read runs, write strided */ \
+                for (j = 0; j < nr; j++)                                                             \
+                    for (p = 0; p < kc; p++) d[p * NR + j] = b[j * bcs + p];                         \
+                for (; j < NR; j++)                                                                  \
+                    for (p = 0; p < kc; p++) d[p * NR + j] = 0;                                      \
+                d += kc * NR;                                                                        \
+            } else                                                                                   \
+                for (p = 0; p < kc; p++, d += NR) {                                                  \
+                    for (j = 0; j < nr; j++) d[j] = b[p * brs + j * bcs];                            \
+                    for (; j < NR; j++) d[j] = 0;                                                    \
+                }                                                                                    \
+        }                                                                                            \
+    }                                                                                                \
+    /* portable micro-kernel: C[mr, nr] += a_panel @ b_panel */                                      \
+    static void tl__##S##kern_c(int64_t kc, const T *a, const T *b, T *c, int64_t ldc, int mr, int nr) { \
+        T acc[MR][NR];                                                                               \
+        int64_t p;                                                                                   \
+        int r, j;                                                                                    \
+        memset(acc, 0, sizeof acc);                                                                  \
+        for (p = 0; p < kc; p++, a += MR, b += NR)                                                   \
+            for (r = 0; r < MR; r++) {                                                               \
+                const T ar = a[r];                                                                   \
+                for (j = 0; j < NR; j++) acc[r][j] += ar * b[j];                                     \
+            }                                                                                        \
+        for (r = 0; r < mr; r++)                                                                     \
+            for (j = 0; j < nr; j++) c[r * ldc + j] += acc[r][j];                                    \
+    }                                                                                                \
+    typedef struct tl__##S##gemm_job {                                                               \
+        int64_t m, n, k, ars, acs, brs, bcs, ldc, mcb, ncb, kcb, chunk;                              \
+        const T *A, *B;                                                                              \
+        T *C, *bufs, alpha;                                                                          \
+        size_t abuf_n, bbuf_n;                                                                       \
+        int split_n;                                                                                 \
+        tl__##S##kern_fn kern;                                                                       \
+    } tl__##S##gemm_job;                                                                             \
+    /* the serial blocked product over rows [i0, i1) and columns [j0, j1) of C */                    \
+    static void tl__##S##gemm_part(const tl__##S##gemm_job *J, int64_t i0, int64_t i1, int64_t j0, int64_t j1, \
+                                   T *abuf, T *bbuf) {                                               \
+        int64_t jc, pc, ic, jr, ir;                                                                  \
+        for (jc = j0; jc < j1; jc += J->ncb) {                                                       \
+            int64_t nc = j1 - jc < J->ncb ? j1 - jc : J->ncb;                                        \
+            for (pc = 0; pc < J->k; pc += J->kcb) {                                                  \
+                int64_t kc = J->k - pc < J->kcb ? J->k - pc : J->kcb;                                \
+                tl__##S##pack_b(kc, nc, J->B + pc * J->brs + jc * J->bcs, J->brs, J->bcs, bbuf);     \
+                for (ic = i0; ic < i1; ic += J->mcb) {                                               \
+                    int64_t mc = i1 - ic < J->mcb ? i1 - ic : J->mcb;                                \
+                    tl__##S##pack_a(mc, kc, J->A + ic * J->ars + pc * J->acs, J->ars, J->acs, J->alpha, abuf); \
+                    for (jr = 0; jr < nc; jr += NR)                                                  \
+                        for (ir = 0; ir < mc; ir += MR)                                              \
+                            J->kern(kc, abuf + ir * kc, bbuf + jr * kc, J->C + (ic + ir) * J->ldc + jc + jr, \
+                                    J->ldc, mc - ir < MR ? (int)(mc - ir) : MR, nc - jr < NR ? (int)(nc - jr) : NR); \
+                }                                                                                    \
+            }                                                                                        \
+        }                                                                                            \
+    }                                                                                                \
+    static void tl__##S##gemm_task(void *arg, int t) {                                               \
+        const tl__##S##gemm_job *J = (const tl__##S##gemm_job *)arg;                                 \
+        T *abuf = J->bufs + (size_t)t * (J->abuf_n + J->bbuf_n), *bbuf = abuf + J->abuf_n;           \
+        int64_t lo = t * J->chunk, hi;                                                               \
+        if (J->split_n) {                                                                            \
+            hi = lo + J->chunk < J->n ? lo + J->chunk : J->n;                                        \
+            if (lo < hi) tl__##S##gemm_part(J, 0, J->m, lo, hi, abuf, bbuf);                         \
+        } else {                                                                                     \
+            hi = lo + J->chunk < J->m ? lo + J->chunk : J->m;                                        \
+            if (lo < hi) tl__##S##gemm_part(J, lo, hi, 0, J->n, abuf, bbuf);                         \
+        }                                                                                            \
+    }                                                                                                \
+    /* The blocked GEMM with a given micro-kernel and nt tasks (nt <= 0: tl_get_num_threads()). */   \
+    static void tl__##S##gemm_with(tl__##S##kern_fn kern, int nt, int64_t m, int64_t n, int64_t k, T alpha, \
+                                   const T *A, int64_t ars, int64_t acs, const T *B, int64_t brs, int64_t bcs, \
+                                   T beta, T *C, int64_t ldc) {                                      \
+        tl__##S##gemm_job J;                                                                         \
+        T sa[MR * TL__KC], sb[TL__KC * NR];                                                          \
+        void *raw;                                                                                   \
+        int64_t i, j, units, span;                                                                   \
+        if (m <= 0 || n <= 0) return;                                                                \
+        for (i = 0; i < m; i++) { /* C = beta * C first (beta 0 ignores what C held, NaN included) */ \
+            T *c = C + i * ldc;                                                                      \
+            if (beta == 0) memset(c, 0, sizeof(T) * (size_t)n);                                      \
+            else if (beta != 1)                                                                      \
+                for (j = 0; j < n; j++) c[j] *= beta;                                                \
+        }                                                                                            \
+        if (k <= 0 || alpha == 0) return;                                                            \
+        memset(&J, 0, sizeof J);                                                                     \
+        J.m = m; J.n = n; J.k = k; J.A = A; J.ars = ars; J.acs = acs; J.B = B; J.brs = brs; J.bcs = bcs; \
+        J.C = C; J.ldc = ldc; J.alpha = alpha; J.kern = kern;                                        \
+        J.kcb = k < TL__KC ? k : TL__KC;                                                             \
+        if (nt <= 0) nt = tl_get_num_threads();                                                      \
+        if ((double)m * (double)n * (double)k < 262144.0) nt = 1; /* too small to be worth a wake-up */ \
+        J.split_n = (n + NR - 1) / NR >= (m + MR - 1) / MR;                                          \
+        units = J.split_n ? (n + NR - 1) / NR : (m + MR - 1) / MR;                                   \
+        if (nt > units) nt = (int)units;                                                             \
+        span = (units + nt - 1) / nt;                                                                \
+        nt = (int)((units + span - 1) / span);                                                       \
+        J.chunk = span * (J.split_n ? NR : MR);                                                      \
+        {                                                                                            \
+            int64_t mr_ = J.split_n ? m : J.chunk, nr_ = J.split_n ? J.chunk : n;                    \
+            J.mcb = mr_ < TL__MC ? (mr_ + MR - 1) / MR * MR : TL__MC;                                \
+            J.ncb = nr_ < TL__NC ? (nr_ + NR - 1) / NR * NR : TL__NC;                                \
+        }                                                                                            \
+        /* panels start on 64-byte lines (a 32-byte load across two lines costs more) */             \
+        J.abuf_n = ((size_t)(J.mcb * J.kcb) + 63) / 64 * 64;                                         \
+        J.bbuf_n = ((size_t)(J.kcb * J.ncb) + 63) / 64 * 64;                                         \
+        raw = tl__malloc(tl__szadd(tl__szmul(tl__szmul(J.abuf_n + J.bbuf_n, sizeof(T)), (size_t)nt), 64)); \
+        J.bufs = raw ? (T *)(void *)((char *)raw + (64 - (size_t)((uintptr_t)raw % 64)) % 64) : NULL; \
+        if (!J.bufs) { /* no memory: the same sums through micro-panel-sized stack buffers */        \
+            J.mcb = MR;                                                                              \
+            J.ncb = NR;                                                                              \
+            tl__##S##gemm_part(&J, 0, m, 0, n, sa, sb);                                              \
+            return;                                                                                  \
+        }                                                                                            \
+        if (nt == 1) tl__##S##gemm_task(&J, 0);                                                      \
+        else tl__pool_run(tl__##S##gemm_task, &J, nt);                                               \
+        tl__free(raw);                                                                               \
+    }
+TL__GEMM_DEFS(s, float, 6, 16)
+TL__GEMM_DEFS(d, double, 6, 8)
+
+#if TL__X86_SIMD
+/* AVX2+FMA 6x16 float micro-kernel: 12 accumulators, 2 B vectors, 1 broadcast. */
+__attribute__((target("avx2,fma"))) static void tl__skern_avx2(int64_t kc, const float *a, const float *b, float *c,
+                                                                int64_t ldc, int mr, int nr) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
+           c40 = c00, c41 = c00, c50 = c00, c51 = c00, b0, b1, ar;
+    int64_t p;
+    for (p = 0; p < kc; p++, a += 6, b += 16) {
+        b0 = _mm256_loadu_ps(b);
+        b1 = _mm256_loadu_ps(b + 8);
+        ar = _mm256_broadcast_ss(a + 0); c00 = _mm256_fmadd_ps(ar, b0, c00); c01 = _mm256_fmadd_ps(ar, b1, c01);
+        ar = _mm256_broadcast_ss(a + 1); c10 = _mm256_fmadd_ps(ar, b0, c10); c11 = _mm256_fmadd_ps(ar, b1, c11);
+        ar = _mm256_broadcast_ss(a + 2); c20 = _mm256_fmadd_ps(ar, b0, c20); c21 = _mm256_fmadd_ps(ar, b1, c21);
+        ar = _mm256_broadcast_ss(a + 3); c30 = _mm256_fmadd_ps(ar, b0, c30); c31 = _mm256_fmadd_ps(ar, b1, c31);
+        ar = _mm256_broadcast_ss(a + 4); c40 = _mm256_fmadd_ps(ar, b0, c40); c41 = _mm256_fmadd_ps(ar, b1, c41);
+        ar = _mm256_broadcast_ss(a + 5); c50 = _mm256_fmadd_ps(ar, b0, c50); c51 = _mm256_fmadd_ps(ar, b1, c51);
+    }
+    if (mr == 6 && nr == 16) {
+#define TL__SROW(r, x0, x1)                                                                        \
+    _mm256_storeu_ps(c + r * ldc, _mm256_add_ps(_mm256_loadu_ps(c + r * ldc), x0));                \
+    _mm256_storeu_ps(c + r * ldc + 8, _mm256_add_ps(_mm256_loadu_ps(c + r * ldc + 8), x1))
+        TL__SROW(0, c00, c01); TL__SROW(1, c10, c11); TL__SROW(2, c20, c21);
+        TL__SROW(3, c30, c31); TL__SROW(4, c40, c41); TL__SROW(5, c50, c51);
+#undef TL__SROW
+    } else {
+        float t[6][16];
+        int r, j;
+        _mm256_storeu_ps(t[0], c00); _mm256_storeu_ps(t[0] + 8, c01);
+        _mm256_storeu_ps(t[1], c10); _mm256_storeu_ps(t[1] + 8, c11);
+        _mm256_storeu_ps(t[2], c20); _mm256_storeu_ps(t[2] + 8, c21);
+        _mm256_storeu_ps(t[3], c30); _mm256_storeu_ps(t[3] + 8, c31);
+        _mm256_storeu_ps(t[4], c40); _mm256_storeu_ps(t[4] + 8, c41);
+        _mm256_storeu_ps(t[5], c50); _mm256_storeu_ps(t[5] + 8, c51);
+        for (r = 0; r < mr; r++)
+            for (j = 0; j < nr; j++) c[r * ldc + j] += t[r][j];
+    }
+}
+/* AVX2+FMA 6x8 double micro-kernel. */
+__attribute__((target("avx2,fma"))) static void tl__dkern_avx2(int64_t kc, const double *a, const double *b,
+                                                                double *c, int64_t ldc, int mr, int nr) {
+    __m256d c00 = _mm256_setzero_pd(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
+            c40 = c00, c41 = c00, c50 = c00, c51 = c00, b0, b1, ar;
+    int64_t p;
+    for (p = 0; p < kc; p++, a += 6, b += 8) {
+        b0 = _mm256_loadu_pd(b);
+        b1 = _mm256_loadu_pd(b + 4);
+        ar = _mm256_broadcast_sd(a + 0); c00 = _mm256_fmadd_pd(ar, b0, c00); c01 = _mm256_fmadd_pd(ar, b1, c01);
+        ar = _mm256_broadcast_sd(a + 1); c10 = _mm256_fmadd_pd(ar, b0, c10); c11 = _mm256_fmadd_pd(ar, b1, c11);
+        ar = _mm256_broadcast_sd(a + 2); c20 = _mm256_fmadd_pd(ar, b0, c20); c21 = _mm256_fmadd_pd(ar, b1, c21);
+        ar = _mm256_broadcast_sd(a + 3); c30 = _mm256_fmadd_pd(ar, b0, c30); c31 = _mm256_fmadd_pd(ar, b1, c31);
+        ar = _mm256_broadcast_sd(a + 4); c40 = _mm256_fmadd_pd(ar, b0, c40); c41 = _mm256_fmadd_pd(ar, b1, c41);
+        ar = _mm256_broadcast_sd(a + 5); c50 = _mm256_fmadd_pd(ar, b0, c50); c51 = _mm256_fmadd_pd(ar, b1, c51);
+    }
+    if (mr == 6 && nr == 8) {
+#define TL__DROW(r, x0, x1)                                                                        \
+    _mm256_storeu_pd(c + r * ldc, _mm256_add_pd(_mm256_loadu_pd(c + r * ldc), x0));                \
+    _mm256_storeu_pd(c + r * ldc + 4, _mm256_add_pd(_mm256_loadu_pd(c + r * ldc + 4), x1))
+        TL__DROW(0, c00, c01); TL__DROW(1, c10, c11); TL__DROW(2, c20, c21);
+        TL__DROW(3, c30, c31); TL__DROW(4, c40, c41); TL__DROW(5, c50, c51);
+#undef TL__DROW
+    } else {
+        double t[6][8];
+        int r, j;
+        _mm256_storeu_pd(t[0], c00); _mm256_storeu_pd(t[0] + 4, c01);
+        _mm256_storeu_pd(t[1], c10); _mm256_storeu_pd(t[1] + 4, c11);
+        _mm256_storeu_pd(t[2], c20); _mm256_storeu_pd(t[2] + 4, c21);
+        _mm256_storeu_pd(t[3], c30); _mm256_storeu_pd(t[3] + 4, c31);
+        _mm256_storeu_pd(t[4], c40); _mm256_storeu_pd(t[4] + 4, c41);
+        _mm256_storeu_pd(t[5], c50); _mm256_storeu_pd(t[5] + 4, c51);
+        for (r = 0; r < mr; r++)
+            for (j = 0; j < nr; j++) c[r * ldc + j] += t[r][j];
+    }
+}
+#endif
+static tl__skern_fn tl__skern(void) {
+#if TL__X86_SIMD
+    if (tl__simd() == 2) return tl__skern_avx2;
+#endif
+    return tl__skern_c;
+}
+static tl__dkern_fn tl__dkern(void) {
+#if TL__X86_SIMD
+    if (tl__simd() == 2) return tl__dkern_avx2;
+#endif
+    return tl__dkern_c;
+}
+/* The entry points: the blocked path with the run-time kernel and the configured thread count. */
+static void tl__sgemm(int64_t m, int64_t n, int64_t k, float alpha, const float *A, int64_t ars, int64_t acs,
+                      const float *B, int64_t brs, int64_t bcs, float beta, float *C, int64_t ldc) {
+    tl__sgemm_with(tl__skern(), 0, m, n, k, alpha, A, ars, acs, B, brs, bcs, beta, C, ldc);
+}
+static void tl__dgemm(int64_t m, int64_t n, int64_t k, double alpha, const double *A, int64_t ars, int64_t acs,
+                      const double *B, int64_t brs, int64_t bcs, double beta, double *C, int64_t ldc) {
+    tl__dgemm_with(tl__dkern(), 0, m, n, k, alpha, A, ars, acs, B, brs, bcs, beta, C, ldc);
+}
+
 /* ===== >>linalg =============================================================================== */
 
-/* C[n,m] = A[n,k] @ B[k,m], all row-major contiguous. The i-p-j order streams rows of B and C, so
-   the inner loop vectorises; k is blocked so a panel of B stays in cache. */
-#define TL__GEMM_BODY(T)                                                                           \
-    {                                                                                              \
-        int64_t i, j, p, p0, kb = 256;                                                             \
-        for (i = 0; i < n * m; i++) C[i] = 0;                                                      \
-        for (p0 = 0; p0 < k; p0 += kb) {                                                           \
-            int64_t p1 = p0 + kb < k ? p0 + kb : k;                                                \
-            for (i = 0; i < n; i++) {                                                              \
-                T *c = C + i * m;                                                                  \
-                const T *a = A + i * k;                                                            \
-                for (p = p0; p < p1; p++) {                                                        \
-                    const T av = a[p], *b = B + p * m;                                             \
-                    for (j = 0; j < m; j++) c[j] += av * b[j];                                     \
-                }                                                                                  \
-            }                                                                                      \
-        }                                                                                          \
-    }
-static void tl__gemm_f32(int64_t n, int64_t k, int64_t m, const float *A, const float *B, float *C) TL__GEMM_BODY(float)
-static void tl__gemm_f64(int64_t n, int64_t k, int64_t m, const double *A, const double *B, double *C) TL__GEMM_BODY(double)
+/* C[n,m] = A[n,k] @ B[k,m], all row-major contiguous (the dtypes computed in float or double). */
+static void tl__gemm_f32(int64_t n, int64_t k, int64_t m, const float *A, const float *B, float *C) {
+    tl__sgemm(n, m, k, 1.0f, A, k, 1, B, m, 1, 0.0f, C, m);
+}
+static void tl__gemm_f64(int64_t n, int64_t k, int64_t m, const double *A, const double *B, double *C) {
+    tl__dgemm(n, m, k, 1.0, A, k, 1, B, m, 1, 0.0, C, m);
+}
 static void tl__gemm_i64(int64_t n, int64_t k, int64_t m, const int64_t *A, const int64_t *B, int64_t *C) {
     int64_t i, j, p;
     for (i = 0; i < n * m; i++) C[i] = 0;
@@ -6967,12 +7400,19 @@ static int tl__mm_dtype_ok(const char *op, const tl_tensor *a, const tl_tensor *
     return 1;
 }
 
-/* C[n,m] = A[n,k] @ B[k,m] for any element strides of A and B (C contiguous): rows of B
-   contiguous -> i-p-j (streams B's rows); B transposed (stride 1 along k) -> dot products. */
-#define TL__GEMM_STRIDED(NAME, T)                                                                  \
+/* C[n,m] = A[n,k] @ B[k,m] for any element strides of A and B (C contiguous). Tiny products
+   (n*k*m below TL__GEMM_SMALL, e.g. a batch-1 step) run these direct loops, which cost less than
+   packing: rows of B contiguous -> i-p-j; B transposed (stride 1 along k) -> dot products. Larger
+   ones go to the packed tl__sgemm/tl__dgemm. */
+#define TL__GEMM_SMALL 4096
+#define TL__GEMM_STRIDED(NAME, T, BIG)                                                             \
     static void NAME(int64_t n, int64_t k, int64_t m, const T *A, int64_t as0, int64_t as1, const T *B,   \
                      int64_t bs0, int64_t bs1, T *C) {                                            \
         int64_t i, j, p;                                                                           \
+        if ((double)n * (double)k * (double)m >= TL__GEMM_SMALL) {                                 \
+            BIG(n, m, k, 1, A, as0, as1, B, bs0, bs1, 0, C, m);                                    \
+            return;                                                                                \
+        }                                                                                          \
         if (bs1 == 1) {                                                                            \
             for (i = 0; i < n; i++) {                                                              \
                 T *c = C + i * m;                                                                  \
@@ -7000,8 +7440,8 @@ static int tl__mm_dtype_ok(const char *op, const tl_tensor *a, const tl_tensor *
                 }                                                                                  \
         }                                                                                          \
     }
-TL__GEMM_STRIDED(tl__gemm_sf32, float)
-TL__GEMM_STRIDED(tl__gemm_sf64, double)
+TL__GEMM_STRIDED(tl__gemm_sf32, float, tl__sgemm)
+TL__GEMM_STRIDED(tl__gemm_sf64, double, tl__dgemm)
 
 /* [B,n,k] x [B,k,m] -> [B,n,m] (shapes already checked). float32/float64 run straight on the
    operands' strides (no copy for transposed weights); other dtypes compute in float, double or
@@ -7015,7 +7455,7 @@ static tl_tensor *tl__bmm(const char *op, const tl_tensor *a, const tl_tensor *b
     shape[0] = B;
     shape[1] = n;
     shape[2] = m;
-    if (a->dtype == cdt && ct != TL__CT_I64 && (b->stride[2] == 1 || b->stride[1] == 1 || m == 1 || k == 1)) {
+    if (a->dtype == cdt && ct != TL__CT_I64) { /* packing reads any strides */
         out = tl__new(op, 3, shape, a->dtype);
         if (!out) return NULL;
         for (bi = 0; bi < B; bi++) {
@@ -7300,37 +7740,59 @@ typedef struct tl__conv {
     int sh, sw, ph, pw, dh, dw, g;
 } tl__conv;
 
-/* cols[K, L] from one image group x [Cg, H, W] (zeros outside the image). */
+/* The output columns ow whose input column ow * sw - pw + kj * dw lies in [0, W): [*lo, *hi). */
+static void tl__conv_cols(const tl__conv *c, int64_t kj, int64_t *lo, int64_t *hi) {
+    int64_t off = kj * c->dw - c->pw, a = 0, b;
+    if (off < 0) a = (-off + c->sw - 1) / c->sw;       /* first ow with ow*sw + off >= 0 */
+    b = c->W - off <= 0 ? 0 : (c->W - off - 1) / c->sw + 1; /* first ow with ow*sw + off >= W */
+    if (b > c->Wo) b = c->Wo;
+    if (a > b) a = b;
+    *lo = a;
+    *hi = b;
+}
+/* cols[K, L] from one image group x [Cg, H, W] (zeros outside the image): per row of cols and
+   output row, the in-image span is computed once (a memcpy when the stride is 1). */
 #define TL__IM2COL(NAME, T)                                                                        \
     static void NAME(const tl__conv *c, const T *x, T *cols) {                                    \
-        int64_t ch, ki, kj, oh, ow, row = 0;                                                       \
+        int64_t ch, ki, kj, oh, ow, row = 0, lo, hi;                                               \
         for (ch = 0; ch < c->Cg; ch++)                                                             \
             for (ki = 0; ki < c->kh; ki++)                                                         \
                 for (kj = 0; kj < c->kw; kj++, row++) {                                            \
                     T *dst = cols + row * c->L;                                                    \
-                    for (oh = 0; oh < c->Ho; oh++) {                                               \
-                        int64_t ih = oh * c->sh - c->ph + ki * c->dh;                              \
-                        for (ow = 0; ow < c->Wo; ow++) {                                           \
-                            int64_t iw = ow * c->sw - c->pw + kj * c->dw;                          \
-                            *dst++ = (ih >= 0 && ih < c->H && iw >= 0 && iw < c->W)                \
-                                         ? x[(ch * c->H + ih) * c->W + iw] : (T)0;                 \
+                    int64_t off = kj * c->dw - c->pw;                                              \
+                    tl__conv_cols(c, kj, &lo, &hi);                                                \
+                    for (oh = 0; oh < c->Ho; oh++, dst += c->Wo) {                                 \
+                        int64_t ih = oh * c->sh - c->ph + ki * c->dh, base;                        \
+                        if (ih < 0 || ih >= c->H) {                                                \
+                            for (ow = 0; ow < c->Wo; ow++) dst[ow] = 0;                            \
+                            continue;                                                              \
                         }                                                                          \
+                        base = (ch * c->H + ih) * c->W + off; /* + ow * sw >= row start for ow >= lo */ \
+                        for (ow = 0; ow < lo; ow++) dst[ow] = 0;                                   \
+                        if (c->sw == 1 && hi > lo)                                                 \
+                            memcpy(dst + lo, x + base + lo, sizeof(T) * (size_t)(hi - lo));        \
+                        else                                                                       \
+                            for (ow = lo; ow < hi; ow++) dst[ow] = x[base + ow * c->sw];           \
+                        for (ow = hi; ow < c->Wo; ow++) dst[ow] = 0;                               \
                     }                                                                              \
                 }                                                                                  \
     }                                                                                              \
     static void NAME##_back(const tl__conv *c, const T *cols, T *x) { /* x += col2im(cols) */      \
-        int64_t ch, ki, kj, oh, ow, row = 0;                                                       \
+        int64_t ch, ki, kj, oh, ow, row = 0, lo, hi;                                               \
         for (ch = 0; ch < c->Cg; ch++)                                                             \
             for (ki = 0; ki < c->kh; ki++)                                                         \
                 for (kj = 0; kj < c->kw; kj++, row++) {                                            \
                     const T *src = cols + row * c->L;                                              \
-                    for (oh = 0; oh < c->Ho; oh++) {                                               \
-                        int64_t ih = oh * c->sh - c->ph + ki * c->dh;                              \
-                        for (ow = 0; ow < c->Wo; ow++, src++) {                                    \
-                            int64_t iw = ow * c->sw - c->pw + kj * c->dw;                          \
-                            if (ih >= 0 && ih < c->H && iw >= 0 && iw < c->W)                      \
-                                x[(ch * c->H + ih) * c->W + iw] += *src;                           \
-                        }                                                                          \
+                    int64_t off = kj * c->dw - c->pw;                                              \
+                    tl__conv_cols(c, kj, &lo, &hi);                                                \
+                    for (oh = 0; oh < c->Ho; oh++, src += c->Wo) {                                 \
+                        int64_t ih = oh * c->sh - c->ph + ki * c->dh, base;                        \
+                        if (ih < 0 || ih >= c->H) continue;                                        \
+                        base = (ch * c->H + ih) * c->W + off;                                      \
+                        if (c->sw == 1)                                                            \
+                            for (ow = lo; ow < hi; ow++) x[base + ow] += src[ow];                  \
+                        else                                                                       \
+                            for (ow = lo; ow < hi; ow++) x[base + ow * c->sw] += src[ow];          \
                     }                                                                              \
                 }                                                                                  \
     }
@@ -7409,51 +7871,99 @@ static int tl__conv_plan(const char *op, const tl_tensor *x, const tl_tensor *w,
     return 1;
 }
 
+/* Images [t * per, (t + 1) * per) of a conv2d forward, on cols buffer t: every image is computed
+   the same way whichever task runs it, so results do not depend on the thread count. */
+typedef struct tl__conv_job {
+    const tl__conv *c;
+    const char *x, *w;
+    char *out, *cols;
+    const double *bias; /* [O] or NULL */
+    size_t es, cols_bytes;
+    int64_t per;
+    int f32;
+} tl__conv_job;
+static void tl__conv_fwd_task(void *arg, int t) {
+    const tl__conv_job *J = (const tl__conv_job *)arg;
+    const tl__conv *c = J->c;
+    char *cols = J->cols + (size_t)t * J->cols_bytes;
+    int64_t n, g, oc, l, n1 = (t + 1) * J->per < c->N ? (t + 1) * J->per : c->N;
+    for (n = t * J->per; n < n1; n++)
+        for (g = 0; g < c->g; g++) {
+            const char *xp = J->x + (size_t)((n * c->C + g * c->Cg) * c->H * c->W) * J->es;
+            const char *wp = J->w + (size_t)(g * c->Og * c->K) * J->es;
+            char *op_ = J->out + (size_t)((n * c->O + g * c->Og) * c->L) * J->es;
+            if (J->f32) {
+                tl__im2col_f32(c, (const float *)xp, (float *)cols);
+                tl__gemm_sf32(c->Og, c->K, c->L, (const float *)wp, c->K, 1, (const float *)cols, c->L, 1, (float *)op_);
+            } else {
+                tl__im2col_f64(c, (const double *)xp, (double *)cols);
+                tl__gemm_sf64(c->Og, c->K, c->L, (const double *)wp, c->K, 1, (const double *)cols, c->L, 1,
+                              (double *)op_);
+            }
+            if (J->bias)
+                for (oc = 0; oc < c->Og; oc++) {
+                    double bv = J->bias[g * c->Og + oc];
+                    if (J->f32) {
+                        float *q = (float *)op_ + oc * c->L, fb = (float)bv;
+                        for (l = 0; l < c->L; l++) q[l] += fb;
+                    } else {
+                        double *q = (double *)op_ + oc * c->L;
+                        for (l = 0; l < c->L; l++) q[l] += bv;
+                    }
+                }
+        }
+}
+/* How many image tasks: the thread count, when there is enough work per image to share. */
+static int tl__conv_tasks(const tl__conv *c) {
+    int nt = tl_get_num_threads();
+    if ((double)c->N * (double)c->O * (double)c->K * (double)c->L < 2e6) nt = 1;
+    if (nt > c->N) nt = (int)(c->N > 0 ? c->N : 1);
+    return nt;
+}
 static tl_tensor *tl__conv2d(const char *op, const tl_tensor *x, const tl_tensor *w, const tl_tensor *b,
                              const tl_conv2d_opts *o) {
     tl__conv c;
+    tl__conv_job J;
     tl_tensor *xc, *wc, *out;
-    int64_t n, g, shape[4], l, oc;
+    int64_t shape[4], oc;
     size_t es;
     void *cols;
+    double *bias = NULL;
+    int nt;
     if (!tl__conv_plan(op, x, w, b, o, &c)) return NULL;
     shape[0] = c.N; shape[1] = c.O; shape[2] = c.Ho; shape[3] = c.Wo;
     es = tl__dtype_sizes[x->dtype];
+    nt = tl__conv_tasks(&c);
     xc = tl__contig(op, x);
     wc = xc ? tl__contig(op, w) : NULL;
     out = wc ? tl__new(op, 4, shape, x->dtype) : NULL;
-    cols = out ? tl__malloc(tl__szmul(tl__szn(c.K, es), tl__szn(c.L, 1))) : NULL;
-    if (!cols) {
+    cols = out ? tl__malloc(tl__szmul(tl__szmul(tl__szn(c.K, es), tl__szn(c.L, 1)), (size_t)nt)) : NULL;
+    if (cols && b) bias = (double *)tl__malloc(tl__szn(c.O, sizeof(double)));
+    if (!cols || (b && !bias)) {
         if (out) TL__FAIL(TL_ERR_OOM, "%s: out of memory for the im2col buffer (%lld x %lld)", op, (long long)c.K,
                           (long long)c.L);
+        tl__free(cols);
         tl__release(xc);
         tl__release(wc);
         tl__release(out);
         return NULL;
     }
-    for (n = 0; n < c.N; n++)
-        for (g = 0; g < c.g; g++) {
-            char *xp = tl__ptr(xc) + (size_t)((n * c.C + g * c.Cg) * c.H * c.W) * es;
-            char *wp = tl__ptr(wc) + (size_t)(g * c.Og * c.K) * es;
-            char *op_ = tl__ptr(out) + (size_t)((n * c.O + g * c.Og) * c.L) * es;
-            if (x->dtype == TL_F32) {
-                tl__im2col_f32(&c, (const float *)xp, (float *)cols);
-                tl__gemm_sf32(c.Og, c.K, c.L, (const float *)wp, c.K, 1, (const float *)cols, c.L, 1, (float *)op_);
-            } else {
-                tl__im2col_f64(&c, (const double *)xp, (double *)cols);
-                tl__gemm_sf64(c.Og, c.K, c.L, (const double *)wp, c.K, 1, (const double *)cols, c.L, 1, (double *)op_);
-            }
-            if (b)
-                for (oc = 0; oc < c.Og; oc++) {
-                    double bv = 0;
-                    tl__load(&bv, TL__CT_F64, (const char *)b->storage->data +
-                             (size_t)(b->offset + (g * c.Og + oc) * b->stride[0]) * es, b->dtype, 0, 1);
-                    for (l = 0; l < c.L; l++) {
-                        if (x->dtype == TL_F32) ((float *)op_)[oc * c.L + l] += (float)bv;
-                        else ((double *)op_)[oc * c.L + l] += bv;
-                    }
-                }
-        }
+    for (oc = 0; b && oc < c.O; oc++)
+        tl__load(&bias[oc], TL__CT_F64, (const char *)b->storage->data + (size_t)(b->offset + oc * b->stride[0]) * es,
+                 b->dtype, 0, 1);
+    J.c = &c;
+    J.x = tl__ptr(xc);
+    J.w = tl__ptr(wc);
+    J.out = tl__ptr(out);
+    J.cols = (char *)cols;
+    J.bias = bias;
+    J.es = es;
+    J.cols_bytes = (size_t)(c.K * c.L) * es;
+    J.per = (c.N + nt - 1) / nt;
+    J.f32 = x->dtype == TL_F32;
+    if (nt > 1) tl__pool_run(tl__conv_fwd_task, &J, nt);
+    else tl__conv_fwd_task(&J, 0);
+    tl__free(bias);
     tl__free(cols);
     tl__release(xc);
     tl__release(wc);
@@ -7477,42 +7987,63 @@ TLDEF tl_tensor *tl_conv2d(const tl_tensor *x, const tl_tensor *weight, const tl
     return tl__ret(tl__conv2d("tl_conv2d", x, weight, bias, opts));
 }
 /* dx = col2im(W_g^T @ g), dW_g += g @ cols^T, db = sum of g over N, H, W. */
+/* dx for images [t * per, (t + 1) * per): x holds g, out holds dx, cols buffer t. */
+static void tl__conv_dx_task(void *arg, int t) {
+    const tl__conv_job *J = (const tl__conv_job *)arg;
+    const tl__conv *c = J->c;
+    char *cols = J->cols + (size_t)t * J->cols_bytes;
+    int64_t nn, gg, n1 = (t + 1) * J->per < c->N ? (t + 1) * J->per : c->N;
+    for (nn = t * J->per; nn < n1; nn++)
+        for (gg = 0; gg < c->g; gg++) {
+            const char *gp = J->x + (size_t)((nn * c->O + gg * c->Og) * c->L) * J->es;
+            const char *wp = J->w + (size_t)(gg * c->Og * c->K) * J->es;
+            char *xp = J->out + (size_t)((nn * c->C + gg * c->Cg) * c->H * c->W) * J->es;
+            if (J->f32) { /* cols[K, L] = W_g^T [K, Og] @ g [Og, L] */
+                tl__gemm_sf32(c->K, c->Og, c->L, (const float *)wp, 1, c->K, (const float *)gp, c->L, 1, (float *)cols);
+                tl__im2col_f32_back(c, (const float *)cols, (float *)xp);
+            } else {
+                tl__gemm_sf64(c->K, c->Og, c->L, (const double *)wp, 1, c->K, (const double *)gp, c->L, 1,
+                              (double *)cols);
+                tl__im2col_f64_back(c, (const double *)cols, (double *)xp);
+            }
+        }
+}
 static tl_status tl__bwd_conv(tl__node *n, const tl_tensor *g, tl_tensor **gin) {
     tl_conv2d_opts o;
     tl__conv c;
     const tl_tensor *x = n->in[0], *w = n->in[1];
     tl_tensor *gc = NULL, *xc = NULL, *wc = NULL, *gx = NULL, *gw = NULL;
-    void *cols = NULL, *tmp = NULL;
-    int64_t nn, gg, i;
+    void *cols = NULL;
+    int64_t nn, gg;
     size_t es;
-    int f32;
+    int f32, nt;
     memset(&o, 0, sizeof o);
     o.stride[0] = n->ip[0]; o.stride[1] = n->ip[1]; o.padding[0] = n->ip[2]; o.padding[1] = n->ip[3];
     o.dilation[0] = n->ip[4]; o.dilation[1] = n->ip[5]; o.groups = n->ip[6]; o.padding_same = n->ip[7];
     if (!tl__conv_plan("autograd", x, w, NULL, &o, &c)) return tl__tls.status;
     f32 = g->dtype == TL_F32;
     es = tl__dtype_sizes[g->dtype];
-    gc = tl__copy_as("autograd", g, g->dtype);
-    cols = gc ? tl__malloc(tl__szmul(tl__szn(c.K, es), tl__szn(c.L, 1))) : NULL;
-    tmp = cols ? tl__malloc(tl__szmul(tl__szn(c.Og, es), tl__szn(c.K, 1))) : NULL;
-    if (!tmp) goto fail;
-    if (TL__NEED(n, 0)) {
+    nt = TL__NEED(n, 0) ? tl__conv_tasks(&c) : 1;
+    gc = tl__contig("autograd", g);
+    cols = gc ? tl__malloc(tl__szmul(tl__szmul(tl__szn(c.K, es), tl__szn(c.L, 1)), (size_t)nt)) : NULL;
+    if (!cols) goto fail;
+    if (TL__NEED(n, 0)) { /* per image, split over the pool like the forward */
+        tl__conv_job J;
         wc = tl__contig("autograd", w);
         gx = wc ? tl__full("autograd", 4, x->shape, 0, g->dtype) : NULL;
         if (!gx) goto fail;
-        for (nn = 0; nn < c.N; nn++)
-            for (gg = 0; gg < c.g; gg++) {
-                const char *gp = tl__ptr(gc) + (size_t)((nn * c.O + gg * c.Og) * c.L) * es;
-                const char *wp = tl__ptr(wc) + (size_t)(gg * c.Og * c.K) * es;
-                char *xp = tl__ptr(gx) + (size_t)((nn * c.C + gg * c.Cg) * c.H * c.W) * es;
-                if (f32) { /* cols[K, L] = W_g^T [K, Og] @ g [Og, L] */
-                    tl__gemm_sf32(c.K, c.Og, c.L, (const float *)wp, 1, c.K, (const float *)gp, c.L, 1, (float *)cols);
-                    tl__im2col_f32_back(&c, (const float *)cols, (float *)xp);
-                } else {
-                    tl__gemm_sf64(c.K, c.Og, c.L, (const double *)wp, 1, c.K, (const double *)gp, c.L, 1, (double *)cols);
-                    tl__im2col_f64_back(&c, (const double *)cols, (double *)xp);
-                }
-            }
+        memset(&J, 0, sizeof J);
+        J.c = &c;
+        J.x = tl__ptr(gc);
+        J.w = tl__ptr(wc);
+        J.out = tl__ptr(gx);
+        J.cols = (char *)cols;
+        J.es = es;
+        J.cols_bytes = (size_t)(c.K * c.L) * es;
+        J.per = (c.N + nt - 1) / nt;
+        J.f32 = f32;
+        if (nt > 1) tl__pool_run(tl__conv_dx_task, &J, nt);
+        else tl__conv_dx_task(&J, 0);
     }
     if (TL__NEED(n, 1)) {
         xc = tl__contig("autograd", x);
@@ -7523,26 +8054,39 @@ static tl_status tl__bwd_conv(tl__node *n, const tl_tensor *g, tl_tensor **gin) 
                 const char *gp = tl__ptr(gc) + (size_t)((nn * c.O + gg * c.Og) * c.L) * es;
                 const char *xp = tl__ptr(xc) + (size_t)((nn * c.C + gg * c.Cg) * c.H * c.W) * es;
                 char *wp = tl__ptr(gw) + (size_t)(gg * c.Og * c.K) * es;
-                if (f32) { /* tmp[Og, K] = g [Og, L] @ cols^T [L, K] */
+                if (f32) { /* dW_g[Og, K] += g [Og, L] @ cols^T [L, K] (beta 1: no temporary) */
                     tl__im2col_f32(&c, (const float *)xp, (float *)cols);
-                    tl__gemm_sf32(c.Og, c.L, c.K, (const float *)gp, c.L, 1, (const float *)cols, 1, c.L, (float *)tmp);
-                    for (i = 0; i < c.Og * c.K; i++) ((float *)wp)[i] += ((float *)tmp)[i];
+                    tl__sgemm(c.Og, c.K, c.L, 1.0f, (const float *)gp, c.L, 1, (const float *)cols, 1, c.L, 1.0f,
+                              (float *)wp, c.K);
                 } else {
                     tl__im2col_f64(&c, (const double *)xp, (double *)cols);
-                    tl__gemm_sf64(c.Og, c.L, c.K, (const double *)gp, c.L, 1, (const double *)cols, 1, c.L, (double *)tmp);
-                    for (i = 0; i < c.Og * c.K; i++) ((double *)wp)[i] += ((double *)tmp)[i];
+                    tl__dgemm(c.Og, c.K, c.L, 1.0, (const double *)gp, c.L, 1, (const double *)cols, 1, c.L, 1.0,
+                              (double *)wp, c.K);
                 }
             }
     }
-    if (n->nin > 2 && TL__NEED(n, 2)) { /* bias: sum over N, H, W */
-        int dims[3] = {0, 2, 3};
-        gin[2] = tl__reduce("autograd", TL__OP_SUM, gc, 3, dims, 0, 0, NULL);
+    if (n->nin > 2 && TL__NEED(n, 2)) { /* bias: sum over N, H, W (in double, per channel) */
+        int64_t oc, l;
+        gin[2] = tl__new("autograd", 1, &c.O, g->dtype);
         if (!gin[2]) goto fail;
+        for (oc = 0; oc < c.O; oc++) {
+            double acc = 0;
+            for (nn = 0; nn < c.N; nn++) {
+                if (f32) {
+                    const float *q = (const float *)tl__ptr(gc) + (nn * c.O + oc) * c.L;
+                    for (l = 0; l < c.L; l++) acc += q[l];
+                } else {
+                    const double *q = (const double *)tl__ptr(gc) + (nn * c.O + oc) * c.L;
+                    for (l = 0; l < c.L; l++) acc += q[l];
+                }
+            }
+            if (f32) ((float *)tl__ptr(gin[2]))[oc] = (float)acc;
+            else ((double *)tl__ptr(gin[2]))[oc] = acc;
+        }
     }
     gin[0] = gx;
     gin[1] = gw;
     tl__free(cols);
-    tl__free(tmp);
     tl__release(gc);
     tl__release(xc);
     tl__release(wc);
@@ -7550,7 +8094,6 @@ static tl_status tl__bwd_conv(tl__node *n, const tl_tensor *g, tl_tensor **gin) 
 fail:
     if (!tl__tls.status) TL__FAIL(TL_ERR_OOM, "autograd: out of memory in conv2d backward (input %s)", TL__SH(x));
     tl__free(cols);
-    tl__free(tmp);
     tl__release(gc);
     tl__release(xc);
     tl__release(wc);
@@ -7630,6 +8173,58 @@ static tl_tensor *tl__pool_new(const char *op, const tl_tensor *x, const tl__poo
     shape[x->ndim - 1] = p->Wo;
     return tl__new(op, x->ndim, shape, dt);
 }
+/* The max-pool loop on x's own dtype (exact: no conversion). The first maximum wins, a NaN wins
+   (the last one, as torch's loop); 2x2 windows with stride 2 and no padding (the common case)
+   take an unrolled loop with the same comparisons in the same order. */
+#define TL__MAXPOOL(T)                                                                              \
+    do {                                                                                            \
+        int64_t *ixp = (int64_t *)tl__ptr(idx);                                                     \
+        T *op_ = (T *)tl__ptr(out);                                                                 \
+        for (b = 0; b < p.B; b++) {                                                                 \
+            const T *xp = (const T *)tl__ptr(xc) + b * p.H * p.W;                                   \
+            if (p.kh == 2 && p.kw == 2 && p.sh == 2 && p.sw == 2 && p.ph == 0 && p.pw == 0 && p.dh == 1 && \
+                p.dw == 1 && 2 * p.Ho <= p.H && 2 * p.Wo <= p.W) {                                  \
+                for (oh = 0; oh < p.Ho; oh++) {                                                     \
+                    const T *r0 = xp + 2 * oh * p.W, *r1 = r0 + p.W;                                \
+                    int64_t o = (b * p.Ho + oh) * p.Wo;                                             \
+                    for (ow = 0; ow < p.Wo; ow++) {                                                 \
+                        T best = r0[2 * ow], v;                                                     \
+                        int64_t bi = 2 * oh * p.W + 2 * ow;                                         \
+                        v = r0[2 * ow + 1];                                                         \
+                        if (v > best || v != v) { best = v; bi = 2 * oh * p.W + 2 * ow + 1; }       \
+                        v = r1[2 * ow];                                                             \
+                        if (v > best || v != v) { best = v; bi = (2 * oh + 1) * p.W + 2 * ow; }     \
+                        v = r1[2 * ow + 1];                                                         \
+                        if (v > best || v != v) { best = v; bi = (2 * oh + 1) * p.W + 2 * ow + 1; } \
+                        op_[o + ow] = best;                                                         \
+                        ixp[o + ow] = bi;                                                           \
+                    }                                                                               \
+                }                                                                                   \
+                continue;                                                                           \
+            }                                                                                       \
+            for (oh = 0; oh < p.Ho; oh++)                                                           \
+                for (ow = 0; ow < p.Wo; ow++) {                                                     \
+                    T best = -(T)INFINITY;                                                          \
+                    int64_t bi = -1, ki, kj, o = (b * p.Ho + oh) * p.Wo + ow;                       \
+                    for (ki = 0; ki < p.kh; ki++) {                                                 \
+                        int64_t ih = oh * p.sh - p.ph + ki * p.dh;                                  \
+                        if (ih < 0 || ih >= p.H) continue;                                          \
+                        for (kj = 0; kj < p.kw; kj++) {                                             \
+                            int64_t iw = ow * p.sw - p.pw + kj * p.dw;                              \
+                            T v;                                                                    \
+                            if (iw < 0 || iw >= p.W) continue;                                      \
+                            v = xp[ih * p.W + iw];                                                  \
+                            if (bi < 0 || v > best || v != v) {                                     \
+                                best = v;                                                           \
+                                bi = ih * p.W + iw;                                                 \
+                            }                                                                       \
+                        }                                                                           \
+                    }                                                                               \
+                    ixp[o] = bi;                                                                    \
+                    op_[o] = bi < 0 ? -(T)INFINITY : best;                                          \
+                }                                                                                   \
+        }                                                                                           \
+    } while (0)
 TLDEF tl_tensor *tl_max_pool2d(const tl_tensor *x, const tl_pool2d_opts *opts, tl_tensor **indices) {
     tl__pool p;
     tl_tensor *xc, *out, *idx;
@@ -7637,7 +8232,7 @@ TLDEF tl_tensor *tl_max_pool2d(const tl_tensor *x, const tl_pool2d_opts *opts, t
     if (indices) *indices = NULL;
     TL__CHECK1("tl_max_pool2d", x);
     if (!tl__pool_plan("tl_max_pool2d", x, opts, &p)) return NULL;
-    xc = tl__copy_as("tl_max_pool2d", x, TL_F64);
+    xc = tl__contig("tl_max_pool2d", x);
     out = xc ? tl__pool_new("tl_max_pool2d", x, &p, x->dtype) : NULL;
     idx = out ? tl__pool_new("tl_max_pool2d", x, &p, TL_I64) : NULL;
     if (!idx) {
@@ -7645,30 +8240,8 @@ TLDEF tl_tensor *tl_max_pool2d(const tl_tensor *x, const tl_pool2d_opts *opts, t
         tl__release(out);
         return NULL;
     }
-    for (b = 0; b < p.B; b++) {
-        const double *xp = (const double *)tl__ptr(xc) + b * p.H * p.W;
-        for (oh = 0; oh < p.Ho; oh++)
-            for (ow = 0; ow < p.Wo; ow++) {
-                double best = -INFINITY;
-                int64_t bi = -1, ki, kj, o = (b * p.Ho + oh) * p.Wo + ow;
-                for (ki = 0; ki < p.kh; ki++) {
-                    int64_t ih = oh * p.sh - p.ph + ki * p.dh;
-                    if (ih < 0 || ih >= p.H) continue;
-                    for (kj = 0; kj < p.kw; kj++) {
-                        int64_t iw = ow * p.sw - p.pw + kj * p.dw;
-                        double v;
-                        if (iw < 0 || iw >= p.W) continue;
-                        v = xp[ih * p.W + iw];
-                        if (bi < 0 || v > best || v != v) { /* NaN wins (the last one, as torch's loop) */
-                            best = v;
-                            bi = ih * p.W + iw;
-                        }
-                    }
-                }
-                ((int64_t *)tl__ptr(idx))[o] = bi;
-                tl__store(tl__ptr(out) + (size_t)o * tl__dtype_sizes[x->dtype], x->dtype, 0, &best, TL__CT_F64, 1);
-            }
-    }
+    if (x->dtype == TL_F32) TL__MAXPOOL(float);
+    else TL__MAXPOOL(double);
     tl__release(xc);
     if (tl__wants_grad(x, NULL, NULL)) {
         if (!tl__record(out, TL__OP_MAX_POOL2D, x, NULL, NULL)) {
@@ -7735,9 +8308,29 @@ static tl_status tl__bwd_pool(tl__node *n, const tl_tensor *g, tl_tensor **gin) 
     const tl_tensor *x = n->in[0];
     int64_t H = x->shape[x->ndim - 2], W = x->shape[x->ndim - 1], Ho = g->shape[g->ndim - 2],
             Wo = g->shape[g->ndim - 1], B = tl_numel(g) / (Ho * Wo > 0 ? Ho * Wo : 1), b, o;
-    tl_tensor *gc = tl__copy_as("autograd", g, TL_F64), *gx = gc ? tl__full("autograd", x->ndim, x->shape, 0, TL_F64) : NULL;
+    tl_tensor *gc, *gx;
     double *gxp, *gp;
     gin[0] = NULL;
+    if (n->op == TL__OP_MAX_POOL2D && g->dtype == TL_F32) { /* float32: scatter in float, no copies */
+        const int64_t *ip = (const int64_t *)tl__ptr(n->aux);
+        float *fx, *fg;
+        gc = tl__contig("autograd", g);
+        gx = gc ? tl__full("autograd", x->ndim, x->shape, 0, TL_F32) : NULL;
+        if (!gx) {
+            tl__release(gc);
+            return tl__tls.status;
+        }
+        fx = (float *)tl__ptr(gx);
+        fg = (float *)tl__ptr(gc);
+        for (b = 0; b < B; b++, fx += H * W, fg += Ho * Wo, ip += Ho * Wo)
+            for (o = 0; o < Ho * Wo; o++)
+                if (ip[o] >= 0) fx[ip[o]] += fg[o];
+        tl__release(gc);
+        gin[0] = gx;
+        return TL_OK;
+    }
+    gc = tl__copy_as("autograd", g, TL_F64);
+    gx = gc ? tl__full("autograd", x->ndim, x->shape, 0, TL_F64) : NULL;
     if (!gx) {
         tl__release(gc);
         return tl__tls.status;

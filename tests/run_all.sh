@@ -70,8 +70,8 @@ for t in tests/test_*.c; do
 done
 
 # ThreadSanitizer: the tests that run threads (two models training at once, the DataLoader's
-# worker threads), built with -fsanitize=thread; any report makes the binary exit 66: a failure
-for n in test_threads test_data; do
+# worker threads, the GEMM pool), built with -fsanitize=thread; any report makes the binary exit 66: a failure
+for n in test_threads test_data test_kernels; do
   if gcc $STRICT -O1 -g -fsanitize=thread -I. -Itests tests/$n.c -o $B/tsan_$n -lm 2>$B/cc.err; then
     TSAN_OPTIONS="halt_on_error=1 exitcode=66" stage "tsan $n" ./$B/tsan_$n
   else cat $B/cc.err; fail=$((fail + 1)); echo "!! tsan $n does not compile"; fi
