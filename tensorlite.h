@@ -965,6 +965,10 @@ TLDEF tl_named_tensors *tl_module_named_parameters(const tl_module *m);
 TLDEF tl_named_tensors *tl_module_named_buffers(const tl_module *m);
 TLDEF void tl_named_tensors_free(tl_named_tensors *list);
 TLDEF int64_t tl_module_num_parameters(const tl_module *m); /* sum of numel, shared ones once */
+/* module.to(dtype) (.double(), .float()): converts every floating-point parameter and buffer in
+   place, keeping the tensor objects (so references you hold see the new dtype) and dropping their
+   gradients; integer buffers (num_batches_tracked) stay. Build optimizers after calling it. */
+TLDEF tl_status tl_module_to_dtype(tl_module *m, tl_dtype dt);
 
 TLDEF void tl_module_train(tl_module *m, int mode);   /* m.train(mode), recursive */
 TLDEF void tl_module_eval(tl_module *m);              /* m.eval() */
@@ -15147,6 +15151,58 @@ TLDEF int64_t tl_module_num_parameters(const tl_module *m) {
     for (i = 0; i < l->n; i++) n += tl_numel(l->tensors[i]);
     tl_named_tensors_free(l);
     return n;
+}
+/* Swaps a converted copy's storage into each tensor: t keeps its identity, shape and flags, and
+   gets contiguous strides over a new storage of dtype dt (the old storage dies with the copy). */
+static tl_status tl__to_dtype_inplace(const char *op, tl_named_tensors *l, tl_dtype dt) {
+    int i, d;
+    for (i = 0; l && i < l->n; i++) {
+        tl_tensor *t = l->tensors[i], *c;
+        tl_storage *st;
+        tl_status s;
+        if (!TL__IS_FLOAT(t->dtype) || t->dtype == dt) continue;
+        c = tl__new(op, t->ndim, t->shape, dt);
+        if (!c) return tl__tls.status;
+        tl_no_grad_begin();
+        s = tl_copy_(c, t);
+        tl_no_grad_end();
+        if (s != TL_OK) {
+            tl__release(c);
+            return s;
+        }
+        st = t->storage;
+        t->storage = c->storage;
+        c->storage = st;
+        c->dtype = t->dtype; /* the copy now describes the old storage, which it frees */
+        c->offset = t->offset;
+        for (d = 0; d < t->ndim; d++) {
+            int64_t x = c->stride[d];
+            c->stride[d] = t->stride[d];
+            t->stride[d] = x;
+        }
+        t->dtype = dt;
+        t->offset = 0;
+        tl__release(t->grad);
+        t->grad = NULL;
+        tl__release(c);
+    }
+    return TL_OK;
+}
+TLDEF tl_status tl_module_to_dtype(tl_module *m, tl_dtype dt) {
+    const char *op = "tl_module_to_dtype";
+    tl_named_tensors *p, *b;
+    tl_status st;
+    if (!m) return tl__tls.status ? tl__tls.status : TL__FAIL(TL_ERR_ARG, "%s: module is NULL", op);
+    if (!TL__IS_FLOAT(dt))
+        return TL__FAIL(TL_ERR_DTYPE, "%s: nn.Module.to only accepts floating point dtypes, got %s", op,
+                        tl_dtype_name(dt));
+    p = tl_module_named_parameters(m);
+    b = p ? tl_module_named_buffers(m) : NULL;
+    st = b ? tl__to_dtype_inplace(op, p, dt) : tl__tls.status;
+    if (st == TL_OK) st = tl__to_dtype_inplace(op, b, dt);
+    tl_named_tensors_free(p);
+    tl_named_tensors_free(b);
+    return st;
 }
 TLDEF void tl_module_train(tl_module *m, int mode) {
     int i;

@@ -48,6 +48,11 @@ for e in examples/*.c; do
   n=$(basename $e .c)
   stage "example $n" gcc $STRICT -O2 -I. $e -o $B/examples/$n -lm
 done
+for e in examples/*.cpp; do # C++ callers: ISO C++11, strict
+  n=$(basename $e .cpp)
+  stage "example $n (g++ -std=c++11 strict)" g++ -std=c++11 -Wall -Wextra -Wpedantic -Werror -O2 -I. $e -o $B/examples/$n
+  stage "run example $n" sh -c "./$B/examples/$n > $B/examples/$n.out"
+done
 for e in examples/[0-9]*.c; do # the flagship (fashion_mnist) has its own stage below
   n=$(basename $e .c)
   stage "run example $n" sh -c "./$B/examples/$n > $B/examples/$n.out"
@@ -89,8 +94,11 @@ stage "PyTorch 1.13 oracle: data loading and file formats (tests/torch)" sh test
 stage "flagship: examples/fashion_mnist (tests/torch/run_flagship.sh)" sh tests/torch/run_flagship.sh
 if [ "${TL_NO_TORCH2:-}" = "1" ]; then
   stage "PyTorch 2.x oracle: serialize (pip venv, cached)" echo "SKIP (TL_NO_TORCH2=1)"
+  stage "PyTorch 2.x oracle: optimizer state_dicts both ways" echo "SKIP (TL_NO_TORCH2=1)"
 else
   stage "PyTorch 2.x oracle: serialize (pip venv, cached)" sh tests/torch/torch2_env.sh
+  TL_TORCH_ARGS="--only interop --work build/optim_work2" \
+    stage "PyTorch 2.x oracle: optimizer state_dicts both ways" sh tests/torch/torch2_env.sh tests/torch/run_optim.sh
 fi
 
 echo

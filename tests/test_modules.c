@@ -1054,6 +1054,41 @@ TEST(ownership_outside_scopes) {
     tl_release(x);
 }
 
+/* net.double(): parameters and float buffers become float64 in place, num_batches_tracked stays int64 */
+TEST(module_to_dtype_converts_in_place) {
+    tl_scope s = tl_scope_begin();
+    tl_module *m[2], *net;
+    tl_tensor *w, *x, *y;
+    tl_named_tensors *b;
+    double before;
+    tl_manual_seed(0);
+    m[0] = tl_nn_linear(3, 2, 1);
+    m[1] = tl_nn_batch_norm1d(2, 1e-5, 0.1, 1, 1);
+    net = tl_nn_sequential(2, m);
+    w = tl_module_get(net, "0.weight");
+    REQUIRE(w != NULL);
+    before = tl_get(w, (const int64_t[]){1, 2});
+    x = tl_ones(TL_SHAPE(4, 3), TL_F32);
+    CHECK(tl_backward(tl_sum_all(tl_module_forward(net, x))) == TL_OK);
+    CHECK(tl_grad(w) != NULL);
+    CHECK_EQ_INT(tl_module_to_dtype(net, TL_F64), TL_OK);
+    CHECK_EQ_INT(tl_dtype_of(w), TL_F64);        /* the same tensor object, converted */
+    CHECK(tl_get(w, (const int64_t[]){1, 2}) == (double)(float)before);
+    CHECK(tl_grad(w) == NULL);                   /* gradients are dropped */
+    CHECK(tl_requires_grad(w));
+    b = tl_module_named_buffers(net);
+    REQUIRE(b && b->n == 3);
+    CHECK_EQ_INT(tl_dtype_of(b->tensors[0]), TL_F64); /* running_mean */
+    CHECK_EQ_INT(tl_dtype_of(b->tensors[2]), TL_I64); /* num_batches_tracked */
+    tl_named_tensors_free(b);
+    y = tl_module_forward(net, tl_ones(TL_SHAPE(4, 3), TL_F64));
+    CHECK(y && tl_dtype_of(y) == TL_F64);
+    CHECK(tl_module_to_dtype(net, TL_I64) == TL_ERR_DTYPE);
+    tl_clear_error();
+    tl_module_free(net);
+    tl_scope_end(s);
+}
+
 static const th_case tests[] = {
     TH_CASE(register_parameter_replace_keeps_position),
     TH_CASE(register_parameter_refuses_nonleaf_and_integers),
@@ -1079,6 +1114,7 @@ static const th_case tests[] = {
     TH_CASE(repr_extra_repr_and_containers),
     TH_CASE(errors_name_the_call),
     TH_CASE(ownership_outside_scopes),
+    TH_CASE(module_to_dtype_converts_in_place),
 };
 
 int main(void) { return TH_RUN(tests); }
