@@ -255,7 +255,7 @@ typedef struct history {
 
 /* curves.svg: train and test loss (left axis) and test accuracy (right axis) per epoch. */
 static int write_svg(const char *path, const history *h) {
-    const double W = 720, H = 440, L = 70, R = 70, T = 50, B = 60, pw = W - L - R, ph = H - T - B;
+    const double W = 720, H = 470, L = 70, R = 70, T = 50, B = 90, pw = W - L - R, ph = H - T - B;
     double lmax = 0, amin = 1, amax = 0;
     int i, k;
     FILE *f = fopen(path, "w");
@@ -290,7 +290,7 @@ static int write_svg(const char *path, const history *h) {
             "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">epoch</text>\n"
             "<text transform=\"translate(20 %.1f) rotate(-90)\" text-anchor=\"middle\">cross-entropy loss</text>\n"
             "<text transform=\"translate(%.1f %.1f) rotate(90)\" text-anchor=\"middle\">test accuracy</text>\n",
-            L, T, pw, ph, L + pw / 2, H - 18, T + ph / 2, W - 18, T + ph / 2);
+            L, T, pw, ph, L + pw / 2, T + ph + 40, T + ph / 2, W - 18, T + ph / 2);
     {
         static const char *const names[3] = {"train loss", "test loss", "test accuracy"};
         static const char *const colors[3] = {"#1f77b4", "#ff7f0e", "#2ca02c"};
@@ -305,11 +305,11 @@ static int write_svg(const char *path, const history *h) {
             for (i = 0; i < h->n; i++)
                 fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", XP(i),
                         k < 2 ? YL(series[k][i]) : YA(series[k][i]), colors[k]);
-            /* legend */
+            /* legend: one row under the plot, where no curve can run through it */
             fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>\n"
                        "<text x=\"%.1f\" y=\"%.1f\">%s</text>\n",
-                    L + pw - 150, T + 18 + 18.0 * k, L + pw - 125, T + 18 + 18.0 * k, colors[k], L + pw - 118,
-                    T + 22 + 18.0 * k, names[k]);
+                    L + 120 + 150.0 * k, H - 20, L + 145 + 150.0 * k, H - 20, colors[k], L + 152 + 150.0 * k, H - 16,
+                    names[k]);
         }
     }
 #undef XP
