@@ -1,17 +1,9 @@
 /* bench/gemm.c - float32 GEMM throughput of tl_matmul: square sizes 64..1024 and LeNet-5's GEMM
    shapes (batch 64). Prints "gemm <name> m n k gflops=<x>" per shape, best of several runs.
    Usage: bench_gemm [threads] */
-#define _POSIX_C_SOURCE 199309L
-#define TL_IMPLEMENTATION
-#include "tensorlite.h"
+#include "bench.h" /* tensorlite with its implementation, now_s() */
 #include <stdio.h>
-#include <time.h>
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 /* times a [m,k] @ [k,n] (bt: b given as a transposed [n,k], the linear layer's x @ w.t()) */
 static void run(const char *name, int64_t m, int64_t n, int64_t k, int bt) {
     int64_t sa[2], sb[2];

@@ -3,17 +3,9 @@
    batch 64, the model of ../shared/anchors/torch_ref.py. Prints ms per step and the time of a
    938-step epoch (Fashion-MNIST's 60000 / 64) at that rate.
    Usage: bench_lenet [steps [threads]] */
-#define _POSIX_C_SOURCE 199309L
-#define TL_IMPLEMENTATION
-#include "tensorlite.h"
+#include "bench.h" /* tensorlite with its implementation, now_s() */
 #include <stdio.h>
-#include <time.h>
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 #define NP 10
 #define NB 8 /* distinct random batches, cycled */
 static tl_tensor *param(int ndim, const int64_t *shape, int64_t fan_in) {

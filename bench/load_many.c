@@ -1,17 +1,9 @@
 /* bench/load_many.c - tl_load of the file bench/load_many.py wrote with torch.save: 100,000
    one-element tensors, each with its own storage. usage: bench_load_many PATH
    prints "load_many tensorlite seconds=S tensors=N" (best of 3). */
-#define _POSIX_C_SOURCE 199309L
-#define TL_IMPLEMENTATION
-#include "tensorlite.h"
+#include "bench.h" /* tensorlite with its implementation, now_s() */
 #include <stdio.h>
-#include <time.h>
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 int main(int argc, char **argv) {
     double best = 1e9;

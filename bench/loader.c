@@ -6,22 +6,14 @@
    usage: bench_loader [DIR]   (default /usr/share/datasets/fashion-mnist)
    prints: "loader workers=W samples_per_s=S seconds=T cpu_seconds=U batches=B checksum=C" per W, then
            "loader peak_rss_mb=M dataset_mb=D float32_would_be_mb=F" */
-#define _POSIX_C_SOURCE 199309L
-#define TL_IMPLEMENTATION
-#include "tensorlite.h"
+#include "bench.h" /* tensorlite with its implementation, now_s() */
 #include <stdio.h>
 #include <sys/resource.h>
-#include <time.h>
 
 static double cpu_s(void) { /* user + system time of every thread of the process */
     struct rusage r;
     getrusage(RUSAGE_SELF, &r);
     return (double)r.ru_utime.tv_sec + r.ru_utime.tv_usec * 1e-6 + (double)r.ru_stime.tv_sec + r.ru_stime.tv_usec * 1e-6;
-}
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 /* ToTensor + Normalize((0.2860,), (0.3530,)): uint8 [1, 28, 28] -> float32 (x / 255 - mean) / std */
 static tl_status normalize(tl_sample *s, void *user) {

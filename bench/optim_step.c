@@ -3,17 +3,9 @@
    tensors of 1M floats), float32, gradients fixed. bench/optim_step.py times torch.optim on the same
    shapes (foreach=False, torch 1.13's CPU default, and foreach=True); bench/run.sh prints the ratios.
    usage: bench_optim_step   prints "optim <opt> <model> us_per_step=U" per case */
-#define _POSIX_C_SOURCE 199309L
-#define TL_IMPLEMENTATION
-#include "tensorlite.h"
+#include "bench.h" /* tensorlite with its implementation, now_s() */
 #include <stdio.h>
-#include <time.h>
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static void run(const char *model, int n, const int64_t shapes[][4], const int *ndims, int adam, int steps) {
     tl_tensor *ps[16];

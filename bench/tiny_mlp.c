@@ -1,16 +1,8 @@
 /* bench/tiny_mlp.c - per-step overhead of a tiny MLP training step (16-16(tanh)-1, batch 1, MSE,
    SGD lr 0.01), the workload of ../shared/anchors/torch_ref.py. Prints microseconds per step. */
-#define _POSIX_C_SOURCE 199309L
-#define TL_IMPLEMENTATION
-#include "tensorlite.h"
+#include "bench.h" /* tensorlite with its implementation, now_s() */
 #include <stdio.h>
-#include <time.h>
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 static tl_tensor *param(int64_t r, int64_t c, unsigned *seed) {
     int64_t shape[2];
     tl_tensor *p;
@@ -35,7 +27,7 @@ int main(int argc, char **argv) {
               *b2 = param(1, 0, &seed);
     tl_tensor *ps[4];
     tl_tensor *x = param(1, 16, &seed), *y = param(1, 1, &seed);
-    double t0, t1, first_loss = 0, last_loss = 0;
+    double t0 = 0, t1, first_loss = 0, last_loss = 0;
     ps[0] = w1; ps[1] = b1; ps[2] = w2; ps[3] = b2;
     tl_requires_grad_(x, 0);
     tl_requires_grad_(y, 0);

@@ -7,15 +7,6 @@
 # "--only bar3 --work build/modules_work").
 set -u
 . "$(dirname "$0")/common.sh"
-BUILD=build
 require_torch test-modules-torch "torch"
-
-mkdir -p "$BUILD" || exit 1
-"$CC_TORCH" -std=c99 -Wall -Wextra -Wpedantic -Werror -O2 -I. tests/torch/modules_runner.c \
-    -o "$BUILD/modules_runner" -lm || {
-    echo "test-modules-torch: FAIL: modules_runner did not compile" >&2
-    echo "0 passed, 1 failed"
-    exit 1
-}
 # shellcheck disable=SC2086
-"$PY" tests/torch/test_modules.py --runner "$BUILD/modules_runner" ${TL_TORCH_ARGS:-}
+run_oracle test-modules-torch modules_runner test_modules.py "the FAIL lines above" ${TL_TORCH_ARGS:-}

@@ -8,15 +8,6 @@
 # "--only sched --work build/optim_work").
 set -u
 . "$(dirname "$0")/common.sh"
-BUILD=build
 require_torch test-optim-torch "torch"
-
-mkdir -p "$BUILD" || exit 1
-"$CC_TORCH" -std=c99 -Wall -Wextra -Wpedantic -Werror -O2 -I. tests/torch/optim_runner.c \
-    -o "$BUILD/optim_runner" -lm || {
-    echo "test-optim-torch: FAIL: optim_runner did not compile" >&2
-    echo "0 passed, 1 failed"
-    exit 1
-}
 # shellcheck disable=SC2086
-"$PY" tests/torch/test_optim.py --runner "$BUILD/optim_runner" ${TL_TORCH_ARGS:-}
+run_oracle test-optim-torch optim_runner test_optim.py "the FAIL lines above" ${TL_TORCH_ARGS:-}
