@@ -965,9 +965,9 @@ TLDEF tl_named_tensors *tl_module_named_parameters(const tl_module *m);
 TLDEF tl_named_tensors *tl_module_named_buffers(const tl_module *m);
 TLDEF void tl_named_tensors_free(tl_named_tensors *list);
 TLDEF int64_t tl_module_num_parameters(const tl_module *m); /* sum of numel, shared ones once */
-/* module.to(dtype) (.double(), .float()): converts every floating-point parameter and buffer in
-   place, keeping the tensor objects (so references you hold see the new dtype) and dropping their
-   gradients; integer buffers (num_batches_tracked) stay. Build optimizers after calling it. */
+/* module.to(dtype) (.double(), .float()): converts every floating-point parameter, its .grad and
+   every floating buffer in place, keeping the tensor objects (references you hold see the new
+   dtype); integer buffers (num_batches_tracked) stay, as torch's. Build optimizers after it. */
 TLDEF tl_status tl_module_to_dtype(tl_module *m, tl_dtype dt);
 
 TLDEF void tl_module_train(tl_module *m, int mode);   /* m.train(mode), recursive */
@@ -15153,7 +15153,8 @@ TLDEF int64_t tl_module_num_parameters(const tl_module *m) {
     return n;
 }
 /* Swaps a converted copy's storage into each tensor: t keeps its identity, shape and flags, and
-   gets contiguous strides over a new storage of dtype dt (the old storage dies with the copy). */
+   gets contiguous strides over a new storage of dtype dt (the old storage dies with the copy); a
+   floating .grad is replaced by a converted copy. */
 static tl_status tl__to_dtype_inplace(const char *op, tl_named_tensors *l, tl_dtype dt) {
     int i, d;
     for (i = 0; l && i < l->n; i++) {
@@ -15182,9 +15183,20 @@ static tl_status tl__to_dtype_inplace(const char *op, tl_named_tensors *l, tl_dt
         }
         t->dtype = dt;
         t->offset = 0;
-        tl__release(t->grad);
-        t->grad = NULL;
         tl__release(c);
+        if (t->grad && TL__IS_FLOAT(t->grad->dtype) && t->grad->dtype != dt) { /* torch converts .grad too */
+            tl_tensor *g = tl__new(op, t->grad->ndim, t->grad->shape, dt);
+            if (!g) return tl__tls.status;
+            tl_no_grad_begin();
+            s = tl_copy_(g, t->grad);
+            tl_no_grad_end();
+            if (s != TL_OK) {
+                tl__release(g);
+                return s;
+            }
+            tl__release(t->grad);
+            t->grad = g;
+        }
     }
     return TL_OK;
 }

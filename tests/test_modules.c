@@ -1054,13 +1054,14 @@ TEST(ownership_outside_scopes) {
     tl_release(x);
 }
 
-/* net.double(): parameters and float buffers become float64 in place, num_batches_tracked stays int64 */
+/* net.double(): parameters, their grads and float buffers become float64 in place (checked against
+   torch 1.13: same Parameter object, grad float64, num_batches_tracked int64) */
 TEST(module_to_dtype_converts_in_place) {
     tl_scope s = tl_scope_begin();
     tl_module *m[2], *net;
     tl_tensor *w, *x, *y;
     tl_named_tensors *b;
-    double before;
+    double before, g12;
     tl_manual_seed(0);
     m[0] = tl_nn_linear(3, 2, 1);
     m[1] = tl_nn_batch_norm1d(2, 1e-5, 0.1, 1, 1);
@@ -1070,11 +1071,13 @@ TEST(module_to_dtype_converts_in_place) {
     before = tl_get(w, (const int64_t[]){1, 2});
     x = tl_ones(TL_SHAPE(4, 3), TL_F32);
     CHECK(tl_backward(tl_sum_all(tl_module_forward(net, x))) == TL_OK);
-    CHECK(tl_grad(w) != NULL);
+    REQUIRE(tl_grad(w) != NULL);
+    g12 = tl_get(tl_grad(w), (const int64_t[]){1, 2});
     CHECK_EQ_INT(tl_module_to_dtype(net, TL_F64), TL_OK);
     CHECK_EQ_INT(tl_dtype_of(w), TL_F64);        /* the same tensor object, converted */
     CHECK(tl_get(w, (const int64_t[]){1, 2}) == (double)(float)before);
-    CHECK(tl_grad(w) == NULL);                   /* gradients are dropped */
+    CHECK(tl_grad(w) && tl_dtype_of(tl_grad(w)) == TL_F64); /* .grad converted too, as torch's */
+    CHECK(tl_get(tl_grad(w), (const int64_t[]){1, 2}) == g12);
     CHECK(tl_requires_grad(w));
     b = tl_module_named_buffers(net);
     REQUIRE(b && b->n == 3);
