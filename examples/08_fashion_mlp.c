@@ -108,13 +108,13 @@ int main(int argc, char **argv) {
             tl_scope s = tl_scope_begin();
             tl_tensor *loss = tl_cross_entropy(tl_module_forward(net, b.x), b.y, NULL, -100, TL_REDUCTION_MEAN);
             tl_optim_zero_grad(opt);
-            if (!loss || tl_backward(loss) != TL_OK) break;
-            norm = tl_module_clip_grad_norm_(net, 5.0, 2.0); /* returns the norm before clipping */
-            if (tl_optim_step(opt) != TL_OK) break;
-            sum += tl_item(loss);
-            n++;
+            if (loss && tl_backward(loss) == TL_OK) {
+                norm = tl_module_clip_grad_norm_(net, 5.0, 2.0); /* returns the norm before clipping */
+                if (tl_optim_step(opt) == TL_OK) sum += tl_item(loss), n++;
+            }
             tl_scope_end(s);
             tl_batch_release(&b);
+            if (tl_last_status() != TL_OK) break; /* the failed step's message is kept */
         }
         if (st != TL_EPOCH_END) {
             fprintf(stderr, "08_fashion_mlp: %s\n", tl_last_error());
