@@ -1,7 +1,8 @@
 /* tests/test_kernels.c - the speed kernels against plain references: the packed GEMM (float32 and
    float64; portable and AVX2+FMA micro-kernels; every transpose case, strided operands, odd and
    zero sizes, alpha/beta) against a double-precision triple loop; bit-identical results across 1-4
-   threads; conv2d and max_pool2d (forward and backward) against direct loops. */
+   threads; conv2d and max_pool2d (forward and backward) against direct loops; a steady-state training
+   step makes no allocator call. */
 #define TL_IMPLEMENTATION
 #include "tensorlite.h"
 #include "harness.h"
@@ -412,12 +413,109 @@ TEST(conv2d_threads_bit_identical) {
     tl_scope_end(sc);
 }
 
+/* A whole training step (DataLoader batch, conv, pool, linear, cross-entropy, backward, SGD with
+   momentum) allocates nothing once shapes repeat: GEMM panels, im2col columns, the backward work
+   lists and the batches all come from the caches. Counted through tl_setup's allocator hook, at 1
+   and 2 threads (the pool workers' scratch too); the counter is atomic for the workers. */
+static long step_allocs;
+static void *step_alloc(size_t n, void *u) {
+    (void)u;
+#if defined(__GNUC__) || defined(__clang__)
+    __atomic_add_fetch(&step_allocs, 1, __ATOMIC_RELAXED);
+#else
+    step_allocs++;
+#endif
+    return malloc(n);
+}
+static void step_free(void *p, void *u) { (void)u; free(p); }
+TEST(training_step_allocates_nothing) {
+    tl_desc d;
+    int nt;
+    memset(&d, 0, sizeof d);
+    d.allocator.alloc_fn = step_alloc;
+    d.allocator.free_fn = step_free;
+    REQUIRE(tl_setup(&d) == TL_OK);
+    for (nt = 1; nt <= 2; nt++) {
+        int64_t xs[4] = {96, 1, 28, 28}, ys[1] = {96}, w1s[4] = {8, 1, 5, 5}, b1s[1] = {8}, w2s[2] = {10, 8 * 14 * 14},
+                b2s[1] = {10};
+        tl_tensor *x = tl_randn(4, xs, TL_F32), *y = tl_randint(0, 10, 1, ys, TL_I64), *pair[2];
+        tl_tensor *p[4], *buf[4];
+        tl_pool2d_opts pool = tl_pool2d_opts_default(2, 2);
+        tl_conv2d_opts co;
+        tl_dataset *ds;
+        tl_loader *l;
+        tl_loader_opts lo;
+        long t0, in_steps = 0; /* allocator calls inside steps 6.. (an epoch's start, a reshuffle, is not a step) */
+        int step, i;
+        REQUIRE(x && y);
+        tl_set_num_threads(nt);
+        p[0] = tl_randn(4, w1s, TL_F32); p[1] = tl_zeros(1, b1s, TL_F32);
+        p[2] = tl_randn(2, w2s, TL_F32); p[3] = tl_zeros(1, b2s, TL_F32);
+        for (i = 0; i < 4; i++) {
+            REQUIRE(p[i]);
+            tl_mul_scalar_(p[i], 0.05);
+            tl_requires_grad_(p[i], 1);
+            buf[i] = tl_zeros_like(p[i]);
+        }
+        pair[0] = x;
+        pair[1] = y;
+        ds = tl_tensor_dataset(2, pair);
+        memset(&lo, 0, sizeof lo);
+        lo.batch_size = 32;
+        lo.shuffle = 1;
+        l = tl_loader_new(ds, &lo);
+        REQUIRE(ds && l);
+        memset(&co, 0, sizeof co);
+        co.padding[0] = co.padding[1] = 2;
+        for (step = 0; step < 12; step++) { /* 4 epochs of 3 batches */
+            tl_batch b;
+            tl_status st;
+            tl_scope sc;
+            tl_tensor *h, *loss;
+            t0 = step_allocs;
+            st = tl_loader_next(l, &b);
+            if (st == TL_EPOCH_END) {
+                st = tl_loader_next(l, &b); /* the new epoch's order */
+                t0 = step_allocs;
+            }
+            REQUIRE(st == TL_OK);
+            sc = tl_scope_begin();
+            for (i = 0; i < 4; i++) tl_set_grad(p[i], NULL);
+            h = tl_max_pool2d(tl_relu(tl_conv2d(b.x, p[0], p[1], &co)), &pool, NULL);
+            loss = tl_cross_entropy(tl_linear(tl_flatten(h, 1, -1), p[2], p[3]), b.y, NULL, -100, TL_REDUCTION_MEAN);
+            REQUIRE(loss && tl_backward(loss) == TL_OK);
+            tl_no_grad_begin();
+            for (i = 0; i < 4; i++) {
+                tl_mul_scalar_(buf[i], 0.9);
+                tl_add_(buf[i], tl_grad(p[i]));
+                tl_add_alpha_(p[i], buf[i], -0.01);
+            }
+            tl_no_grad_end();
+            tl_scope_end(sc);
+            tl_batch_release(&b);
+            if (step >= 6) in_steps += step_allocs - t0; /* after two epochs every shape has been seen */
+        }
+        CHECK_EQ_INT((int)in_steps, 0);
+        tl_loader_free(l);
+        tl_dataset_free(ds);
+        for (i = 0; i < 4; i++) {
+            tl_release(p[i]);
+            tl_release(buf[i]);
+        }
+        tl_release(x);
+        tl_release(y);
+    }
+    tl_set_num_threads(1);
+    tl_shutdown();
+    REQUIRE(tl_setup(NULL) == TL_OK);
+}
+
 static const th_case tests[] = {
     TH_CASE(sgemm_portable_matches_reference), TH_CASE(sgemm_simd_matches_reference),
     TH_CASE(dgemm_matches_reference), TH_CASE(sgemm_simd_agrees_with_portable),
     TH_CASE(sgemm_bit_identical_across_threads), TH_CASE(matmul_threads_bit_identical),
     TH_CASE(conv2d_matches_direct_loops), TH_CASE(max_pool2d_matches_direct_loop),
-    TH_CASE(conv2d_threads_bit_identical),
+    TH_CASE(conv2d_threads_bit_identical), TH_CASE(training_step_allocates_nothing),
 };
 int main(void) {
     int r = TH_RUN(tests);
