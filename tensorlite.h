@@ -9501,7 +9501,7 @@ TLDEF tl_tensor *tl_conv1d(const tl_tensor *x, const tl_tensor *weight, const tl
         return TL__FAILN(TL_ERR_SHAPE, "%s: expected weight %s to have %lld input channels per group (input %s, groups "
                          "%d)", op, TL__SH(weight), (long long)(x->shape[x->ndim - 2] / g), TL__SH(x), g);
     sc = tl_scope_begin();
-    r = tl_unsqueeze(x, x->ndim - 1); /* [.., C, 1, L] and weight [O, C/g, 1, k] */
+    r = tl_unsqueeze(x->ndim == 2 ? tl_unsqueeze(x, 0) : x, 2); /* [N, C, 1, L], weight [O, C/g, 1, k] */
     wu = tl_unsqueeze(weight, 2);
     r = r && wu ? tl__ret(tl__conv2d(op, r, wu, bias, &o)) : NULL;
     if (r) r = tl_squeeze_dim(r, 2);
@@ -16152,9 +16152,10 @@ TLDEF tl_module *tl_nn_module_list(int n, tl_module *const *mods) {
 static tl_tensor *tl__linear_forward(tl_module *m, const tl_tensor *x) {
     return tl_linear(x, tl__mparam(m, "weight"), tl__mparam(m, "bias"));
 }
-/* Registers weight [shape] and bias [out] initialised as torch's reset_parameters does:
-   kaiming_uniform_(weight, a=sqrt(5)), then bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)). */
-static tl_module *tl__weighted(tl_module *m, int ndim, const int64_t *shape, int bias) {
+/* Registers weight [shape] and bias [nbias] initialised as torch's reset_parameters does:
+   kaiming_uniform_(weight, a=sqrt(5)), then bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (fan_in of the
+   weight as torch computes it: size(1) * receptive field). */
+static tl_module *tl__weighted_n(tl_module *m, int ndim, const int64_t *shape, int bias, int64_t nbias) {
     tl_tensor *w, *b = NULL;
     double fi = 0, fo = 0, bound;
     int ok;
@@ -16163,7 +16164,7 @@ static tl_module *tl__weighted(tl_module *m, int ndim, const int64_t *shape, int
     ok = w && tl_init_kaiming_uniform_(w, sqrt(5.0), "fan_in", "leaky_relu") == TL_OK &&
          tl_module_register_parameter(m, "weight", w) == TL_OK;
     if (ok && bias) {
-        b = tl__new("tl_nn", 1, shape, TL_F32);
+        b = tl__new("tl_nn", 1, &nbias, TL_F32);
         ok = b && tl__fans("tl_nn", w, &fi, &fo);
         bound = fi > 0 ? 1 / sqrt(fi) : 0;
         ok = ok && tl_init_uniform_(b, -bound, bound) == TL_OK && tl_module_register_parameter(m, "bias", b) == TL_OK;
@@ -16177,6 +16178,9 @@ static tl_module *tl__weighted(tl_module *m, int ndim, const int64_t *shape, int
         return NULL;
     }
     return m;
+}
+static tl_module *tl__weighted(tl_module *m, int ndim, const int64_t *shape, int bias) { /* bias [shape[0]] */
+    return tl__weighted_n(m, ndim, shape, bias, shape[0]);
 }
 TLDEF tl_module *tl_nn_linear(int64_t in_features, int64_t out_features, int bias) {
     int64_t shape[2];
@@ -16233,6 +16237,197 @@ TLDEF tl_module *tl_nn_conv2d(int64_t in_channels, int64_t out_channels, int kh,
         n += (size_t)snprintf(extra + n, sizeof extra - n, ", dilation=(%d, %d)", o.dilation[0], o.dilation[1]);
     if (o.groups != 1) n += (size_t)snprintf(extra + n, sizeof extra - n, ", groups=%d", o.groups);
     if (!bias) snprintf(extra + n, sizeof extra - n, ", bias=False");
+    if (tl_module_set_extra_repr(m, extra) != TL_OK) {
+        tl_module_free(m);
+        return NULL;
+    }
+    return m;
+}
+/* ---- Conv1d, ConvTranspose2d, GroupNorm, Upsample (issue 13) ---- */
+static const char *tl__pyfloat(char *buf, size_t cap, double x);
+static tl_tensor *tl__conv1d_forward(tl_module *m, const tl_tensor *x) {
+    tl_conv1d_opts o;
+    o.stride = m->conv.stride[0];
+    o.padding = m->conv.padding[0];
+    o.dilation = m->conv.dilation[0];
+    o.groups = m->conv.groups;
+    o.padding_same = m->conv.padding_same;
+    return tl_conv1d(x, tl__mparam(m, "weight"), tl__mparam(m, "bias"), &o);
+}
+TLDEF tl_module *tl_nn_conv1d(int64_t in_channels, int64_t out_channels, int kernel_size, const tl_conv1d_opts *opts,
+                              int bias) {
+    tl_conv1d_opts o;
+    int64_t shape[3];
+    char extra[256];
+    size_t n;
+    tl_module *m;
+    memset(&o, 0, sizeof o);
+    if (opts) o = *opts;
+    if (o.stride <= 0) o.stride = 1;
+    if (o.dilation <= 0) o.dilation = 1;
+    if (o.groups <= 0) o.groups = 1;
+    if (in_channels <= 0 || out_channels <= 0 || kernel_size <= 0 || o.padding < 0 || in_channels % o.groups ||
+        out_channels % o.groups || (o.padding_same && o.stride != 1))
+        return (tl_module *)(void *)TL__FAILN(TL_ERR_ARG, "tl_nn_conv1d: invalid configuration (in %lld, out %lld, "
+                                             "kernel %d, stride %d, padding %d, groups %d)", (long long)in_channels,
+                                             (long long)out_channels, kernel_size, o.stride, o.padding, o.groups);
+    shape[0] = out_channels;
+    shape[1] = in_channels / o.groups;
+    shape[2] = kernel_size;
+    m = tl__weighted(tl_module_new("Conv1d", tl__conv1d_forward), 3, shape, bias);
+    if (!m) return NULL;
+    m->conv.stride[0] = o.stride;
+    m->conv.padding[0] = o.padding;
+    m->conv.dilation[0] = o.dilation;
+    m->conv.groups = o.groups;
+    m->conv.padding_same = o.padding_same;
+    n = (size_t)snprintf(extra, sizeof extra, "%lld, %lld, kernel_size=(%d,), stride=(%d,)", (long long)in_channels,
+                         (long long)out_channels, kernel_size, o.stride);
+    if (o.padding_same) n += (size_t)snprintf(extra + n, sizeof extra - n, ", padding=same");
+    else if (o.padding) n += (size_t)snprintf(extra + n, sizeof extra - n, ", padding=(%d,)", o.padding);
+    if (o.dilation != 1) n += (size_t)snprintf(extra + n, sizeof extra - n, ", dilation=(%d,)", o.dilation);
+    if (o.groups != 1) n += (size_t)snprintf(extra + n, sizeof extra - n, ", groups=%d", o.groups);
+    if (!bias) snprintf(extra + n, sizeof extra - n, ", bias=False");
+    if (tl_module_set_extra_repr(m, extra) != TL_OK) {
+        tl_module_free(m);
+        return NULL;
+    }
+    return m;
+}
+static tl_tensor *tl__convt_forward(tl_module *m, const tl_tensor *x) {
+    tl_conv_transpose2d_opts o;
+    int i;
+    memset(&o, 0, sizeof o);
+    for (i = 0; i < 2; i++) {
+        o.stride[i] = m->conv.stride[i];
+        o.padding[i] = m->conv.padding[i];
+        o.dilation[i] = m->conv.dilation[i];
+        o.output_padding[i] = m->ip[i];
+    }
+    o.groups = m->conv.groups;
+    return tl_conv_transpose2d(x, tl__mparam(m, "weight"), tl__mparam(m, "bias"), &o);
+}
+TLDEF tl_module *tl_nn_conv_transpose2d(int64_t in_channels, int64_t out_channels, int kh, int kw,
+                                        const tl_conv_transpose2d_opts *opts, int bias) {
+    tl_conv_transpose2d_opts o;
+    int64_t shape[4];
+    char extra[320];
+    size_t n;
+    int i, bad = 0;
+    tl_module *m;
+    memset(&o, 0, sizeof o);
+    if (opts) o = *opts;
+    for (i = 0; i < 2; i++) {
+        if (o.stride[i] <= 0) o.stride[i] = 1;
+        if (o.dilation[i] <= 0) o.dilation[i] = 1;
+        bad |= o.padding[i] < 0 || o.output_padding[i] < 0 ||
+               (o.output_padding[i] >= o.stride[i] && o.output_padding[i] >= o.dilation[i]);
+    }
+    if (o.groups <= 0) o.groups = 1;
+    if (bad || in_channels <= 0 || out_channels <= 0 || kh <= 0 || kw <= 0 || in_channels % o.groups ||
+        out_channels % o.groups)
+        return (tl_module *)(void *)TL__FAILN(TL_ERR_ARG, "tl_nn_conv_transpose2d: invalid configuration (in %lld, "
+                                             "out %lld, kernel %d x %d, output_padding (%d, %d), groups %d)",
+                                             (long long)in_channels, (long long)out_channels, kh, kw,
+                                             o.output_padding[0], o.output_padding[1], o.groups);
+    shape[0] = in_channels;
+    shape[1] = out_channels / o.groups;
+    shape[2] = kh;
+    shape[3] = kw;
+    m = tl__weighted_n(tl_module_new("ConvTranspose2d", tl__convt_forward), 4, shape, bias, out_channels);
+    if (!m) return NULL;
+    for (i = 0; i < 2; i++) {
+        m->conv.stride[i] = o.stride[i];
+        m->conv.padding[i] = o.padding[i];
+        m->conv.dilation[i] = o.dilation[i];
+        m->ip[i] = o.output_padding[i];
+    }
+    m->conv.groups = o.groups;
+    n = (size_t)snprintf(extra, sizeof extra, "%lld, %lld, kernel_size=(%d, %d), stride=(%d, %d)",
+                         (long long)in_channels, (long long)out_channels, kh, kw, o.stride[0], o.stride[1]);
+    if (o.padding[0] || o.padding[1])
+        n += (size_t)snprintf(extra + n, sizeof extra - n, ", padding=(%d, %d)", o.padding[0], o.padding[1]);
+    if (o.dilation[0] != 1 || o.dilation[1] != 1)
+        n += (size_t)snprintf(extra + n, sizeof extra - n, ", dilation=(%d, %d)", o.dilation[0], o.dilation[1]);
+    if (o.output_padding[0] || o.output_padding[1])
+        n += (size_t)snprintf(extra + n, sizeof extra - n, ", output_padding=(%d, %d)", o.output_padding[0],
+                              o.output_padding[1]);
+    if (o.groups != 1) n += (size_t)snprintf(extra + n, sizeof extra - n, ", groups=%d", o.groups);
+    if (!bias) snprintf(extra + n, sizeof extra - n, ", bias=False");
+    if (tl_module_set_extra_repr(m, extra) != TL_OK) {
+        tl_module_free(m);
+        return NULL;
+    }
+    return m;
+}
+static tl_tensor *tl__gn_forward(tl_module *m, const tl_tensor *x) {
+    return tl_group_norm(x, m->ip[0], tl__mparam(m, "weight"), tl__mparam(m, "bias"), m->fp[0]);
+}
+TLDEF tl_module *tl_nn_group_norm(int64_t num_groups, int64_t num_channels, double eps, int affine) {
+    char extra[160], epsb[40];
+    int ok = 1;
+    tl_module *m;
+    if (num_groups <= 0 || num_channels <= 0 || num_groups > 0x7fffffff || num_channels % num_groups)
+        return (tl_module *)(void *)TL__FAILN(TL_ERR_ARG, "tl_nn_group_norm: num_channels must be divisible by "
+                                             "num_groups (got %lld channels, %lld groups)", (long long)num_channels,
+                                             (long long)num_groups);
+    m = tl_module_new("GroupNorm", tl__gn_forward);
+    if (!m) return NULL;
+    m->ip[0] = (int)num_groups;
+    m->fp[0] = eps;
+    if (affine) { /* torch's reset_parameters: ones_(weight), zeros_(bias); no random draws */
+        tl_tensor *w = tl__full("tl_nn_group_norm", 1, &num_channels, 1, TL_F32);
+        tl_tensor *b = tl__full("tl_nn_group_norm", 1, &num_channels, 0, TL_F32);
+        ok = w && b && tl_module_register_parameter(m, "weight", w) == TL_OK &&
+             tl_module_register_parameter(m, "bias", b) == TL_OK;
+        tl__release(w);
+        tl__release(b);
+    }
+    snprintf(extra, sizeof extra, "%lld, %lld, eps=%s, affine=%s", (long long)num_groups, (long long)num_channels,
+             tl__pyfloat(epsb, sizeof epsb, eps), affine ? "True" : "False");
+    if (!ok || tl_module_set_extra_repr(m, extra) != TL_OK) {
+        tl_module_free(m);
+        return NULL;
+    }
+    return m;
+}
+/* ip: out_h, out_w (0: from scale_factor fp[0]), mode, align_corners */
+static tl_tensor *tl__upsample_forward(tl_module *m, const tl_tensor *x) {
+    int64_t oh = m->ip[0], ow = m->ip[1];
+    if (x && !oh) {
+        if (x->ndim != 4)
+            return TL__FAILN(TL_ERR_SHAPE, "Upsample: expected a 4-D input [N, C, H, W], got %s", TL__SH(x));
+        oh = (int64_t)floor((double)x->shape[2] * m->fp[0]); /* torch: floor(in * scale_factor), in double */
+        ow = (int64_t)floor((double)x->shape[3] * m->fp[0]);
+    }
+    return tl_interpolate(x, oh, ow, (tl_interp_mode)m->ip[2], m->ip[3]);
+}
+TLDEF tl_module *tl_nn_upsample(int64_t out_h, int64_t out_w, double scale_factor, tl_interp_mode mode,
+                                int align_corners) {
+    char extra[160], sb[40];
+    tl_module *m;
+    if (mode != TL_INTERP_NEAREST && mode != TL_INTERP_BILINEAR)
+        return (tl_module *)(void *)TL__FAILN(TL_ERR_ARG, "tl_nn_upsample: unknown mode %d", (int)mode);
+    if (mode == TL_INTERP_NEAREST && align_corners)
+        return (tl_module *)(void *)TL__FAILN(TL_ERR_ARG, "tl_nn_upsample: align_corners option can only be set with "
+                                             "the interpolating modes: linear | bilinear | bicubic | trilinear");
+    if (out_h > 0 ? (out_w <= 0 || out_h > 0x7fffffff || out_w > 0x7fffffff) : !(scale_factor > 0))
+        return (tl_module *)(void *)TL__FAILN(TL_ERR_ARG, "tl_nn_upsample: give a positive size (out_h, out_w) or a "
+                                             "positive scale_factor (got size (%lld, %lld), scale_factor %g)",
+                                             (long long)out_h, (long long)out_w, scale_factor);
+    m = tl_module_new("Upsample", tl__upsample_forward);
+    if (!m) return NULL;
+    m->ip[0] = out_h > 0 ? (int)out_h : 0;
+    m->ip[1] = out_h > 0 ? (int)out_w : 0;
+    m->ip[2] = (int)mode;
+    m->ip[3] = align_corners != 0;
+    m->fp[0] = out_h > 0 ? 0 : scale_factor;
+    if (out_h > 0)
+        snprintf(extra, sizeof extra, "size=(%lld, %lld), mode=%s", (long long)out_h, (long long)out_w,
+                 mode == TL_INTERP_NEAREST ? "nearest" : "bilinear");
+    else
+        snprintf(extra, sizeof extra, "scale_factor=%s, mode=%s", tl__pyfloat(sb, sizeof sb, scale_factor),
+                 mode == TL_INTERP_NEAREST ? "nearest" : "bilinear");
     if (tl_module_set_extra_repr(m, extra) != TL_OK) {
         tl_module_free(m);
         return NULL;
