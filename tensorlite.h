@@ -10113,7 +10113,8 @@ static int tl__leaf_acc(tl__bw *b, tl_tensor *t, tl_tensor *g) {
         tl__release(g);
         return 0;
     }
-    b->leaves[b->nleaves] = t;
+    b->leaves[b->nleaves] = t; /* retained until the flush: freeing a node's saved inputs as backward */
+    t->refcount++;             /* goes must not free a leaf only the graph still held (issue 13) */
     b->leaf_grads[b->nleaves++] = g;
     return 1;
 }
@@ -10126,6 +10127,7 @@ static int tl__leaf_flush(tl__bw *b, int ok) {
         b->leaf_grads[i] = NULL;
         if (!ok || !g) {
             tl__release(g);
+            tl__release(t);
             continue;
         }
         g = tl__run_hooks(t, g);
@@ -10147,6 +10149,7 @@ static int tl__leaf_flush(tl__bw *b, int ok) {
             ok = tl__binary_("tl_backward", TL__OP_ADD, t->grad, g, 0, 0, 1) == TL_OK;
             tl__release(g);
         }
+        tl__release(t);
     }
     tl__free(b->leaves);
     tl__free(b->leaf_grads);
