@@ -38,7 +38,7 @@
        >>ops        elementwise with broadcasting: add/sub/mul/div/pow/..., unary math, activations
        >>reduce     sum/mean/var/std/max/min/argmax/prod/norm/logsumexp/softmax/log_softmax/cumsum
        >>linalg     matmul/mm/mv/bmm/dot/outer (the packed GEMM and its thread pool: >>gemm, >>pool)
-       >>functional linear, conv2d, max/avg pool, losses (cross_entropy, nll, mse, l1, smooth_l1, bce)
+       >>functional linear, conv1d/conv2d/conv_transpose2d, 1-D/2-D pools, norms, losses (cross_entropy, nll, ...)
        >>autograd   requires_grad, backward, grad, no_grad, detach, autograd_grad, hooks
        >>serialize  tl_value trees, torch.save-compatible tl_save, safe tl_load (torch 1.6-2.x files)
        >>random     tl_manual_seed, rand/randn/randint/randperm/bernoulli/multinomial: torch's streams
