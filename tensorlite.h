@@ -1052,7 +1052,8 @@ TLDEF tl_module *tl_nn_conv_transpose2d(int64_t in_channels, int64_t out_channel
 /* nn.GroupNorm(num_groups, num_channels, eps (torch 1e-5), affine (torch 1: weight ones, bias zeros)). */
 TLDEF tl_module *tl_nn_group_norm(int64_t num_groups, int64_t num_channels, double eps, int affine);
 /* nn.Upsample(size=(out_h, out_w)) when out_h > 0, else nn.Upsample(scale_factor) (output
-   floor(in * scale_factor)); mode nearest or bilinear (align_corners as torch's, 0 for None). */
+   floor(in * scale_factor), sampled at 1/scale_factor steps as torch); mode nearest or bilinear
+   (align_corners as torch's, 0 for None); input [N, C, H, W]. */
 TLDEF tl_module *tl_nn_upsample(int64_t out_h, int64_t out_w, double scale_factor, tl_interp_mode mode,
                                 int align_corners);
 TLDEF tl_module *tl_nn_max_pool2d(const tl_pool2d_opts *opts);
@@ -9216,8 +9217,9 @@ TLDEF tl_tensor *tl_pad(const tl_tensor *x, int npad, const int64_t *pad, tl_pad
 /* Source positions of F.interpolate along one dim (torch's float arithmetic in the input's dtype):
    nearest: idx0 = min(floor(dst * in / out), in - 1); bilinear: idx0, idx1 = idx0 + (idx0 < in - 1),
    lam = src - idx0 with src = dst * (in - 1) / (out - 1) (align_corners) or max(0, (dst + 0.5) *
-   in / out - 0.5). lam [out] in dtype dt (NULL for nearest). */
-static int tl__interp_axis(int64_t in, int64_t out, int bilinear, int align, tl_dtype dt, tl_tensor **i0,
+   in / out - 0.5). lam [out] in dtype dt (NULL for nearest). sf > 0: a scale_factor given to torch
+   (nn.Upsample), whose kernels then use 1 / sf in place of in / out. */
+static int tl__interp_axis(int64_t in, int64_t out, int bilinear, int align, double sf, tl_dtype dt, tl_tensor **i0,
                            tl_tensor **i1, tl_tensor **lam) {
     int64_t d, *p0, *p1 = NULL;
     *i0 = tl__ret(tl__new("tl_interpolate", 1, &out, TL_I64));
@@ -9228,11 +9230,12 @@ static int tl__interp_axis(int64_t in, int64_t out, int bilinear, int align, tl_
     if (bilinear) p1 = (int64_t *)tl__ptr(*i1);
     for (d = 0; d < out; d++) {
         if (!bilinear) {
-            float scale = (float)in / (float)out;
+            float scale = sf > 0 ? (float)(1.0 / sf) : (float)in / (float)out;
             int64_t s = in == out ? d : (out == 2 * in ? d >> 1 : (int64_t)floorf((float)d * scale));
             p0[d] = s < in - 1 ? s : in - 1;
         } else if (dt == TL_F64) {
-            double scale = align ? (out > 1 ? (double)(in - 1) / (double)(out - 1) : 0.0) : (double)in / (double)out;
+            double scale = align ? (out > 1 ? (double)(in - 1) / (double)(out - 1) : 0.0)
+                                 : (sf > 0 ? 1.0 / sf : (double)in / (double)out);
             double src = align ? scale * (double)d : scale * ((double)d + 0.5) - 0.5;
             if (src < 0) src = 0;
             p0[d] = (int64_t)src;
@@ -9240,7 +9243,8 @@ static int tl__interp_axis(int64_t in, int64_t out, int bilinear, int align, tl_
             p1[d] = p0[d] + (p0[d] < in - 1 ? 1 : 0);
             ((double *)tl__ptr(*lam))[d] = src - (double)p0[d];
         } else {
-            float scale = align ? (out > 1 ? (float)(in - 1) / (float)(out - 1) : 0.0f) : (float)in / (float)out;
+            float scale = align ? (out > 1 ? (float)(in - 1) / (float)(out - 1) : 0.0f)
+                                : (sf > 0 ? (float)(1.0 / sf) : (float)in / (float)out);
             float src = align ? scale * (float)d : scale * ((float)d + 0.5f) - 0.5f;
             if (src < 0) src = 0;
             p0[d] = (int64_t)src;
@@ -9251,8 +9255,15 @@ static int tl__interp_axis(int64_t in, int64_t out, int bilinear, int align, tl_
     }
     return 1;
 }
+static tl_tensor *tl__interpolate(const tl_tensor *x, int64_t out_h, int64_t out_w, tl_interp_mode mode,
+                                  int align_corners, double sf_h, double sf_w);
 TLDEF tl_tensor *tl_interpolate(const tl_tensor *x, int64_t out_h, int64_t out_w, tl_interp_mode mode,
                                 int align_corners) {
+    return tl__interpolate(x, out_h, out_w, mode, align_corners, 0, 0);
+}
+/* tl_interpolate; sf_h, sf_w > 0: the scale factors torch was given (see tl__interp_axis). */
+static tl_tensor *tl__interpolate(const tl_tensor *x, int64_t out_h, int64_t out_w, tl_interp_mode mode,
+                                  int align_corners, double sf_h, double sf_w) {
     tl_scope sc;
     tl_tensor *h0, *h1, *lh, *w0, *w1, *lw, *r = NULL;
     int bil = mode == TL_INTERP_BILINEAR;
@@ -9268,8 +9279,8 @@ TLDEF tl_tensor *tl_interpolate(const tl_tensor *x, int64_t out_h, int64_t out_w
                          "input (H: %lld, W: %lld) output (H: %lld, W: %lld)", (long long)x->shape[2],
                          (long long)x->shape[3], (long long)out_h, (long long)out_w);
     sc = tl_scope_begin();
-    if (tl__interp_axis(x->shape[2], out_h, bil, align_corners, x->dtype, &h0, &h1, &lh) &&
-        tl__interp_axis(x->shape[3], out_w, bil, align_corners, x->dtype, &w0, &w1, &lw)) {
+    if (tl__interp_axis(x->shape[2], out_h, bil, align_corners, sf_h, x->dtype, &h0, &h1, &lh) &&
+        tl__interp_axis(x->shape[3], out_w, bil, align_corners, sf_w, x->dtype, &w0, &w1, &lw)) {
         if (!bil) {
             r = tl_index_select(tl_index_select(x, 2, h0), 3, w0);
         } else { /* torch's grouping: h0l * (w0l * x00 + w1l * x01) + h1l * (w0l * x10 + w1l * x11) */
@@ -16403,7 +16414,7 @@ static tl_tensor *tl__upsample_forward(tl_module *m, const tl_tensor *x) {
         oh = (int64_t)floor((double)x->shape[2] * m->fp[0]); /* torch: floor(in * scale_factor), in double */
         ow = (int64_t)floor((double)x->shape[3] * m->fp[0]);
     }
-    return tl_interpolate(x, oh, ow, (tl_interp_mode)m->ip[2], m->ip[3]);
+    return tl__interpolate(x, oh, ow, (tl_interp_mode)m->ip[2], m->ip[3], m->fp[0], m->fp[0]);
 }
 TLDEF tl_module *tl_nn_upsample(int64_t out_h, int64_t out_w, double scale_factor, tl_interp_mode mode,
                                 int align_corners) {

@@ -444,12 +444,17 @@ def gen_layers(g):
            ("conv_transpose2d", [4, 6, 3, 2, 2, 2, 1, 1, 1, 1, 2, 2, 2, 0]),
            ("conv_transpose2d", [2, 3, 2, 2, 2, 1, 0, 1, 1, 0, 1, 1, 1, 1]),
            ("group_norm", [2, 4, 1]), ("group_norm", [3, 6, 0]),
-           ("upsample", [5, 7, 0, 0]), ("upsample", [0, 0, 0, 0]), ("upsample", [4, 3, 1, 1]), ("upsample", [0, 0, 1, 0])]
-    for kind, a in cfg:
+           ("upsample", [5, 7, 0, 0]), ("upsample", [0, 0, 0, 0]), ("upsample", [4, 3, 1, 1]), ("upsample", [0, 0, 1, 0]),
+           ("upsample", [0, 0, 0, 0], 1.5), ("upsample", [0, 0, 0, 0], 2.7), ("upsample", [0, 0, 1, 0], 1.7),
+           ("upsample", [0, 0, 1, 1], 2.5), ("upsample", [0, 0, 1, 0], 0.6)]
+    for cf in cfg:
+        kind, a = cf[0], cf[1]
+        dbl = [2.0 if a[0] == 0 else 1e-3] if kind in ("upsample", "group_norm") else [0.0]
+        if kind == "upsample" and a[2] == 1 and a[0] == 0:
+            dbl = [3.0]
+        if len(cf) > 2:
+            dbl = [cf[2]]
         for seed in (0, 7):
-            dbl = [2.0 if a[0] == 0 else 1e-3] if kind in ("upsample", "group_norm") else [0.0]
-            if kind == "upsample" and a[2] == 1 and a[0] == 0:
-                dbl = [3.0]
             add("modp:" + kind, [seed] + a, dbl, [], dtypes=(F32,))
             add("modm:" + kind, [seed] + a, dbl, [], dtypes=(F32,))
         if kind == "conv1d":
@@ -460,7 +465,7 @@ def gen_layers(g):
             xs = [2, a[1], 3]
         else:
             xs = [2, 2, 3, 4]
-        add("modf:" + kind, [3] + a, dbl, [make(xs, g, "t")], dtypes=(F32,))
+        add("modf:" + kind, [3] + a, dbl, [make(xs, g, "t")], dtypes=(F32, F64) if kind == "upsample" else (F32,))
 
 
 def main():
