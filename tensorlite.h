@@ -9494,8 +9494,8 @@ TLDEF tl_tensor *tl_conv1d(const tl_tensor *x, const tl_tensor *weight, const tl
     int g;
     TL__CHECK2(op, x, weight);
     if ((x->ndim != 2 && x->ndim != 3) || weight->ndim != 3)
-        return TL__FAILN(TL_ERR_SHAPE, "%s: expected a 2-D [C, L] or 3-D [N, C, L] input and a 3-D weight [O, C/groups, "
-                         "k], got %s and %s", op, TL__SH(x), TL__SH(weight));
+        return TL__FAILN(TL_ERR_SHAPE, "%s: expected a 2-D [C, L] or 3-D [N, C, L] input and a 3-D weight "
+                         "[O, C/groups, k], got %s and %s", op, TL__SH(x), TL__SH(weight));
     memset(&o, 0, sizeof o);
     if (opts) {
         if (opts->stride < 0 || opts->padding < 0 || opts->dilation < 0 || opts->groups < 0)
@@ -9511,6 +9511,13 @@ TLDEF tl_tensor *tl_conv1d(const tl_tensor *x, const tl_tensor *weight, const tl
     if (x->shape[x->ndim - 2] % g || weight->shape[0] % g || weight->shape[1] * g != x->shape[x->ndim - 2])
         return TL__FAILN(TL_ERR_SHAPE, "%s: expected weight %s to have %lld input channels per group (input %s, groups "
                          "%d)", op, TL__SH(weight), (long long)(x->shape[x->ndim - 2] / g), TL__SH(x), g);
+    if (!o.padding_same &&
+        x->shape[x->ndim - 1] + 2 * (int64_t)o.padding[1] < (int64_t)(o.dilation[1] > 0 ? o.dilation[1] : 1) *
+                                                              (weight->shape[2] - 1) + 1)
+        return TL__FAILN(TL_ERR_SHAPE, "%s: calculated padded input size per channel (%lld) is smaller than the kernel "
+                         "size (%lld) (input %s, weight %s)", op, (long long)(x->shape[x->ndim - 1] + 2 * o.padding[1]),
+                         (long long)((o.dilation[1] > 0 ? o.dilation[1] : 1) * (weight->shape[2] - 1) + 1), TL__SH(x),
+                         TL__SH(weight));
     sc = tl_scope_begin();
     r = tl_unsqueeze(x->ndim == 2 ? tl_unsqueeze(x, 0) : x, 2); /* [N, C, 1, L], weight [O, C/g, 1, k] */
     wu = tl_unsqueeze(weight, 2);
@@ -9602,8 +9609,9 @@ static tl_tensor *tl__conv_transpose2d(const char *op, const tl_tensor *x, const
         if (opad >= s && opad >= dl)
             return TL__FAILN(TL_ERR_ARG, "%s: output padding must be smaller than either stride or dilation, but got "
                              "output_padding (%d, %d), stride (%d, %d), dilation (%d, %d) (input %s)", op,
-                             opts->output_padding[0], opts->output_padding[1], opts->stride[0] > 0 ? opts->stride[0] : 1,
-                             opts->stride[1] > 0 ? opts->stride[1] : 1, opts->dilation[0] > 0 ? opts->dilation[0] : 1,
+                             opts->output_padding[0], opts->output_padding[1],
+                             opts->stride[0] > 0 ? opts->stride[0] : 1, opts->stride[1] > 0 ? opts->stride[1] : 1,
+                             opts->dilation[0] > 0 ? opts->dilation[0] : 1,
                              opts->dilation[1] > 0 ? opts->dilation[1] : 1, TL__SH(x));
         outsz[i] = (x->shape[2 + i] - 1) * s - 2 * (int64_t)opts->padding[i] + (int64_t)dl * (kk[i] - 1) + opad + 1;
         ip[2 * 0 + i] = s;

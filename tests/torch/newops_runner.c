@@ -72,7 +72,8 @@ static tl_tensor *layer_op(const case_t *c, tl_tensor **ins) {
             for (i = 0; i < n; i++) {
                 tl_tensor *t = tl_contiguous(tl_value_tensor_of(tl_value_item(sd, i)));
                 const float *f = t ? (const float *)tl_data_ptr(t) : NULL;
-                if (!f || tl_dtype_of(t) != TL_F32 || len + tl_numel(t) > (int64_t)(sizeof bits / sizeof bits[0])) break;
+                if (!f || tl_dtype_of(t) != TL_F32 || len + tl_numel(t) > (int64_t)(sizeof bits / sizeof bits[0]))
+                    break;
                 for (j = 0; j < tl_numel(t); j++) memcpy(&bits[len++], &f[j], 4);
             }
             if (sd && i == n) r = tl_from_data(bits, 1, &len, TL_I32);
@@ -166,7 +167,8 @@ static tl_tensor *extra_op(const case_t *c, tl_tensor **ins, tl_tensor **idx, in
         o.groups = I(8);
         return tl_conv_transpose2d(T(0), T(1), T(2), &o);
     }
-    if (IS("max_pool1d") || IS("avg_pool1d")) { /* ints: kernel, stride, padding, dilation, ceil_mode, count_include_pad */
+    /* max_pool1d / avg_pool1d ints: kernel, stride, padding, dilation, ceil_mode, count_include_pad */
+    if (IS("max_pool1d") || IS("avg_pool1d")) {
         tl_pool1d_opts o = tl_pool1d_opts_default(I(0));
         o.stride = I(1);
         o.padding = I(2);

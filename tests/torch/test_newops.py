@@ -393,6 +393,12 @@ def gen_layers(g):
         xs = [rng.randint(1, 3), C, L] if rng.random() < 0.8 else [C, L]
         add("conv1d", [st, pad, dl, grp, same], [], [make(xs, g, rng.choice(lays)), make([O, C // grp, k], g,
                                                                                            rng.choice("ctp")), bias])
+    # large enough for conv2d's per-image thread split (N * O * K * L >= 2e6)
+    add("conv1d", [1, 1, 1, 1, 0], [], [make([4, 64, 200], g, "t"), make([48, 64, 5], g), make([48], g)])
+    add("conv_transpose2d", [2, 2, 1, 1, 1, 1, 1, 1, 1], [], [make([4, 16, 16, 16], g, "p"), make([16, 8, 3, 3], g),
+                                                                make([8], g)])
+    add("conv_transpose2d", [1, 1, 0, 0, 0, 0, 1, 1, 2], [], [make([4, 16, 16, 16], g), make([16, 8, 3, 3], g, "t"),
+                                                                None])
     add("conv1d", [1, 0, 1, 2, 0], [], [make([2, 3, 5], g), make([4, 1, 2], g), None])  # C not divisible by groups
     add("conv1d", [1, 0, 1, 1, 0], [], [make([2, 3, 2], g), make([4, 3, 3], g), None])  # kernel larger than input
     add("conv1d", [1, 0, 1, 1, 0], [], [make([2, 3, 5], g), make([4, 2, 3], g), None])  # channel mismatch
