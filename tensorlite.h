@@ -9782,6 +9782,10 @@ static int tl__pool1d_as_2d(const char *op, const tl_tensor *x, const tl_pool1d_
         TL__FAIL(TL_ERR_SHAPE, "%s: expected a 2-D [C, L] or 3-D [N, C, L] input, got %s", op, TL__SH(x));
         return 0;
     }
+    if (x->dtype != TL_F32 && x->dtype != TL_F64) {
+        TL__FAIL(TL_ERR_DTYPE, "%s: expected float32 or float64 input, got %s %s", op, TL__DT(x), TL__SH(x));
+        return 0;
+    }
     s = o->stride > 0 ? o->stride : o->kernel;
     dl = o->dilation > 0 ? o->dilation : 1;
     if (o->kernel <= 0 || o->padding < 0 || o->stride < 0 || o->dilation < 0) {
@@ -9861,6 +9865,9 @@ TLDEF tl_tensor *tl_group_norm(const tl_tensor *x, int64_t num_groups, const tl_
     if ((weight && (weight->ndim != 1 || weight->shape[0] != C)) || (bias && (bias->ndim != 1 || bias->shape[0] != C)))
         return TL__FAILN(TL_ERR_SHAPE, "%s: expected weight and bias of shape [%lld], got %s and %s (input %s)", op,
                          (long long)C, weight ? TL__SH(weight) : "None", bias ? TL__SH(bias) : "None", TL__SH(x));
+    if ((weight && weight->dtype != x->dtype) || (bias && bias->dtype != x->dtype))
+        return TL__FAILN(TL_ERR_DTYPE, "%s: expected weight and bias of the input's dtype %s, got %s and %s (input %s)",
+                         op, TL__DT(x), weight ? TL__DT(weight) : "None", bias ? TL__DT(bias) : "None", TL__SH(x));
     sc = tl_scope_begin();
     s3[0] = x->shape[0];
     s3[1] = num_groups;

@@ -582,10 +582,12 @@ TEST(pool1d_group_norm) {
     p.dilation = 2;
     CHECK(tl_avg_pool1d(x, &p) == NULL && failed_with(TL_ERR_ARG, "no dilation"));
     CHECK(tl_max_pool1d(tl_ones(S(4), TL_F32), &p, NULL) == NULL && failed_with(TL_ERR_SHAPE, "[4]"));
+    CHECK(tl_max_pool1d(tl_ones(S(2, 4), TL_I64), &p, NULL) == NULL && failed_with(TL_ERR_DTYPE, "tl_max_pool1d"));
     CHECK(tl_group_norm(gx, 2, NULL, NULL, 1e-5) == NULL && failed_with(TL_ERR_SHAPE, "divisible by num_groups"));
     CHECK(tl_group_norm(gx, 0, NULL, NULL, 1e-5) == NULL && failed_with(TL_ERR_SHAPE, "num_groups=0"));
     CHECK(tl_group_norm(gx, 1, tl_ones(S(4), TL_F64), NULL, 1e-5) == NULL && failed_with(TL_ERR_SHAPE, "[3]"));
     CHECK(tl_group_norm(tl_ones(S(3), TL_F32), 1, NULL, NULL, 1e-5) == NULL && failed_with(TL_ERR_SHAPE, "at least 2"));
+    CHECK(tl_group_norm(gx, 1, tl_ones(S(3), TL_F32), NULL, 1e-5) == NULL && failed_with(TL_ERR_DTYPE, "float32"));
     CHECK(tl_group_norm(NULL, 1, NULL, NULL, 1e-5) == NULL && failed_with(TL_ERR_ARG, "tl_group_norm"));
     tl_scope_end(s);
 }

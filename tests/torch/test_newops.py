@@ -443,6 +443,7 @@ def gen_layers(g):
         add("group_norm", [G], [rng.choice([1e-5, 1e-3])], [make(xs, g, lay(nd)), w, b])
     add("group_norm", [2], [1e-5], [make([2, 3, 4], g), None, None])  # C not divisible
     add("group_norm", [1], [1e-5], [make([2, 4], g), make([3], g), None])  # weight size
+    add("group_norm", [2], [1e-5], [make([2, 4, 3], g), In(torch.ones(4), dt=F32), None], dtypes=(F64,))  # dtypes
     # layers: ints seed, then the configuration of layer_new
     cfg = [("conv1d", [4, 6, 3, 1, 0, 1, 1, 1, 0]), ("conv1d", [4, 6, 3, 2, 1, 2, 2, 0, 0]),
            ("conv1d", [3, 5, 4, 1, 0, 1, 1, 1, 1]),
