@@ -9524,6 +9524,7 @@ TLDEF tl_tensor *tl_conv1d(const tl_tensor *x, const tl_tensor *weight, const tl
     r = r && wu ? tl__ret(tl__conv2d(op, r, wu, bias, &o)) : NULL;
     if (r) r = tl_squeeze_dim(r, 2);
     if (r && x->ndim == 2) r = tl_squeeze_dim(r, 0);
+    else if (r && r->grad_fn) r->grad_fn->tname = "ConvolutionBackward0"; /* torch's grad_fn when batched */
     return tl__composite_end(sc, r);
 }
 
@@ -9880,6 +9881,7 @@ TLDEF tl_tensor *tl_group_norm(const tl_tensor *x, int64_t num_groups, const tl_
     for (d = 1; d < x->ndim - 1; d++) aff[d] = 1;
     if (r && weight) r = tl_mul(r, tl_view(weight, x->ndim - 1, aff));
     if (r && bias) r = tl_add(r, tl_view(bias, x->ndim - 1, aff));
+    if (r && r->grad_fn) r->grad_fn->tname = "NativeGroupNormBackward0"; /* torch's grad_fn name */
     return tl__composite_end(sc, r);
 }
 

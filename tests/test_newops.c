@@ -494,6 +494,8 @@ TEST(conv1d_conv_transpose2d_grad) {
     r = tl_conv_transpose2d(f64(S(1, 1, 1, 2), (const double[]){1, 2}), tl_ones(S(1, 1, 1, 2), TL_F64), NULL, &ot);
     CHECK(r && tl_shape(r)[3] == 5 && SAME(r, 1, 1, 2, 2, 0));
     CHECK_STR(tl_grad_fn_name(tl_conv_transpose2d(xt, wt1, NULL, NULL)), "ConvolutionBackward0");
+    CHECK_STR(tl_grad_fn_name(tl_conv1d(tl_transpose(x, 1, 2), w1, NULL, &o1)), "ConvolutionBackward0");
+    CHECK_STR(tl_grad_fn_name(tl_conv1d(tl_select(tl_transpose(x, 1, 2), 0, 0), w1, NULL, &o1)), "SqueezeBackward1");
     tl_scope_end(s);
 }
 TEST(conv1d_conv_transpose2d_errors) {
@@ -572,6 +574,7 @@ TEST(pool1d_group_norm) {
     CHECK(SAME(tl_avg_pool1d(f64(S(1, 1, 3), (const double[]){1, 2, 3}), &p), 1, 2.5));
     r = tl_group_norm(f64(S(1, 2, 2), (const double[]){1, 3, 10, 20}), 2, NULL, NULL, 0);
     CHECK(SAME(r, -1, 1, -1, 1));
+    CHECK_STR(tl_grad_fn_name(tl_group_norm(gx, 3, NULL, NULL, 1e-5)), "NativeGroupNormBackward0");
     CHECK(tl_max_pool1d(x, NULL, NULL) == NULL && failed_with(TL_ERR_ARG, "tl_pool1d_opts_default"));
     CHECK(tl_max_pool1d(NULL, &p, &ix) == NULL && ix == NULL && failed_with(TL_ERR_ARG, "tl_max_pool1d"));
     p.padding = 2;
