@@ -38,7 +38,7 @@
        >>ops        elementwise with broadcasting: add/sub/mul/div/pow/..., unary math, activations
        >>reduce     sum/mean/var/std/max/min/argmax/prod/norm/logsumexp/softmax/log_softmax/cumsum
        >>linalg     matmul/mm/mv/bmm/dot/outer (the packed GEMM and its thread pool: >>gemm, >>pool)
-       >>functional linear, conv2d, max/avg pool, losses (cross_entropy, nll, mse, l1, smooth_l1, bce)
+       >>functional linear, conv1d/conv2d/conv_transpose2d, 1-D/2-D pools, norms, losses (cross_entropy, nll, ...)
        >>autograd   requires_grad, backward, grad, no_grad, detach, autograd_grad, hooks
        >>serialize  tl_value trees, torch.save-compatible tl_save, safe tl_load (torch 1.6-2.x files)
        >>random     tl_manual_seed, rand/randn/randint/randperm/bernoulli/multinomial: torch's streams
@@ -548,6 +548,25 @@ typedef struct tl_conv2d_opts {
 TLDEF tl_tensor *tl_conv2d(const tl_tensor *x, const tl_tensor *weight, const tl_tensor *bias,
                            const tl_conv2d_opts *opts);
 
+/* Options of conv1d; a zeroed struct means torch's defaults (stride 1, padding 0, dilation 1,
+   groups 1). padding_same = 1 is padding='same' (stride must be 1). */
+typedef struct tl_conv1d_opts {
+    int stride, padding, dilation, groups, padding_same;
+} tl_conv1d_opts;
+/* F.conv1d(x [N,C,L] or [C,L], weight [O, C/groups, k], bias [O] or NULL) -> [N, O, Lo] (conv2d on
+   height 1, so the same GEMM path and backward). */
+TLDEF tl_tensor *tl_conv1d(const tl_tensor *x, const tl_tensor *weight, const tl_tensor *bias,
+                           const tl_conv1d_opts *opts);
+/* Options of conv_transpose2d; zeroed = torch's defaults (stride 1, padding 0, output_padding 0,
+   dilation 1, groups 1). output_padding must be smaller than stride or dilation, as torch. */
+typedef struct tl_conv_transpose2d_opts {
+    int stride[2], padding[2], output_padding[2], dilation[2], groups;
+} tl_conv_transpose2d_opts;
+/* F.conv_transpose2d(x [N,C,H,W] or [C,H,W], weight [C, O/groups, kh, kw], bias [O] or NULL) ->
+   [N, O, (H-1)*stride - 2*padding + dilation*(kh-1) + output_padding + 1, (same for W)]. */
+TLDEF tl_tensor *tl_conv_transpose2d(const tl_tensor *x, const tl_tensor *weight, const tl_tensor *bias,
+                                     const tl_conv_transpose2d_opts *opts);
+
 /* Options of the 2-D pools. Fill with tl_pool2d_opts_default(kh, kw): stride = kernel, padding 0,
    dilation 1, ceil_mode 0, count_include_pad 1 (torch's defaults). */
 typedef struct tl_pool2d_opts {
@@ -558,6 +577,17 @@ TLDEF tl_pool2d_opts tl_pool2d_opts_default(int kh, int kw);
 TLDEF tl_tensor *tl_max_pool2d(const tl_tensor *x, const tl_pool2d_opts *opts, tl_tensor **indices);
 /* F.avg_pool2d (dilation is not an option of avg_pool2d in torch and must stay 1). */
 TLDEF tl_tensor *tl_avg_pool2d(const tl_tensor *x, const tl_pool2d_opts *opts);
+
+/* Options of the 1-D pools. Fill with tl_pool1d_opts_default(k): stride = kernel, padding 0,
+   dilation 1, ceil_mode 0, count_include_pad 1 (torch's defaults). */
+typedef struct tl_pool1d_opts {
+    int kernel, stride, padding, dilation, ceil_mode, count_include_pad;
+} tl_pool1d_opts;
+TLDEF tl_pool1d_opts tl_pool1d_opts_default(int k);
+/* F.max_pool1d(x [N,C,L] or [C,L]); *indices (if not NULL) gets torch's int64 positions in L. */
+TLDEF tl_tensor *tl_max_pool1d(const tl_tensor *x, const tl_pool1d_opts *opts, tl_tensor **indices);
+/* F.avg_pool1d(x [N,C,L] or [C,L]) (no dilation, as torch). */
+TLDEF tl_tensor *tl_avg_pool1d(const tl_tensor *x, const tl_pool1d_opts *opts);
 
 /* Loss reduction: 'mean' (the default, 0), 'sum' or 'none'. */
 typedef enum tl_reduction { TL_REDUCTION_MEAN = 0, TL_REDUCTION_SUM, TL_REDUCTION_NONE } tl_reduction;
@@ -592,6 +622,10 @@ TLDEF tl_tensor *tl_batch_norm(const tl_tensor *x, tl_tensor *running_mean, tl_t
 /* F.layer_norm(x, normalized_shape = the last ndims sizes of x, weight, bias (may be NULL), eps). */
 TLDEF tl_tensor *tl_layer_norm(const tl_tensor *x, int ndims, const tl_tensor *weight, const tl_tensor *bias,
                                double eps);
+/* F.group_norm(x [N, C, *], num_groups (dividing C), weight [C], bias [C] (either may be NULL),
+   eps): each sample's channel groups normalised over (C/num_groups, *), then the affine per channel. */
+TLDEF tl_tensor *tl_group_norm(const tl_tensor *x, int64_t num_groups, const tl_tensor *weight,
+                               const tl_tensor *bias, double eps);
 /* F.dropout(x, p, training): in training zeroes elements with probability p (torch's stream) and
    scales the rest by 1/(1-p); otherwise returns x itself (a new reference). */
 TLDEF tl_tensor *tl_dropout(const tl_tensor *x, double p, int training);
@@ -1009,6 +1043,19 @@ TLDEF tl_module *tl_nn_module_list(int n, tl_module *const *mods);
 TLDEF tl_module *tl_nn_linear(int64_t in_features, int64_t out_features, int bias);
 TLDEF tl_module *tl_nn_conv2d(int64_t in_channels, int64_t out_channels, int kh, int kw,
                               const tl_conv2d_opts *opts, int bias);
+/* nn.Conv1d(in, out, kernel_size, stride/padding/dilation/groups in opts (NULL: defaults), bias). */
+TLDEF tl_module *tl_nn_conv1d(int64_t in_channels, int64_t out_channels, int kernel_size,
+                              const tl_conv1d_opts *opts, int bias);
+/* nn.ConvTranspose2d(in, out, (kh, kw), opts (NULL: defaults), bias): weight [in, out/groups, kh, kw]. */
+TLDEF tl_module *tl_nn_conv_transpose2d(int64_t in_channels, int64_t out_channels, int kh, int kw,
+                                        const tl_conv_transpose2d_opts *opts, int bias);
+/* nn.GroupNorm(num_groups, num_channels, eps (torch 1e-5), affine (torch 1: weight ones, bias zeros)). */
+TLDEF tl_module *tl_nn_group_norm(int64_t num_groups, int64_t num_channels, double eps, int affine);
+/* nn.Upsample(size=(out_h, out_w)) when out_h > 0, else nn.Upsample(scale_factor) (output
+   floor(in * scale_factor), sampled at 1/scale_factor steps as torch); mode nearest or bilinear
+   (align_corners as torch's, 0 for None); input [N, C, H, W]. */
+TLDEF tl_module *tl_nn_upsample(int64_t out_h, int64_t out_w, double scale_factor, tl_interp_mode mode,
+                                int align_corners);
 TLDEF tl_module *tl_nn_max_pool2d(const tl_pool2d_opts *opts);
 TLDEF tl_module *tl_nn_avg_pool2d(const tl_pool2d_opts *opts);
 TLDEF tl_module *tl_nn_flatten(int start_dim, int end_dim); /* nn.Flatten() is (1, -1) */
@@ -2873,7 +2920,8 @@ static tl_tensor *tl__contig_as(const char *op, const tl_tensor *t, tl_dtype dt)
     X(CUMPROD, "cumprod", "CumprodBackward0", lane)                                                \
     X(SCATTER, "scatter", "ScatterBackward0", scatter)                                             \
     X(SCATTER_ADD, "scatter_add", "ScatterAddBackward0", scatter)                                  \
-    X(INDEX_ADD, "index_add", "IndexAddBackward0", scatter)
+    X(INDEX_ADD, "index_add", "IndexAddBackward0", scatter)                                        \
+    X(CONV_TRANSPOSE2D, "conv_transpose2d", "ConvolutionBackward0", convt)
 #define TL__OP_ENUM(id, name, tname, fam) TL__OP_##id,
 typedef enum tl__op { TL__OPS(TL__OP_ENUM) TL__OP_COUNT } tl__op;
 #undef TL__OP_ENUM
@@ -9191,8 +9239,9 @@ TLDEF tl_tensor *tl_pad(const tl_tensor *x, int npad, const int64_t *pad, tl_pad
 /* Source positions of F.interpolate along one dim (torch's float arithmetic in the input's dtype):
    nearest: idx0 = min(floor(dst * in / out), in - 1); bilinear: idx0, idx1 = idx0 + (idx0 < in - 1),
    lam = src - idx0 with src = dst * (in - 1) / (out - 1) (align_corners) or max(0, (dst + 0.5) *
-   in / out - 0.5). lam [out] in dtype dt (NULL for nearest). */
-static int tl__interp_axis(int64_t in, int64_t out, int bilinear, int align, tl_dtype dt, tl_tensor **i0,
+   in / out - 0.5). lam [out] in dtype dt (NULL for nearest). sf > 0: a scale_factor given to torch
+   (nn.Upsample), whose kernels then use 1 / sf in place of in / out. */
+static int tl__interp_axis(int64_t in, int64_t out, int bilinear, int align, double sf, tl_dtype dt, tl_tensor **i0,
                            tl_tensor **i1, tl_tensor **lam) {
     int64_t d, *p0, *p1 = NULL;
     *i0 = tl__ret(tl__new("tl_interpolate", 1, &out, TL_I64));
@@ -9203,11 +9252,12 @@ static int tl__interp_axis(int64_t in, int64_t out, int bilinear, int align, tl_
     if (bilinear) p1 = (int64_t *)tl__ptr(*i1);
     for (d = 0; d < out; d++) {
         if (!bilinear) {
-            float scale = (float)in / (float)out;
+            float scale = sf > 0 ? (float)(1.0 / sf) : (float)in / (float)out;
             int64_t s = in == out ? d : (out == 2 * in ? d >> 1 : (int64_t)floorf((float)d * scale));
             p0[d] = s < in - 1 ? s : in - 1;
         } else if (dt == TL_F64) {
-            double scale = align ? (out > 1 ? (double)(in - 1) / (double)(out - 1) : 0.0) : (double)in / (double)out;
+            double scale = align ? (out > 1 ? (double)(in - 1) / (double)(out - 1) : 0.0)
+                                 : (sf > 0 ? 1.0 / sf : (double)in / (double)out);
             double src = align ? scale * (double)d : scale * ((double)d + 0.5) - 0.5;
             if (src < 0) src = 0;
             p0[d] = (int64_t)src;
@@ -9215,7 +9265,8 @@ static int tl__interp_axis(int64_t in, int64_t out, int bilinear, int align, tl_
             p1[d] = p0[d] + (p0[d] < in - 1 ? 1 : 0);
             ((double *)tl__ptr(*lam))[d] = src - (double)p0[d];
         } else {
-            float scale = align ? (out > 1 ? (float)(in - 1) / (float)(out - 1) : 0.0f) : (float)in / (float)out;
+            float scale = align ? (out > 1 ? (float)(in - 1) / (float)(out - 1) : 0.0f)
+                                : (sf > 0 ? (float)(1.0 / sf) : (float)in / (float)out);
             float src = align ? scale * (float)d : scale * ((float)d + 0.5f) - 0.5f;
             if (src < 0) src = 0;
             p0[d] = (int64_t)src;
@@ -9226,8 +9277,15 @@ static int tl__interp_axis(int64_t in, int64_t out, int bilinear, int align, tl_
     }
     return 1;
 }
+static tl_tensor *tl__interpolate(const tl_tensor *x, int64_t out_h, int64_t out_w, tl_interp_mode mode,
+                                  int align_corners, double sf_h, double sf_w);
 TLDEF tl_tensor *tl_interpolate(const tl_tensor *x, int64_t out_h, int64_t out_w, tl_interp_mode mode,
                                 int align_corners) {
+    return tl__interpolate(x, out_h, out_w, mode, align_corners, 0, 0);
+}
+/* tl_interpolate; sf_h, sf_w > 0: the scale factors torch was given (see tl__interp_axis). */
+static tl_tensor *tl__interpolate(const tl_tensor *x, int64_t out_h, int64_t out_w, tl_interp_mode mode,
+                                  int align_corners, double sf_h, double sf_w) {
     tl_scope sc;
     tl_tensor *h0, *h1, *lh, *w0, *w1, *lw, *r = NULL;
     int bil = mode == TL_INTERP_BILINEAR;
@@ -9243,8 +9301,8 @@ TLDEF tl_tensor *tl_interpolate(const tl_tensor *x, int64_t out_h, int64_t out_w
                          "input (H: %lld, W: %lld) output (H: %lld, W: %lld)", (long long)x->shape[2],
                          (long long)x->shape[3], (long long)out_h, (long long)out_w);
     sc = tl_scope_begin();
-    if (tl__interp_axis(x->shape[2], out_h, bil, align_corners, x->dtype, &h0, &h1, &lh) &&
-        tl__interp_axis(x->shape[3], out_w, bil, align_corners, x->dtype, &w0, &w1, &lw)) {
+    if (tl__interp_axis(x->shape[2], out_h, bil, align_corners, sf_h, x->dtype, &h0, &h1, &lh) &&
+        tl__interp_axis(x->shape[3], out_w, bil, align_corners, sf_w, x->dtype, &w0, &w1, &lw)) {
         if (!bil) {
             r = tl_index_select(tl_index_select(x, 2, h0), 3, w0);
         } else { /* torch's grouping: h0l * (w0l * x00 + w1l * x01) + h1l * (w0l * x10 + w1l * x11) */
@@ -9439,6 +9497,413 @@ TLDEF tl_tensor *tl_einsum(const char *equation, int n, tl_tensor *const *operan
         for (i = 0; out[i]; i++) po[i] = (int)(strchr(L, out[i]) - L);
         if (r && nl) r = tl_permute(r, nl, po);
     }
+    return tl__composite_end(sc, r);
+}
+
+/* ---- conv1d, conv_transpose2d, 1-D pools, group_norm (issue 13) ----
+   conv1d and the 1-D pools run the 2-D kernels on [N, C, 1, L] (a recorded unsqueeze/squeeze, so
+   their backward is conv2d's / the pools'). conv_transpose2d has its own node but no kernel of its
+   own: its forward is conv2d's input gradient, its input gradient is a conv2d forward, and its
+   weight gradient is conv2d's weight gradient with input and output swapped (all on the same
+   im2col/col2im + GEMM as conv2d). group_norm is layer_norm over [N, G, C/G * spatial]. */
+
+TLDEF tl_tensor *tl_conv1d(const tl_tensor *x, const tl_tensor *weight, const tl_tensor *bias,
+                           const tl_conv1d_opts *opts) {
+    const char *op = "tl_conv1d";
+    tl_conv2d_opts o;
+    tl_scope sc;
+    tl_tensor *r, *wu;
+    int g;
+    TL__CHECK2(op, x, weight);
+    if ((x->ndim != 2 && x->ndim != 3) || weight->ndim != 3)
+        return TL__FAILN(TL_ERR_SHAPE, "%s: expected a 2-D [C, L] or 3-D [N, C, L] input and a 3-D weight "
+                         "[O, C/groups, k], got %s and %s", op, TL__SH(x), TL__SH(weight));
+    memset(&o, 0, sizeof o);
+    if (opts) {
+        if (opts->stride < 0 || opts->padding < 0 || opts->dilation < 0 || opts->groups < 0)
+            return TL__FAILN(TL_ERR_ARG, "%s: stride, padding, dilation and groups must be non-negative (input %s)", op,
+                             TL__SH(x));
+        o.stride[1] = opts->stride;
+        o.padding[1] = opts->padding;
+        o.dilation[1] = opts->dilation;
+        o.groups = opts->groups;
+        o.padding_same = opts->padding_same;
+    }
+    g = o.groups > 0 ? o.groups : 1;
+    if (x->shape[x->ndim - 2] % g || weight->shape[0] % g || weight->shape[1] * g != x->shape[x->ndim - 2])
+        return TL__FAILN(TL_ERR_SHAPE, "%s: expected weight %s to have %lld input channels per group (input %s, groups "
+                         "%d)", op, TL__SH(weight), (long long)(x->shape[x->ndim - 2] / g), TL__SH(x), g);
+    if (!o.padding_same &&
+        x->shape[x->ndim - 1] + 2 * (int64_t)o.padding[1] < (int64_t)(o.dilation[1] > 0 ? o.dilation[1] : 1) *
+                                                              (weight->shape[2] - 1) + 1)
+        return TL__FAILN(TL_ERR_SHAPE, "%s: calculated padded input size per channel (%lld) is smaller than the kernel "
+                         "size (%lld) (input %s, weight %s)", op, (long long)(x->shape[x->ndim - 1] + 2 * o.padding[1]),
+                         (long long)((o.dilation[1] > 0 ? o.dilation[1] : 1) * (weight->shape[2] - 1) + 1), TL__SH(x),
+                         TL__SH(weight));
+    sc = tl_scope_begin();
+    r = tl_unsqueeze(x->ndim == 2 ? tl_unsqueeze(x, 0) : x, 2); /* [N, C, 1, L], weight [O, C/g, 1, k] */
+    wu = tl_unsqueeze(weight, 2);
+    r = r && wu ? tl__ret(tl__conv2d(op, r, wu, bias, &o)) : NULL;
+    if (r) r = tl_squeeze_dim(r, 2);
+    if (r && x->ndim == 2) r = tl_squeeze_dim(r, 0);
+    else if (r && r->grad_fn) r->grad_fn->tname = "ConvolutionBackward0"; /* torch's grad_fn when batched */
+    return tl__composite_end(sc, r);
+}
+
+/* The conv2d whose input gradient conv_transpose2d is: input = the transposed conv's output
+   [N, O, Hout, Wout], weight = w [C, O/g, kh, kw] (conv2d's O is C), output = x [N, C, H, W]. */
+static void tl__convt_geom(const tl_tensor *x, const tl_tensor *w, int64_t Hout, int64_t Wout, const int *ip,
+                           tl__conv *c) {
+    memset(c, 0, sizeof *c);
+    c->sh = ip[0]; c->sw = ip[1]; c->ph = ip[2]; c->pw = ip[3]; c->dh = ip[4]; c->dw = ip[5]; c->g = ip[6];
+    c->N = x->shape[0];
+    c->O = x->shape[1];
+    c->Ho = x->shape[2];
+    c->Wo = x->shape[3];
+    c->C = w->shape[1] * c->g;
+    c->H = Hout;
+    c->W = Wout;
+    c->kh = w->shape[2];
+    c->kw = w->shape[3];
+    c->Cg = w->shape[1];
+    c->Og = c->O / c->g;
+    c->K = c->Cg * c->kh * c->kw;
+    c->L = c->Ho * c->Wo;
+}
+/* Runs one of conv2d's per-image tasks over c: fwd = 1 is conv2d's forward (in [N, C, H, W] ->
+   out [N, O, L]), fwd = 0 its input gradient (in [N, O, L] -> out += col2im, [N, C, H, W]). */
+static int tl__convt_run(const tl__conv *c, int fwd, const tl_tensor *in, const tl_tensor *w, tl_tensor *out) {
+    tl__conv_job J;
+    size_t es = tl__dtype_sizes[in->dtype];
+    int nt = tl__conv_tasks(c);
+    void *cols = tl__malloc(tl__szmul(tl__szmul(tl__szn(c->K, es), tl__szn(c->L, 1)), (size_t)nt));
+    if (!cols) return 0;
+    memset(&J, 0, sizeof J);
+    J.c = c;
+    J.x = tl__ptr(in);
+    J.w = tl__ptr(w);
+    J.out = tl__ptr(out);
+    J.cols = (char *)cols;
+    J.es = es;
+    J.cols_bytes = (size_t)(c->K * c->L) * es;
+    J.per = (c->N + nt - 1) / nt;
+    J.f32 = in->dtype == TL_F32;
+    if (nt > 1) tl__pool_run(fwd ? tl__conv_fwd_task : tl__conv_dx_task, &J, nt);
+    else if (fwd) tl__conv_fwd_task(&J, 0);
+    else tl__conv_dx_task(&J, 0);
+    tl__free(cols);
+    return 1;
+}
+static tl_tensor *tl__conv_transpose2d(const char *op, const tl_tensor *x, const tl_tensor *w, const tl_tensor *b,
+                                       const tl_conv_transpose2d_opts *opts) {
+    tl_conv_transpose2d_opts d;
+    tl__conv c;
+    tl_tensor *xc, *wc, *out;
+    int64_t shape[4], k, Cin, O, kk[2], outsz[2];
+    int ip[7], g, i;
+    memset(&d, 0, sizeof d);
+    if (!opts) opts = &d;
+    if (x->ndim != 4 || w->ndim != 4)
+        return TL__FAILN(TL_ERR_SHAPE, "%s: expected a 3-D [C, H, W] or 4-D [N, C, H, W] input and a 4-D weight "
+                         "[C, O/groups, kh, kw], got %s and %s", op, TL__SH(x), TL__SH(w));
+    if (x->dtype != w->dtype || (x->dtype != TL_F32 && x->dtype != TL_F64) || (b && b->dtype != x->dtype))
+        return TL__FAILN(TL_ERR_DTYPE, "%s: input, weight and bias must share a float32/float64 dtype, got %s, %s%s%s",
+                         op, TL__DT(x), TL__DT(w), b ? " and " : "", b ? TL__DT(b) : "");
+    for (i = 0; i < 2; i++)
+        if (opts->stride[i] < 0 || opts->padding[i] < 0 || opts->output_padding[i] < 0 || opts->dilation[i] < 0)
+            return TL__FAILN(TL_ERR_ARG, "%s: stride, padding, output_padding and dilation must be non-negative "
+                             "(input %s)", op, TL__SH(x));
+    if (opts->groups < 0)
+        return TL__FAILN(TL_ERR_ARG, "%s: groups must be positive, got %d (input %s)", op, opts->groups, TL__SH(x));
+    g = opts->groups > 0 ? opts->groups : 1;
+    Cin = x->shape[1];
+    if (w->shape[0] != Cin || Cin % g)
+        return TL__FAILN(TL_ERR_SHAPE, "%s: expected weight %s to have %lld rows (the input's channels) divisible by "
+                         "groups %d (input %s)", op, TL__SH(w), (long long)Cin, g, TL__SH(x));
+    O = w->shape[1] * g;
+    if (b && (b->ndim != 1 || b->shape[0] != O))
+        return TL__FAILN(TL_ERR_SHAPE, "%s: bias must be [%lld], got %s (weight %s, groups %d)", op, (long long)O,
+                         TL__SH(b), TL__SH(w), g);
+    kk[0] = w->shape[2];
+    kk[1] = w->shape[3];
+    for (i = 0; i < 2; i++) {
+        int s = opts->stride[i] > 0 ? opts->stride[i] : 1, dl = opts->dilation[i] > 0 ? opts->dilation[i] : 1;
+        int opad = opts->output_padding[i];
+        if (opad >= s && opad >= dl)
+            return TL__FAILN(TL_ERR_ARG, "%s: output padding must be smaller than either stride or dilation, but got "
+                             "output_padding (%d, %d), stride (%d, %d), dilation (%d, %d) (input %s)", op,
+                             opts->output_padding[0], opts->output_padding[1],
+                             opts->stride[0] > 0 ? opts->stride[0] : 1, opts->stride[1] > 0 ? opts->stride[1] : 1,
+                             opts->dilation[0] > 0 ? opts->dilation[0] : 1,
+                             opts->dilation[1] > 0 ? opts->dilation[1] : 1, TL__SH(x));
+        outsz[i] = (x->shape[2 + i] - 1) * s - 2 * (int64_t)opts->padding[i] + (int64_t)dl * (kk[i] - 1) + opad + 1;
+        ip[2 * 0 + i] = s;
+        ip[2 * 1 + i] = opts->padding[i];
+        ip[2 * 2 + i] = dl;
+    }
+    ip[6] = g;
+    if (outsz[0] < 1 || outsz[1] < 1 || kk[0] < 1 || kk[1] < 1)
+        return TL__FAILN(TL_ERR_SHAPE, "%s: given input %s and weight %s, the calculated output size (%lld x %lld) is "
+                         "too small", op, TL__SH(x), TL__SH(w), (long long)outsz[0], (long long)outsz[1]);
+    shape[0] = x->shape[0];
+    shape[1] = O;
+    shape[2] = outsz[0];
+    shape[3] = outsz[1];
+    tl__convt_geom(x, w, outsz[0], outsz[1], ip, &c);
+    xc = tl__contig(op, x);
+    wc = xc ? tl__contig(op, w) : NULL;
+    out = wc ? tl__full(op, 4, shape, 0, x->dtype) : NULL;
+    if (out && !tl__convt_run(&c, 0, xc, wc, out)) {
+        TL__FAIL(TL_ERR_OOM, "%s: out of memory for the column buffer (%lld x %lld)", op, (long long)c.K,
+                 (long long)c.L);
+        tl__release(out);
+        out = NULL;
+    }
+    tl__release(xc);
+    tl__release(wc);
+    if (!out) return NULL;
+    if (b) { /* out[n, o, :] += b[o] (in the output's dtype, as conv2d's forward) */
+        size_t es = tl__dtype_sizes[x->dtype];
+        int64_t n, o, l, hw = outsz[0] * outsz[1];
+        for (o = 0; o < O; o++) {
+            double bv;
+            tl__load(&bv, TL__CT_F64, (const char *)b->storage->data + (size_t)(b->offset + o * b->stride[0]) * es,
+                     b->dtype, 0, 1);
+            for (n = 0; n < shape[0]; n++) {
+                if (x->dtype == TL_F32) {
+                    float *q = (float *)tl__ptr(out) + (n * O + o) * hw, fb = (float)bv;
+                    for (l = 0; l < hw; l++) q[l] += fb;
+                } else {
+                    double *q = (double *)tl__ptr(out) + (n * O + o) * hw;
+                    for (l = 0; l < hw; l++) q[l] += bv;
+                }
+            }
+        }
+    }
+    if (tl__wants_grad(x, w, b)) {
+        tl__node *nd;
+        if (!tl__record(out, TL__OP_CONV_TRANSPOSE2D, x, w, b)) {
+            tl__release(out);
+            return NULL;
+        }
+        nd = out->grad_fn;
+        for (k = 0; k < 7; k++) nd->ip[k] = ip[k];
+        if (TL__NEED(nd, 1)) tl__save_in(nd, 0);
+        if (TL__NEED(nd, 0)) tl__save_in(nd, 1);
+    }
+    return out;
+}
+TLDEF tl_tensor *tl_conv_transpose2d(const tl_tensor *x, const tl_tensor *weight, const tl_tensor *bias,
+                                     const tl_conv_transpose2d_opts *opts) {
+    const char *op = "tl_conv_transpose2d";
+    tl_scope sc;
+    tl_tensor *r;
+    TL__CHECK2(op, x, weight);
+    if (x->ndim != 3) return tl__ret(tl__conv_transpose2d(op, x, weight, bias, opts));
+    sc = tl_scope_begin(); /* unbatched [C, H, W]: as a batch of one */
+    r = tl_unsqueeze(x, 0);
+    r = r ? tl__ret(tl__conv_transpose2d(op, r, weight, bias, opts)) : NULL;
+    if (r) r = tl_squeeze_dim(r, 0);
+    return tl__composite_end(sc, r);
+}
+/* g [N, O, Hout, Wout]: dx = conv2d(g, w) (conv2d's forward on the geometry above), dW_g[C/g, K] +=
+   x_g [C/g, H*W] @ im2col(g_g)^T (conv2d's weight gradient, input and output swapped), db = sum of g
+   over N, Hout, Wout. */
+static tl_status tl__bwd_convt(tl__node *n, const tl_tensor *g, tl_tensor **gin) {
+    tl__conv c;
+    const tl_tensor *x = n->in[0], *w = n->in[1];
+    tl_tensor *gc = NULL, *xc = NULL, *wc = NULL, *gx = NULL, *gw = NULL;
+    void *cols = NULL;
+    int64_t nn, gg;
+    size_t es = tl__dtype_sizes[g->dtype];
+    int f32 = g->dtype == TL_F32;
+    tl__convt_geom(x, w, g->shape[2], g->shape[3], n->ip, &c);
+    gc = tl__contig("autograd", g);
+    if (!gc) goto fail;
+    if (TL__NEED(n, 0)) {
+        wc = tl__contig("autograd", w);
+        gx = wc ? tl__new("autograd", 4, x->shape, g->dtype) : NULL;
+        if (!gx || !tl__convt_run(&c, 1, gc, wc, gx)) goto fail;
+    }
+    if (TL__NEED(n, 1)) {
+        cols = tl__malloc(tl__szmul(tl__szn(c.K, es), tl__szn(c.L, 1)));
+        xc = cols ? tl__contig("autograd", x) : NULL;
+        gw = xc ? tl__full("autograd", 4, w->shape, 0, g->dtype) : NULL;
+        if (!gw) goto fail;
+        for (nn = 0; nn < c.N; nn++)
+            for (gg = 0; gg < c.g; gg++) {
+                const char *xp = tl__ptr(xc) + (size_t)((nn * c.O + gg * c.Og) * c.L) * es;
+                const char *gp = tl__ptr(gc) + (size_t)((nn * c.C + gg * c.Cg) * c.H * c.W) * es;
+                char *wp = tl__ptr(gw) + (size_t)(gg * c.Og * c.K) * es;
+                if (f32) {
+                    tl__im2col_f32(&c, (const float *)gp, (float *)cols);
+                    tl__sgemm(c.Og, c.K, c.L, 1.0f, (const float *)xp, c.L, 1, (const float *)cols, 1, c.L, 1.0f,
+                              (float *)wp, c.K);
+                } else {
+                    tl__im2col_f64(&c, (const double *)gp, (double *)cols);
+                    tl__dgemm(c.Og, c.K, c.L, 1.0, (const double *)xp, c.L, 1, (const double *)cols, 1, c.L, 1.0,
+                              (double *)wp, c.K);
+                }
+            }
+    }
+    if (n->nin > 2 && TL__NEED(n, 2)) { /* bias: sum over N, Hout, Wout (in double, per channel) */
+        int64_t oc, l, hw = c.H * c.W;
+        gin[2] = tl__new("autograd", 1, &c.C, g->dtype);
+        if (!gin[2]) goto fail;
+        for (oc = 0; oc < c.C; oc++) {
+            double acc = 0;
+            for (nn = 0; nn < c.N; nn++) {
+                if (f32) {
+                    const float *q = (const float *)tl__ptr(gc) + (nn * c.C + oc) * hw;
+                    for (l = 0; l < hw; l++) acc += q[l];
+                } else {
+                    const double *q = (const double *)tl__ptr(gc) + (nn * c.C + oc) * hw;
+                    for (l = 0; l < hw; l++) acc += q[l];
+                }
+            }
+            if (f32) ((float *)tl__ptr(gin[2]))[oc] = (float)acc;
+            else ((double *)tl__ptr(gin[2]))[oc] = acc;
+        }
+    }
+    gin[0] = gx;
+    gin[1] = gw;
+    tl__free(cols);
+    tl__release(gc);
+    tl__release(xc);
+    tl__release(wc);
+    return TL_OK;
+fail:
+    if (!tl__tls.status)
+        TL__FAIL(TL_ERR_OOM, "autograd: out of memory in conv_transpose2d backward (input %s)", TL__SH(x));
+    tl__free(cols);
+    tl__release(gc);
+    tl__release(xc);
+    tl__release(wc);
+    tl__release(gx);
+    tl__release(gw);
+    return tl__tls.status;
+}
+
+TLDEF tl_pool1d_opts tl_pool1d_opts_default(int k) {
+    tl_pool1d_opts o;
+    memset(&o, 0, sizeof o);
+    o.kernel = k;
+    o.stride = k;
+    o.dilation = 1;
+    o.count_include_pad = 1;
+    return o;
+}
+/* The 2-D pool options of a 1-D pool on [.., 1, L]; 0 with an error naming op and the 1-D shapes. */
+static int tl__pool1d_as_2d(const char *op, const tl_tensor *x, const tl_pool1d_opts *o, tl_pool2d_opts *p) {
+    int s, dl;
+    int64_t L, Lo;
+    if (!o) {
+        TL__FAIL(TL_ERR_ARG, "%s: options are NULL; start from tl_pool1d_opts_default(k) (input %s)", op, TL__SH(x));
+        return 0;
+    }
+    if (x->ndim != 2 && x->ndim != 3) {
+        TL__FAIL(TL_ERR_SHAPE, "%s: expected a 2-D [C, L] or 3-D [N, C, L] input, got %s", op, TL__SH(x));
+        return 0;
+    }
+    if (x->dtype != TL_F32 && x->dtype != TL_F64) {
+        TL__FAIL(TL_ERR_DTYPE, "%s: expected float32 or float64 input, got %s %s", op, TL__DT(x), TL__SH(x));
+        return 0;
+    }
+    s = o->stride > 0 ? o->stride : o->kernel;
+    dl = o->dilation > 0 ? o->dilation : 1;
+    if (o->kernel <= 0 || o->padding < 0 || o->stride < 0 || o->dilation < 0) {
+        TL__FAIL(TL_ERR_ARG, "%s: kernel size must be positive and padding/stride/dilation non-negative (kernel %d, "
+                 "input %s)", op, o->kernel, TL__SH(x));
+        return 0;
+    }
+    if (2 * o->padding > o->kernel) {
+        TL__FAIL(TL_ERR_ARG, "%s: pad should be at most half of kernel size, but got pad=%d and kernel_size=%d (input "
+                 "%s)", op, o->padding, o->kernel, TL__SH(x));
+        return 0;
+    }
+    L = x->shape[x->ndim - 1];
+    Lo = tl__pool_out(L, o->kernel, o->padding, s, dl, o->ceil_mode);
+    if (Lo < 1) {
+        TL__FAIL(TL_ERR_SHAPE, "%s: output size is too small (%lld) for input %s with kernel %d", op, (long long)Lo,
+                 TL__SH(x), o->kernel);
+        return 0;
+    }
+    *p = tl_pool2d_opts_default(1, o->kernel);
+    p->stride[1] = s;
+    p->padding[1] = o->padding;
+    p->dilation[1] = dl;
+    p->ceil_mode = o->ceil_mode;
+    p->count_include_pad = o->count_include_pad;
+    return 1;
+}
+TLDEF tl_tensor *tl_max_pool1d(const tl_tensor *x, const tl_pool1d_opts *opts, tl_tensor **indices) {
+    const char *op = "tl_max_pool1d";
+    tl_pool2d_opts p;
+    tl_scope sc;
+    tl_tensor *r, *ix = NULL;
+    if (indices) *indices = NULL;
+    TL__CHECK1(op, x);
+    if (!tl__pool1d_as_2d(op, x, opts, &p)) return NULL;
+    sc = tl_scope_begin();
+    r = tl_max_pool2d(tl_unsqueeze(x, x->ndim - 1), &p, indices ? &ix : NULL);
+    if (r) r = tl_squeeze_dim(r, x->ndim - 1);
+    if (ix) ix = tl_squeeze_dim(ix, x->ndim - 1); /* h is 0, so the 2-D index h * L + l is l */
+    if (r && indices) {
+        if (!ix) r = NULL;
+        else *indices = tl_keep(tl_contiguous(ix));
+    }
+    return tl__composite_end(sc, r);
+}
+TLDEF tl_tensor *tl_avg_pool1d(const tl_tensor *x, const tl_pool1d_opts *opts) {
+    const char *op = "tl_avg_pool1d";
+    tl_pool2d_opts p;
+    tl_scope sc;
+    tl_tensor *r;
+    TL__CHECK1(op, x);
+    if (!tl__pool1d_as_2d(op, x, opts, &p)) return NULL;
+    if (p.dilation[1] != 1)
+        return TL__FAILN(TL_ERR_ARG, "%s: avg_pool1d has no dilation (got %d, input %s)", op, p.dilation[1], TL__SH(x));
+    sc = tl_scope_begin();
+    r = tl_avg_pool2d(tl_unsqueeze(x, x->ndim - 1), &p);
+    if (r) r = tl_squeeze_dim(r, x->ndim - 1);
+    return tl__composite_end(sc, r);
+}
+
+TLDEF tl_tensor *tl_group_norm(const tl_tensor *x, int64_t num_groups, const tl_tensor *weight,
+                               const tl_tensor *bias, double eps) {
+    const char *op = "tl_group_norm";
+    int64_t C, s3[3], aff[TL_MAX_DIMS];
+    tl_scope sc;
+    tl_tensor *r;
+    int d;
+    TL__CHECK1(op, x);
+    if (x->ndim < 2)
+        return TL__FAILN(TL_ERR_SHAPE, "%s: expected an input [N, C, *] of at least 2 dims, got %s", op, TL__SH(x));
+    if (!TL__IS_FLOAT(x->dtype))
+        return TL__FAILN(TL_ERR_DTYPE, "%s: expected a floating-point input, got %s %s", op, TL__DT(x), TL__SH(x));
+    C = x->shape[1];
+    if (num_groups <= 0 || C % num_groups)
+        return TL__FAILN(TL_ERR_SHAPE, "%s: expected number of channels in input to be divisible by num_groups, but "
+                         "got input of shape %s and num_groups=%lld", op, TL__SH(x), (long long)num_groups);
+    if ((weight && (weight->ndim != 1 || weight->shape[0] != C)) || (bias && (bias->ndim != 1 || bias->shape[0] != C)))
+        return TL__FAILN(TL_ERR_SHAPE, "%s: expected weight and bias of shape [%lld], got %s and %s (input %s)", op,
+                         (long long)C, weight ? TL__SH(weight) : "None", bias ? TL__SH(bias) : "None", TL__SH(x));
+    if ((weight && weight->dtype != x->dtype) || (bias && bias->dtype != x->dtype))
+        return TL__FAILN(TL_ERR_DTYPE, "%s: expected weight and bias of the input's dtype %s, got %s and %s (input %s)",
+                         op, TL__DT(x), weight ? TL__DT(weight) : "None", bias ? TL__DT(bias) : "None", TL__SH(x));
+    sc = tl_scope_begin();
+    s3[0] = x->shape[0];
+    s3[1] = num_groups;
+    s3[2] = -1;
+    if (x->shape[0] == 0 || tl_numel(x) == 0) s3[2] = C / num_groups; /* -1 cannot be inferred from 0 elements */
+    for (d = 2; d < x->ndim && s3[2] != -1; d++) s3[2] *= x->shape[d];
+    r = tl_layer_norm(tl_reshape(x, 3, s3), 1, NULL, NULL, eps);
+    r = r ? tl_reshape(r, x->ndim, x->shape) : NULL;
+    aff[0] = C; /* weight/bias viewed as [C, 1, ...] against [N, C, *] */
+    for (d = 1; d < x->ndim - 1; d++) aff[d] = 1;
+    if (r && weight) r = tl_mul(r, tl_view(weight, x->ndim - 1, aff));
+    if (r && bias) r = tl_add(r, tl_view(bias, x->ndim - 1, aff));
+    if (r && r->grad_fn) r->grad_fn->tname = "NativeGroupNormBackward0"; /* torch's grad_fn name */
     return tl__composite_end(sc, r);
 }
 
@@ -9704,7 +10169,8 @@ static int tl__leaf_acc(tl__bw *b, tl_tensor *t, tl_tensor *g) {
         tl__release(g);
         return 0;
     }
-    b->leaves[b->nleaves] = t;
+    b->leaves[b->nleaves] = t; /* retained until the flush: freeing a node's saved inputs as backward */
+    t->refcount++;             /* goes must not free a leaf only the graph still held (issue 13) */
     b->leaf_grads[b->nleaves++] = g;
     return 1;
 }
@@ -9717,6 +10183,7 @@ static int tl__leaf_flush(tl__bw *b, int ok) {
         b->leaf_grads[i] = NULL;
         if (!ok || !g) {
             tl__release(g);
+            tl__release(t);
             continue;
         }
         g = tl__run_hooks(t, g);
@@ -9738,6 +10205,7 @@ static int tl__leaf_flush(tl__bw *b, int ok) {
             ok = tl__binary_("tl_backward", TL__OP_ADD, t->grad, g, 0, 0, 1) == TL_OK;
             tl__release(g);
         }
+        tl__release(t);
     }
     if (b->leaves != b->leaves0) tl__free(b->leaves);
     if (b->leaf_grads != b->leaf_grads0) tl__free(b->leaf_grads);
@@ -15748,9 +16216,10 @@ TLDEF tl_module *tl_nn_module_list(int n, tl_module *const *mods) {
 static tl_tensor *tl__linear_forward(tl_module *m, const tl_tensor *x) {
     return tl_linear(x, tl__mparam(m, "weight"), tl__mparam(m, "bias"));
 }
-/* Registers weight [shape] and bias [out] initialised as torch's reset_parameters does:
-   kaiming_uniform_(weight, a=sqrt(5)), then bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)). */
-static tl_module *tl__weighted(tl_module *m, int ndim, const int64_t *shape, int bias) {
+/* Registers weight [shape] and bias [nbias] initialised as torch's reset_parameters does:
+   kaiming_uniform_(weight, a=sqrt(5)), then bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (fan_in of the
+   weight as torch computes it: size(1) * receptive field). */
+static tl_module *tl__weighted_n(tl_module *m, int ndim, const int64_t *shape, int bias, int64_t nbias) {
     tl_tensor *w, *b = NULL;
     double fi = 0, fo = 0, bound;
     int ok;
@@ -15759,7 +16228,7 @@ static tl_module *tl__weighted(tl_module *m, int ndim, const int64_t *shape, int
     ok = w && tl_init_kaiming_uniform_(w, sqrt(5.0), "fan_in", "leaky_relu") == TL_OK &&
          tl_module_register_parameter(m, "weight", w) == TL_OK;
     if (ok && bias) {
-        b = tl__new("tl_nn", 1, shape, TL_F32);
+        b = tl__new("tl_nn", 1, &nbias, TL_F32);
         ok = b && tl__fans("tl_nn", w, &fi, &fo);
         bound = fi > 0 ? 1 / sqrt(fi) : 0;
         ok = ok && tl_init_uniform_(b, -bound, bound) == TL_OK && tl_module_register_parameter(m, "bias", b) == TL_OK;
@@ -15773,6 +16242,9 @@ static tl_module *tl__weighted(tl_module *m, int ndim, const int64_t *shape, int
         return NULL;
     }
     return m;
+}
+static tl_module *tl__weighted(tl_module *m, int ndim, const int64_t *shape, int bias) { /* bias [shape[0]] */
+    return tl__weighted_n(m, ndim, shape, bias, shape[0]);
 }
 TLDEF tl_module *tl_nn_linear(int64_t in_features, int64_t out_features, int bias) {
     int64_t shape[2];
@@ -15829,6 +16301,197 @@ TLDEF tl_module *tl_nn_conv2d(int64_t in_channels, int64_t out_channels, int kh,
         n += (size_t)snprintf(extra + n, sizeof extra - n, ", dilation=(%d, %d)", o.dilation[0], o.dilation[1]);
     if (o.groups != 1) n += (size_t)snprintf(extra + n, sizeof extra - n, ", groups=%d", o.groups);
     if (!bias) snprintf(extra + n, sizeof extra - n, ", bias=False");
+    if (tl_module_set_extra_repr(m, extra) != TL_OK) {
+        tl_module_free(m);
+        return NULL;
+    }
+    return m;
+}
+/* ---- Conv1d, ConvTranspose2d, GroupNorm, Upsample (issue 13) ---- */
+static const char *tl__pyfloat(char *buf, size_t cap, double x);
+static tl_tensor *tl__conv1d_forward(tl_module *m, const tl_tensor *x) {
+    tl_conv1d_opts o;
+    o.stride = m->conv.stride[0];
+    o.padding = m->conv.padding[0];
+    o.dilation = m->conv.dilation[0];
+    o.groups = m->conv.groups;
+    o.padding_same = m->conv.padding_same;
+    return tl_conv1d(x, tl__mparam(m, "weight"), tl__mparam(m, "bias"), &o);
+}
+TLDEF tl_module *tl_nn_conv1d(int64_t in_channels, int64_t out_channels, int kernel_size, const tl_conv1d_opts *opts,
+                              int bias) {
+    tl_conv1d_opts o;
+    int64_t shape[3];
+    char extra[256];
+    size_t n;
+    tl_module *m;
+    memset(&o, 0, sizeof o);
+    if (opts) o = *opts;
+    if (o.stride <= 0) o.stride = 1;
+    if (o.dilation <= 0) o.dilation = 1;
+    if (o.groups <= 0) o.groups = 1;
+    if (in_channels <= 0 || out_channels <= 0 || kernel_size <= 0 || o.padding < 0 || in_channels % o.groups ||
+        out_channels % o.groups || (o.padding_same && o.stride != 1))
+        return (tl_module *)(void *)TL__FAILN(TL_ERR_ARG, "tl_nn_conv1d: invalid configuration (in %lld, out %lld, "
+                                             "kernel %d, stride %d, padding %d, groups %d)", (long long)in_channels,
+                                             (long long)out_channels, kernel_size, o.stride, o.padding, o.groups);
+    shape[0] = out_channels;
+    shape[1] = in_channels / o.groups;
+    shape[2] = kernel_size;
+    m = tl__weighted(tl_module_new("Conv1d", tl__conv1d_forward), 3, shape, bias);
+    if (!m) return NULL;
+    m->conv.stride[0] = o.stride;
+    m->conv.padding[0] = o.padding;
+    m->conv.dilation[0] = o.dilation;
+    m->conv.groups = o.groups;
+    m->conv.padding_same = o.padding_same;
+    n = (size_t)snprintf(extra, sizeof extra, "%lld, %lld, kernel_size=(%d,), stride=(%d,)", (long long)in_channels,
+                         (long long)out_channels, kernel_size, o.stride);
+    if (o.padding_same) n += (size_t)snprintf(extra + n, sizeof extra - n, ", padding=same");
+    else if (o.padding) n += (size_t)snprintf(extra + n, sizeof extra - n, ", padding=(%d,)", o.padding);
+    if (o.dilation != 1) n += (size_t)snprintf(extra + n, sizeof extra - n, ", dilation=(%d,)", o.dilation);
+    if (o.groups != 1) n += (size_t)snprintf(extra + n, sizeof extra - n, ", groups=%d", o.groups);
+    if (!bias) snprintf(extra + n, sizeof extra - n, ", bias=False");
+    if (tl_module_set_extra_repr(m, extra) != TL_OK) {
+        tl_module_free(m);
+        return NULL;
+    }
+    return m;
+}
+static tl_tensor *tl__convt_forward(tl_module *m, const tl_tensor *x) {
+    tl_conv_transpose2d_opts o;
+    int i;
+    memset(&o, 0, sizeof o);
+    for (i = 0; i < 2; i++) {
+        o.stride[i] = m->conv.stride[i];
+        o.padding[i] = m->conv.padding[i];
+        o.dilation[i] = m->conv.dilation[i];
+        o.output_padding[i] = m->ip[i];
+    }
+    o.groups = m->conv.groups;
+    return tl_conv_transpose2d(x, tl__mparam(m, "weight"), tl__mparam(m, "bias"), &o);
+}
+TLDEF tl_module *tl_nn_conv_transpose2d(int64_t in_channels, int64_t out_channels, int kh, int kw,
+                                        const tl_conv_transpose2d_opts *opts, int bias) {
+    tl_conv_transpose2d_opts o;
+    int64_t shape[4];
+    char extra[320];
+    size_t n;
+    int i, bad = 0;
+    tl_module *m;
+    memset(&o, 0, sizeof o);
+    if (opts) o = *opts;
+    for (i = 0; i < 2; i++) {
+        if (o.stride[i] <= 0) o.stride[i] = 1;
+        if (o.dilation[i] <= 0) o.dilation[i] = 1;
+        bad |= o.padding[i] < 0 || o.output_padding[i] < 0 ||
+               (o.output_padding[i] >= o.stride[i] && o.output_padding[i] >= o.dilation[i]);
+    }
+    if (o.groups <= 0) o.groups = 1;
+    if (bad || in_channels <= 0 || out_channels <= 0 || kh <= 0 || kw <= 0 || in_channels % o.groups ||
+        out_channels % o.groups)
+        return (tl_module *)(void *)TL__FAILN(TL_ERR_ARG, "tl_nn_conv_transpose2d: invalid configuration (in %lld, "
+                                             "out %lld, kernel %d x %d, output_padding (%d, %d), groups %d)",
+                                             (long long)in_channels, (long long)out_channels, kh, kw,
+                                             o.output_padding[0], o.output_padding[1], o.groups);
+    shape[0] = in_channels;
+    shape[1] = out_channels / o.groups;
+    shape[2] = kh;
+    shape[3] = kw;
+    m = tl__weighted_n(tl_module_new("ConvTranspose2d", tl__convt_forward), 4, shape, bias, out_channels);
+    if (!m) return NULL;
+    for (i = 0; i < 2; i++) {
+        m->conv.stride[i] = o.stride[i];
+        m->conv.padding[i] = o.padding[i];
+        m->conv.dilation[i] = o.dilation[i];
+        m->ip[i] = o.output_padding[i];
+    }
+    m->conv.groups = o.groups;
+    n = (size_t)snprintf(extra, sizeof extra, "%lld, %lld, kernel_size=(%d, %d), stride=(%d, %d)",
+                         (long long)in_channels, (long long)out_channels, kh, kw, o.stride[0], o.stride[1]);
+    if (o.padding[0] || o.padding[1])
+        n += (size_t)snprintf(extra + n, sizeof extra - n, ", padding=(%d, %d)", o.padding[0], o.padding[1]);
+    if (o.dilation[0] != 1 || o.dilation[1] != 1)
+        n += (size_t)snprintf(extra + n, sizeof extra - n, ", dilation=(%d, %d)", o.dilation[0], o.dilation[1]);
+    if (o.output_padding[0] || o.output_padding[1])
+        n += (size_t)snprintf(extra + n, sizeof extra - n, ", output_padding=(%d, %d)", o.output_padding[0],
+                              o.output_padding[1]);
+    if (o.groups != 1) n += (size_t)snprintf(extra + n, sizeof extra - n, ", groups=%d", o.groups);
+    if (!bias) snprintf(extra + n, sizeof extra - n, ", bias=False");
+    if (tl_module_set_extra_repr(m, extra) != TL_OK) {
+        tl_module_free(m);
+        return NULL;
+    }
+    return m;
+}
+static tl_tensor *tl__gn_forward(tl_module *m, const tl_tensor *x) {
+    return tl_group_norm(x, m->ip[0], tl__mparam(m, "weight"), tl__mparam(m, "bias"), m->fp[0]);
+}
+TLDEF tl_module *tl_nn_group_norm(int64_t num_groups, int64_t num_channels, double eps, int affine) {
+    char extra[160], epsb[40];
+    int ok = 1;
+    tl_module *m;
+    if (num_groups <= 0 || num_channels <= 0 || num_groups > 0x7fffffff || num_channels % num_groups)
+        return (tl_module *)(void *)TL__FAILN(TL_ERR_ARG, "tl_nn_group_norm: num_channels must be divisible by "
+                                             "num_groups (got %lld channels, %lld groups)", (long long)num_channels,
+                                             (long long)num_groups);
+    m = tl_module_new("GroupNorm", tl__gn_forward);
+    if (!m) return NULL;
+    m->ip[0] = (int)num_groups;
+    m->fp[0] = eps;
+    if (affine) { /* torch's reset_parameters: ones_(weight), zeros_(bias); no random draws */
+        tl_tensor *w = tl__full("tl_nn_group_norm", 1, &num_channels, 1, TL_F32);
+        tl_tensor *b = tl__full("tl_nn_group_norm", 1, &num_channels, 0, TL_F32);
+        ok = w && b && tl_module_register_parameter(m, "weight", w) == TL_OK &&
+             tl_module_register_parameter(m, "bias", b) == TL_OK;
+        tl__release(w);
+        tl__release(b);
+    }
+    snprintf(extra, sizeof extra, "%lld, %lld, eps=%s, affine=%s", (long long)num_groups, (long long)num_channels,
+             tl__pyfloat(epsb, sizeof epsb, eps), affine ? "True" : "False");
+    if (!ok || tl_module_set_extra_repr(m, extra) != TL_OK) {
+        tl_module_free(m);
+        return NULL;
+    }
+    return m;
+}
+/* ip: out_h, out_w (0: from scale_factor fp[0]), mode, align_corners */
+static tl_tensor *tl__upsample_forward(tl_module *m, const tl_tensor *x) {
+    int64_t oh = m->ip[0], ow = m->ip[1];
+    if (x && !oh) {
+        if (x->ndim != 4)
+            return TL__FAILN(TL_ERR_SHAPE, "Upsample: expected a 4-D input [N, C, H, W], got %s", TL__SH(x));
+        oh = (int64_t)floor((double)x->shape[2] * m->fp[0]); /* torch: floor(in * scale_factor), in double */
+        ow = (int64_t)floor((double)x->shape[3] * m->fp[0]);
+    }
+    return tl__interpolate(x, oh, ow, (tl_interp_mode)m->ip[2], m->ip[3], m->fp[0], m->fp[0]);
+}
+TLDEF tl_module *tl_nn_upsample(int64_t out_h, int64_t out_w, double scale_factor, tl_interp_mode mode,
+                                int align_corners) {
+    char extra[160], sb[40];
+    tl_module *m;
+    if (mode != TL_INTERP_NEAREST && mode != TL_INTERP_BILINEAR)
+        return (tl_module *)(void *)TL__FAILN(TL_ERR_ARG, "tl_nn_upsample: unknown mode %d", (int)mode);
+    if (mode == TL_INTERP_NEAREST && align_corners)
+        return (tl_module *)(void *)TL__FAILN(TL_ERR_ARG, "tl_nn_upsample: align_corners option can only be set with "
+                                             "the interpolating modes: linear | bilinear | bicubic | trilinear");
+    if (out_h > 0 ? (out_w <= 0 || out_h > 0x7fffffff || out_w > 0x7fffffff) : !(scale_factor > 0))
+        return (tl_module *)(void *)TL__FAILN(TL_ERR_ARG, "tl_nn_upsample: give a positive size (out_h, out_w) or a "
+                                             "positive scale_factor (got size (%lld, %lld), scale_factor %g)",
+                                             (long long)out_h, (long long)out_w, scale_factor);
+    m = tl_module_new("Upsample", tl__upsample_forward);
+    if (!m) return NULL;
+    m->ip[0] = out_h > 0 ? (int)out_h : 0;
+    m->ip[1] = out_h > 0 ? (int)out_w : 0;
+    m->ip[2] = (int)mode;
+    m->ip[3] = align_corners != 0;
+    m->fp[0] = out_h > 0 ? 0 : scale_factor;
+    if (out_h > 0)
+        snprintf(extra, sizeof extra, "size=(%lld, %lld), mode=%s", (long long)out_h, (long long)out_w,
+                 mode == TL_INTERP_NEAREST ? "nearest" : "bilinear");
+    else
+        snprintf(extra, sizeof extra, "scale_factor=%s, mode=%s", tl__pyfloat(sb, sizeof sb, scale_factor),
+                 mode == TL_INTERP_NEAREST ? "nearest" : "bilinear");
     if (tl_module_set_extra_repr(m, extra) != TL_OK) {
         tl_module_free(m);
         return NULL;

@@ -433,6 +433,219 @@ TEST(empty_and_scalar_inputs) {
     tl_scope_end(s);
 }
 
+/* ---------------------------------------------------------------- conv1d, conv_transpose2d, 1-D pools,
+   group_norm and their layers */
+/* n distinct-ish values in [-1.5, 1.5) (a fixed walk, no ties for max_pool1d) */
+static const double *ramp(int n) {
+    static double v[512];
+    int i;
+    for (i = 0; i < n && i < 512; i++) v[i] = -1.5 + 3.0 * (double)((i * 37) % n) / n + 0.001 * i;
+    return v;
+}
+/* ctx: stride, padding, dilation, groups; x is seen transposed ([N, L, C] stored) */
+static tl_tensor *g_conv1d(tl_tensor *const *x, const void *c) {
+    const int *o = (const int *)c;
+    tl_conv1d_opts op;
+    op.stride = o[0];
+    op.padding = o[1];
+    op.dilation = o[2];
+    op.groups = o[3];
+    op.padding_same = o[4];
+    return tl_conv1d(tl_transpose(x[0], 1, 2), x[1], x[2], &op);
+}
+/* ctx: stride h w, padding h w, output_padding h w, dilation h w, groups; x seen as [N, C, H, W]
+   from a [N, C, W, H] leaf */
+static tl_tensor *g_convt(tl_tensor *const *x, const void *c) {
+    const int *o = (const int *)c;
+    tl_conv_transpose2d_opts op;
+    int k;
+    for (k = 0; k < 2; k++) {
+        op.stride[k] = o[k];
+        op.padding[k] = o[2 + k];
+        op.output_padding[k] = o[4 + k];
+        op.dilation[k] = o[6 + k];
+    }
+    op.groups = o[8];
+    return tl_conv_transpose2d(tl_transpose(x[0], 2, 3), x[1], x[2], &op);
+}
+TEST(conv1d_conv_transpose2d_grad) {
+    tl_scope s = tl_scope_begin();
+    int c1[5] = {2, 1, 2, 2, 0}, c2[5] = {1, 0, 1, 1, 1}, t1[9] = {2, 1, 1, 0, 1, 0, 1, 2, 2}, t2[9] = {1, 2, 0, 1, 0, 1, 1, 2, 1};
+    tl_tensor *x = gk_leaf(S(2, 9, 4), ramp(72)), *w = gk_leaf(S(6, 2, 3), ramp(36)), *b = gk_leaf(S(6), ramp(6));
+    tl_tensor *w1 = gk_leaf(S(3, 4, 2), ramp(24)), *in1[3] = {x, w, b}, *in2[3] = {x, w1, NULL};
+    tl_tensor *xt = gk_leaf(S(2, 4, 2, 3), ramp(48)), *wt = gk_leaf(S(4, 3, 2, 3), ramp(72)), *bt = gk_leaf(S(6), ramp(6));
+    tl_tensor *wt1 = gk_leaf(S(4, 2, 3, 1), ramp(24)), *in3[3] = {xt, wt, bt}, *in4[3] = {xt, wt1, NULL}, *r;
+    tl_conv1d_opts o1;
+    tl_conv_transpose2d_opts ot;
+    GK_CHECK(g_conv1d, c1, 3, in1, 1e-6); /* stride 2, padding 1, dilation 2, groups 2, bias */
+    GK_CHECK(g_conv1d, c2, 2, in2, 1e-6); /* padding='same' with an even kernel, no bias */
+    GK_CHECK(g_convt, t1, 3, in3, 1e-6);  /* stride (2, 1), padding (1, 0), output_padding (1, 0), dilation (1, 2), groups 2 */
+    GK_CHECK(g_convt, t2, 2, in4, 1e-6);  /* stride (1, 2), padding (0, 1), output_padding (0, 1), dilation (1, 2) */
+    CHECK(tl_conv_transpose2d(xt, wt, bt, NULL) == NULL && failed_with(TL_ERR_SHAPE, "bias must be [3]"));
+    memset(&o1, 0, sizeof o1);
+    memset(&ot, 0, sizeof ot);
+    /* unbatched inputs, and values: a 1x1 kernel of ones sums the input channels */
+    r = tl_conv1d(f64(S(2, 3), (const double[]){1, 2, 3, 4, 5, 6}), tl_ones(S(1, 2, 1), TL_F64), NULL, NULL);
+    CHECK(r && tl_ndim(r) == 2 && SAME(r, 5, 7, 9));
+    r = tl_conv_transpose2d(f64(S(1, 1, 2), (const double[]){1, 2}), tl_ones(S(1, 1, 1, 2), TL_F64), NULL, NULL);
+    CHECK(r && tl_ndim(r) == 3 && tl_shape(r)[2] == 3 && SAME(r, 1, 3, 2));
+    ot.stride[1] = 2;
+    ot.output_padding[1] = 1;
+    r = tl_conv_transpose2d(f64(S(1, 1, 1, 2), (const double[]){1, 2}), tl_ones(S(1, 1, 1, 2), TL_F64), NULL, &ot);
+    CHECK(r && tl_shape(r)[3] == 5 && SAME(r, 1, 1, 2, 2, 0));
+    CHECK_STR(tl_grad_fn_name(tl_conv_transpose2d(xt, wt1, NULL, NULL)), "ConvolutionBackward0");
+    CHECK_STR(tl_grad_fn_name(tl_conv1d(tl_transpose(x, 1, 2), w1, NULL, &o1)), "ConvolutionBackward0");
+    CHECK_STR(tl_grad_fn_name(tl_conv1d(tl_select(tl_transpose(x, 1, 2), 0, 0), w1, NULL, &o1)), "SqueezeBackward1");
+    tl_scope_end(s);
+}
+TEST(conv1d_conv_transpose2d_errors) {
+    tl_scope s = tl_scope_begin();
+    tl_tensor *x = tl_ones(S(2, 4, 5), TL_F32), *w = tl_ones(S(6, 2, 3), TL_F32), *x4 = tl_ones(S(1, 4, 3, 3), TL_F32);
+    tl_conv1d_opts o;
+    tl_conv_transpose2d_opts t;
+    memset(&o, 0, sizeof o);
+    memset(&t, 0, sizeof t);
+    CHECK(tl_conv1d(NULL, w, NULL, NULL) == NULL && failed_with(TL_ERR_ARG, "tl_conv1d"));
+    CHECK(tl_conv1d(x, w, NULL, NULL) == NULL && failed_with(TL_ERR_SHAPE, "input channels per group"));
+    o.groups = 3;
+    CHECK(tl_conv1d(tl_ones(S(2, 4, 5), TL_F32), tl_ones(S(6, 1, 3), TL_F32), NULL, &o) == NULL &&
+          failed_with(TL_ERR_SHAPE, "groups 3"));
+    o.groups = 2;
+    CHECK(tl_conv1d(x, w, tl_ones(S(5), TL_F32), &o) == NULL && failed_with(TL_ERR_SHAPE, "bias must be [6]"));
+    CHECK(tl_conv1d(x, tl_ones(S(6, 2, 3, 1), TL_F32), NULL, &o) == NULL && failed_with(TL_ERR_SHAPE, "[6, 2, 3, 1]"));
+    CHECK(tl_conv1d(x, tl_ones(S(6, 2, 3), TL_F64), NULL, &o) == NULL && failed_with(TL_ERR_DTYPE, "float64"));
+    CHECK(tl_conv1d(tl_ones(S(2, 4, 2), TL_F32), w, NULL, &o) == NULL && failed_with(TL_ERR_SHAPE, "kernel size"));
+    o.stride = -1;
+    CHECK(tl_conv1d(x, w, NULL, &o) == NULL && failed_with(TL_ERR_ARG, "non-negative"));
+    CHECK(tl_conv_transpose2d(x4, NULL, NULL, NULL) == NULL && failed_with(TL_ERR_ARG, "tl_conv_transpose2d"));
+    CHECK(tl_conv_transpose2d(x4, tl_ones(S(3, 2, 2, 2), TL_F32), NULL, NULL) == NULL &&
+          failed_with(TL_ERR_SHAPE, "[3, 2, 2, 2]"));
+    t.groups = 3;
+    CHECK(tl_conv_transpose2d(x4, tl_ones(S(4, 2, 2, 2), TL_F32), NULL, &t) == NULL && failed_with(TL_ERR_SHAPE, "groups 3"));
+    t.groups = 2;
+    CHECK(tl_conv_transpose2d(x4, tl_ones(S(4, 2, 2, 2), TL_F32), tl_ones(S(2), TL_F32), &t) == NULL &&
+          failed_with(TL_ERR_SHAPE, "bias must be [4]"));
+    t.output_padding[0] = 1;
+    CHECK(tl_conv_transpose2d(x4, tl_ones(S(4, 2, 2, 2), TL_F32), NULL, &t) == NULL &&
+          failed_with(TL_ERR_ARG, "output padding must be smaller"));
+    t.output_padding[0] = 0;
+    t.padding[0] = 3;
+    CHECK(tl_conv_transpose2d(x4, tl_ones(S(4, 2, 2, 2), TL_F32), NULL, &t) == NULL && failed_with(TL_ERR_SHAPE, "too small"));
+    CHECK(tl_conv_transpose2d(tl_ones(S(4, 3), TL_F32), tl_ones(S(4, 2, 2, 2), TL_F32), NULL, NULL) == NULL &&
+          failed_with(TL_ERR_SHAPE, "[4, 3]"));
+    tl_scope_end(s);
+}
+/* ctx: max (1) or avg (0), kernel, stride, padding, dilation, ceil_mode, count_include_pad; x seen
+   as every other element of its last dim */
+static tl_tensor *g_pool1d(tl_tensor *const *x, const void *c) {
+    const int *o = (const int *)c;
+    tl_pool1d_opts p = tl_pool1d_opts_default(o[1]);
+    tl_tensor *v = tl_slice(x[0], 2, 0, tl_shape(x[0])[2], 2);
+    p.stride = o[2];
+    p.padding = o[3];
+    p.dilation = o[4];
+    p.ceil_mode = o[5];
+    p.count_include_pad = o[6];
+    return o[0] ? tl_max_pool1d(v, &p, NULL) : tl_avg_pool1d(v, &p);
+}
+static tl_tensor *g_group_norm(tl_tensor *const *x, const void *c) {
+    return tl_group_norm(tl_transpose(x[0], 1, 2), *(const int *)c, x[1], x[2], 1e-5);
+}
+static tl_tensor *g_group_norm0(tl_tensor *const *x, const void *c) { /* no affine */
+    return tl_group_norm(x[0], *(const int *)c, NULL, NULL, 1e-3);
+}
+TEST(pool1d_group_norm) {
+    tl_scope s = tl_scope_begin();
+    int mx[7] = {1, 3, 2, 1, 2, 1, 1}, av[7] = {0, 3, 2, 1, 1, 1, 0}, av2[7] = {0, 2, 0, 1, 1, 0, 1}, G = 2;
+    tl_tensor *x = gk_leaf(S(2, 3, 14), ramp(84)), *gx = gk_leaf(S(2, 3, 4), ramp(24));
+    tl_tensor *gw = gk_leaf(S(4), (const double[]){0.5, -1.2, 2.0, 0.8}), *gb = gk_leaf(S(4), ramp(4));
+    tl_tensor *gin[3] = {gx, gw, gb}, *gin0[1] = {gx}, *ix = NULL, *r;
+    tl_pool1d_opts p = tl_pool1d_opts_default(2);
+    GK_CHECK(g_pool1d, mx, 1, &x, 1e-6); /* kernel 3, stride 2, padding 1, dilation 2, ceil_mode */
+    GK_CHECK(g_pool1d, av, 1, &x, 1e-6); /* ceil_mode, count_include_pad = 0 */
+    GK_CHECK(g_pool1d, av2, 1, &x, 1e-6); /* stride 0 = kernel, padding, count_include_pad */
+    GK_CHECK(g_group_norm, &G, 3, gin, 1e-6);
+    G = 1;
+    GK_CHECK(g_group_norm0, &G, 1, gin0, 1e-6);
+    r = tl_max_pool1d(f64(S(1, 5), (const double[]){1, 5, 2, 4, 3}), &p, &ix);
+    CHECK(r && tl_ndim(r) == 2 && SAME(r, 5, 4) && ix && tl_dtype_of(ix) == TL_I64 && SAME(ix, 1, 3));
+    p.padding = 1;
+    p.count_include_pad = 0;
+    CHECK(SAME(tl_avg_pool1d(f64(S(1, 1, 3), (const double[]){1, 2, 3}), &p), 1, 2.5));
+    r = tl_group_norm(f64(S(1, 2, 2), (const double[]){1, 3, 10, 20}), 2, NULL, NULL, 0);
+    CHECK(SAME(r, -1, 1, -1, 1));
+    CHECK_STR(tl_grad_fn_name(tl_group_norm(gx, 3, NULL, NULL, 1e-5)), "NativeGroupNormBackward0");
+    CHECK(tl_max_pool1d(x, NULL, NULL) == NULL && failed_with(TL_ERR_ARG, "tl_pool1d_opts_default"));
+    CHECK(tl_max_pool1d(NULL, &p, &ix) == NULL && ix == NULL && failed_with(TL_ERR_ARG, "tl_max_pool1d"));
+    p.padding = 2;
+    CHECK(tl_avg_pool1d(x, &p) == NULL && failed_with(TL_ERR_ARG, "at most half"));
+    p = tl_pool1d_opts_default(9);
+    CHECK(tl_avg_pool1d(tl_ones(S(1, 1, 4), TL_F32), &p) == NULL && failed_with(TL_ERR_SHAPE, "too small"));
+    p = tl_pool1d_opts_default(2);
+    p.dilation = 2;
+    CHECK(tl_avg_pool1d(x, &p) == NULL && failed_with(TL_ERR_ARG, "no dilation"));
+    CHECK(tl_max_pool1d(tl_ones(S(4), TL_F32), &p, NULL) == NULL && failed_with(TL_ERR_SHAPE, "[4]"));
+    CHECK(tl_max_pool1d(tl_ones(S(2, 4), TL_I64), &p, NULL) == NULL && failed_with(TL_ERR_DTYPE, "tl_max_pool1d"));
+    CHECK(tl_group_norm(gx, 2, NULL, NULL, 1e-5) == NULL && failed_with(TL_ERR_SHAPE, "divisible by num_groups"));
+    CHECK(tl_group_norm(gx, 0, NULL, NULL, 1e-5) == NULL && failed_with(TL_ERR_SHAPE, "num_groups=0"));
+    CHECK(tl_group_norm(gx, 1, tl_ones(S(4), TL_F64), NULL, 1e-5) == NULL && failed_with(TL_ERR_SHAPE, "[3]"));
+    CHECK(tl_group_norm(tl_ones(S(3), TL_F32), 1, NULL, NULL, 1e-5) == NULL && failed_with(TL_ERR_SHAPE, "at least 2"));
+    CHECK(tl_group_norm(gx, 1, tl_ones(S(3), TL_F32), NULL, 1e-5) == NULL && failed_with(TL_ERR_DTYPE, "float32"));
+    CHECK(tl_group_norm(NULL, 1, NULL, NULL, 1e-5) == NULL && failed_with(TL_ERR_ARG, "tl_group_norm"));
+    tl_scope_end(s);
+}
+TEST(conv1d_conv_transpose2d_group_norm_upsample_layers) {
+    char buf[512];
+    tl_scope s = tl_scope_begin();
+    tl_conv1d_opts o;
+    tl_conv_transpose2d_opts t;
+    tl_module *m;
+    tl_tensor *r, *x;
+    memset(&o, 0, sizeof o);
+    memset(&t, 0, sizeof t);
+    o.stride = 2;
+    o.groups = 2;
+    m = tl_nn_conv1d(4, 6, 3, &o, 0);
+    CHECK(m && tl_module_to_string(m, buf, sizeof buf) > 0);
+    CHECK_STR(buf, "Conv1d(4, 6, kernel_size=(3,), stride=(2,), groups=2, bias=False)");
+    x = tl_randn(S(2, 4, 9), TL_F32);
+    CHECK(tl_requires_grad_(x, 1) == TL_OK);
+    r = tl_module_forward(m, x);
+    CHECK(r && tl_shape(r)[1] == 6 && tl_shape(r)[2] == 4 && tl_shape(tl_module_get(m, "weight"))[1] == 2);
+    tl_module_free(m); /* the graph keeps the parameters alive, as torch's */
+    CHECK(tl_backward(tl_sum_all(r)) == TL_OK && tl_grad(x) != NULL);
+    t.stride[0] = t.stride[1] = 2;
+    t.output_padding[0] = 1;
+    m = tl_nn_conv_transpose2d(4, 6, 3, 2, &t, 1);
+    CHECK(m && tl_module_to_string(m, buf, sizeof buf) > 0);
+    CHECK_STR(buf, "ConvTranspose2d(4, 6, kernel_size=(3, 2), stride=(2, 2), output_padding=(1, 0))");
+    CHECK(tl_shape(tl_module_get(m, "weight"))[0] == 4 && tl_shape(tl_module_get(m, "bias"))[0] == 6);
+    r = tl_module_forward(m, tl_randn(S(1, 4, 3, 3), TL_F32));
+    CHECK(r && tl_shape(r)[2] == 8 && tl_shape(r)[3] == 6);
+    tl_module_free(m);
+    m = tl_nn_group_norm(2, 4, 1e-5, 1);
+    CHECK(m && tl_module_to_string(m, buf, sizeof buf) > 0);
+    CHECK_STR(buf, "GroupNorm(2, 4, eps=1e-05, affine=True)");
+    CHECK(SAME(tl_module_get(m, "weight"), 1, 1, 1, 1) && SAME(tl_module_get(m, "bias"), 0, 0, 0, 0));
+    tl_module_free(m);
+    m = tl_nn_upsample(0, 0, 2, TL_INTERP_NEAREST, 0);
+    CHECK(m && tl_module_to_string(m, buf, sizeof buf) > 0);
+    CHECK_STR(buf, "Upsample(scale_factor=2.0, mode=nearest)");
+    CHECK(SAME(tl_module_forward(m, f64(S(1, 1, 1, 2), (const double[]){1, 2})), 1, 1, 2, 2, 1, 1, 2, 2));
+    tl_module_free(m);
+    m = tl_nn_conv1d(4, 6, 3, NULL, 1);
+    CHECK(m && tl_module_to_string(m, buf, sizeof buf) > 0);
+    CHECK_STR(buf, "Conv1d(4, 6, kernel_size=(3,), stride=(1,))");
+    tl_module_free(m);
+    CHECK(tl_nn_conv1d(3, 6, 3, &o, 1) == NULL && failed_with(TL_ERR_ARG, "tl_nn_conv1d"));
+    t.output_padding[0] = 2;
+    CHECK(tl_nn_conv_transpose2d(4, 6, 3, 3, &t, 1) == NULL && failed_with(TL_ERR_ARG, "output_padding (2, 0)"));
+    CHECK(tl_nn_group_norm(3, 4, 1e-5, 1) == NULL && failed_with(TL_ERR_ARG, "divisible"));
+    CHECK(tl_nn_upsample(0, 0, 0, TL_INTERP_NEAREST, 0) == NULL && failed_with(TL_ERR_ARG, "scale_factor"));
+    CHECK(tl_nn_upsample(4, 4, 0, TL_INTERP_NEAREST, 1) == NULL && failed_with(TL_ERR_ARG, "align_corners"));
+    tl_scope_end(s);
+}
+
 static const th_case tests[] = {
     TH_CASE(rounding_values), TH_CASE(rounding_grad_is_zero), TH_CASE(remainder_fmod_signs),
     TH_CASE(remainder_fmod_grad), TH_CASE(isnan_isinf_isfinite_nan_to_num), TH_CASE(any_all),
@@ -441,5 +654,7 @@ static const th_case tests[] = {
     TH_CASE(flip_roll_repeat_tile_tril_triu), TH_CASE(scatter_scatter_add_index_add),
     TH_CASE(one_hot), TH_CASE(pad_interpolate), TH_CASE(einsum),
     TH_CASE(empty_and_scalar_inputs),
+    TH_CASE(conv1d_conv_transpose2d_grad), TH_CASE(conv1d_conv_transpose2d_errors), TH_CASE(pool1d_group_norm),
+    TH_CASE(conv1d_conv_transpose2d_group_norm_upsample_layers),
 };
 int main(void) { return TH_RUN(tests); }

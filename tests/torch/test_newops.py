@@ -15,6 +15,7 @@ Output ends with exactly "N passed, N failed". Usage:
   /usr/bin/python3 tests/torch/test_newops.py [--runner build/newops_runner] [--only OP,...] [-v]
 """
 import argparse
+import math
 import os
 import sys
 import time
@@ -45,7 +46,7 @@ def I(values):
 
 
 def torch_op(op, ints, dbls, T):
-    x = T[0]
+    x = T[0] if T else None
     if op in ("floor", "ceil", "round", "trunc", "isnan", "isinf", "isfinite"):
         return getattr(torch, op)(x), None
     if op == "remainder":
@@ -122,7 +123,52 @@ def torch_op(op, ints, dbls, T):
         return F.interpolate(x, size=(ints[1], ints[2]), mode="bilinear", align_corners=bool(ints[3])), None
     if op.startswith("einsum:"):
         return torch.einsum(op[7:], *T), None
+    if op == "conv1d":
+        return F.conv1d(x, T[1], T[2], ints[0], "same" if ints[4] else ints[1], ints[2], ints[3]), None
+    if op == "conv_transpose2d":
+        return F.conv_transpose2d(x, T[1], T[2], (ints[0], ints[1]), (ints[2], ints[3]), (ints[4], ints[5]), ints[8],
+                                  (ints[6], ints[7])), None
+    if op == "max_pool1d":
+        return F.max_pool1d(x, ints[0], ints[1] or None, ints[2], ints[3], bool(ints[4]), return_indices=True)
+    if op == "avg_pool1d":
+        return F.avg_pool1d(x, ints[0], ints[1] or None, ints[2], bool(ints[4]), bool(ints[5])), None
+    if op == "group_norm":
+        return F.group_norm(x, ints[0], T[1], T[2], dbls[0]), None
+    if op.startswith("mod"):
+        return layer_op(op, ints, dbls, x), None
     raise ValueError(op)
+
+
+def layer_new(kind, a, dbls):
+    """The torch layer newops_runner.c's layer_new builds from the same ints (a[0]: the seed)."""
+    a = list(a) + [0] * 16
+    torch.manual_seed(a[0])
+    if kind == "conv1d":
+        return torch.nn.Conv1d(a[1], a[2], a[3], a[4] or 1, "same" if a[9] else a[5], a[6] or 1, a[7] or 1, bool(a[8]))
+    if kind == "conv_transpose2d":
+        return torch.nn.ConvTranspose2d(a[1], a[2], (a[3], a[4]), (a[5] or 1, a[6] or 1), (a[7], a[8]), (a[9], a[10]),
+                                        a[13] or 1, bool(a[14]), (a[11] or 1, a[12] or 1))
+    if kind == "group_norm":
+        return torch.nn.GroupNorm(a[1], a[2], dbls[0], bool(a[3]))
+    if kind == "upsample":
+        mode = ["nearest", "bilinear"][a[3]]
+        ac = bool(a[4]) if mode == "bilinear" else None
+        if a[1] > 0:
+            return torch.nn.Upsample(size=(a[1], a[2]), mode=mode, align_corners=ac)
+        return torch.nn.Upsample(scale_factor=dbls[0], mode=mode, align_corners=ac)
+    raise ValueError(kind)
+
+
+def layer_op(op, ints, dbls, x):
+    """modp: the float32 bits of the state_dict values (int32), modm: b"keys|repr", modf: forward."""
+    m = layer_new(op.split(":", 1)[1], ints, dbls)
+    if op.startswith("modf"):
+        return m(x)
+    sd = m.state_dict()
+    if op.startswith("modm"):
+        return torch.tensor(list((",".join(sd.keys()) + "|" + repr(m)).encode()), dtype=torch.uint8)
+    vals = [v.detach().reshape(-1) for v in sd.values()]
+    return (torch.cat(vals) if vals else torch.zeros(0)).view(torch.int32).clone()
 
 
 tf.torch_op = torch_op  # tf.run_torch looks it up at call time
@@ -329,6 +375,104 @@ def gen():
                        ("iji->j", ([3, 2, 3],)), ("ij,jk->ik", ([3, 4], [3, 5]))):
         for _ in range(2):
             add("einsum:" + eq, [], [], [make(s, g, lay(len(s))) for s in shapes])
+
+    gen_layers(g)
+
+
+def gen_layers(g):
+    """conv1d, conv_transpose2d, max/avg_pool1d, group_norm and their layers (issue 13)."""
+    lays = "ctsp"
+    for _ in range(14):  # conv1d: ints stride, padding, dilation, groups, padding_same
+        grp = rng.choice([1, 1, 2, 3])
+        C, O, k = grp * rng.randint(1, 3), grp * rng.randint(1, 2), rng.randint(1, 4)
+        st, dl = rng.randint(1, 3), rng.randint(1, 2)
+        same = int(st == 1 and rng.random() < 0.25)
+        pad = rng.randint(0, 2)
+        L = dl * (k - 1) + 1 + rng.randint(0, 6)
+        bias = make([O], g, "c") if rng.random() < 0.7 else None
+        xs = [rng.randint(1, 3), C, L] if rng.random() < 0.8 else [C, L]
+        add("conv1d", [st, pad, dl, grp, same], [], [make(xs, g, rng.choice(lays)), make([O, C // grp, k], g,
+                                                                                           rng.choice("ctp")), bias])
+    # large enough for conv2d's per-image thread split (N * O * K * L >= 2e6)
+    add("conv1d", [1, 1, 1, 1, 0], [], [make([4, 64, 200], g, "t"), make([48, 64, 5], g), make([48], g)])
+    add("conv_transpose2d", [2, 2, 1, 1, 1, 1, 1, 1, 1], [], [make([4, 16, 16, 16], g, "p"), make([16, 8, 3, 3], g),
+                                                                make([8], g)])
+    add("conv_transpose2d", [1, 1, 0, 0, 0, 0, 1, 1, 2], [], [make([4, 16, 16, 16], g), make([16, 8, 3, 3], g, "t"),
+                                                                None])
+    add("conv1d", [1, 0, 1, 2, 0], [], [make([2, 3, 5], g), make([4, 1, 2], g), None])  # C not divisible by groups
+    add("conv1d", [1, 0, 1, 1, 0], [], [make([2, 3, 2], g), make([4, 3, 3], g), None])  # kernel larger than input
+    add("conv1d", [1, 0, 1, 1, 0], [], [make([2, 3, 5], g), make([4, 2, 3], g), None])  # channel mismatch
+    for _ in range(16):  # conv_transpose2d: ints stride h w, padding h w, output_padding h w, dilation h w, groups
+        grp = rng.choice([1, 1, 2])
+        C, Og = grp * rng.randint(1, 3), rng.randint(1, 3)
+        kh, kw = rng.randint(1, 3), rng.randint(1, 3)
+        s = [rng.randint(1, 3), rng.randint(1, 3)]
+        d = [rng.randint(1, 2), rng.randint(1, 2)]
+        p = [rng.randint(0, 1), rng.randint(0, 2)]
+        op_ = [rng.randint(0, max(s[i], d[i]) - 1) for i in range(2)]
+        bias = make([Og * grp], g, "c") if rng.random() < 0.7 else None
+        xs = [rng.randint(1, 2), C, rng.randint(1, 4), rng.randint(1, 4)] if rng.random() < 0.8 else [C, 3, 2]
+        add("conv_transpose2d", s + p + op_ + d + [grp], [],
+            [make(xs, g, rng.choice(lays)), make([C, Og, kh, kw], g, rng.choice("ctp")), bias])
+    add("conv_transpose2d", [1, 1, 0, 0, 1, 0, 1, 1, 1], [], [make([1, 2, 3, 3], g), make([2, 2, 2, 2], g), None])  # output_padding too big
+    add("conv_transpose2d", [1, 1, 0, 0, 0, 0, 1, 1, 2], [], [make([1, 3, 3, 3], g), make([3, 2, 2, 2], g), None])  # groups
+    add("conv_transpose2d", [1, 1, 0, 0, 0, 0, 1, 1, 1], [], [make([1, 3, 3, 3], g), make([2, 2, 2, 2], g), None])  # C mismatch
+    add("conv_transpose2d", [1, 1, 3, 3, 0, 0, 1, 1, 1], [], [make([1, 2, 2, 2], g), make([2, 2, 2, 2], g), None])  # output < 1
+    for op in ("max_pool1d", "avg_pool1d"):  # ints kernel, stride, padding, dilation, ceil_mode, count_include_pad
+        for _ in range(10):
+            k = rng.randint(1, 4)
+            st = rng.randint(0, 3)
+            pad = rng.randint(0, k // 2)
+            dl = rng.randint(1, 2) if op == "max_pool1d" else 1
+            L = dl * (k - 1) + 1 + rng.randint(0, 6)
+            xs = [rng.randint(1, 3), rng.randint(1, 3), L] if rng.random() < 0.8 else [2, L]
+            x = make(xs, (lambda sh: tf.distinct(sh)) if op == "max_pool1d" else g, rng.choice(lays))
+            add(op, [k, st, pad, dl, rng.randint(0, 1), rng.randint(0, 1)], [], [x])
+        add(op, [2, 2, 2, 1, 0, 1], [], [make([1, 2, 5], g)])  # padding more than half the kernel
+        add(op, [4, 1, 0, 1, 0, 1], [], [make([1, 2, 3], g)])  # output too small
+    for _ in range(10):  # group_norm: ints num_groups; dbls eps
+        G = rng.choice([1, 2, 3])
+        C = G * rng.randint(1, 3)
+        nd = rng.choice([2, 3, 4])
+        xs = [rng.randint(1, 3), C] + [rng.randint(1, 4) for _ in range(nd - 2)]
+        while C // G * math.prod(xs[2:]) < 4:  # groups of 1-3 values: the gradient is float32 rounding noise
+            xs = xs[:1] + [C, 4] + xs[2:] if nd == 2 else xs[:-1] + [xs[-1] + 1]
+            nd = len(xs)
+        w = make([C], g, "c") if rng.random() < 0.8 else None
+        b = make([C], g, "s") if rng.random() < 0.8 else None
+        add("group_norm", [G], [rng.choice([1e-5, 1e-3])], [make(xs, g, lay(nd)), w, b])
+    add("group_norm", [2], [1e-5], [make([2, 3, 4], g), None, None])  # C not divisible
+    add("group_norm", [1], [1e-5], [make([2, 4], g), make([3], g), None])  # weight size
+    add("group_norm", [2], [1e-5], [make([2, 4, 3], g), In(torch.ones(4), dt=F32), None], dtypes=(F64,))  # dtypes
+    # layers: ints seed, then the configuration of layer_new
+    cfg = [("conv1d", [4, 6, 3, 1, 0, 1, 1, 1, 0]), ("conv1d", [4, 6, 3, 2, 1, 2, 2, 0, 0]),
+           ("conv1d", [3, 5, 4, 1, 0, 1, 1, 1, 1]),
+           ("conv_transpose2d", [4, 6, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1]),
+           ("conv_transpose2d", [4, 6, 3, 2, 2, 2, 1, 1, 1, 1, 2, 2, 2, 0]),
+           ("conv_transpose2d", [2, 3, 2, 2, 2, 1, 0, 1, 1, 0, 1, 1, 1, 1]),
+           ("group_norm", [2, 4, 1]), ("group_norm", [3, 6, 0]),
+           ("upsample", [5, 7, 0, 0]), ("upsample", [0, 0, 0, 0]), ("upsample", [4, 3, 1, 1]), ("upsample", [0, 0, 1, 0]),
+           ("upsample", [0, 0, 0, 0], 1.5), ("upsample", [0, 0, 0, 0], 2.7), ("upsample", [0, 0, 1, 0], 1.7),
+           ("upsample", [0, 0, 1, 1], 2.5), ("upsample", [0, 0, 1, 0], 0.6)]
+    for cf in cfg:
+        kind, a = cf[0], cf[1]
+        dbl = [2.0 if a[0] == 0 else 1e-3] if kind in ("upsample", "group_norm") else [0.0]
+        if kind == "upsample" and a[2] == 1 and a[0] == 0:
+            dbl = [3.0]
+        if len(cf) > 2:
+            dbl = [cf[2]]
+        for seed in (0, 7):
+            add("modp:" + kind, [seed] + a, dbl, [], dtypes=(F32,))
+            add("modm:" + kind, [seed] + a, dbl, [], dtypes=(F32,))
+        if kind == "conv1d":
+            xs = [2, a[0], 9]
+        elif kind == "conv_transpose2d":
+            xs = [2, a[0], 3, 4]
+        elif kind == "group_norm":
+            xs = [2, a[1], 3]
+        else:
+            xs = [2, 2, 3, 4]
+        add("modf:" + kind, [3] + a, dbl, [make(xs, g, "t")], dtypes=(F32, F64) if kind == "upsample" else (F32,))
 
 
 def main():
