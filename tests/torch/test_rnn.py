@@ -248,11 +248,10 @@ def run_runner(runner, work, names):
 
 def main():
     global VERBOSE
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--runner", required=True)
-    ap.add_argument("--work")
-    ap.add_argument("-v", action="store_true")
-    a = ap.parse_args()
+    parser = argparse.ArgumentParser(description="LSTM, GRU and MultiheadAttention vs torch 1.13")
+    for flag, kw in (("--runner", {"required": True}), ("--work", {}), ("-v", {"action": "store_true"})):
+        parser.add_argument(flag, **kw)
+    a = parser.parse_args()
     VERBOSE = a.v
     work = a.work or tempfile.mkdtemp(prefix="tl_rnn_")
     os.makedirs(work, exist_ok=True)
