@@ -45,98 +45,61 @@ static tl_tensor *f_mha(tl_tensor *const *x, const void *vctx) {
     return tl_cat(2, parts, 0);
 }
 
-/* gradcheck of f over the nin inputs and every parameter of ctx->m (converted to float64) */
-static int check_all(gk_fn f, rnn_ctx *ctx, tl_tensor **in, int nin, const char *what) {
+/* gradcheck of f over the nin inputs and every parameter of m (converted to float64); frees m */
+static int check_module(tl_module *m, int lstm, gk_fn f, tl_tensor **in, int nin, const tl_tensor *kpm,
+                        const tl_tensor *am, const char *what) {
     tl_tensor *leaves[40];
-    tl_named_tensors *ps;
-    int i, n = nin, ok;
-    if (tl_module_to_dtype(ctx->m, TL_F64) != TL_OK) return 0;
-    ps = tl_module_named_parameters(ctx->m);
-    if (!ps) return 0;
-    for (i = 0; i < nin; i++) leaves[i] = in[i];
-    for (i = 0; i < ps->n && n < 40; i++) leaves[n++] = ps->tensors[i];
-    ctx->nin = nin;
-    ok = gk_check(what, f, ctx, n, leaves, 1e-6, __FILE__, __LINE__);
+    tl_named_tensors *ps = NULL;
+    rnn_ctx c;
+    int i, n = nin, ok = m && tl_module_to_dtype(m, TL_F64) == TL_OK && (ps = tl_module_named_parameters(m)) != NULL;
+    c.m = m, c.lstm = lstm, c.nin = nin, c.kpm = kpm, c.am = am;
+    for (i = 0; ok && i < nin; i++) leaves[i] = in[i];
+    for (i = 0; ok && i < ps->n && n < 40; i++) leaves[n++] = ps->tensors[i];
+    ok = ok && gk_check(what, f, &c, n, leaves, 1e-6, __FILE__, __LINE__);
     tl_named_tensors_free(ps);
+    tl_module_free(m);
     return ok;
 }
+#define SH3(a, b, c) 3, (const int64_t[]){a, b, c}
+#define SH2(a, b) 2, (const int64_t[]){a, b}
 
-TEST(lstm_gradcheck_bidirectional_two_layers) {
+TEST(lstm_gradchecks) {
     tl_scope s = tl_scope_begin();
-    rnn_ctx c;
     tl_tensor *in[3];
-    memset(&c, 0, sizeof c);
-    c.m = tl_nn_lstm(3, 2, 2, 1, 0, 1);
-    c.lstm = 1;
-    REQUIRE(c.m != NULL);
-    in[0] = leaf(3, (const int64_t[]){3, 2, 3});
-    in[1] = leaf(3, (const int64_t[]){4, 2, 2});
-    in[2] = leaf(3, (const int64_t[]){4, 2, 2});
-    CHECK(check_all(f_rnn, &c, in, 3, "LSTM(3, 2, num_layers=2, bidirectional=True) wrt x, h0, c0, parameters"));
-    tl_module_free(c.m);
+    in[0] = leaf(SH3(3, 2, 3)), in[1] = leaf(SH3(4, 2, 2)), in[2] = leaf(SH3(4, 2, 2));
+    CHECK(check_module(tl_nn_lstm(3, 2, 2, 1, 0, 1), 1, f_rnn, in, 3, NULL, NULL,
+                       "LSTM(3, 2, num_layers=2, bidirectional=True) wrt x, h0, c0, parameters"));
+    in[0] = leaf(SH3(2, 4, 2));
+    CHECK(check_module(tl_nn_lstm(2, 3, 1, 0, 1, 0), 1, f_rnn, in, 1, NULL, NULL,
+                       "LSTM(2, 3, bias=False, batch_first=True) wrt x, parameters (zero state)"));
+    in[0] = leaf(SH2(3, 2)), in[1] = leaf(SH2(1, 3)), in[2] = leaf(SH2(1, 3));
+    CHECK(check_module(tl_nn_lstm(2, 3, 1, 1, 0, 0), 1, f_rnn, in, 3, NULL, NULL, "LSTM(2, 3) unbatched"));
     tl_scope_end(s);
 }
 
-TEST(lstm_gradcheck_batch_first_no_bias_zero_state) {
+TEST(gru_gradchecks) {
     tl_scope s = tl_scope_begin();
-    rnn_ctx c;
-    tl_tensor *in[1];
-    memset(&c, 0, sizeof c);
-    c.m = tl_nn_lstm(2, 3, 1, 0, 1, 0);
-    c.lstm = 1;
-    REQUIRE(c.m != NULL);
-    in[0] = leaf(3, (const int64_t[]){2, 4, 2});
-    CHECK(check_all(f_rnn, &c, in, 1, "LSTM(2, 3, bias=False, batch_first=True) wrt x, parameters"));
-    tl_module_free(c.m);
-    tl_scope_end(s);
-}
-
-TEST(gru_gradcheck_unbatched_and_bidirectional) {
-    tl_scope s = tl_scope_begin();
-    rnn_ctx c;
     tl_tensor *in[2];
-    memset(&c, 0, sizeof c);
-    c.m = tl_nn_gru(3, 2, 2, 1, 1, 1);
-    REQUIRE(c.m != NULL);
-    in[0] = leaf(2, (const int64_t[]){4, 3}); /* unbatched [L, H_in] */
-    in[1] = leaf(2, (const int64_t[]){4, 2});
-    CHECK(check_all(f_rnn, &c, in, 2, "GRU(3, 2, num_layers=2, batch_first=True, bidirectional=True) unbatched"));
-    tl_module_free(c.m);
-    c.m = tl_nn_gru(2, 3, 1, 1, 0, 0);
-    REQUIRE(c.m != NULL);
-    in[0] = leaf(3, (const int64_t[]){3, 2, 2});
-    in[1] = leaf(3, (const int64_t[]){1, 2, 3});
-    CHECK(check_all(f_rnn, &c, in, 2, "GRU(2, 3) wrt x, h0, parameters"));
-    tl_module_free(c.m);
+    in[0] = leaf(SH2(4, 3)), in[1] = leaf(SH2(4, 2)); /* unbatched [L, H_in], [D*layers, H] */
+    CHECK(check_module(tl_nn_gru(3, 2, 2, 1, 1, 1), 0, f_rnn, in, 2, NULL, NULL,
+                       "GRU(3, 2, num_layers=2, batch_first=True, bidirectional=True) unbatched"));
+    in[0] = leaf(SH3(3, 2, 2)), in[1] = leaf(SH3(1, 2, 3));
+    CHECK(check_module(tl_nn_gru(2, 3, 1, 1, 0, 0), 0, f_rnn, in, 2, NULL, NULL, "GRU(2, 3) wrt x, h0, parameters"));
     tl_scope_end(s);
 }
 
-TEST(mha_gradcheck_cross_attention_with_masks) {
+TEST(mha_gradchecks_with_masks) {
     tl_scope s = tl_scope_begin();
-    rnn_ctx c;
-    tl_tensor *in[3], *kpm, *am;
-    memset(&c, 0, sizeof c);
-    c.m = tl_nn_multihead_attention(4, 2, 1, 1);
-    REQUIRE(c.m != NULL);
-    in[0] = leaf(3, (const int64_t[]){2, 3, 4}); /* batch_first [N, L, E] */
-    in[1] = leaf(3, (const int64_t[]){2, 5, 4});
-    in[2] = leaf(3, (const int64_t[]){2, 5, 4});
-    kpm = tl_zeros(TL_SHAPE(2, 5), TL_BOOL);
+    tl_tensor *in[3], *kpm = tl_zeros(TL_SHAPE(2, 5), TL_BOOL);
     tl_set(kpm, (const int64_t[]){0, 4}, 1);
     tl_set(kpm, (const int64_t[]){1, 3}, 1);
-    am = tl_mul_scalar(tl_rand(TL_SHAPE(3, 5), TL_F64), 0.5);
-    c.kpm = kpm;
-    c.am = am;
-    CHECK(check_all(f_mha, &c, in, 3, "MultiheadAttention(4, 2, batch_first) wrt q, k, v, parameters, with masks"));
-    tl_module_free(c.m);
-    /* unbatched self-attention without bias, a causal bool mask */
-    c.m = tl_nn_multihead_attention(4, 4, 0, 0);
-    REQUIRE(c.m != NULL);
-    in[0] = leaf(2, (const int64_t[]){3, 4});
-    c.kpm = NULL;
-    c.am = tl_triu(tl_ones(TL_SHAPE(3, 3), TL_BOOL), 1);
-    CHECK(check_all(f_mha, &c, in, 1, "MultiheadAttention(4, 4, bias=False) unbatched, causal mask"));
-    tl_module_free(c.m);
+    in[0] = leaf(SH3(2, 3, 4)), in[1] = leaf(SH3(2, 5, 4)), in[2] = leaf(SH3(2, 5, 4)); /* batch_first */
+    CHECK(check_module(tl_nn_multihead_attention(4, 2, 1, 1), 0, f_mha, in, 3, kpm,
+                       tl_mul_scalar(tl_rand(TL_SHAPE(3, 5), TL_F64), 0.5),
+                       "MultiheadAttention(4, 2, batch_first) wrt q, k, v, parameters, both masks"));
+    in[0] = leaf(SH2(3, 4));
+    CHECK(check_module(tl_nn_multihead_attention(4, 4, 0, 0), 0, f_mha, in, 1, NULL,
+                       tl_triu(tl_ones(TL_SHAPE(3, 3), TL_BOOL), 1), "MultiheadAttention(4, 4, bias=False) unbatched, causal"));
     tl_scope_end(s);
 }
 
@@ -289,10 +252,9 @@ TEST(outside_a_scope_the_caller_owns_the_results) {
 }
 
 static const th_case tests[] = {
-    TH_CASE(lstm_gradcheck_bidirectional_two_layers),
-    TH_CASE(lstm_gradcheck_batch_first_no_bias_zero_state),
-    TH_CASE(gru_gradcheck_unbatched_and_bidirectional),
-    TH_CASE(mha_gradcheck_cross_attention_with_masks),
+    TH_CASE(lstm_gradchecks),
+    TH_CASE(gru_gradchecks),
+    TH_CASE(mha_gradchecks_with_masks),
     TH_CASE(rnn_errors_name_the_layer_and_shapes),
     TH_CASE(mha_errors_name_the_layer_and_shapes),
     TH_CASE(reprs_keys_and_shapes),
