@@ -92,38 +92,45 @@ static void record_init(tl_value *res, const tl_module *m) {
     free(repr);
 }
 
-static int run_rnn(tl_module *m, int lstm, const tl_value *in, tl_value *res) {
-    tl_tensor *x = leaf_of(input_tensor(in, "x")), *h0 = leaf_of(input_tensor(in, "h0"));
-    tl_tensor *c0 = lstm ? leaf_of(input_tensor(in, "c0")) : NULL, *hn = NULL, *cn = NULL, *y, *loss;
-    y = lstm ? tl_lstm_forward(m, x, h0, c0, &hn, &cn) : tl_gru_forward(m, x, h0, &hn);
-    if (!y) return 0;
-    loss = add_dot(add_dot(add_dot(NULL, y, input_tensor(in, "gy")), hn, input_tensor(in, "gh")), cn,
-                   input_tensor(in, "gc"));
+/* The shared tail of both kinds: loss = sum_i sum(outs[i] * in[grad_keys[i]]) over the outputs
+   that exist, backward, then the outputs (detached) and the leaves' gradients into res. */
+typedef struct named { const char *name; tl_tensor *t; } named;
+static int backward_and_record(tl_value *res, const tl_value *in, int nout, const named *outs,
+                               const char *const *grad_keys, int nleaf, const named *leaves) {
+    tl_tensor *loss = NULL;
+    int i;
+    for (i = 0; i < nout; i++) loss = add_dot(loss, outs[i].t, input_tensor(in, grad_keys[i]));
     if (!loss || tl_backward(loss) != TL_OK) return 0;
-    tl_value_set(res, "y", tl_value_tensor(tl_detach(y)));
-    tl_value_set(res, "hn", tl_value_tensor(tl_detach(hn)));
-    if (cn) tl_value_set(res, "cn", tl_value_tensor(tl_detach(cn)));
-    record_grad(res, "gx", x);
-    record_grad(res, "gh0", h0);
-    record_grad(res, "gc0", c0);
+    for (i = 0; i < nout; i++)
+        if (outs[i].t) tl_value_set(res, outs[i].name, tl_value_tensor(tl_detach(outs[i].t)));
+    for (i = 0; i < nleaf; i++) record_grad(res, leaves[i].name, leaves[i].t);
     return 1;
 }
 
+static int run_rnn(tl_module *m, int lstm, const tl_value *in, tl_value *res) {
+    static const char *const gkeys[] = {"gy", "gh", "gc"};
+    named outs[3], leaves[3];
+    leaves[0].name = "gx", leaves[0].t = leaf_of(input_tensor(in, "x"));
+    leaves[1].name = "gh0", leaves[1].t = leaf_of(input_tensor(in, "h0"));
+    leaves[2].name = "gc0", leaves[2].t = lstm ? leaf_of(input_tensor(in, "c0")) : NULL;
+    outs[0].name = "y", outs[1].name = "hn", outs[2].name = "cn";
+    outs[1].t = outs[2].t = NULL;
+    outs[0].t = lstm ? tl_lstm_forward(m, leaves[0].t, leaves[1].t, leaves[2].t, &outs[1].t, &outs[2].t)
+                     : tl_gru_forward(m, leaves[0].t, leaves[1].t, &outs[1].t);
+    return outs[0].t && backward_and_record(res, in, 3, outs, gkeys, 3, leaves);
+}
+
 static int run_mha(tl_module *m, const tl_value *in, tl_value *res) {
-    tl_tensor *q = leaf_of(input_tensor(in, "q")), *k = leaf_of(input_tensor(in, "k"));
-    tl_tensor *v = leaf_of(input_tensor(in, "v")), *w = NULL, *y, *loss;
-    int need = (int)tl_value_as_int(tl_value_get(in, "need_weights"));
-    y = tl_mha_forward(m, q, k, v, input_tensor(in, "kpm"), need, input_tensor(in, "am"),
-                       (int)tl_value_as_int(tl_value_get(in, "avg")), &w);
-    if (!y) return 0;
-    loss = add_dot(add_dot(NULL, y, input_tensor(in, "gy")), w, input_tensor(in, "gw"));
-    if (!loss || tl_backward(loss) != TL_OK) return 0;
-    tl_value_set(res, "y", tl_value_tensor(tl_detach(y)));
-    if (w) tl_value_set(res, "w", tl_value_tensor(tl_detach(w)));
-    record_grad(res, "gq", q);
-    record_grad(res, "gk", k);
-    record_grad(res, "gv", v);
-    return 1;
+    static const char *const gkeys[] = {"gy", "gw"};
+    named outs[2], leaves[3];
+    leaves[0].name = "gq", leaves[0].t = leaf_of(input_tensor(in, "q"));
+    leaves[1].name = "gk", leaves[1].t = leaf_of(input_tensor(in, "k"));
+    leaves[2].name = "gv", leaves[2].t = leaf_of(input_tensor(in, "v"));
+    outs[0].name = "y", outs[1].name = "w", outs[1].t = NULL;
+    outs[0].t = tl_mha_forward(m, leaves[0].t, leaves[1].t, leaves[2].t, input_tensor(in, "kpm"),
+                               (int)tl_value_as_int(tl_value_get(in, "need_weights")), input_tensor(in, "am"),
+                               (int)tl_value_as_int(tl_value_get(in, "avg")), &outs[1].t);
+    return outs[0].t && backward_and_record(res, in, 2, outs, gkeys, 3, leaves);
 }
 
 static int run_case(const char *cas, char **a, int n) {

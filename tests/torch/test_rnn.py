@@ -91,27 +91,29 @@ def rnn_case(kind, inp, hid, layers, bias, bf, bidir, bits, seed, batch, length,
     return spec, make, data
 
 
+def leaf(t):
+    return t.clone().requires_grad_() if t is not None else None
+
+
+def backward_and_record(outs, grads, leaves):
+    """loss = sum of (out * grad).sum() over the outputs that exist; backward; {name: tensor} of
+    the outputs (detached) and the leaves' gradients."""
+    loss = sum((o * grads[n]).sum() for n, o in outs.items() if o is not None)
+    loss.backward()
+    res = {n: o.detach() for n, o in outs.items() if o is not None}
+    res.update({n: t.grad for n, t in leaves.items() if t is not None})
+    return res
+
+
 def torch_rnn(m, kind, d):
-    x = d["x"].clone().requires_grad_()
-    h0 = d["h0"].clone().requires_grad_() if d["h0"] is not None else None
-    c0 = d["c0"].clone().requires_grad_() if d["c0"] is not None else None
+    x, h0, c0 = leaf(d["x"]), leaf(d["h0"]), leaf(d["c0"])
     if kind == "lstm":
         y, (hn, cn) = m(x, (h0, c0)) if h0 is not None else m(x)
     else:
         y, hn = m(x, h0) if h0 is not None else m(x)
         cn = None
-    loss = (y * d["gy"]).sum() + (hn * d["gh"]).sum()
-    if cn is not None:
-        loss = loss + (cn * d["gc"]).sum()
-    loss.backward()
-    out = {"y": y.detach(), "hn": hn.detach(), "gx": x.grad}
-    if cn is not None:
-        out["cn"] = cn.detach()
-    if h0 is not None:
-        out["gh0"] = h0.grad
-    if c0 is not None:
-        out["gc0"] = c0.grad
-    return out
+    return backward_and_record({"y": y, "hn": hn, "cn": cn}, {"y": d["gy"], "hn": d["gh"], "cn": d["gc"]},
+                               {"gx": x, "gh0": h0, "gc0": c0})
 
 
 def mha_case(E, nh, bias, bf, bits, seed, batch, L, S, mode, kpm=None, am=None, need=1, avg=1):
@@ -136,25 +138,12 @@ def mha_case(E, nh, bias, bf, bits, seed, batch, L, S, mode, kpm=None, am=None, 
 
 
 def torch_mha(m, d):
-    q = d["q"].clone().requires_grad_()
-    k = d["k"].clone().requires_grad_() if d["k"] is not None else None
-    v = d["v"].clone().requires_grad_() if d["v"] is not None else None
+    q, k, v = leaf(d["q"]), leaf(d["k"]), leaf(d["v"])
     kk = k if k is not None else q
     vv = v if v is not None else kk
     y, w = m(q, kk, vv, key_padding_mask=d["kpm"], need_weights=bool(d["need_weights"]), attn_mask=d["am"],
              average_attn_weights=bool(d["avg"]))
-    loss = (y * d["gy"]).sum()
-    if w is not None:
-        loss = loss + (w * d["gw"]).sum()
-    loss.backward()
-    out = {"y": y.detach(), "gq": q.grad}
-    if w is not None:
-        out["w"] = w.detach()
-    if k is not None:
-        out["gk"] = k.grad
-    if v is not None:
-        out["gv"] = v.grad
-    return out
+    return backward_and_record({"y": y, "w": w}, {"y": d["gy"], "w": d["gw"]}, {"gq": q, "gk": k, "gv": v})
 
 
 def masks(batch, L, S, nh, kind):
