@@ -1077,8 +1077,9 @@ TLDEF tl_tensor *tl_gru_forward(tl_module *gru, const tl_tensor *x, const tl_ten
 TLDEF tl_module *tl_nn_multihead_attention(int64_t embed_dim, int64_t num_heads, int bias, int batch_first);
 /* attn_output, attn_weights = mha(query, key, value, key_padding_mask, need_weights, attn_mask,
    average_attn_weights): query [L, N, E] ([N, L, E] batch_first, [L, E] unbatched), key and value
-   [S, N, E] likewise (key NULL: the query, value NULL: the key); key_padding_mask [N, S] ([S]) bool (True = ignore) or float
-   (added), attn_mask [L, S] or [N*num_heads, L, S] bool or float; both may be NULL. Returns
+   [S, N, E] likewise (key NULL: the query, value NULL: the key); key_padding_mask [N, S] ([S])
+   bool (True = ignore) or float (added), attn_mask [L, S] or [N*num_heads, L, S] bool or float;
+   both may be NULL. Returns
    attn_output with query's shape; with need_weights, *attn_weights (if not NULL) gets [N, L, S]
    averaged over heads, or [N, num_heads, L, S] (unbatched: no N). tl_module_forward is
    self-attention (query = key = value) and returns attn_output. */
