@@ -16316,8 +16316,8 @@ static tl_tensor *tl__rnn_run(const char *op, int gru, tl_module *m, const tl_te
         return TL__FAILN(TL_ERR_SHAPE, "%s: input.size(-1) must be equal to input_size. Expected %lld, got %lld "
                          "(input %s)", who, (long long)in, (long long)x->shape[x->ndim - 1], TL__SH(x));
     if (!gru && (h0 == NULL) != (c0 == NULL))
-        return TL__FAILN(TL_ERR_ARG, "%s: pass both h0 and c0, or neither (got %s and %s)", who, h0 ? TL__SH(h0) : "NULL",
-                         c0 ? TL__SH(c0) : "NULL");
+        return TL__FAILN(TL_ERR_ARG, "%s: pass both h0 and c0, or neither (got %s and %s)", who,
+                         h0 ? TL__SH(h0) : "NULL", c0 ? TL__SH(c0) : "NULL");
     batched = x->ndim == 3;
     L = x->shape[batched && bf ? 1 : 0];
     N = batched ? x->shape[bf ? 0 : 1] : 1;
@@ -16327,8 +16327,9 @@ static tl_tensor *tl__rnn_run(const char *op, int gru, tl_module *m, const tl_te
         const tl_tensor *h = i ? c0 : h0;
         if (!h) continue;
         if (h->ndim != x->ndim)
-            return TL__FAILN(TL_ERR_SHAPE, "%s: for %s %d-D input, %s should also be %d-D but got %d-D tensor (input %s, "
-                             "%s %s)", who, batched ? "batched" : "unbatched", x->ndim, i ? "cx" : "hx", x->ndim,
+            return TL__FAILN(TL_ERR_SHAPE, "%s: for %s %d-D input, %s should also be %d-D but got %d-D tensor "
+                             "(input %s, %s %s)", who, batched ? "batched" : "unbatched", x->ndim,
+                             i ? "cx" : "hx", x->ndim,
                              h->ndim, TL__SH(x), i ? "c0" : "h0", TL__SH(h));
         hs[0] = D * nl, hs[1] = N, hs[2] = H;
         if (batched ? (h->shape[0] != hs[0] || h->shape[1] != N || h->shape[2] != H)
@@ -16360,14 +16361,15 @@ static tl_tensor *tl__rnn_run(const char *op, int gru, tl_module *m, const tl_te
             snprintf(nm[1], sizeof nm[1], "weight_hh_l%d%s", l, sfx);
             snprintf(nm[2], sizeof nm[2], "bias_ih_l%d%s", l, sfx);
             snprintf(nm[3], sizeof nm[3], "bias_hh_l%d%s", l, sfx);
-            if (!tl__mparam(m, nm[0]) || !tl__mparam(m, nm[1]) || (bias && (!tl__mparam(m, nm[2]) || !tl__mparam(m, nm[3])))) {
+            if (!tl__mparam(m, nm[0]) || !tl__mparam(m, nm[1]) ||
+                (bias && (!tl__mparam(m, nm[2]) || !tl__mparam(m, nm[3])))) {
                 TL__FAIL(TL_ERR_STATE, "%s: parameter %s (or its siblings) is missing or None", who, nm[0]);
                 dirs[d] = NULL;
                 break;
             }
-            dirs[d] = tl__rnn_dir(gru, seq, tl__mparam(m, nm[0]), tl__mparam(m, nm[1]), bias ? tl__mparam(m, nm[2]) : NULL,
-                                  bias ? tl__mparam(m, nm[3]) : NULL, tl_select(hx, 0, k),
-                                  gru ? NULL : tl_select(cx, 0, k), d == 1, &hl[k], &cl[k]);
+            dirs[d] = tl__rnn_dir(gru, seq, tl__mparam(m, nm[0]), tl__mparam(m, nm[1]),
+                                  bias ? tl__mparam(m, nm[2]) : NULL, bias ? tl__mparam(m, nm[3]) : NULL,
+                                  tl_select(hx, 0, k), gru ? NULL : tl_select(cx, 0, k), d == 1, &hl[k], &cl[k]);
             if (!dirs[d]) break;
         }
         seq = d < D ? NULL : (D == 2 ? tl_cat(2, dirs, 2) : dirs[0]);
@@ -16467,7 +16469,8 @@ TLDEF tl_tensor *tl_mha_forward(tl_module *m, const tl_tensor *query, const tl_t
     if (strcmp(m->type, "MultiheadAttention") != 0 || m->forward != tl__mha_module_forward)
         return TL__FAILN(TL_ERR_ARG, "%s: expected a module made by tl_nn_multihead_attention, got %s", op, m->type);
     E = m->ip[0], nh = m->ip[1], hd = E / nh, bf = m->ip[2];
-    snprintf(who, sizeof who, "%s: MultiheadAttention(embed_dim=%lld, num_heads=%lld)", op, (long long)E, (long long)nh);
+    snprintf(who, sizeof who, "%s: MultiheadAttention(embed_dim=%lld, num_heads=%lld)", op, (long long)E,
+             (long long)nh);
     W = tl__mparam(m, "in_proj_weight");
     B = tl__mparam(m, "in_proj_bias");
     op_m = tl_module_child(m, "out_proj");
@@ -16493,7 +16496,8 @@ TLDEF tl_tensor *tl_mha_forward(tl_module *m, const tl_tensor *query, const tl_t
         return TL__FAILN(TL_ERR_SHAPE, "%s: was expecting embedding dimension of %lld, but got %lld (query %s)", who,
                          (long long)E, (long long)query->shape[query->ndim - 1], TL__SH(query));
     if (key->ndim != value->ndim || memcmp(key->shape, value->shape, sizeof(int64_t) * (size_t)key->ndim) != 0)
-        return TL__FAILN(TL_ERR_SHAPE, "%s: key shape %s does not match value shape %s", who, TL__SH(key), TL__SH(value));
+        return TL__FAILN(TL_ERR_SHAPE, "%s: key shape %s does not match value shape %s", who, TL__SH(key),
+                         TL__SH(value));
     if (key->shape[key->ndim - 1] != E)
         return TL__FAILN(TL_ERR_SHAPE, "%s: key and value need embedding dimension %lld (kdim = vdim = embed_dim), got "
                          "%s", who, (long long)E, TL__SH(key));

@@ -99,7 +99,8 @@ TEST(mha_gradchecks_with_masks) {
                        "MultiheadAttention(4, 2, batch_first) wrt q, k, v, parameters, both masks"));
     in[0] = leaf(SH2(3, 4));
     CHECK(check_module(tl_nn_multihead_attention(4, 4, 0, 0), 0, f_mha, in, 1, NULL,
-                       tl_triu(tl_ones(TL_SHAPE(3, 3), TL_BOOL), 1), "MultiheadAttention(4, 4, bias=False) unbatched, causal"));
+                       tl_triu(tl_ones(TL_SHAPE(3, 3), TL_BOOL), 1),
+                       "MultiheadAttention(4, 4, bias=False) unbatched, causal"));
     tl_scope_end(s);
 }
 

@@ -198,7 +198,8 @@ int main(int argc, char **argv) {
         sc = tl_scope_begin();
         run_case(a[0], a + 1, n - 1);
         tl_scope_end(sc);
-        if (tl_debug_live_tensors() != live) printf("LEAK %s %ld -> %ld tensors\n", a[0], live, tl_debug_live_tensors());
+        if (tl_debug_live_tensors() != live)
+            printf("LEAK %s %ld -> %ld tensors\n", a[0], live, tl_debug_live_tensors());
     }
     fclose(f);
     printf("DONE\n");
