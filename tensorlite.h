@@ -1102,6 +1102,38 @@ TLDEF tl_status tl_init_xavier_normal_(tl_tensor *t, double gain);
 TLDEF tl_status tl_init_kaiming_uniform_(tl_tensor *t, double a, const char *mode, const char *nonlinearity);
 TLDEF tl_status tl_init_kaiming_normal_(tl_tensor *t, double a, const char *mode, const char *nonlinearity);
 
+/* Recurrent layers: nn.LSTM / nn.GRU(input_size, hidden_size, num_layers, bias, batch_first,
+   bidirectional) with torch's parameters (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0, then
+   the _reverse ones, layer by layer; gates i,f,g,o and r,z,n) and init (all U(-1/sqrt(hidden),
+   1/sqrt(hidden)) in that order). dropout is not an option (torch's default 0). */
+TLDEF tl_module *tl_nn_lstm(int64_t input_size, int64_t hidden_size, int num_layers, int bias, int batch_first,
+                            int bidirectional);
+TLDEF tl_module *tl_nn_gru(int64_t input_size, int64_t hidden_size, int num_layers, int bias, int batch_first,
+                           int bidirectional);
+/* output, (h_n, c_n) = lstm(x, (h0, c0)): x [L, N, H_in] ([N, L, H_in] batch_first) or unbatched
+   [L, H_in]; h0, c0 [D*num_layers, N, H] ([D*num_layers, H] unbatched) or both NULL (zeros).
+   Returns output [L, N, D*H] (batch_first [N, L, D*H], unbatched [L, D*H]); *h_n, *c_n (either
+   may be NULL) get new references. tl_module_forward(lstm, x) returns the output alone. */
+TLDEF tl_tensor *tl_lstm_forward(tl_module *lstm, const tl_tensor *x, const tl_tensor *h0, const tl_tensor *c0,
+                                 tl_tensor **h_n, tl_tensor **c_n);
+/* output, h_n = gru(x, h0): shapes as tl_lstm_forward (h0 may be NULL). */
+TLDEF tl_tensor *tl_gru_forward(tl_module *gru, const tl_tensor *x, const tl_tensor *h0, tl_tensor **h_n);
+/* nn.MultiheadAttention(embed_dim, num_heads, bias, batch_first) with kdim = vdim = embed_dim, no
+   dropout, add_bias_kv and add_zero_attn off: parameters in_proj_weight [3E, E], in_proj_bias [3E]
+   and the out_proj child (NonDynamicallyQuantizableLinear), initialised as torch. */
+TLDEF tl_module *tl_nn_multihead_attention(int64_t embed_dim, int64_t num_heads, int bias, int batch_first);
+/* attn_output, attn_weights = mha(query, key, value, key_padding_mask, need_weights, attn_mask,
+   average_attn_weights): query [L, N, E] ([N, L, E] batch_first, [L, E] unbatched), key and value
+   [S, N, E] likewise (key NULL: the query, value NULL: the key); key_padding_mask [N, S] ([S])
+   bool (True = ignore) or float (added), attn_mask [L, S] or [N*num_heads, L, S] bool or float;
+   both may be NULL. Returns
+   attn_output with query's shape; with need_weights, *attn_weights (if not NULL) gets [N, L, S]
+   averaged over heads, or [N, num_heads, L, S] (unbatched: no N). tl_module_forward is
+   self-attention (query = key = value) and returns attn_output. */
+TLDEF tl_tensor *tl_mha_forward(tl_module *mha, const tl_tensor *query, const tl_tensor *key, const tl_tensor *value,
+                                const tl_tensor *key_padding_mask, int need_weights, const tl_tensor *attn_mask,
+                                int average_attn_weights, tl_tensor **attn_weights);
+
 /* ===== >>optim ================================================================================ */
 /* torch.optim in C: SGD, Adam, AdamW, RMSprop, Adagrad with torch 1.13's single-tensor
    (foreach=False) formulas, param groups, per-parameter state, state_dict/load_state_dict in
@@ -16830,6 +16862,436 @@ TLDEF tl_module *tl_nn_adaptive_avg_pool2d(int64_t out_h, int64_t out_w) {
         return NULL;
     }
     return m;
+}
+
+/* ---- recurrent layers (nn.LSTM, nn.GRU) and nn.MultiheadAttention ----
+   Built from differentiable ops (linear, sigmoid, tanh, narrow, stack, bmm, softmax), so autograd
+   needs nothing of its own. RNN options live in m->ip: [0] input_size, [1] hidden_size,
+   [2] num_layers, [3] flags (TL__RNN_*). MultiheadAttention: [0] embed_dim, [1] num_heads,
+   [2] batch_first. */
+#define TL__RNN_BIAS 1
+#define TL__RNN_BATCH_FIRST 2
+#define TL__RNN_BIDIR 4
+#define TL__RNN_GRU 8
+#define TL__RNN_MAXSIZE 2147483647 /* sizes are kept in m->ip (int) */
+
+static tl_tensor *tl__rnn_module_forward(tl_module *m, const tl_tensor *x);
+/* One registered U(-stdv, stdv) parameter of nn.RNNBase (reset_parameters' order = creation order). */
+static int tl__rnn_param(tl_module *m, const char *name, int ndim, int64_t d0, int64_t d1, double stdv) {
+    int64_t shape[2];
+    tl_tensor *p;
+    int ok;
+    shape[0] = d0;
+    shape[1] = d1;
+    p = tl__new("tl_nn_rnn", ndim, shape, TL_F32);
+    ok = p && tl_init_uniform_(p, -stdv, stdv) == TL_OK && tl_module_register_parameter(m, name, p) == TL_OK;
+    tl__release(p);
+    return ok;
+}
+static tl_module *tl__rnn_new(const char *op, int gru, int64_t in, int64_t H, int nl, int bias, int bf, int bidir) {
+    const char *type = gru ? "GRU" : "LSTM";
+    int64_t G = (gru ? 3 : 4) * H;
+    int D = bidir ? 2 : 1, l, d, ok = 1;
+    double stdv;
+    char extra[200], name[64];
+    size_t n;
+    tl_module *m;
+    if (H <= 0 || H > TL__RNN_MAXSIZE)
+        return (tl_module *)(void *)TL__FAILN(TL_ERR_ARG, "%s: hidden_size must be greater than zero (got %lld)", op,
+                                             (long long)H);
+    if (nl <= 0)
+        return (tl_module *)(void *)TL__FAILN(TL_ERR_ARG, "%s: num_layers must be greater than zero (got %d)", op, nl);
+    if (in < 0 || in > TL__RNN_MAXSIZE)
+        return (tl_module *)(void *)TL__FAILN(TL_ERR_ARG, "%s: input_size must be non-negative (got %lld)", op,
+                                             (long long)in);
+    m = tl_module_new(type, tl__rnn_module_forward);
+    if (!m) return NULL;
+    m->ip[0] = (int)in;
+    m->ip[1] = (int)H;
+    m->ip[2] = nl;
+    m->ip[3] = (bias ? TL__RNN_BIAS : 0) | (bf ? TL__RNN_BATCH_FIRST : 0) | (bidir ? TL__RNN_BIDIR : 0) |
+               (gru ? TL__RNN_GRU : 0);
+    stdv = 1.0 / sqrt((double)H);
+    for (l = 0; l < nl && ok; l++) {
+        for (d = 0; d < D && ok; d++) {
+            const char *sfx = d ? "_reverse" : "";
+            int64_t lin = l == 0 ? in : H * D;
+            snprintf(name, sizeof name, "weight_ih_l%d%s", l, sfx);
+            ok = tl__rnn_param(m, name, 2, G, lin, stdv);
+            snprintf(name, sizeof name, "weight_hh_l%d%s", l, sfx);
+            ok = ok && tl__rnn_param(m, name, 2, G, H, stdv);
+            if (bias) {
+                snprintf(name, sizeof name, "bias_ih_l%d%s", l, sfx);
+                ok = ok && tl__rnn_param(m, name, 1, G, 0, stdv);
+                snprintf(name, sizeof name, "bias_hh_l%d%s", l, sfx);
+                ok = ok && tl__rnn_param(m, name, 1, G, 0, stdv);
+            }
+        }
+    }
+    /* torch's RNNBase.extra_repr: only the options that differ from the defaults */
+    n = (size_t)snprintf(extra, sizeof extra, "%lld, %lld", (long long)in, (long long)H);
+    if (nl != 1) n += (size_t)snprintf(extra + n, sizeof extra - n, ", num_layers=%d", nl);
+    if (!bias) n += (size_t)snprintf(extra + n, sizeof extra - n, ", bias=False");
+    if (bf) n += (size_t)snprintf(extra + n, sizeof extra - n, ", batch_first=True");
+    if (bidir) snprintf(extra + n, sizeof extra - n, ", bidirectional=True");
+    if (!ok || tl_module_set_extra_repr(m, extra) != TL_OK) {
+        tl_module_free(m);
+        return NULL;
+    }
+    return m;
+}
+TLDEF tl_module *tl_nn_lstm(int64_t input_size, int64_t hidden_size, int num_layers, int bias, int batch_first,
+                            int bidirectional) {
+    return tl__rnn_new("tl_nn_lstm", 0, input_size, hidden_size, num_layers, bias, batch_first, bidirectional);
+}
+TLDEF tl_module *tl_nn_gru(int64_t input_size, int64_t hidden_size, int num_layers, int bias, int batch_first,
+                           int bidirectional) {
+    return tl__rnn_new("tl_nn_gru", 1, input_size, hidden_size, num_layers, bias, batch_first, bidirectional);
+}
+
+/* One direction of one layer over the sequence, in the caller's scope. x [L, N, in]; h, c [N, H]
+   (c unused by GRU). The input projection of every step is one linear ([L, N, G*H]); each step
+   adds linear(h, w_hh, b_hh) and applies the gates as torch's LSTMCell / GRUCell (RNN.cpp):
+   LSTM c' = f*c + i*g, h' = o*tanh(c'); GRU n = tanh(x_n + r*(W_hn h + b_hn)), h' = (h - n)*z + n.
+   Returns the outputs stacked in time order [L, N, H]; *hn, *cn get the last state. */
+static tl_tensor *tl__rnn_dir(int gru, const tl_tensor *x, const tl_tensor *wih, const tl_tensor *whh,
+                              const tl_tensor *bih, const tl_tensor *bhh, tl_tensor *h, tl_tensor *c, int reverse,
+                              tl_tensor **hn, tl_tensor **cn) {
+    int64_t L = x->shape[0], H = whh->shape[1], k;
+    tl_tensor *xw = tl_linear(x, wih, bih), **outs, *out;
+    outs = (tl_tensor **)tl__malloc(tl__szn((size_t)L, sizeof(tl_tensor *)));
+    if (!outs) return TL__FAILN(TL_ERR_OOM, "tl_nn_rnn: out of memory (%lld steps)", (long long)L);
+    for (k = 0; k < L && h; k++) {
+        int64_t t = reverse ? L - 1 - k : k;
+        tl_tensor *xt = tl_select(xw, 0, t), *hw = tl_linear(h, whh, bhh);
+        if (!gru) {
+            tl_tensor *g = tl_add(hw, xt);
+            tl_tensor *i = tl_sigmoid(tl_narrow(g, 1, 0, H)), *f = tl_sigmoid(tl_narrow(g, 1, H, H));
+            tl_tensor *gg = tl_tanh(tl_narrow(g, 1, 2 * H, H)), *o = tl_sigmoid(tl_narrow(g, 1, 3 * H, H));
+            c = tl_add(tl_mul(f, c), tl_mul(i, gg));
+            h = tl_mul(o, tl_tanh(c));
+        } else {
+            tl_tensor *r = tl_sigmoid(tl_add(tl_narrow(hw, 1, 0, H), tl_narrow(xt, 1, 0, H)));
+            tl_tensor *z = tl_sigmoid(tl_add(tl_narrow(hw, 1, H, H), tl_narrow(xt, 1, H, H)));
+            tl_tensor *nn = tl_tanh(tl_add(tl_narrow(xt, 1, 2 * H, H), tl_mul(tl_narrow(hw, 1, 2 * H, H), r)));
+            h = tl_add(tl_mul(tl_sub(h, nn), z), nn);
+        }
+        outs[t] = h;
+    }
+    out = h ? tl_stack((int)L, outs, 0) : NULL;
+    tl__free(outs);
+    *hn = h;
+    *cn = c;
+    return out;
+}
+
+/* Shared by tl_lstm_forward / tl_gru_forward: checks as torch's RNNBase.check_forward_args, then
+   runs every layer and direction. Results are new references kept out of the internal scope. */
+static tl_tensor *tl__rnn_run(const char *op, int gru, tl_module *m, const tl_tensor *x, const tl_tensor *h0,
+                              const tl_tensor *c0, tl_tensor **h_n, tl_tensor **c_n) {
+    int64_t in, H, N, L, hs[3];
+    int nl, D, bf, bias, batched, l, d, i;
+    tl_tensor *seq, *out = NULL, *hn = NULL, *cn = NULL, *hx = NULL, *cx = NULL, **hl = NULL, **cl = NULL;
+    char who[220];
+    tl_scope s;
+    if (h_n) *h_n = NULL;
+    if (c_n) *c_n = NULL;
+    if (tl__null_in(op, m) || tl__null_in(op, x)) return NULL;
+    if (strcmp(m->type, gru ? "GRU" : "LSTM") != 0 || m->forward != tl__rnn_module_forward)
+        return TL__FAILN(TL_ERR_ARG, "%s: expected a module made by tl_nn_%s, got %s", op, gru ? "gru" : "lstm",
+                         m->type);
+    in = m->ip[0], H = m->ip[1], nl = m->ip[2];
+    D = (m->ip[3] & TL__RNN_BIDIR) ? 2 : 1;
+    bf = (m->ip[3] & TL__RNN_BATCH_FIRST) != 0;
+    bias = (m->ip[3] & TL__RNN_BIAS) != 0;
+    snprintf(who, sizeof who, "%s: %s(%s)", op, m->type, m->extra ? m->extra : "");
+    if (x->ndim != 2 && x->ndim != 3)
+        return TL__FAILN(TL_ERR_SHAPE, "%s: expected input to be 2-D or 3-D but received %d-D tensor (input %s)", who,
+                         x->ndim, TL__SH(x));
+    if (x->shape[x->ndim - 1] != in)
+        return TL__FAILN(TL_ERR_SHAPE, "%s: input.size(-1) must be equal to input_size. Expected %lld, got %lld "
+                         "(input %s)", who, (long long)in, (long long)x->shape[x->ndim - 1], TL__SH(x));
+    if (!gru && (h0 == NULL) != (c0 == NULL))
+        return TL__FAILN(TL_ERR_ARG, "%s: pass both h0 and c0, or neither (got %s and %s)", who,
+                         h0 ? TL__SH(h0) : "NULL", c0 ? TL__SH(c0) : "NULL");
+    batched = x->ndim == 3;
+    L = x->shape[batched && bf ? 1 : 0];
+    N = batched ? x->shape[bf ? 0 : 1] : 1;
+    if (L == 0)
+        return TL__FAILN(TL_ERR_SHAPE, "%s: expected a sequence of at least one step (input %s)", who, TL__SH(x));
+    for (i = 0; i < 2; i++) {
+        const tl_tensor *h = i ? c0 : h0;
+        if (!h) continue;
+        if (h->ndim != x->ndim)
+            return TL__FAILN(TL_ERR_SHAPE, "%s: for %s %d-D input, %s should also be %d-D but got %d-D tensor "
+                             "(input %s, %s %s)", who, batched ? "batched" : "unbatched", x->ndim,
+                             i ? "cx" : "hx", x->ndim,
+                             h->ndim, TL__SH(x), i ? "c0" : "h0", TL__SH(h));
+        hs[0] = D * nl, hs[1] = N, hs[2] = H;
+        if (batched ? (h->shape[0] != hs[0] || h->shape[1] != N || h->shape[2] != H)
+                    : (h->shape[0] != hs[0] || h->shape[1] != H))
+            return TL__FAILN(TL_ERR_SHAPE, "%s: expected hidden%s size %s, got %s (input %s)", who,
+                             gru ? "" : (i ? "[1]" : "[0]"), batched ? tl__fmt_shape(3, hs) : tl__fmt_shape(2, hs + 1),
+                             TL__SH(h), TL__SH(x));
+    }
+    hl = (tl_tensor **)tl__malloc(tl__szn((size_t)(2 * D * nl), sizeof(tl_tensor *)));
+    if (!hl) return TL__FAILN(TL_ERR_OOM, "%s: out of memory", who);
+    cl = hl + D * nl;
+    s = tl_scope_begin();
+    /* the batched, sequence-first form: seq [L, N, in], hx/cx [D*nl, N, H] */
+    seq = batched ? (bf ? tl_transpose(x, 0, 1) : tl_retain((tl_tensor *)x)) : tl_unsqueeze(x, 1);
+    if (h0) hx = batched ? tl_retain((tl_tensor *)h0) : tl_unsqueeze(h0, 1);
+    if (c0) cx = batched ? tl_retain((tl_tensor *)c0) : tl_unsqueeze(c0, 1);
+    if (!h0 && seq) {
+        hs[0] = D * nl, hs[1] = N, hs[2] = H;
+        hx = tl_new_zeros(seq, 3, hs);
+        if (!gru) cx = tl_new_zeros(seq, 3, hs);
+    }
+    for (l = 0; l < nl && seq; l++) {
+        tl_tensor *dirs[2];
+        for (d = 0; d < D; d++) {
+            char nm[4][64];
+            const char *sfx = d ? "_reverse" : "";
+            int k = l * D + d;
+            snprintf(nm[0], sizeof nm[0], "weight_ih_l%d%s", l, sfx);
+            snprintf(nm[1], sizeof nm[1], "weight_hh_l%d%s", l, sfx);
+            snprintf(nm[2], sizeof nm[2], "bias_ih_l%d%s", l, sfx);
+            snprintf(nm[3], sizeof nm[3], "bias_hh_l%d%s", l, sfx);
+            if (!tl__mparam(m, nm[0]) || !tl__mparam(m, nm[1]) ||
+                (bias && (!tl__mparam(m, nm[2]) || !tl__mparam(m, nm[3])))) {
+                TL__FAIL(TL_ERR_STATE, "%s: parameter %s (or its siblings) is missing or None", who, nm[0]);
+                dirs[d] = NULL;
+                break;
+            }
+            dirs[d] = tl__rnn_dir(gru, seq, tl__mparam(m, nm[0]), tl__mparam(m, nm[1]),
+                                  bias ? tl__mparam(m, nm[2]) : NULL, bias ? tl__mparam(m, nm[3]) : NULL,
+                                  tl_select(hx, 0, k), gru ? NULL : tl_select(cx, 0, k), d == 1, &hl[k], &cl[k]);
+            if (!dirs[d]) break;
+        }
+        seq = d < D ? NULL : (D == 2 ? tl_cat(2, dirs, 2) : dirs[0]);
+    }
+    if (seq) {
+        out = batched ? (bf ? tl_transpose(seq, 0, 1) : seq) : tl_squeeze_dim(seq, 1);
+        hn = tl_stack(D * nl, hl, 0);
+        if (!batched) hn = tl_squeeze_dim(hn, 1);
+        if (!gru) {
+            cn = tl_stack(D * nl, cl, 0);
+            if (!batched) cn = tl_squeeze_dim(cn, 1);
+        }
+    }
+    if (!out || !hn || (!gru && !cn)) out = hn = cn = NULL;
+    if (out) out = tl_keep(tl_retain(out));
+    if (h_n && hn) *h_n = tl_keep(tl_retain(hn));
+    if (c_n && cn) *c_n = tl_keep(tl_retain(cn));
+    tl_scope_end(s);
+    tl__free(hl);
+    return out;
+}
+TLDEF tl_tensor *tl_lstm_forward(tl_module *lstm, const tl_tensor *x, const tl_tensor *h0, const tl_tensor *c0,
+                                 tl_tensor **h_n, tl_tensor **c_n) {
+    return tl__rnn_run("tl_lstm_forward", 0, lstm, x, h0, c0, h_n, c_n);
+}
+TLDEF tl_tensor *tl_gru_forward(tl_module *gru, const tl_tensor *x, const tl_tensor *h0, tl_tensor **h_n) {
+    return tl__rnn_run("tl_gru_forward", 1, gru, x, h0, NULL, h_n, NULL);
+}
+static tl_tensor *tl__rnn_module_forward(tl_module *m, const tl_tensor *x) {
+    int gru = (m->ip[3] & TL__RNN_GRU) != 0;
+    return tl__rnn_run(gru ? "tl_gru_forward" : "tl_lstm_forward", gru, m, x, NULL, NULL, NULL, NULL);
+}
+
+static tl_tensor *tl__mha_module_forward(tl_module *m, const tl_tensor *x);
+TLDEF tl_module *tl_nn_multihead_attention(int64_t embed_dim, int64_t num_heads, int bias, int batch_first) {
+    int64_t E = embed_dim, shape[2];
+    tl_tensor *w = NULL, *b = NULL;
+    tl_module *m, *out_proj;
+    int ok;
+    if (E <= 0 || num_heads <= 0 || E > TL__RNN_MAXSIZE || num_heads > TL__RNN_MAXSIZE || E % num_heads)
+        return (tl_module *)(void *)TL__FAILN(TL_ERR_ARG, "tl_nn_multihead_attention: embed_dim must be divisible by "
+                                             "num_heads (both positive; got embed_dim %lld, num_heads %lld)",
+                                             (long long)E, (long long)num_heads);
+    m = tl_module_new("MultiheadAttention", tl__mha_module_forward);
+    if (!m) return NULL;
+    m->ip[0] = (int)E;
+    m->ip[1] = (int)num_heads;
+    m->ip[2] = batch_first != 0;
+    /* torch's __init__ order: in_proj_weight, q/k/v_proj_weight (None when kdim = vdim = embed_dim),
+       in_proj_bias, then out_proj (whose Linear init draws from the stream); _reset_parameters then
+       draws xavier_uniform_(in_proj_weight) and zeroes in_proj_bias and out_proj.bias. */
+    shape[0] = 3 * E;
+    shape[1] = E;
+    w = tl__new("tl_nn_multihead_attention", 2, shape, TL_F32);
+    ok = w && tl_module_register_parameter(m, "in_proj_weight", w) == TL_OK &&
+         tl_module_register_parameter(m, "q_proj_weight", NULL) == TL_OK &&
+         tl_module_register_parameter(m, "k_proj_weight", NULL) == TL_OK &&
+         tl_module_register_parameter(m, "v_proj_weight", NULL) == TL_OK;
+    if (ok && bias) {
+        b = tl__full("tl_nn_multihead_attention", 1, shape, 0, TL_F32);
+        ok = b && tl_module_register_parameter(m, "in_proj_bias", b) == TL_OK;
+    } else if (ok) {
+        ok = tl_module_register_parameter(m, "in_proj_bias", NULL) == TL_OK;
+    }
+    out_proj = ok ? tl_nn_linear(E, E, bias) : NULL;
+    if (out_proj) snprintf(out_proj->type, sizeof out_proj->type, "NonDynamicallyQuantizableLinear");
+    ok = out_proj && tl_module_add_module(m, "out_proj", out_proj) == TL_OK;
+    ok = ok && tl_init_xavier_uniform_(w, 1.0) == TL_OK;
+    if (ok && bias) ok = tl_init_zeros_(tl__mparam(out_proj, "bias")) == TL_OK;
+    tl__release(w);
+    tl__release(b);
+    if (!ok) {
+        tl_module_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* F.multi_head_attention_forward of torch 1.13 (use_separate_proj_weight False, no dropout):
+   q, k, v = in-projections; heads split to [N*nh, L|S, hd]; weights = softmax(mask + q/sqrt(hd) @ k^T)
+   over S; output = out_proj(weights @ v merged back to [L, N, E]). */
+TLDEF tl_tensor *tl_mha_forward(tl_module *m, const tl_tensor *query, const tl_tensor *key, const tl_tensor *value,
+                                const tl_tensor *key_padding_mask, int need_weights, const tl_tensor *attn_mask,
+                                int average_attn_weights, tl_tensor **attn_weights) {
+    const char *op = "tl_mha_forward";
+    int64_t E, nh, hd, L, N, S, sh[4];
+    int bf, batched;
+    char who[160];
+    tl_tensor *q, *k, *v, *W, *B, *mask = NULL, *w, *o, *aw = NULL;
+    const tl_tensor *kpm = key_padding_mask, *am = attn_mask;
+    tl_module *op_m;
+    tl_scope s;
+    if (attn_weights) *attn_weights = NULL;
+    if (tl__null_in(op, m) || tl__null_in(op, query)) return NULL;
+    if (!key) key = query;
+    if (!value) value = key;
+    if (strcmp(m->type, "MultiheadAttention") != 0 || m->forward != tl__mha_module_forward)
+        return TL__FAILN(TL_ERR_ARG, "%s: expected a module made by tl_nn_multihead_attention, got %s", op, m->type);
+    E = m->ip[0], nh = m->ip[1], hd = E / nh, bf = m->ip[2];
+    snprintf(who, sizeof who, "%s: MultiheadAttention(embed_dim=%lld, num_heads=%lld)", op, (long long)E,
+             (long long)nh);
+    W = tl__mparam(m, "in_proj_weight");
+    B = tl__mparam(m, "in_proj_bias");
+    op_m = tl_module_child(m, "out_proj");
+    if (!W || !op_m || !tl__mparam(op_m, "weight"))
+        return TL__FAILN(TL_ERR_STATE, "%s: in_proj_weight or out_proj.weight is missing", who);
+    /* torch's _mha_shape_check */
+    if (query->ndim != 2 && query->ndim != 3)
+        return TL__FAILN(TL_ERR_SHAPE, "%s: query should be unbatched 2D or batched 3D tensor but received %d-D query "
+                         "tensor (query %s)", who, query->ndim, TL__SH(query));
+    batched = query->ndim == 3;
+    if (key->ndim != query->ndim || value->ndim != query->ndim)
+        return TL__FAILN(TL_ERR_SHAPE, "%s: for %s %d-D query, key and value should be %d-D but got %d-D and %d-D "
+                         "(query %s, key %s, value %s)", who, batched ? "batched" : "unbatched", query->ndim,
+                         query->ndim, key->ndim, value->ndim, TL__SH(query), TL__SH(key), TL__SH(value));
+    if (kpm && kpm->ndim != query->ndim - 1)
+        return TL__FAILN(TL_ERR_SHAPE, "%s: for %s %d-D query, key_padding_mask should be %d-D but got %d-D "
+                         "(key_padding_mask %s, query %s)", who, batched ? "batched" : "unbatched", query->ndim,
+                         query->ndim - 1, kpm->ndim, TL__SH(kpm), TL__SH(query));
+    if (am && am->ndim != 2 && am->ndim != 3)
+        return TL__FAILN(TL_ERR_SHAPE, "%s: attn_mask's dimension %d is not supported (attn_mask %s)", who, am->ndim,
+                         TL__SH(am));
+    if (query->shape[query->ndim - 1] != E)
+        return TL__FAILN(TL_ERR_SHAPE, "%s: was expecting embedding dimension of %lld, but got %lld (query %s)", who,
+                         (long long)E, (long long)query->shape[query->ndim - 1], TL__SH(query));
+    if (key->ndim != value->ndim || memcmp(key->shape, value->shape, sizeof(int64_t) * (size_t)key->ndim) != 0)
+        return TL__FAILN(TL_ERR_SHAPE, "%s: key shape %s does not match value shape %s", who, TL__SH(key),
+                         TL__SH(value));
+    if (key->shape[key->ndim - 1] != E)
+        return TL__FAILN(TL_ERR_SHAPE, "%s: key and value need embedding dimension %lld (kdim = vdim = embed_dim), got "
+                         "%s", who, (long long)E, TL__SH(key));
+    L = query->shape[batched && bf ? 1 : 0];
+    N = batched ? query->shape[bf ? 0 : 1] : 1;
+    S = key->shape[batched && bf ? 1 : 0];
+    if (batched && key->shape[bf ? 0 : 1] != N)
+        return TL__FAILN(TL_ERR_SHAPE, "%s: key's batch size %lld does not match query's %lld (query %s, key %s)", who,
+                         (long long)key->shape[bf ? 0 : 1], (long long)N, TL__SH(query), TL__SH(key));
+    if (kpm && (kpm->shape[0] != (batched ? N : S) || (batched && kpm->shape[1] != S)))
+        return TL__FAILN(TL_ERR_SHAPE, "%s: expecting key_padding_mask shape of %s, but got %s", who,
+                         batched ? tl__fmt_shape(2, (sh[0] = N, sh[1] = S, sh)) : tl__fmt_shape(1, &S), TL__SH(kpm));
+    if (am && am->ndim == 2 && (am->shape[0] != L || am->shape[1] != S))
+        return TL__FAILN(TL_ERR_SHAPE, "%s: the shape of the 2D attn_mask is %s, but should be %s", who, TL__SH(am),
+                         tl__fmt_shape(2, (sh[0] = L, sh[1] = S, sh)));
+    if (am && am->ndim == 3 && (am->shape[0] != N * nh || am->shape[1] != L || am->shape[2] != S))
+        return TL__FAILN(TL_ERR_SHAPE, "%s: the shape of the 3D attn_mask is %s, but should be %s", who, TL__SH(am),
+                         tl__fmt_shape(3, (sh[0] = N * nh, sh[1] = L, sh[2] = S, sh)));
+    if ((am && am->dtype != TL_BOOL && am->dtype != TL_U8 && !TL__IS_FLOAT(am->dtype)) ||
+        (kpm && kpm->dtype != TL_BOOL && kpm->dtype != TL_U8 && !TL__IS_FLOAT(kpm->dtype)))
+        return TL__FAILN(TL_ERR_DTYPE, "%s: only bool, uint8 and floating masks are supported (attn_mask %s, "
+                         "key_padding_mask %s)", who, am ? TL__DT(am) : "None", kpm ? TL__DT(kpm) : "None");
+    s = tl_scope_begin();
+    /* the batched, sequence-first form [L|S, N, E] */
+    if (batched && bf) {
+        q = tl_transpose(query, 0, 1);
+        k = tl_transpose(key, 0, 1);
+        v = tl_transpose(value, 0, 1);
+    } else if (!batched) {
+        q = tl_unsqueeze(query, 1);
+        k = tl_unsqueeze(key, 1);
+        v = tl_unsqueeze(value, 1);
+    } else {
+        q = (tl_tensor *)query, k = (tl_tensor *)key, v = (tl_tensor *)value;
+    }
+    /* in-projection: rows [0, E) of in_proj_weight for q, [E, 2E) for k, [2E, 3E) for v */
+    q = tl_linear(q, tl_narrow(W, 0, 0, E), B ? tl_narrow(B, 0, 0, E) : NULL);
+    k = tl_linear(k, tl_narrow(W, 0, E, E), B ? tl_narrow(B, 0, E, E) : NULL);
+    v = tl_linear(v, tl_narrow(W, 0, 2 * E, E), B ? tl_narrow(B, 0, 2 * E, E) : NULL);
+    /* the masks become one additive float mask of q's dtype: [1, L, S] or [N*nh, L, S], or
+       [N*nh, 1, S] from key_padding_mask alone; bool True and (deprecated) uint8 non-zero mean -inf,
+       as torch's logical_or / masked_fill(-inf) merge */
+    if (am) {
+        tl_tensor *a = (tl_tensor *)am;
+        tl_dtype dt = q ? q->dtype : TL_F32;
+        if (a->dtype == TL_BOOL || a->dtype == TL_U8)
+            a = tl_masked_fill(tl_zeros(a->ndim, a->shape, dt), a->dtype == TL_U8 ? tl_ne_scalar(a, 0) : a, -INFINITY);
+        else if (a->dtype != dt)
+            a = tl_to_dtype(a, dt);
+        mask = a && a->ndim == 2 ? tl_unsqueeze(a, 0) : a;
+    }
+    if (kpm) {
+        tl_tensor *kk = batched ? (tl_tensor *)kpm : tl_unsqueeze(kpm, 0);
+        tl_dtype dt = q ? q->dtype : TL_F32;
+        int isbool = kpm->dtype == TL_BOOL || kpm->dtype == TL_U8;
+        if (kpm->dtype == TL_U8) kk = tl_ne_scalar(kk, 0);
+        else if (!isbool && kpm->dtype != dt) kk = tl_to_dtype(kk, dt);
+        sh[0] = N, sh[1] = 1, sh[2] = 1, sh[3] = S;
+        kk = tl_view(kk, 4, sh);
+        sh[1] = nh;
+        kk = tl_expand(kk, 4, sh);
+        sh[0] = N * nh, sh[1] = 1, sh[2] = S;
+        kk = tl_reshape(kk, 3, sh);
+        if (isbool) mask = tl_masked_fill(mask ? mask : tl_zeros(3, sh, dt), kk, -INFINITY);
+        else mask = mask ? tl_add(mask, kk) : kk;
+    }
+    /* heads: [L, N, E] -> [L, N*nh, hd] -> [N*nh, L, hd] (and S for k, v) */
+    sh[0] = L, sh[1] = N * nh, sh[2] = hd;
+    q = tl_transpose(tl_reshape(q, 3, sh), 0, 1);
+    sh[0] = S;
+    k = tl_transpose(tl_reshape(k, 3, sh), 0, 1);
+    v = tl_transpose(tl_reshape(v, 3, sh), 0, 1);
+    q = tl_div_scalar(q, sqrt((double)hd));
+    w = tl_bmm(q, tl_transpose(k, 1, 2)); /* [N*nh, L, S] */
+    if (am || kpm) w = tl_add(mask, w);    /* torch.baddbmm(mask, q, k^T) */
+    w = tl_softmax(w, -1);
+    o = tl_bmm(w, v); /* [N*nh, L, hd] */
+    sh[0] = L * N, sh[1] = E;
+    o = tl_reshape(tl_contiguous(tl_transpose(o, 0, 1)), 2, sh);
+    o = tl_linear(o, tl__mparam(op_m, "weight"), tl__mparam(op_m, "bias"));
+    sh[0] = L, sh[1] = N, sh[2] = E;
+    o = tl_view(o, 3, sh);
+    if (need_weights && attn_weights) {
+        sh[0] = N, sh[1] = nh, sh[2] = L, sh[3] = S;
+        aw = tl_view(w, 4, sh);
+        if (average_attn_weights) aw = tl_div_scalar(tl_sum(aw, 1, 0), (double)nh);
+        if (!batched) aw = tl_squeeze_dim(aw, 0);
+    }
+    if (!batched) o = tl_squeeze_dim(o, 1);
+    else if (bf) o = tl_transpose(o, 0, 1);
+    if (need_weights && attn_weights && !aw) o = NULL;
+    o = o ? tl_keep(tl_retain(o)) : NULL;
+    if (o && aw) *attn_weights = tl_keep(tl_retain(aw));
+    tl_scope_end(s);
+    return o;
+}
+static tl_tensor *tl__mha_module_forward(tl_module *m, const tl_tensor *x) {
+    return tl_mha_forward(m, x, x, x, NULL, 0, NULL, 1, NULL);
 }
 
 /* ===== >>optim ================================================================================ */

@@ -87,6 +87,7 @@ stage "PyTorch oracle: autograd (tests/torch)" sh tests/torch/run_autograd.sh
 stage "PyTorch oracle: functional (tests/torch)" sh tests/torch/run_functional.sh
 stage "PyTorch oracle: new ops (tests/torch)" sh tests/torch/run_newops.sh
 stage "PyTorch oracle: nn modules (tests/torch)" sh tests/torch/run_modules.sh
+stage "PyTorch oracle: LSTM, GRU, MultiheadAttention (tests/torch)" sh tests/torch/run_rnn.sh
 stage "PyTorch oracle: optim (tests/torch)" sh tests/torch/run_optim.sh
 stage "PyTorch 1.13 oracle: serialize (tests/torch)" sh tests/torch/run_serialize.sh
 stage "PyTorch 1.13 oracle: random streams (tests/torch)" sh tests/torch/run_random.sh
