@@ -42,7 +42,7 @@
        >>autograd   requires_grad, backward, grad, no_grad, detach, autograd_grad, hooks
        >>serialize  tl_value trees, torch.save-compatible tl_save, safe tl_load (torch 1.6-2.x files)
        >>random     tl_manual_seed, rand/randn/randint/randperm/bernoulli/multinomial: torch's streams
-       >>modules    nn.Module registry, state_dict, repr, Sequential, Linear, Conv2d, pools, nn.init
+       >>modules    nn.Module registry, state_dict, repr, Sequential, Linear, Conv1d/2d, norms, LSTM/GRU, MHA, nn.init
        >>optim      SGD/Adam/AdamW/RMSprop/Adagrad, param groups, state_dict, LR schedulers, clip_grad
        >>data       Dataset/TensorDataset/Subset/random_split, samplers, DataLoader (workers, resumable), IDX/.npy/.npz/CSV
        >>debug      tl_print, tl_to_string
