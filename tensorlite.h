@@ -60,6 +60,8 @@
        TL_DEBUG              1 (the default unless NDEBUG): refuse releases of references you do not own
        TL_NO_CACHE           no storage/header/node caches (every tensor is malloc'd and freed)
        TL_NO_THREADS         no threads (GEMM pool and DataLoader workers run inline)
+       TL_USE_CBLAS          GEMM through the system BLAS's cblas_sgemm/cblas_dgemm (link -lblas or
+                             -lopenblas); results then depend on that BLAS and its threads
    Environment: TL_SIMD=portable (no SIMD GEMM kernel), TL_NUM_THREADS=n (GEMM/conv threads).
        TL_LOAD_MAX_OBJECTS   default of tl_load_opts.max_objects (pickle objects, 4M)
        TL_LOAD_MAX_DEPTH     default of tl_load_opts.max_depth (container nesting, 200)
@@ -7462,13 +7464,62 @@ static tl__dkern_fn tl__dkern(void) {
 #endif
     return tl__dkern_c;
 }
+#ifdef TL_USE_CBLAS
+/* TL_USE_CBLAS: operands a BLAS can take (one unit stride, leading dimension >= the other size,
+   sizes within int) go to cblas_?gemm; the rest (broadcast zero strides, views with two strides)
+   keep the built-in path. The prototypes are CBLAS's (the enums passed as their int values: 101
+   CblasRowMajor, 111 CblasNoTrans, 112 CblasTrans), so no cblas.h is needed. */
+#ifdef __cplusplus
+extern "C" {
+#endif
+void cblas_sgemm(int order, int transa, int transb, int m, int n, int k, float alpha, const float *a, int lda,
+                 const float *b, int ldb, float beta, float *c, int ldc);
+void cblas_dgemm(int order, int transa, int transb, int m, int n, int k, double alpha, const double *a, int lda,
+                 const double *b, int ldb, double beta, double *c, int ldc);
+#ifdef __cplusplus
+}
+#endif
+/* The CBLAS transpose flag and leading dimension of a rows x cols operand with strides (rs, cs). */
+static int tl__blas_op(int64_t rows, int64_t cols, int64_t rs, int64_t cs, int *trans, int *ld) {
+    if (cs == 1 && rs >= (cols > 1 ? cols : 1) && rs <= INT32_MAX) {
+        *trans = 111;
+        *ld = (int)rs;
+        return 1;
+    }
+    if (rs == 1 && cs >= (rows > 1 ? rows : 1) && cs <= INT32_MAX) {
+        *trans = 112;
+        *ld = (int)cs;
+        return 1;
+    }
+    return 0;
+}
+static int tl__blas_ok(int64_t m, int64_t n, int64_t k, int64_t ars, int64_t acs, int64_t brs, int64_t bcs,
+                       int64_t ldc, int *ta, int *lda, int *tb, int *ldb) {
+    return m > 0 && n > 0 && k > 0 && m <= INT32_MAX && n <= INT32_MAX && k <= INT32_MAX && ldc <= INT32_MAX &&
+           ldc >= n && tl__blas_op(m, k, ars, acs, ta, lda) && tl__blas_op(k, n, brs, bcs, tb, ldb);
+}
+#endif
 /* The entry points: the blocked path with the run-time kernel and the configured thread count. */
 static void tl__sgemm(int64_t m, int64_t n, int64_t k, float alpha, const float *A, int64_t ars, int64_t acs,
                       const float *B, int64_t brs, int64_t bcs, float beta, float *C, int64_t ldc) {
+#ifdef TL_USE_CBLAS
+    int ta, lda, tb, ldb;
+    if (tl__blas_ok(m, n, k, ars, acs, brs, bcs, ldc, &ta, &lda, &tb, &ldb)) {
+        cblas_sgemm(101, ta, tb, (int)m, (int)n, (int)k, alpha, A, lda, B, ldb, beta, C, (int)ldc);
+        return;
+    }
+#endif
     tl__sgemm_with(tl__skern(), 0, m, n, k, alpha, A, ars, acs, B, brs, bcs, beta, C, ldc);
 }
 static void tl__dgemm(int64_t m, int64_t n, int64_t k, double alpha, const double *A, int64_t ars, int64_t acs,
                       const double *B, int64_t brs, int64_t bcs, double beta, double *C, int64_t ldc) {
+#ifdef TL_USE_CBLAS
+    int ta, lda, tb, ldb;
+    if (tl__blas_ok(m, n, k, ars, acs, brs, bcs, ldc, &ta, &lda, &tb, &ldb)) {
+        cblas_dgemm(101, ta, tb, (int)m, (int)n, (int)k, alpha, A, lda, B, ldb, beta, C, (int)ldc);
+        return;
+    }
+#endif
     tl__dgemm_with(tl__dkern(), 0, m, n, k, alpha, A, ars, acs, B, brs, bcs, beta, C, ldc);
 }
 
@@ -11160,8 +11211,10 @@ TLDEF tl_status tl_value_print(const tl_value *v) { return tl_value_fprint(stdou
 
 /* ===== bytes: CRC-32 and a small hash map ===== */
 
-/* ZIP's CRC-32 (reflected 0xEDB88320), slice-by-4; the tables live in the caller's context. */
-typedef struct tl__crc { uint32_t t[4][256]; } tl__crc;
+/* ZIP's CRC-32 (reflected 0xEDB88320), slice-by-16: table k maps a byte to its CRC after k more zero
+   bytes, so 16 input bytes fold in with 16 lookups and no serial dependency between them (about
+   4x slice-by-4's speed). The tables (16 KB) live in the caller's context. */
+typedef struct tl__crc { uint32_t t[16][256]; } tl__crc;
 static void tl__crc_init(tl__crc *c) {
     uint32_t i, v;
     int k;
@@ -11170,20 +11223,20 @@ static void tl__crc_init(tl__crc *c) {
         for (k = 0; k < 8; k++) v = (v & 1) ? (v >> 1) ^ 0xEDB88320u : v >> 1;
         c->t[0][i] = v;
     }
-    for (i = 0; i < 256; i++) {
-        c->t[1][i] = (c->t[0][i] >> 8) ^ c->t[0][c->t[0][i] & 0xff];
-        c->t[2][i] = (c->t[1][i] >> 8) ^ c->t[0][c->t[1][i] & 0xff];
-        c->t[3][i] = (c->t[2][i] >> 8) ^ c->t[0][c->t[2][i] & 0xff];
-    }
+    for (k = 1; k < 16; k++)
+        for (i = 0; i < 256; i++) c->t[k][i] = (c->t[k - 1][i] >> 8) ^ c->t[0][c->t[k - 1][i] & 0xff];
 }
 static uint32_t tl__crc_update(const tl__crc *c, uint32_t crc, const void *data, size_t n) {
     const unsigned char *p = (const unsigned char *)data;
     crc = ~crc;
-    while (n >= 4) {
+    while (n >= 16) {
         crc ^= (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-        crc = c->t[3][crc & 0xff] ^ c->t[2][(crc >> 8) & 0xff] ^ c->t[1][(crc >> 16) & 0xff] ^ c->t[0][crc >> 24];
-        p += 4;
-        n -= 4;
+        crc = c->t[15][crc & 0xff] ^ c->t[14][(crc >> 8) & 0xff] ^ c->t[13][(crc >> 16) & 0xff] ^
+              c->t[12][crc >> 24] ^ c->t[11][p[4]] ^ c->t[10][p[5]] ^ c->t[9][p[6]] ^ c->t[8][p[7]] ^
+              c->t[7][p[8]] ^ c->t[6][p[9]] ^ c->t[5][p[10]] ^ c->t[4][p[11]] ^ c->t[3][p[12]] ^
+              c->t[2][p[13]] ^ c->t[1][p[14]] ^ c->t[0][p[15]];
+        p += 16;
+        n -= 16;
     }
     while (n--) crc = c->t[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
     return ~crc;

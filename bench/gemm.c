@@ -39,6 +39,7 @@ int main(int argc, char **argv) {
     run("sq256", 256, 256, 256, 0);
     run("sq512", 512, 512, 512, 0);
     run("sq1024", 1024, 1024, 1024, 0);
+    run("sq2048", 2048, 2048, 2048, 0);
     /* LeNet, batch 64: conv1/conv2 per image as im2col GEMMs, fc layers as x @ w.t() */
     run("conv1_fwd", 6, 784, 25, 0);
     run("conv2_fwd", 16, 100, 150, 0);

@@ -17,6 +17,6 @@ def run(name, m, n, k, bt):
         best = min(best, (time.perf_counter() - t) / reps)
     print(f"gemm {name} m={m} n={n} k={k} gflops={flops / best * 1e-9:.2f} us={best * 1e6:.1f}", flush=True)
 run("sq64", 64, 64, 64, 0); run("sq256", 256, 256, 256, 0); run("sq512", 512, 512, 512, 0)
-run("sq1024", 1024, 1024, 1024, 0)
+run("sq1024", 1024, 1024, 1024, 0); run("sq2048", 2048, 2048, 2048, 0)
 run("conv1_fwd", 6, 784, 25, 0); run("conv2_fwd", 16, 100, 150, 0)
 run("fc1_fwd", 64, 120, 400, 1); run("fc2_fwd", 64, 84, 120, 1)

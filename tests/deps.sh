@@ -24,6 +24,7 @@ if [ "$what" = "test" ]; then
   rm -f /tmp/tl_fuzz_probe.$$
   have awk || add gawk
   have unzip || add unzip
+  [ -e /usr/lib/x86_64-linux-gnu/libblas.so ] || [ -e /usr/lib/libblas.so ] || add libblas-dev # the TL_USE_CBLAS stage
   $PY -c 'import torch, numpy' >/dev/null 2>&1 || { add python3-torch; add python3-numpy; }
   $PY -c 'import ensurepip' >/dev/null 2>&1 || add python3-venv
 fi

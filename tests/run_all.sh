@@ -67,6 +67,21 @@ for t in tests/test_*.c; do
   if gcc $STRICT -O2 -g -I. -Itests $t -o $B/$n -lm 2>$B/cc.err; then stage "$n" ./$B/$n
   else cat $B/cc.err; fail=$((fail + 1)); echo "!! $n does not compile"; fi
 done
+# the same binaries with the SIMD kernels switched off at run time (the portable C GEMM and update
+# loops), and the GEMM routed to the system BLAS (TL_USE_CBLAS) where libblas-dev is installed
+for t in tests/test_*.c; do
+  n=$(basename $t .c)
+  [ -x $B/$n ] && stage "$n (TL_SIMD=portable)" env TL_SIMD=portable ./$B/$n
+done
+if [ -e /usr/lib/x86_64-linux-gnu/libblas.so ] || [ -e /usr/lib/libblas.so ]; then
+  for n in test_kernels test_functional test_modules; do
+    if gcc $STRICT -O2 -DTL_USE_CBLAS -I. -Itests tests/$n.c -o $B/${n}_cblas -lblas -lm 2>$B/cc.err; then
+      stage "$n (TL_USE_CBLAS, -lblas)" ./$B/${n}_cblas
+    else cat $B/cc.err; fail=$((fail + 1)); echo "!! $n with TL_USE_CBLAS does not compile"; fi
+  done
+else
+  stage "TL_USE_CBLAS build" echo "SKIP (no libblas.so: apt-get install libblas-dev)"
+fi
 for t in tests/test_*.c; do
   n=$(basename $t .c)
   if gcc $STRICT $SAN -I. -Itests $t -o $B/asan/$n -lm 2>$B/cc.err; then
