@@ -7233,6 +7233,52 @@ static int tl__simd(void) {
     return l;
 }
 
+/* Packing a transposed float B (k contiguous, columns bcs apart) into a 16-wide panel: 8x8 blocks
+   transposed in AVX registers instead of 16 scattered stores per k. Returns 0 (not done) without
+   AVX2, for doubles or other panel widths. */
+#if TL__X86_SIMD
+__attribute__((target("avx2"))) static void tl__packbt_avx2(int64_t kc, const float *b, int64_t bcs, float *d) {
+    int64_t p, jb, j;
+    for (p = 0; p + 8 <= kc; p += 8)
+        for (jb = 0; jb < 16; jb += 8) {
+            const float *s = b + jb * bcs + p;
+            __m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + bcs), r2 = _mm256_loadu_ps(s + 2 * bcs);
+            __m256 r3 = _mm256_loadu_ps(s + 3 * bcs), r4 = _mm256_loadu_ps(s + 4 * bcs);
+            __m256 r5 = _mm256_loadu_ps(s + 5 * bcs), r6 = _mm256_loadu_ps(s + 6 * bcs);
+            __m256 r7 = _mm256_loadu_ps(s + 7 * bcs);
+            __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+            __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+            __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+            __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+            __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+            __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+            __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+            __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+            float *o = d + p * 16 + jb;
+            _mm256_storeu_ps(o, _mm256_permute2f128_ps(u0, u4, 0x20));
+            _mm256_storeu_ps(o + 16, _mm256_permute2f128_ps(u1, u5, 0x20));
+            _mm256_storeu_ps(o + 32, _mm256_permute2f128_ps(u2, u6, 0x20));
+            _mm256_storeu_ps(o + 48, _mm256_permute2f128_ps(u3, u7, 0x20));
+            _mm256_storeu_ps(o + 64, _mm256_permute2f128_ps(u0, u4, 0x31));
+            _mm256_storeu_ps(o + 80, _mm256_permute2f128_ps(u1, u5, 0x31));
+            _mm256_storeu_ps(o + 96, _mm256_permute2f128_ps(u2, u6, 0x31));
+            _mm256_storeu_ps(o + 112, _mm256_permute2f128_ps(u3, u7, 0x31));
+        }
+    for (; p < kc; p++)
+        for (j = 0; j < 16; j++) d[p * 16 + j] = b[j * bcs + p];
+}
+#endif
+static int tl__packbt_vec(size_t tsize, int nrw, int64_t kc, const void *b, int64_t bcs, void *d) {
+#if TL__X86_SIMD
+    if (tsize == 4 && nrw == 16 && tl__simd() == 2) {
+        tl__packbt_avx2(kc, (const float *)b, bcs, (float *)d);
+        return 1;
+    }
+#endif
+    (void)tsize; (void)nrw; (void)kc; (void)b; (void)bcs; (void)d;
+    return 0;
+}
+
 #define TL__GEMM_DEFS(S, T, MR, NR)                                                                  \
     typedef void (*tl__##S##kern_fn)(int64_t kc, const T *a, const T *b, T *c, int64_t ldc, int mr, int nr); \
     /* a: mc x kc block of A -> MR-row micro-panels (p-major), rows past mc are zero; scaled by alpha */ \
@@ -7260,6 +7306,10 @@ static int tl__simd(void) {
             if (nr == NR && bcs == 1)                                                                \
                 for (p = 0; p < kc; p++, d += NR) memcpy(d, b + p * brs, sizeof(T) * NR);            \
             else if (brs == 1) { /* B^T stored (columns contiguous along k): read runs, write strided */ \
+                if (nr == NR && tl__packbt_vec(sizeof(T), NR, kc, b, bcs, d)) {                      \
+                    d += kc * NR;                                                                    \
+                    continue;                                                                        \
+                }                                                                                    \
                 for (j = 0; j < nr; j++)                                                             \
                     for (p = 0; p < kc; p++) d[p * NR + j] = b[j * bcs + p];                         \
                 for (; j < NR; j++)                                                                  \
@@ -8330,6 +8380,52 @@ static tl_tensor *tl__pool_new(const char *op, const tl_tensor *x, const tl__poo
     shape[x->ndim - 1] = p->Wo;
     return tl__new(op, x->ndim, shape, dt);
 }
+/* max_pool2d's 2x2 / stride 2 float32 windows, 8 outputs at a time with AVX2 (the same
+   comparisons in the same order as the scalar loop below: a later element wins when it is larger
+   or NaN). r0, r1: the two input rows; rowbase: r0's offset in the plane (the index base).
+   Returns how many outputs of the row it did; 0 without AVX2, for other dtypes or huge planes. */
+#if TL__X86_SIMD
+__attribute__((target("avx2"))) static int64_t tl__mp2_avx2(const float *r0, const float *r1, int64_t rowbase,
+                                                             int64_t W, int64_t Wo, float *out, int64_t *idx) {
+    int64_t ow;
+    const __m256i step = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14), one = _mm256_set1_epi32(1);
+    const __m256i wv = _mm256_set1_epi32((int)W);
+    for (ow = 0; ow + 8 <= Wo; ow += 8) {
+        __m256 a = _mm256_loadu_ps(r0 + 2 * ow), b = _mm256_loadu_ps(r0 + 2 * ow + 8);
+        __m256 c = _mm256_loadu_ps(r1 + 2 * ow), d = _mm256_loadu_ps(r1 + 2 * ow + 8);
+        /* shuffle gives [x0 x2 y0 y2 | x4 x6 y4 y6]; the 64-bit permute puts them in order */
+        __m256 e0 = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), 0xD8));
+        __m256 o0 = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xDD)), 0xD8));
+        __m256 e1 = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(c, d, 0x88)), 0xD8));
+        __m256 o1 = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(c, d, 0xDD)), 0xD8));
+        __m256i i0 = _mm256_add_epi32(_mm256_set1_epi32((int)(rowbase + 2 * ow)), step), bi = i0, i1;
+        __m256 best = e0, m;
+        m = _mm256_or_ps(_mm256_cmp_ps(o0, best, _CMP_GT_OQ), _mm256_cmp_ps(o0, o0, _CMP_UNORD_Q));
+        best = _mm256_blendv_ps(best, o0, m);
+        bi = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(bi), _mm256_castsi256_ps(_mm256_add_epi32(i0, one)), m));
+        i1 = _mm256_add_epi32(i0, wv);
+        m = _mm256_or_ps(_mm256_cmp_ps(e1, best, _CMP_GT_OQ), _mm256_cmp_ps(e1, e1, _CMP_UNORD_Q));
+        best = _mm256_blendv_ps(best, e1, m);
+        bi = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(bi), _mm256_castsi256_ps(i1), m));
+        m = _mm256_or_ps(_mm256_cmp_ps(o1, best, _CMP_GT_OQ), _mm256_cmp_ps(o1, o1, _CMP_UNORD_Q));
+        best = _mm256_blendv_ps(best, o1, m);
+        bi = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(bi), _mm256_castsi256_ps(_mm256_add_epi32(i1, one)), m));
+        _mm256_storeu_ps(out + ow, best);
+        _mm256_storeu_si256((__m256i *)(void *)(idx + ow), _mm256_cvtepi32_epi64(_mm256_castsi256_si128(bi)));
+        _mm256_storeu_si256((__m256i *)(void *)(idx + ow + 4), _mm256_cvtepi32_epi64(_mm256_extracti128_si256(bi, 1)));
+    }
+    return ow;
+}
+#endif
+static int64_t tl__mp2_vec(size_t tsize, const void *r0, const void *r1, int64_t rowbase, int64_t H, int64_t W,
+                           int64_t Wo, void *out, int64_t *idx) {
+#if TL__X86_SIMD
+    if (tsize == 4 && H * W < 0x7fffffff && tl__simd() == 2)
+        return tl__mp2_avx2((const float *)r0, (const float *)r1, rowbase, W, Wo, (float *)out, idx);
+#endif
+    (void)tsize; (void)r0; (void)r1; (void)rowbase; (void)H; (void)W; (void)Wo; (void)out; (void)idx;
+    return 0;
+}
 /* The max-pool loop on x's own dtype (exact: no conversion). The first maximum wins, a NaN wins
    (the last one, as torch's loop); 2x2 windows with stride 2 and no padding (the common case)
    take an unrolled loop with the same comparisons in the same order. */
@@ -8344,15 +8440,22 @@ static tl_tensor *tl__pool_new(const char *op, const tl_tensor *x, const tl__poo
                 for (oh = 0; oh < p.Ho; oh++) {                                                     \
                     const T *r0 = xp + 2 * oh * p.W, *r1 = r0 + p.W;                                \
                     int64_t o = (b * p.Ho + oh) * p.Wo;                                             \
-                    for (ow = 0; ow < p.Wo; ow++) {                                                 \
+                    ow = tl__mp2_vec(sizeof(T), r0, r1, 2 * oh * p.W, p.H, p.W, p.Wo, op_ + o, ixp + o); \
+                    for (; ow < p.Wo; ow++) { /* selects, not branches: random data mispredicts */  \
                         T best = r0[2 * ow], v;                                                     \
-                        int64_t bi = 2 * oh * p.W + 2 * ow;                                         \
+                        int64_t bi = 2 * oh * p.W + 2 * ow, c;                                      \
                         v = r0[2 * ow + 1];                                                         \
-                        if (v > best || v != v) { best = v; bi = 2 * oh * p.W + 2 * ow + 1; }       \
+                        c = (v > best) | (v != v);                                                  \
+                        best = c ? v : best;                                                        \
+                        bi += c;                                                                    \
                         v = r1[2 * ow];                                                             \
-                        if (v > best || v != v) { best = v; bi = (2 * oh + 1) * p.W + 2 * ow; }     \
+                        c = (v > best) | (v != v);                                                  \
+                        best = c ? v : best;                                                        \
+                        bi = c ? (2 * oh + 1) * p.W + 2 * ow : bi;                                  \
                         v = r1[2 * ow + 1];                                                         \
-                        if (v > best || v != v) { best = v; bi = (2 * oh + 1) * p.W + 2 * ow + 1; } \
+                        c = (v > best) | (v != v);                                                  \
+                        best = c ? v : best;                                                        \
+                        bi = c ? (2 * oh + 1) * p.W + 2 * ow + 1 : bi;                              \
                         op_[o + ow] = best;                                                         \
                         ixp[o + ow] = bi;                                                           \
                     }                                                                               \
