@@ -49,10 +49,6 @@
 #define MAX_IN 4
 #define MAX_ARGS 32
 
-typedef struct step_t {
-    int kind, nargs;
-    int64_t args[TL_MAX_DIMS + 4];
-} step_t;
 typedef struct in_t {
     int dtype, ndim, leaf_at, nsteps;
     int64_t shape[TL_MAX_DIMS];
@@ -71,40 +67,19 @@ typedef struct case_t {
 } case_t;
 
 static void read_case(case_t *c) {
-    uint32_t n = rd_u32();
-    int i, j, k;
-    if (n >= sizeof c->op) die("op name too long");
-    rd(c->op, n);
-    c->op[n] = 0;
-    c->ni = (int)rd_u32();
-    if (c->ni > MAX_ARGS) die("too many ints");
-    for (i = 0; i < c->ni; i++) c->ints[i] = rd_i64();
-    c->nd = (int)rd_u32();
-    if (c->nd > MAX_ARGS) die("too many doubles");
-    for (i = 0; i < c->nd; i++) c->dbls[i] = rd_f64();
+    int i, j;
+    rd_name(c->op, sizeof c->op);
+    c->ni = rd_i64s(c->ints, MAX_ARGS);
+    c->nd = rd_f64s(c->dbls, MAX_ARGS);
     c->nt = (int)rd_u32();
     if (c->nt > MAX_IN) die("too many inputs");
     for (i = 0; i < c->nt; i++) {
         in_t *t = &c->in[i];
         t->dtype = rd_i32();
         if (t->dtype < 0) continue;
-        t->ndim = rd_i32();
-        if (t->ndim < 0 || t->ndim > TL_MAX_DIMS) die("bad ndim");
-        for (j = 0; j < t->ndim; j++) t->shape[j] = rd_i64();
-        t->nbytes = rd_u64();
-        if (g_pos + t->nbytes > g_len) die("truncated tensor data");
-        t->data = g_buf + g_pos;
-        g_pos += (size_t)t->nbytes;
+        rd_shape_data(&t->ndim, t->shape, &t->nbytes, &t->data);
         t->leaf_at = rd_i32();
-        t->nsteps = (int)rd_u32();
-        if (t->nsteps > 8) die("too many recipe steps");
-        for (k = 0; k < t->nsteps; k++) {
-            step_t *s = &t->steps[k];
-            s->kind = rd_i32();
-            s->nargs = rd_i32();
-            if (s->nargs < 0 || s->nargs > TL_MAX_DIMS + 4) die("bad step nargs");
-            for (j = 0; j < s->nargs; j++) s->args[j] = rd_i64();
-        }
+        t->nsteps = rd_steps(t->steps);
     }
     c->has_w = rd_i32();
     if (c->has_w) {
