@@ -101,24 +101,14 @@ static void wr_tensor(const tl_tensor *t) {
     int nd = tl_ndim(t), i;
     const int64_t *sh = tl_shape(t), *st = tl_stride(t);
     size_t esz = tl_dtype_size(tl_dtype_of(t));
-    int64_t numel = tl_numel(t), idx[TL_MAX_DIMS];
+    int64_t numel = tl_numel(t);
     const unsigned char *base = (const unsigned char *)tl_data_ptr(t);
     wr_i32((int32_t)tl_dtype_of(t));
     wr_i32(nd);
     for (i = 0; i < nd; i++) wr_i64(sh[i]);
     wr_u64((uint64_t)numel * esz);
     if (numel == 0) return;
-    for (i = 0; i < nd; i++) idx[i] = 0;
-    for (;;) {
-        int64_t off = 0;
-        for (i = 0; i < nd; i++) off += idx[i] * st[i];
-        wr(base + off * (int64_t)esz, esz);
-        for (i = nd - 1; i >= 0; i--) {
-            if (++idx[i] < sh[i]) break;
-            idx[i] = 0;
-        }
-        if (i < 0) break;
-    }
+    wr_strided(base, esz, nd, sh, st);
 }
 
 enum { ST_TRANSPOSE = 1, ST_SLICE, ST_EXPAND, ST_PERMUTE };

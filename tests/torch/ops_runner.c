@@ -171,7 +171,7 @@ static void write_tensor(const tl_tensor *t, const tl_tensor *in0) {
     const int64_t *sh = tl_shape(t), *st = tl_stride(t);
     tl_dtype dt = tl_dtype_of(t);
     size_t esz = tl_dtype_size(dt);
-    int64_t numel = 1, idx[TL_MAX_DIMS];
+    int64_t numel = 1;
     const unsigned char *base = (const unsigned char *)tl_data_ptr(t);
     wr_i32((int32_t)dt);
     wr_i32(nd);
@@ -183,17 +183,7 @@ static void write_tensor(const tl_tensor *t, const tl_tensor *in0) {
     for (i = 0; i < nd; i++) numel *= sh[i];
     wr_u64((uint64_t)numel * esz);
     if (numel == 0) return;
-    for (i = 0; i < nd; i++) idx[i] = 0;
-    for (;;) {
-        int64_t off = 0;
-        for (i = 0; i < nd; i++) off += idx[i] * st[i];
-        wr(base + off * (int64_t)esz, esz);
-        for (i = nd - 1; i >= 0; i--) {
-            if (++idx[i] < sh[i]) break;
-            idx[i] = 0;
-        }
-        if (i < 0) break;
-    }
+    wr_strided(base, esz, nd, sh, st);
 }
 
 /* ---------------------------------------------------------------- the ops */

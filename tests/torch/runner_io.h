@@ -135,5 +135,21 @@ static inline int rd_steps(step_t *steps) {
     }
     return n;
 }
+/* the nd-dim strided elements at base (esz bytes each, strides st in elements), in C order */
+static inline void wr_strided(const unsigned char *base, size_t esz, int nd, const int64_t *sh, const int64_t *st) {
+    int64_t idx[TL_MAX_DIMS];
+    int i;
+    for (i = 0; i < nd; i++) idx[i] = 0;
+    for (;;) {
+        int64_t off = 0;
+        for (i = 0; i < nd; i++) off += idx[i] * st[i];
+        wr(base + off * (int64_t)esz, esz);
+        for (i = nd - 1; i >= 0; i--) {
+            if (++idx[i] < sh[i]) break;
+            idx[i] = 0;
+        }
+        if (i < 0) break;
+    }
+}
 #endif /* RUNNER_IO_TEXT_ONLY */
 #endif
