@@ -161,4 +161,13 @@ TH_FN int th_run(const th_case *cases, int n) {
     return failed ? 1 : 0;
 }
 
+/* 1 when t has exactly this shape (ndim dims) */
+TH_FN int has_shape(const tl_tensor *t, int ndim, const int64_t *shape) {
+    int i;
+    if (!t || tl_ndim(t) != ndim) return 0;
+    for (i = 0; i < ndim; i++)
+        if (tl_shape(t)[i] != shape[i]) return 0;
+    return 1;
+}
+
 #endif /* TL_TEST_HARNESS_H */

@@ -112,13 +112,6 @@ static int grad_is_none(const tl_tensor *t) {
     return none && tl_last_status() == TL_OK;
 }
 
-static int has_shape(const tl_tensor *t, int ndim, const int64_t *shape) {
-    int i;
-    if (!t || tl_ndim(t) != ndim) return 0;
-    for (i = 0; i < ndim; i++)
-        if (tl_shape(t)[i] != shape[i]) return 0;
-    return 1;
-}
 
 /* Where needle[0..n) first occurs in hay (case-insensitive), or NULL. */
 static const char *find_nocase(const char *hay, const char *needle, size_t n) {

@@ -17,14 +17,6 @@
 static long live_t(void) { return tl_debug_live_tensors(); }
 static long live_s(void) { return tl_debug_live_storages(); }
 
-/* 1 when t has exactly this shape */
-static int has_shape(const tl_tensor *t, int ndim, const int64_t *shape) {
-    int i;
-    if (!t || tl_ndim(t) != ndim) return 0;
-    for (i = 0; i < ndim; i++)
-        if (tl_shape(t)[i] != shape[i]) return 0;
-    return 1;
-}
 /* 1 when t has exactly these strides (same TL_SHAPE-style arguments) */
 static int has_stride(const tl_tensor *t, int ndim, const int64_t *stride) {
     int i;

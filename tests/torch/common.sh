@@ -49,3 +49,16 @@ run_oracle() {
     echo "$last"
     exit 0
 }
+# build_runner LABEL SRC NAME COMPILER FLAGS...: builds tests/torch/SRC.c with COMPILER FLAGS into
+# $BUILD/NAME; on success appends "--runner $BUILD/NAME" to $runners, otherwise prints a FAIL line
+# and adds 1 to $broken (run_data.sh and run_random.sh test one runner under several builds).
+build_runner() {
+    label=$1 src=$2 name=$3
+    shift 3
+    if "$@" -I. "tests/torch/$src.c" -o "$BUILD/$name" -lm; then
+        runners="$runners --runner $BUILD/$name"
+    else
+        echo "$label: FAIL: $name did not compile" >&2
+        broken=$((broken + 1))
+    fi
+}

@@ -30,6 +30,8 @@
    prints "end", or "leak DT DS" when the live tensor or storage counts changed. */
 #define TL_IMPLEMENTATION
 #include "tensorlite.h"
+#define RUNNER_IO_TEXT_ONLY /* parse_shape only */
+#include "runner_io.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,16 +60,6 @@ static void emit_int(long long v, const char *sep) {
 static tl_generator *gen_of(const char *s) {
     int id = atoi(s);
     return id >= 0 && id < 8 ? gens[id] : NULL;
-}
-static int parse_shape(const char *s, int64_t *shape) {
-    int n = 0;
-    if (strcmp(s, "-") == 0) return 0;
-    while (*s && n < TL_MAX_DIMS) {
-        char *end;
-        shape[n++] = strtoll(s, &end, 10);
-        s = *end == ',' ? end + 1 : end;
-    }
-    return n;
 }
 /* comma-separated numbers */
 static int parse_list(const char *s, double *v, int cap) {

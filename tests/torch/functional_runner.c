@@ -49,10 +49,6 @@
 #define MAX_IN 4
 #define MAX_ARGS 32
 
-typedef struct step_t {
-    int kind, nargs;
-    int64_t args[TL_MAX_DIMS + 4];
-} step_t;
 typedef struct in_t {
     int dtype, ndim, leaf_at, nsteps;
     int64_t shape[TL_MAX_DIMS];
@@ -71,40 +67,19 @@ typedef struct case_t {
 } case_t;
 
 static void read_case(case_t *c) {
-    uint32_t n = rd_u32();
-    int i, j, k;
-    if (n >= sizeof c->op) die("op name too long");
-    rd(c->op, n);
-    c->op[n] = 0;
-    c->ni = (int)rd_u32();
-    if (c->ni > MAX_ARGS) die("too many ints");
-    for (i = 0; i < c->ni; i++) c->ints[i] = rd_i64();
-    c->nd = (int)rd_u32();
-    if (c->nd > MAX_ARGS) die("too many doubles");
-    for (i = 0; i < c->nd; i++) c->dbls[i] = rd_f64();
+    int i, j;
+    rd_name(c->op, sizeof c->op);
+    c->ni = rd_i64s(c->ints, MAX_ARGS);
+    c->nd = rd_f64s(c->dbls, MAX_ARGS);
     c->nt = (int)rd_u32();
     if (c->nt > MAX_IN) die("too many inputs");
     for (i = 0; i < c->nt; i++) {
         in_t *t = &c->in[i];
         t->dtype = rd_i32();
         if (t->dtype < 0) continue;
-        t->ndim = rd_i32();
-        if (t->ndim < 0 || t->ndim > TL_MAX_DIMS) die("bad ndim");
-        for (j = 0; j < t->ndim; j++) t->shape[j] = rd_i64();
-        t->nbytes = rd_u64();
-        if (g_pos + t->nbytes > g_len) die("truncated tensor data");
-        t->data = g_buf + g_pos;
-        g_pos += (size_t)t->nbytes;
+        rd_shape_data(&t->ndim, t->shape, &t->nbytes, &t->data);
         t->leaf_at = rd_i32();
-        t->nsteps = (int)rd_u32();
-        if (t->nsteps > 8) die("too many recipe steps");
-        for (k = 0; k < t->nsteps; k++) {
-            step_t *s = &t->steps[k];
-            s->kind = rd_i32();
-            s->nargs = rd_i32();
-            if (s->nargs < 0 || s->nargs > TL_MAX_DIMS + 4) die("bad step nargs");
-            for (j = 0; j < s->nargs; j++) s->args[j] = rd_i64();
-        }
+        t->nsteps = rd_steps(t->steps);
     }
     c->has_w = rd_i32();
     if (c->has_w) {
@@ -126,24 +101,14 @@ static void wr_tensor(const tl_tensor *t) {
     int nd = tl_ndim(t), i;
     const int64_t *sh = tl_shape(t), *st = tl_stride(t);
     size_t esz = tl_dtype_size(tl_dtype_of(t));
-    int64_t numel = tl_numel(t), idx[TL_MAX_DIMS];
+    int64_t numel = tl_numel(t);
     const unsigned char *base = (const unsigned char *)tl_data_ptr(t);
     wr_i32((int32_t)tl_dtype_of(t));
     wr_i32(nd);
     for (i = 0; i < nd; i++) wr_i64(sh[i]);
     wr_u64((uint64_t)numel * esz);
     if (numel == 0) return;
-    for (i = 0; i < nd; i++) idx[i] = 0;
-    for (;;) {
-        int64_t off = 0;
-        for (i = 0; i < nd; i++) off += idx[i] * st[i];
-        wr(base + off * (int64_t)esz, esz);
-        for (i = nd - 1; i >= 0; i--) {
-            if (++idx[i] < sh[i]) break;
-            idx[i] = 0;
-        }
-        if (i < 0) break;
-    }
+    wr_strided(base, esz, nd, sh, st);
 }
 
 enum { ST_TRANSPOSE = 1, ST_SLICE, ST_EXPAND, ST_PERMUTE };

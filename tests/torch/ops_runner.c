@@ -52,10 +52,6 @@
 
 /* ---------------------------------------------------------------- reading the case file */
 
-typedef struct step_t {
-    int kind, nargs;
-    int64_t args[TL_MAX_DIMS + 4];
-} step_t;
 
 typedef struct in_t {
     int dtype, ndim;
@@ -75,38 +71,17 @@ typedef struct case_t {
 } case_t;
 
 static void read_case(case_t *c) {
-    uint32_t n = rd_u32(), k;
-    int i, j;
-    if (n >= sizeof c->op) die("op name too long");
-    rd(c->op, n);
-    c->op[n] = 0;
-    c->ni = (int)rd_u32();
-    if (c->ni > MAX_ARGS) die("too many ints");
-    for (i = 0; i < c->ni; i++) c->ints[i] = rd_i64();
-    c->nd = (int)rd_u32();
-    if (c->nd > MAX_ARGS) die("too many doubles");
-    for (i = 0; i < c->nd; i++) c->dbls[i] = rd_f64();
+    int i;
+    rd_name(c->op, sizeof c->op);
+    c->ni = rd_i64s(c->ints, MAX_ARGS);
+    c->nd = rd_f64s(c->dbls, MAX_ARGS);
     c->nt = (int)rd_u32();
     if (c->nt > MAX_IN) die("too many inputs");
     for (i = 0; i < c->nt; i++) {
         in_t *t = &c->in[i];
         t->dtype = rd_i32();
-        t->ndim = rd_i32();
-        if (t->ndim < 0 || t->ndim > TL_MAX_DIMS) die("bad ndim");
-        for (j = 0; j < t->ndim; j++) t->shape[j] = rd_i64();
-        t->nbytes = rd_u64();
-        if (g_pos + t->nbytes > g_len) die("truncated tensor data");
-        t->data = g_buf + g_pos;
-        g_pos += (size_t)t->nbytes;
-        t->nsteps = (int)rd_u32();
-        if (t->nsteps > 8) die("too many recipe steps");
-        for (k = 0; k < (uint32_t)t->nsteps; k++) {
-            step_t *s = &t->steps[k];
-            s->kind = rd_i32();
-            s->nargs = rd_i32();
-            if (s->nargs < 0 || s->nargs > TL_MAX_DIMS + 4) die("bad step nargs");
-            for (j = 0; j < s->nargs; j++) s->args[j] = rd_i64();
-        }
+        rd_shape_data(&t->ndim, t->shape, &t->nbytes, &t->data);
+        t->nsteps = rd_steps(t->steps);
     }
 }
 
@@ -196,7 +171,7 @@ static void write_tensor(const tl_tensor *t, const tl_tensor *in0) {
     const int64_t *sh = tl_shape(t), *st = tl_stride(t);
     tl_dtype dt = tl_dtype_of(t);
     size_t esz = tl_dtype_size(dt);
-    int64_t numel = 1, idx[TL_MAX_DIMS];
+    int64_t numel = 1;
     const unsigned char *base = (const unsigned char *)tl_data_ptr(t);
     wr_i32((int32_t)dt);
     wr_i32(nd);
@@ -208,17 +183,7 @@ static void write_tensor(const tl_tensor *t, const tl_tensor *in0) {
     for (i = 0; i < nd; i++) numel *= sh[i];
     wr_u64((uint64_t)numel * esz);
     if (numel == 0) return;
-    for (i = 0; i < nd; i++) idx[i] = 0;
-    for (;;) {
-        int64_t off = 0;
-        for (i = 0; i < nd; i++) off += idx[i] * st[i];
-        wr(base + off * (int64_t)esz, esz);
-        for (i = nd - 1; i >= 0; i--) {
-            if (++idx[i] < sh[i]) break;
-            idx[i] = 0;
-        }
-        if (i < 0) break;
-    }
+    wr_strided(base, esz, nd, sh, st);
 }
 
 /* ---------------------------------------------------------------- the ops */

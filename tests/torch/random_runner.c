@@ -36,6 +36,8 @@
    storage counts changed. */
 #define TL_IMPLEMENTATION
 #include "tensorlite.h"
+#define RUNNER_IO_TEXT_ONLY /* parse_shape only */
+#include "runner_io.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -45,16 +47,6 @@
 #define MAXTOK 16
 static tl_generator *gens[8];
 
-static int parse_shape(const char *s, int64_t *shape) {
-    int n = 0;
-    if (strcmp(s, "-") == 0) return 0;
-    while (*s && n < TL_MAX_DIMS) {
-        char *end;
-        shape[n++] = strtoll(s, &end, 10);
-        s = *end == ',' ? end + 1 : end;
-    }
-    return n;
-}
 static int hexval(int c) { return c <= '9' ? c - '0' : (c | 32) - 'a' + 10; }
 /* A contiguous tensor of dtype dt and shape from hex bytes. */
 static tl_tensor *from_hex(const char *hex, tl_dtype dt, int nd, const int64_t *shape) {

@@ -18,14 +18,7 @@ mkdir -p "$BUILD" || exit 1
 runners=""
 broken=0
 build() { # name, compiler and flags...
-    name=$1
-    shift
-    if "$@" -I. tests/torch/data_runner.c -o "$BUILD/$name" -lm; then
-        runners="$runners --runner $BUILD/$name"
-    else
-        echo "test-data-torch: FAIL: $name did not compile" >&2
-        broken=$((broken + 1))
-    fi
+    build_runner test-data-torch data_runner "$@"
 }
 build runner_gcc gcc -std=c99 $STRICT -O2
 if [ "${TL_DATA_QUICK:-0}" != "1" ]; then

@@ -20,15 +20,8 @@ mkdir -p "$BUILD" || exit 1
 runners=""
 broken=0
 build() { # name, compiler and flags...
-    name=$1
-    shift
-    echo "test-random-torch: building $BUILD/$name"
-    if "$@" -I. tests/torch/random_runner.c -o "$BUILD/$name" -lm; then
-        runners="$runners --runner $BUILD/$name"
-    else
-        echo "test-random-torch: FAIL: $name did not compile" >&2
-        broken=$((broken + 1))
-    fi
+    echo "test-random-torch: building $BUILD/$1"
+    build_runner test-random-torch random_runner "$@"
 }
 
 build runner_gcc gcc -std=c99 $STRICT -O2

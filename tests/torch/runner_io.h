@@ -11,6 +11,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* parse_shape: "2,3,4" into shape (at most TL_MAX_DIMS), "-" for a 0-d shape; returns ndim.
+   Shared by the text-protocol runners (data_runner.c, random_runner.c). */
+static inline int parse_shape(const char *s, int64_t *shape) {
+    int n = 0;
+    if (strcmp(s, "-") == 0) return 0;
+    while (*s && n < TL_MAX_DIMS) {
+        char *end;
+        shape[n++] = strtoll(s, &end, 10);
+        s = *end == ',' ? end + 1 : end;
+    }
+    return n;
+}
+
+/* RUNNER_IO_TEXT_ONLY: a runner that speaks the text protocol takes parse_shape alone (the
+   binary reader's globals below would be unused). */
+#ifndef RUNNER_IO_TEXT_ONLY
 #ifndef RUNNER_NAME
 #define RUNNER_NAME "runner"
 #endif
@@ -68,4 +84,72 @@ static inline void runner_open(const char *cases, const char *magic, const char 
     g_out = fopen(results, append ? "ab" : "wb");
     if (!g_out) die("cannot open result file");
 }
+
+/* One step of an input's view recipe (transpose, slice, ...): kind, then nargs i64 arguments. */
+typedef struct step_t {
+    int kind, nargs;
+    int64_t args[TL_MAX_DIMS + 4];
+} step_t;
+
+/* u32 length + bytes into dst (cap bytes with the NUL) */
+static inline void rd_name(char *dst, size_t cap) {
+    uint32_t n = rd_u32();
+    if (n >= cap) die("op name too long");
+    rd(dst, n);
+    dst[n] = 0;
+}
+/* u32 count (at most cap), then that many i64 / f64 values; returns the count */
+static inline int rd_i64s(int64_t *v, int cap) {
+    int n = (int)rd_u32(), i;
+    if (n < 0 || n > cap) die("too many ints");
+    for (i = 0; i < n; i++) v[i] = rd_i64();
+    return n;
+}
+static inline int rd_f64s(double *v, int cap) {
+    int n = (int)rd_u32(), i;
+    if (n < 0 || n > cap) die("too many doubles");
+    for (i = 0; i < n; i++) v[i] = rd_f64();
+    return n;
+}
+/* i32 ndim, ndim i64 dims, u64 byte count, the bytes (pointed to in g_buf, not copied) */
+static inline void rd_shape_data(int *ndim, int64_t *shape, uint64_t *nbytes, const unsigned char **data) {
+    int j;
+    *ndim = rd_i32();
+    if (*ndim < 0 || *ndim > TL_MAX_DIMS) die("bad ndim");
+    for (j = 0; j < *ndim; j++) shape[j] = rd_i64();
+    *nbytes = rd_u64();
+    if (g_pos + *nbytes > g_len) die("truncated tensor data");
+    *data = g_buf + g_pos;
+    g_pos += (size_t)*nbytes;
+}
+/* u32 count (at most 8), then each step: i32 kind, i32 nargs, nargs i64; returns the count */
+static inline int rd_steps(step_t *steps) {
+    int n = (int)rd_u32(), k, j;
+    if (n < 0 || n > 8) die("too many recipe steps");
+    for (k = 0; k < n; k++) {
+        step_t *s = &steps[k];
+        s->kind = rd_i32();
+        s->nargs = rd_i32();
+        if (s->nargs < 0 || s->nargs > TL_MAX_DIMS + 4) die("bad step nargs");
+        for (j = 0; j < s->nargs; j++) s->args[j] = rd_i64();
+    }
+    return n;
+}
+/* the nd-dim strided elements at base (esz bytes each, strides st in elements), in C order */
+static inline void wr_strided(const unsigned char *base, size_t esz, int nd, const int64_t *sh, const int64_t *st) {
+    int64_t idx[TL_MAX_DIMS];
+    int i;
+    for (i = 0; i < nd; i++) idx[i] = 0;
+    for (;;) {
+        int64_t off = 0;
+        for (i = 0; i < nd; i++) off += idx[i] * st[i];
+        wr(base + off * (int64_t)esz, esz);
+        for (i = nd - 1; i >= 0; i--) {
+            if (++idx[i] < sh[i]) break;
+            idx[i] = 0;
+        }
+        if (i < 0) break;
+    }
+}
+#endif /* RUNNER_IO_TEXT_ONLY */
 #endif
