@@ -161,13 +161,27 @@ TH_FN int th_run(const th_case *cases, int n) {
     return failed ? 1 : 0;
 }
 
-/* 1 when t has exactly this shape (ndim dims) */
-TH_FN int has_shape(const tl_tensor *t, int ndim, const int64_t *shape) {
+/* 1 when t has ndim dims and dims[i] == want[i] for each (dims: t's shape or strides) */
+TH_FN int th_dims_are(const tl_tensor *t, int ndim, const int64_t *dims, const int64_t *want) {
     int i;
     if (!t || tl_ndim(t) != ndim) return 0;
     for (i = 0; i < ndim; i++)
-        if (tl_shape(t)[i] != shape[i]) return 0;
+        if (dims[i] != want[i]) return 0;
     return 1;
 }
+/* has_shape(t, TL_SHAPE(2, 3)): t is exactly [2, 3]; has_stride(t, STRIDES(3, 1)) likewise */
+TH_FN int has_shape(const tl_tensor *t, int ndim, const int64_t *shape) {
+    return th_dims_are(t, ndim, t ? tl_shape(t) : NULL, shape);
+}
+TH_FN int has_stride(const tl_tensor *t, int ndim, const int64_t *stride) {
+    return th_dims_are(t, ndim, t ? tl_stride(t) : NULL, stride);
+}
+#define STRIDES TL_SHAPE
+
+/* The whole file's cases when a build leaves it nothing to run (no fork, no threads): one case
+   that says why, instead of the th_case table. */
+#define TH_SKIP_ALL(name, why)                                                                     \
+    TEST(name) { printf("    (%s: skipped)\n", why); }                                            \
+    static const th_case tests[] = {TH_CASE(name)}
 
 #endif /* TL_TEST_HARNESS_H */

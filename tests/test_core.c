@@ -17,16 +17,6 @@
 static long live_t(void) { return tl_debug_live_tensors(); }
 static long live_s(void) { return tl_debug_live_storages(); }
 
-/* 1 when t has exactly these strides (same TL_SHAPE-style arguments) */
-static int has_stride(const tl_tensor *t, int ndim, const int64_t *stride) {
-    int i;
-    if (!t || tl_ndim(t) != ndim) return 0;
-    for (i = 0; i < ndim; i++)
-        if (tl_stride(t)[i] != stride[i]) return 0;
-    return 1;
-}
-#define STRIDES TL_SHAPE
-
 static double get1(const tl_tensor *t, int64_t i) { return tl_get(t, &i); }
 static double get2(const tl_tensor *t, int64_t i, int64_t j) {
     int64_t idx[2];

@@ -173,8 +173,7 @@ static const th_case tests[] = {
     TH_CASE(a_save_in_progress_elsewhere_keeps_its_temporary),
 };
 #else
-TEST(not_posix) { printf("    (no fork/kill here: skipped)\n"); }
-static const th_case tests[] = {TH_CASE(not_posix)};
+TH_SKIP_ALL(not_posix, "no fork/kill here");
 #endif
 
 int main(void) { return TH_RUN(tests); }

@@ -7,7 +7,7 @@
    the harness counts live tensors after every test). tests/torch/test_functional.py compares the
    same ops with PyTorch itself.
 
-   METHOD (gc_run, copied from tests/test_gradcheck.c). For an op f and leaf inputs x_k that require
+   METHOD (gc_run in tests/gc_driver.h, shared with tests/test_gradcheck.c). For an op f and leaf inputs x_k that require
    grad: y = f(x), w = a random weight of y's shape, L = sum(y * w); tl_backward(L) gives x_k.grad,
    which must have x_k's shape and dtype and equal what tl_autograd_grad(y, x, w) and
    tl_backward_ex(y, w, retain_graph = 1) give. Then for every element e of every input, L is
@@ -37,6 +37,8 @@
 #define TL_IMPLEMENTATION
 #include "tensorlite.h"
 #include "harness.h"
+#define GC_SEED 0x2545f4914f6cdd1dULL /* this file's input stream */
+#include "gc_driver.h"                 /* gc_run, the generators and leaf layouts */
 
 #include <math.h>
 #include <stdint.h>
@@ -44,19 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define F32 TL_F32
-#define F64 TL_F64
-#define GC_MAXIN 4
-#define GC_EPS 1e-6
-#define GC_MARGIN 0.1
-
 /* ===== tolerance table ========================================================================= */
-
-typedef struct gc_tol {
-    const char *op;
-    double atol, rtol;
-    const char *inputs; /* input domain (see KINKS AND TIES) */
-} gc_tol;
 
 /* Smooth (or piecewise linear, away from the pieces' borders) ops. The loss L sums at most a few
    hundred products of values below 10, so its rounding error is below 1e-13 and the central
@@ -78,385 +68,9 @@ static const gc_tol gc_tols[] = {
     {"bce_with_logits", SM, "logits U(-4,4) or exact zeros; target U(0,1); pos_weight U(0.25,3)"},
     {"self_test", SM, "conv2d with a hook that doubles the gradient: the check must notice"},
 };
-#define GC_NTOLS ((int)(sizeof(gc_tols) / sizeof(gc_tols[0])))
-static int gc_used[GC_NTOLS];
-static int gc_ncases;
-static long gc_nevals; /* forward evaluations for finite differences */
-
-static int gc_find(const char *op) {
-    int i;
-    for (i = 0; i < GC_NTOLS; i++)
-        if (strcmp(gc_tols[i].op, op) == 0) return i;
-    return -1;
-}
-
-/* ===== deterministic inputs ==================================================================== */
-
-static uint64_t gc_state = 0x2545f4914f6cdd1dULL;
-static double gc_u01(void) { /* 64-bit LCG (Knuth's MMIX constants), top 53 bits */
-    gc_state = gc_state * 6364136223846793005ULL + 1442695040888963407ULL;
-    return (double)(gc_state >> 11) * (1.0 / 9007199254740992.0);
-}
-static int64_t gc_randint(int64_t n) { return (int64_t)(gc_u01() * (double)n) % n; }
-
-enum { G_U, G_AWAY, G_PN, G_DIST, G_ZERO };
-typedef struct gc_gen {
-    int kind;
-    double lo, hi;
-    int nk;      /* G_AWAY: number of kinks (1 or 2) */
-    double k[2]; /* G_AWAY: the kinks */
-} gc_gen;
-static gc_gen gc_g(int kind, double lo, double hi, int nk, double k0, double k1) {
-    gc_gen g;
-    g.kind = kind;
-    g.lo = lo;
-    g.hi = hi;
-    g.nk = nk;
-    g.k[0] = k0;
-    g.k[1] = k1;
-    return g;
-}
-#define U(lo, hi) gc_g(G_U, lo, hi, 0, 0, 0)
-#define AWAY1(lo, hi, k0) gc_g(G_AWAY, lo, hi, 1, k0, 0)
-#define AWAY2(lo, hi, k0, k1) gc_g(G_AWAY, lo, hi, 2, k0, k1)
-#define PN(lo, hi) gc_g(G_PN, lo, hi, 0, 0, 0)
-#define DIST(lo, hi) gc_g(G_DIST, lo, hi, 0, 0, 0)
-#define ZEROS gc_g(G_ZERO, 0, 0, 0, 0, 0)
-
-#define GC_MAXEL 4096
-static void gc_values(gc_gen g, int64_t n, double *v) {
-    static int64_t perm[GC_MAXEL];
-    int64_t i;
-    if (g.kind == G_DIST) {
-        for (i = 0; i < n; i++) perm[i] = i;
-        for (i = n - 1; i > 0; i--) { /* Fisher-Yates */
-            int64_t j = gc_randint(i + 1), tmp = perm[i];
-            perm[i] = perm[j];
-            perm[j] = tmp;
-        }
-    }
-    for (i = 0; i < n; i++) {
-        double u = gc_u01();
-        switch (g.kind) {
-        case G_U: v[i] = g.lo + (g.hi - g.lo) * u; break;
-        case G_AWAY: {
-            int ok;
-            do {
-                v[i] = g.lo + (g.hi - g.lo) * gc_u01();
-                ok = fabs(v[i] - g.k[0]) >= GC_MARGIN && (g.nk < 2 || fabs(v[i] - g.k[1]) >= GC_MARGIN);
-            } while (!ok);
-            break;
-        }
-        case G_PN: v[i] = (g.lo + (g.hi - g.lo) * u) * (gc_u01() < 0.5 ? -1.0 : 1.0); break;
-        case G_DIST: v[i] = g.lo + (g.hi - g.lo) * ((double)perm[i] + 0.5 + 0.3 * (u - 0.5)) / (double)n; break;
-        default: v[i] = 0.0; break; /* G_ZERO */
-        }
-    }
-}
-
-/* Next multi-index in C order; 0 after the last one. */
-static int gc_next(int nd, const int64_t *shape, int64_t *idx) {
-    int d;
-    for (d = nd - 1; d >= 0; d--) {
-        if (++idx[d] < shape[d]) return 1;
-        idx[d] = 0;
-    }
-    return 0;
-}
-static void gc_fmt_idx(char *buf, size_t cap, int nd, const int64_t *idx) {
-    size_t n = 0;
-    int d;
-    n += (size_t)snprintf(buf + n, cap - n, "(");
-    for (d = 0; d < nd && n < cap; d++) n += (size_t)snprintf(buf + n, cap - n, d ? ",%lld" : "%lld", (long long)idx[d]);
-    if (n < cap) snprintf(buf + n, cap - n, ")");
-}
-
-/* Writes values from g into t (any view) in C order. */
-static void gc_fill(tl_tensor *t, gc_gen g) {
-    static double v[GC_MAXEL];
-    int64_t idx[TL_MAX_DIMS] = {0}, n = tl_numel(t), i = 0;
-    if (n <= 0 || n > GC_MAXEL) return;
-    gc_values(g, n, v);
-    do {
-        tl_set(t, idx, v[i++]);
-    } while (gc_next(tl_ndim(t), tl_shape(t), idx));
-}
-
-/* Leaf layouts: LC contiguous, LT last two dims transposed, LS every other element of the last dim
-   (offset 1), LP dims rotated (t = base.permute(1, 2, ..., 0)). */
-enum { LC, LT, LS, LP };
-static tl_tensor *gc_view_of_zeros(int layout, tl_dtype dt, int nd, const int64_t *shape) {
-    int64_t bs[TL_MAX_DIMS];
-    if (nd > 0) memcpy(bs, shape, sizeof(int64_t) * (size_t)nd);
-    if (layout == LT && nd >= 2) {
-        int64_t tmp = bs[nd - 1];
-        bs[nd - 1] = bs[nd - 2];
-        bs[nd - 2] = tmp;
-        return tl_transpose(tl_zeros(nd, bs, dt), -1, -2);
-    }
-    if (layout == LP && nd >= 2) {
-        int p[TL_MAX_DIMS], i;
-        for (i = 0; i < nd; i++) {
-            p[i] = (i + 1) % nd;
-            bs[i] = shape[(i - 1 + nd) % nd];
-        }
-        return tl_permute(tl_zeros(nd, bs, dt), nd, p);
-    }
-    if (layout == LS && nd >= 1) {
-        bs[nd - 1] = 2 * shape[nd - 1] + 1;
-        return tl_slice(tl_zeros(nd, bs, dt), -1, 1, TL_END, 2);
-    }
-    return tl_zeros(nd, nd ? shape : bs, dt);
-}
-static tl_tensor *gc_leaf_dt(int layout, gc_gen g, tl_dtype dt, int nd, const int64_t *shape) {
-    tl_tensor *t = gc_view_of_zeros(layout, dt, nd, shape);
-    if (!t) return NULL;
-    gc_fill(t, g);
-    tl_requires_grad_(t, 1);
-    return t;
-}
-#define LEAF(layout, gen, ...) gc_leaf_dt(layout, gen, F64, TL_SHAPE(__VA_ARGS__))
-#define LEAF0(gen) gc_leaf_dt(LC, gen, F64, 0, NULL)
-/* A float64 tensor that does not require grad (weights, pos_weight, hard targets). */
-static tl_tensor *gc_const(int layout, gc_gen g, int nd, const int64_t *shape) {
-    tl_tensor *t = gc_view_of_zeros(layout, F64, nd, shape);
-    if (t) gc_fill(t, g);
-    return t;
-}
-#define CONST(layout, gen, ...) gc_const(layout, gen, TL_SHAPE(__VA_ARGS__))
-
-/* A leaf shaped like base (same shape, given layout) holding base + d, d drawn from g: inputs at a
-   controlled distance from a target. */
-static tl_tensor *gc_leaf_rel(int layout, gc_gen g, const tl_tensor *base) {
-    static double d[GC_MAXEL];
-    int64_t idx[TL_MAX_DIMS] = {0}, i = 0, n;
-    tl_tensor *t;
-    if (!base) return NULL;
-    n = tl_numel(base);
-    t = gc_view_of_zeros(layout, F64, tl_ndim(base), tl_shape(base));
-    if (!t || n > GC_MAXEL) return t;
-    gc_values(g, n, d);
-    do {
-        tl_set(t, idx, tl_get(base, idx) + d[i++]);
-    } while (gc_next(tl_ndim(t), tl_shape(t), idx));
-    tl_requires_grad_(t, 1);
-    return t;
-}
-
-/* int64 class indices: contiguous, or (stepped = 1) every other element of a longer tensor. */
-static tl_tensor *gc_targets(int stepped, int nd, const int64_t *shape, const int64_t *vals) {
-    if (!stepped || nd != 1) return tl_from_data(vals, nd, shape, TL_I64);
-    {
-        int64_t buf[64], i, n = shape[0];
-        for (i = 0; i < 2 * n + 1; i++) buf[i] = 777; /* never read: odd positions hold the values */
-        for (i = 0; i < n; i++) buf[2 * i + 1] = vals[i];
-        return tl_slice(tl_from_data(buf, TL_SHAPE(2 * n + 1), TL_I64), 0, 1, TL_END, 2);
-    }
-}
-#define TARGETS(stepped, n, ...) gc_targets(stepped, TL_SHAPE(n), (const int64_t[]){__VA_ARGS__})
-
-/* ===== the check =============================================================================== */
-
-/* Parameters of one case; a zeroed gc_ctx means none. exp_nd[k] > 0 expands input k to
-   exp_shape[k] before f sees it. */
-typedef struct gc_ctx {
-    tl_conv2d_opts conv;
-    tl_pool2d_opts pool;
-    tl_reduction red;
-    int64_t ignore;
-    double beta;
-    const tl_tensor *target; /* no grad: class indices, hard labels */
-    const tl_tensor *weight; /* no grad: class weights, pos_weight */
-    double eps;
-    int exp_nd[GC_MAXIN];
-    int64_t exp_shape[GC_MAXIN][TL_MAX_DIMS];
-} gc_ctx;
-typedef tl_tensor *(*gc_fn)(tl_tensor *const *x, const gc_ctx *c);
-static const gc_ctx gc_noctx;
-
-static tl_tensor *gc_eval(gc_fn f, const gc_ctx *c, int n, tl_tensor *const *x) {
-    tl_tensor *xe[GC_MAXIN];
-    int k;
-    for (k = 0; k < n; k++) xe[k] = c->exp_nd[k] > 0 ? tl_expand(x[k], c->exp_nd[k], c->exp_shape[k]) : x[k];
-    return f(xe, c);
-}
-static double gc_loss(gc_fn f, const gc_ctx *c, int n, tl_tensor *const *x, const tl_tensor *w) {
-    double L = NAN;
-    tl_scope s = tl_scope_begin();
-    tl_tensor *y;
-    gc_nevals++;
-    tl_no_grad_begin();
-    y = gc_eval(f, c, n, x);
-    if (y) L = tl_item(tl_sum_all(tl_mul(y, w)));
-    tl_no_grad_end();
-    tl_scope_end(s);
-    return L;
-}
-static tl_tensor *gc_weight(const tl_tensor *y) {
-    tl_tensor *w = tl_zeros(tl_ndim(y), tl_shape(y), tl_dtype_of(y));
-    if (w) gc_fill(w, U(-1, 1));
-    return w;
-}
-static int gc_same_shape(const tl_tensor *a, const tl_tensor *b) {
-    return tl_ndim(a) == tl_ndim(b) &&
-           (tl_ndim(a) == 0 || memcmp(tl_shape(a), tl_shape(b), sizeof(int64_t) * (size_t)tl_ndim(a)) == 0);
-}
-/* a and b have the same shape and values (to 1e-12 relative) */
-static int gc_same_values(const tl_tensor *a, const tl_tensor *b) {
-    int64_t idx[TL_MAX_DIMS] = {0};
-    if (!gc_same_shape(a, b)) return 0;
-    do {
-        double u = tl_get(a, idx), v = tl_get(b, idx);
-        if (!(fabs(u - v) <= 1e-12 * (1 + fabs(u)))) return 0;
-    } while (gc_next(tl_ndim(a), tl_shape(a), idx));
-    return 1;
-}
-
-static char gc_msg[8192];
-static int gc_trace; /* GC_TRACE=1 in the environment: print each case before it runs */
-static int gc_quiet; /* self test: failures are expected, count and print nothing */
-#define GC_FAIL(line, ...)                                                                         \
-    do {                                                                                           \
-        snprintf(gc_msg, sizeof gc_msg, __VA_ARGS__);                                              \
-        if (!gc_quiet) th_check(0, gc_msg, __FILE__, line);                                        \
-        ok = 0;                                                                                    \
-    } while (0)
-
-static int gc_run(const char *op, const char *label, gc_fn f, const gc_ctx *c, int n, tl_tensor *const *x,
-                  int line) {
-    int ti = gc_find(op), k, ok = 1;
-    double atol, rtol, eps;
-    tl_scope s;
-    tl_tensor *y, *w, *L, *g[GC_MAXIN], *g1[GC_MAXIN], *g2[GC_MAXIN];
-    if (!c) c = &gc_noctx;
-    gc_ncases++;
-    if (gc_trace) {
-        printf("   case %s [%s]\n", op, label);
-        fflush(stdout);
-    }
-    if (ti < 0) {
-        GC_FAIL(line, "gradcheck %s [%s]: op missing from the tolerance table", op, label);
-        return 0;
-    }
-    gc_used[ti]++;
-    atol = gc_tols[ti].atol;
-    rtol = gc_tols[ti].rtol;
-    eps = c->eps > 0 ? c->eps : GC_EPS;
-    for (k = 0; k < n; k++) {
-        g[k] = g1[k] = g2[k] = NULL;
-        if (!x[k]) {
-            GC_FAIL(line, "gradcheck %s [%s]: input %d could not be made: %s", op, label, k, tl_last_error());
-            tl_clear_error();
-            return 0;
-        }
-        tl_set_grad(x[k], NULL);
-    }
-    s = tl_scope_begin();
-    y = gc_eval(f, c, n, x);
-    if (!y) {
-        GC_FAIL(line, "gradcheck %s [%s]: forward failed: %s", op, label, tl_last_error());
-        tl_clear_error();
-        goto done;
-    }
-    if (!tl_requires_grad(y)) GC_FAIL(line, "gradcheck %s [%s]: the output does not require grad", op, label);
-    w = gc_weight(y);
-    /* 1. torch.autograd.grad(y, x, w, retain_graph=True): no .grad touched */
-    if (tl_autograd_grad(1, &y, n, x, &w, 1, g2) != TL_OK) {
-        GC_FAIL(line, "gradcheck %s [%s]: tl_autograd_grad failed: %s", op, label, tl_last_error());
-        tl_clear_error();
-    }
-    /* 2. y.backward(w, retain_graph=True): .grad, kept in g1, then cleared */
-    if (tl_backward_ex(y, w, 1) != TL_OK) {
-        GC_FAIL(line, "gradcheck %s [%s]: tl_backward_ex(y, w) failed: %s", op, label, tl_last_error());
-        tl_clear_error();
-    }
-    for (k = 0; k < n; k++) {
-        g1[k] = tl_grad(x[k]);
-        tl_set_grad(x[k], NULL);
-    }
-    /* 3. L = sum(y * w); L.backward(): the gradients checked below */
-    L = tl_sum_all(tl_mul(y, w));
-    if (!L || tl_backward(L) != TL_OK) {
-        GC_FAIL(line, "gradcheck %s [%s]: backward failed: %s", op, label, tl_last_error());
-        tl_clear_error();
-        goto done;
-    }
-    for (k = 0; k < n; k++) {
-        g[k] = tl_grad(x[k]);
-        if (!g[k]) {
-            GC_FAIL(line, "gradcheck %s [%s]: input %d has no .grad after backward (torch gives one)", op, label, k);
-            continue;
-        }
-        if (!gc_same_shape(g[k], x[k]) || tl_dtype_of(g[k]) != tl_dtype_of(x[k])) {
-            char gs[128], xs[128];
-            gc_fmt_idx(gs, sizeof gs, tl_ndim(g[k]), tl_shape(g[k]));
-            gc_fmt_idx(xs, sizeof xs, tl_ndim(x[k]), tl_shape(x[k]));
-            GC_FAIL(line, "gradcheck %s [%s]: grad %d is %s %s, input is %s %s", op, label, k,
-                    tl_dtype_name(tl_dtype_of(g[k])), gs, tl_dtype_name(tl_dtype_of(x[k])), xs);
-            g[k] = NULL;
-            continue;
-        }
-        if (g2[k] && !gc_same_values(g[k], g2[k]))
-            GC_FAIL(line, "gradcheck %s [%s]: tl_autograd_grad differs from .grad for input %d", op, label, k);
-        if (g1[k] && !gc_same_values(g[k], g1[k]))
-            GC_FAIL(line, "gradcheck %s [%s]: tl_backward_ex(y, w) differs from sum(y*w).backward() for input %d",
-                    op, label, k);
-    }
-    for (k = 0; k < n; k++) { /* finite differences */
-        int64_t idx[TL_MAX_DIMS] = {0}, nbad = 0;
-        tl_tensor *xk = x[k];
-        do {
-            double a = g[k] ? tl_get(g[k], idx) : 0.0, orig = tl_get(xk, idx), xp, xm, lp, lm, num;
-            tl_set(xk, idx, orig + eps);
-            xp = tl_get(xk, idx);
-            lp = gc_loss(f, c, n, x, w);
-            tl_set(xk, idx, orig - eps);
-            xm = tl_get(xk, idx);
-            lm = gc_loss(f, c, n, x, w);
-            tl_set(xk, idx, orig);
-            num = (lp - lm) / (xp - xm);
-            if (!(fabs(a - num) <= atol + rtol * fabs(num))) {
-                if (++nbad <= 3 && !gc_quiet) {
-                    char is[128];
-                    gc_fmt_idx(is, sizeof is, tl_ndim(xk), idx);
-                    printf("  gradcheck %s [%s] input %d at %s (x = %.6g): analytic %.12g, numeric %.12g\n", op,
-                           label, k, is, orig, a, num);
-                }
-            }
-        } while (gc_next(tl_ndim(xk), tl_shape(xk), idx));
-        if (nbad)
-            GC_FAIL(line, "gradcheck %s [%s]: input %d: %lld of %lld elements differ from finite differences "
-                    "(atol %g, rtol %g)", op, label, k, (long long)nbad, (long long)tl_numel(xk), atol, rtol);
-    }
-done:
-    tl_scope_end(s);
-    if (tl_last_status() != TL_OK) {
-        GC_FAIL(line, "gradcheck %s [%s]: error left pending: %s", op, label, tl_last_error());
-        tl_clear_error();
-    }
-    if (ok && !gc_quiet) th_check(1, "", __FILE__, line);
-    return ok;
-}
-#define GC_NARGS(...) (int)(sizeof((tl_tensor *[]){__VA_ARGS__}) / sizeof(tl_tensor *))
-#define GC(op, label, f, c, ...) gc_run(op, label, f, c, GC_NARGS(__VA_ARGS__), (tl_tensor *const[]){__VA_ARGS__}, __LINE__)
-
-static gc_ctx gc_c(void) {
-    gc_ctx c;
-    memset(&c, 0, sizeof c);
-    return c;
-}
-static void gc_set_exp(gc_ctx *c, int k, int nd, const int64_t *shape) {
-    c->exp_nd[k] = nd;
-    memcpy(c->exp_shape[k], shape, sizeof(int64_t) * (size_t)nd);
-}
 
 /* ===== the functions under test ================================================================ */
 
-#define GC_F(name, expr)                                                                           \
-    static tl_tensor *name(tl_tensor *const *x, const gc_ctx *c) {                                 \
-        (void)c;                                                                                   \
-        return (expr);                                                                             \
-    }
 GC_F(f_linear, tl_linear(x[0], x[1], NULL))
 GC_F(f_linear_b, tl_linear(x[0], x[1], x[2]))
 GC_F(f_conv, tl_conv2d(x[0], x[1], NULL, &c->conv))
@@ -1796,15 +1410,7 @@ TEST(fn_self_test) {
 }
 
 TEST(fn_zz_summary) {
-    int i, nops = 0;
-    for (i = 0; i < GC_NTOLS; i++) {
-        if (gc_used[i]) nops++;
-        else {
-            snprintf(gc_msg, sizeof gc_msg, "tolerance-table op \"%s\" has no gradcheck case", gc_tols[i].op);
-            th_check(0, gc_msg, __FILE__, __LINE__);
-        }
-    }
-    CHECK_EQ_INT(nops, GC_NTOLS);
+    int nops = gc_summary();
     printf("functional: %d gradcheck cases over %d ops, %ld finite-difference evaluations, %d bad-input cases\n",
            gc_ncases, nops, gc_nevals, g_errcases);
 }
@@ -1843,8 +1449,4 @@ static const th_case tests[] = {
     TH_CASE(fn_self_test),
     TH_CASE(fn_zz_summary),
 };
-int main(void) {
-    const char *tr = getenv("GC_TRACE");
-    gc_trace = tr && tr[0] && tr[0] != '0';
-    return TH_RUN(tests);
-}
+int main(void) { return GC_MAIN(gc_tols, tests); }

@@ -135,8 +135,7 @@ static const th_case tests[] = {
     TH_CASE(errors_are_per_thread),
 };
 #else
-TEST(no_threads) { printf("    (built without threads: skipped)\n"); }
-static const th_case tests[] = {TH_CASE(no_threads)};
+TH_SKIP_ALL(no_threads, "built without threads");
 #endif
 
 int main(void) { return TH_RUN(tests); }
