@@ -62,7 +62,7 @@
        TL_NO_THREADS         no threads (GEMM pool and DataLoader workers run inline)
        TL_USE_CBLAS          GEMM through the system BLAS's cblas_sgemm/cblas_dgemm (link -lblas or
                              -lopenblas); results then depend on that BLAS and its threads
-   Environment: TL_SIMD=portable (no SIMD GEMM kernel), TL_NUM_THREADS=n (GEMM/conv threads).
+   Environment: TL_SIMD=portable (no SIMD GEMM kernel: AVX2 or NEON), TL_NUM_THREADS=n (GEMM/conv threads).
        TL_LOAD_MAX_OBJECTS   default of tl_load_opts.max_objects (pickle objects, 4M)
        TL_LOAD_MAX_DEPTH     default of tl_load_opts.max_depth (container nesting, 200)
        TL_LOAD_MAX_INFLATED  default of tl_load_opts.max_inflated_bytes (256 MiB)
@@ -7196,9 +7196,10 @@ static void tl__pool_run(tl__pool_fn fn, void *arg, int ntasks) {
    Blocking (Goto/BLIS style): B is packed in KC x NC panels of NR-wide micro-panels, A in MC x KC
    blocks of MR-tall micro-panels; an MR x NR register-blocked micro-kernel adds A_p @ B_p to C.
    Each element of C gets the same sum in the same order (KC blocks in turn, C += block sum) however
-   the M/N ranges are split, which keeps results bit-identical across thread counts. float32 picks
-   an AVX2+FMA micro-kernel at run time on x86-64 with gcc/clang (env TL_SIMD=portable forces the
-   portable C kernel); float64 has an AVX2+FMA kernel as well. */
+   the M/N ranges are split, which keeps results bit-identical across thread counts. The float32
+   (6x16) and float64 (6x8) micro-kernels: AVX2+FMA, picked at run time on x86-64 with gcc/clang;
+   NEON on AArch64 (always there in ARMv8-A, so chosen at compile time); portable C elsewhere. The
+   environment variable TL_SIMD=portable forces the portable C kernels everywhere. */
 #ifndef TL__KC
 #define TL__KC 256
 #endif
@@ -7214,19 +7215,27 @@ static void tl__pool_run(tl__pool_fn fn, void *arg, int ntasks) {
 #else
 #define TL__X86_SIMD 0
 #endif
-/* 0: portable C, 2: AVX2+FMA; -1 until first use (env TL_SIMD=portable, then cpuid). */
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__aarch64__) && defined(__ARM_NEON)
+#define TL__NEON 1
+#include <arm_neon.h>
+#else
+#define TL__NEON 0
+#endif
+/* 0: portable C, 1: NEON, 2: AVX2+FMA; -1 until first use (env TL_SIMD=portable, then cpuid). */
 static int tl__simd_level = -1;
 static int tl__simd(void) {
     int l = TL__ATOMIC_LOAD(&tl__simd_level);
     if (l < 0) {
         const char *e = getenv("TL_SIMD");
+        int portable = e && strcmp(e, "portable") == 0;
         l = 0;
 #if TL__X86_SIMD
         __builtin_cpu_init();
-        if (!(e && strcmp(e, "portable") == 0) && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-            l = 2;
+        if (!portable && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) l = 2;
+#elif TL__NEON
+        if (!portable) l = 1;
 #else
-        (void)e;
+        (void)portable;
 #endif
         TL__ATOMIC_STORE(&tl__simd_level, l);
     }
@@ -7502,16 +7511,94 @@ __attribute__((target("avx2,fma"))) static void tl__dkern_avx2(int64_t kc, const
     }
 }
 #endif
-static tl__skern_fn tl__skern(void) {
-#if TL__X86_SIMD
-    if (tl__simd() == 2) return tl__skern_avx2;
+#if TL__NEON
+/* NEON 6x16 float micro-kernel: 24 accumulators (6 rows x 4 vectors), 4 B vectors and the 6 A
+   values in two registers, fused multiply-adds by lane (30 of the 32 vector registers). */
+static void tl__skern_neon(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int mr, int nr) {
+    float32x4_t acc[6][4], b0, b1, b2, b3, a03;
+    float32x2_t a45;
+    float t[6][16];
+    int64_t p;
+    int r, j;
+    for (r = 0; r < 6; r++) acc[r][0] = acc[r][1] = acc[r][2] = acc[r][3] = vdupq_n_f32(0.0f);
+    for (p = 0; p < kc; p++, a += 6, b += 16) {
+        b0 = vld1q_f32(b);
+        b1 = vld1q_f32(b + 4);
+        b2 = vld1q_f32(b + 8);
+        b3 = vld1q_f32(b + 12);
+        a03 = vld1q_f32(a);
+        a45 = vld1_f32(a + 4);
+#define TL__NROW(r, L, av)                                                                         \
+    acc[r][0] = vfmaq_##L##_f32(acc[r][0], b0, av, (r) & 3);                                       \
+    acc[r][1] = vfmaq_##L##_f32(acc[r][1], b1, av, (r) & 3);                                       \
+    acc[r][2] = vfmaq_##L##_f32(acc[r][2], b2, av, (r) & 3);                                       \
+    acc[r][3] = vfmaq_##L##_f32(acc[r][3], b3, av, (r) & 3)
+        TL__NROW(0, laneq, a03); TL__NROW(1, laneq, a03); TL__NROW(2, laneq, a03); TL__NROW(3, laneq, a03);
+        TL__NROW(4, lane, a45); TL__NROW(5, lane, a45);
+#undef TL__NROW
+    }
+    if (mr == 6 && nr == 16) {
+        for (r = 0; r < 6; r++)
+            for (j = 0; j < 4; j++) vst1q_f32(c + r * ldc + 4 * j, vaddq_f32(vld1q_f32(c + r * ldc + 4 * j), acc[r][j]));
+        return;
+    }
+    for (r = 0; r < 6; r++)
+        for (j = 0; j < 4; j++) vst1q_f32(t[r] + 4 * j, acc[r][j]);
+    for (r = 0; r < mr; r++)
+        for (j = 0; j < nr; j++) c[r * ldc + j] += t[r][j];
+}
+/* NEON 6x8 double micro-kernel: 24 accumulators (6 rows x 4 vectors of 2), 4 B vectors, 3 A pairs. */
+static void tl__dkern_neon(int64_t kc, const double *a, const double *b, double *c, int64_t ldc, int mr, int nr) {
+    float64x2_t acc[6][4], b0, b1, b2, b3, a01, a23, a45;
+    double t[6][8];
+    int64_t p;
+    int r, j;
+    for (r = 0; r < 6; r++) acc[r][0] = acc[r][1] = acc[r][2] = acc[r][3] = vdupq_n_f64(0.0);
+    for (p = 0; p < kc; p++, a += 6, b += 8) {
+        b0 = vld1q_f64(b);
+        b1 = vld1q_f64(b + 2);
+        b2 = vld1q_f64(b + 4);
+        b3 = vld1q_f64(b + 6);
+        a01 = vld1q_f64(a);
+        a23 = vld1q_f64(a + 2);
+        a45 = vld1q_f64(a + 4);
+#define TL__NROW(r, av)                                                                            \
+    acc[r][0] = vfmaq_laneq_f64(acc[r][0], b0, av, (r) & 1);                                       \
+    acc[r][1] = vfmaq_laneq_f64(acc[r][1], b1, av, (r) & 1);                                       \
+    acc[r][2] = vfmaq_laneq_f64(acc[r][2], b2, av, (r) & 1);                                       \
+    acc[r][3] = vfmaq_laneq_f64(acc[r][3], b3, av, (r) & 1)
+        TL__NROW(0, a01); TL__NROW(1, a01); TL__NROW(2, a23); TL__NROW(3, a23); TL__NROW(4, a45); TL__NROW(5, a45);
+#undef TL__NROW
+    }
+    if (mr == 6 && nr == 8) {
+        for (r = 0; r < 6; r++)
+            for (j = 0; j < 4; j++) vst1q_f64(c + r * ldc + 2 * j, vaddq_f64(vld1q_f64(c + r * ldc + 2 * j), acc[r][j]));
+        return;
+    }
+    for (r = 0; r < 6; r++)
+        for (j = 0; j < 4; j++) vst1q_f64(t[r] + 2 * j, acc[r][j]);
+    for (r = 0; r < mr; r++)
+        for (j = 0; j < nr; j++) c[r * ldc + j] += t[r][j];
+}
 #endif
+static tl__skern_fn tl__skern(void) {
+    int l = tl__simd();
+#if TL__X86_SIMD
+    if (l == 2) return tl__skern_avx2;
+#elif TL__NEON
+    if (l == 1) return tl__skern_neon;
+#endif
+    (void)l;
     return tl__skern_c;
 }
 static tl__dkern_fn tl__dkern(void) {
+    int l = tl__simd();
 #if TL__X86_SIMD
-    if (tl__simd() == 2) return tl__dkern_avx2;
+    if (l == 2) return tl__dkern_avx2;
+#elif TL__NEON
+    if (l == 1) return tl__dkern_neon;
 #endif
+    (void)l;
     return tl__dkern_c;
 }
 #ifdef TL_USE_CBLAS

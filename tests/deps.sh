@@ -4,7 +4,8 @@
 # says what is missing, and the stages that need it report SKIP (counted in the suite's summary).
 # Needs for the suite: compilers (gcc, g++, clang with libFuzzer's runtime), real PyTorch 1.13 and
 # numpy (the oracle), python3-venv (the PyTorch 2.x oracle's venv), unzip, the Fashion-MNIST data
-# set; for the demo: gcc and the data set (PyTorch, when present, checks the demo's weights).
+# set, gcc-aarch64-linux-gnu and qemu-user (the NEON stage); for the demo: gcc and the data set
+# (PyTorch, when present, checks the demo's weights).
 set -u
 what=${1:-test}
 pkgs=""
@@ -23,6 +24,9 @@ if [ "$what" = "test" ]; then
        clang -x c -fsanitize=fuzzer - -o /tmp/tl_fuzz_probe.$$ >/dev/null 2>&1; then add libclang-rt-14-dev; fi
   rm -f /tmp/tl_fuzz_probe.$$
   have awk || add gawk
+  # the AArch64 stage: a cross gcc and qemu-user run every C test with the NEON kernels
+  have aarch64-linux-gnu-gcc || { add gcc-aarch64-linux-gnu; add libc6-dev-arm64-cross; }
+  have qemu-aarch64 || add qemu-user
   have unzip || add unzip
   [ -e /usr/lib/x86_64-linux-gnu/libblas.so ] || [ -e /usr/lib/libblas.so ] || add libblas-dev # the TL_USE_CBLAS stage
   $PY -c 'import torch, numpy' >/dev/null 2>&1 || { add python3-torch; add python3-numpy; }

@@ -1,8 +1,8 @@
 #!/bin/sh
 # The whole suite (make test): installs what it needs (tests/deps.sh), then the strict compile
-# matrix, README snippets, every tests/test_*.c plain and under ASan+UBSan, the threaded tests under
-# ThreadSanitizer, the fuzz targets briefly, examples, then the PyTorch oracles. Ends with one
-# "N passed, N failed, N skipped" line that sums the counts every stage printed; a stage that says
+# matrix, README snippets, every tests/test_*.c plain, under ASan+UBSan and on AArch64 under qemu,
+# the threaded tests under ThreadSanitizer, the fuzz targets briefly, examples, then the PyTorch
+# oracles. Ends with one "N passed, N failed, N skipped" line that sums the counts every stage printed; a stage that says
 # SKIP (a missing tool, no torch) counts as skipped and is named, so a skip is never silent.
 # TL_NO_TORCH2=1 skips the PyTorch 2.x stages (their venv is a ~5 GB download, cached after once).
 set -u
@@ -96,6 +96,21 @@ for n in test_threads test_data test_kernels; do
     TSAN_OPTIONS="halt_on_error=1 exitcode=66" stage "tsan $n" ./$B/tsan_$n
   else cat $B/cc.err; fail=$((fail + 1)); echo "!! tsan $n does not compile"; fi
 done
+# AArch64: the NEON micro-kernels (chosen at compile time there), every C test cross-compiled
+# static with the strict flags (-O1: half the compile time of -O2) and run under qemu-user;
+# test_kernels also with TL_SIMD=portable
+if command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 && command -v qemu-aarch64 >/dev/null 2>&1; then
+  mkdir -p $B/arm64
+  for t in tests/test_*.c; do
+    n=$(basename $t .c)
+    if aarch64-linux-gnu-gcc $STRICT -O1 -static -I. -Itests $t -o $B/arm64/$n -lm -lpthread 2>$B/cc.err; then
+      stage "aarch64 NEON $n (qemu-aarch64)" qemu-aarch64 ./$B/arm64/$n
+    else cat $B/cc.err; fail=$((fail + 1)); echo "!! aarch64 $n does not compile"; fi
+  done
+  [ -x $B/arm64/test_kernels ] && stage "aarch64 test_kernels (TL_SIMD=portable, qemu-aarch64)" env TL_SIMD=portable qemu-aarch64 ./$B/arm64/test_kernels
+else
+  stage "aarch64 NEON build" echo "SKIP (no aarch64-linux-gnu-gcc or qemu-aarch64: apt-get install gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)"
+fi
 stage "fuzz targets, briefly (tests/fuzz; make fuzz runs them longer)" sh tests/fuzz/run.sh 15
 stage "PyTorch oracle: ops (tests/torch)" sh tests/torch/run.sh
 stage "PyTorch oracle: autograd (tests/torch)" sh tests/torch/run_autograd.sh

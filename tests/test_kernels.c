@@ -116,9 +116,17 @@ static void sgemm_all(tl__skern_fn kern) {
 }
 TEST(sgemm_portable_matches_reference) { sgemm_all(tl__skern_c); }
 TEST(sgemm_simd_matches_reference) {
-    /* the run-time choice (AVX2+FMA on x86-64 machines that have it; the portable kernel elsewhere
-       or with TL_SIMD=portable) */
+    /* the run-time choice (AVX2+FMA on x86-64 machines that have it, NEON on AArch64; the portable
+       kernel elsewhere or with TL_SIMD=portable) */
     if (tl__skern() == tl__skern_c) printf("  (no SIMD kernel on this machine/build: the portable one again)\n");
+#if TL__NEON
+    { /* on AArch64 NEON is always there: only TL_SIMD=portable may turn it off */
+        const char *e = getenv("TL_SIMD");
+        int portable = e && strcmp(e, "portable") == 0;
+        CHECK(portable ? tl__skern() == tl__skern_c && tl__dkern() == tl__dkern_c
+                       : tl__skern() == tl__skern_neon && tl__dkern() == tl__dkern_neon);
+    }
+#endif
     sgemm_all(tl__skern());
 }
 TEST(dgemm_matches_reference) {
