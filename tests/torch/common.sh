@@ -49,16 +49,31 @@ run_oracle() {
     echo "$last"
     exit 0
 }
-# build_runner LABEL SRC NAME COMPILER FLAGS...: builds tests/torch/SRC.c with COMPILER FLAGS into
-# $BUILD/NAME; on success appends "--runner $BUILD/NAME" to $runners, otherwise prints a FAIL line
-# and adds 1 to $broken (run_data.sh and run_random.sh test one runner under several builds).
+# One runner built several ways (run_data.sh, run_random.sh), each build passed to the script:
+# runners_init LABEL SRC DIR: the runner is tests/torch/SRC.c, builds go to DIR (created);
+#   sets BUILD=DIR, STRICT (the warning flags), runners="" and broken=0.
+# build_runner NAME COMPILER FLAGS...: builds it into $BUILD/NAME; on success appends
+#   "--runner $BUILD/NAME" to $runners, otherwise prints a FAIL line and adds 1 to $broken.
+# runners_built: returns when at least one build worked; otherwise "0 passed, N failed", exit 1.
+runners_init() {
+    runner_label=$1 runner_src=$2 BUILD=$3
+    STRICT="-Wall -Wextra -Wpedantic -Werror"
+    runners="" broken=0
+    mkdir -p "$BUILD" || exit 1
+}
 build_runner() {
-    label=$1 src=$2 name=$3
-    shift 3
-    if "$@" -I. "tests/torch/$src.c" -o "$BUILD/$name" -lm; then
+    name=$1
+    shift
+    echo "$runner_label: building $BUILD/$name"
+    if "$@" -I. "tests/torch/$runner_src.c" -o "$BUILD/$name" -lm; then
         runners="$runners --runner $BUILD/$name"
     else
-        echo "$label: FAIL: $name did not compile" >&2
+        echo "$runner_label: FAIL: $name did not compile" >&2
         broken=$((broken + 1))
     fi
+}
+runners_built() {
+    [ -n "$runners" ] && return 0
+    echo "0 passed, $broken failed"
+    exit 1
 }

@@ -42,20 +42,12 @@
 #include <string.h>
 
 #define RES_MAGIC 0x46534C54u /* "TLSF" */
-#define RES_END 0x444E4554u   /* "TEND" */
 #define RS_NULL_NO_ERROR (-100)
 #define RS_BAD_INPUT (-101)
 #define RS_UNKNOWN_OP (-102)
 #define MAX_IN 4
 #define MAX_ARGS 32
 
-typedef struct in_t {
-    int dtype, ndim, leaf_at, nsteps;
-    int64_t shape[TL_MAX_DIMS];
-    uint64_t nbytes;
-    const unsigned char *data;
-    step_t steps[8];
-} in_t;
 typedef struct case_t {
     char op[64];
     int ni, nd, nt, has_w, w_ndim;
@@ -67,20 +59,8 @@ typedef struct case_t {
 } case_t;
 
 static void read_case(case_t *c) {
-    int i, j;
-    rd_name(c->op, sizeof c->op);
-    c->ni = rd_i64s(c->ints, MAX_ARGS);
-    c->nd = rd_f64s(c->dbls, MAX_ARGS);
-    c->nt = (int)rd_u32();
-    if (c->nt > MAX_IN) die("too many inputs");
-    for (i = 0; i < c->nt; i++) {
-        in_t *t = &c->in[i];
-        t->dtype = rd_i32();
-        if (t->dtype < 0) continue;
-        rd_shape_data(&t->ndim, t->shape, &t->nbytes, &t->data);
-        t->leaf_at = rd_i32();
-        t->nsteps = rd_steps(t->steps);
-    }
+    int j;
+    rd_case_head(c->op, sizeof c->op, c->ints, &c->ni, c->dbls, &c->nd, MAX_ARGS, c->in, &c->nt, MAX_IN, 1);
     c->has_w = rd_i32();
     if (c->has_w) {
         int64_t numel = 1;
@@ -111,7 +91,6 @@ static void wr_tensor(const tl_tensor *t) {
     wr_strided(base, esz, nd, sh, st);
 }
 
-enum { ST_TRANSPOSE = 1, ST_SLICE, ST_EXPAND, ST_PERMUTE };
 
 /* The input as the case describes it (NULL for an absent one, with *ok still 1); *leaf receives
    the tensor whose .grad is reported (NULL when none requires grad). */
@@ -128,8 +107,6 @@ static tl_tensor *build_input(const in_t *in, int *ok, tl_tensor **leaf) {
     if (esz == 0 || (uint64_t)numel * esz != in->nbytes) die("input byte count does not match its shape");
     cur = tl_from_data(in->data, in->ndim, in->shape, (tl_dtype)in->dtype);
     for (k = 0; cur && k <= in->nsteps; k++) {
-        const step_t *s = &in->steps[k];
-        int dims[TL_MAX_DIMS];
         if (k == in->leaf_at) {
             if (tl_requires_grad_(cur, 1) != TL_OK) {
                 cur = NULL;
@@ -138,16 +115,7 @@ static tl_tensor *build_input(const in_t *in, int *ok, tl_tensor **leaf) {
             *leaf = cur;
         }
         if (k == in->nsteps) break;
-        switch (s->kind) {
-        case ST_TRANSPOSE: cur = tl_transpose(cur, (int)s->args[0], (int)s->args[1]); break;
-        case ST_SLICE: cur = tl_slice(cur, (int)s->args[0], s->args[1], s->args[2], s->args[3]); break;
-        case ST_EXPAND: cur = tl_expand(cur, s->nargs, s->args); break;
-        case ST_PERMUTE:
-            for (i = 0; i < s->nargs; i++) dims[i] = (int)s->args[i];
-            cur = tl_permute(cur, s->nargs, dims);
-            break;
-        default: die("unknown recipe step");
-        }
+        cur = apply_step(cur, &in->steps[k]); /* owned by the case's scope */
     }
     if (!cur) *ok = 0;
     return cur;
@@ -310,13 +278,7 @@ int main(int argc, char **argv) {
         }
         wr_i32(out_rg);
         tl_scope_end(sc);
-        tl_clear_error();
-        wr_i64((int64_t)(tl_debug_live_tensors() - t0));
-        wr_i64((int64_t)(tl_debug_live_storages() - s0));
-        wr_u32(RES_END);
-        fflush(g_out);
+        wr_case_end(t0, s0);
     }
-    fclose(g_out);
-    free(g_buf);
-    return 0;
+    return runner_close();
 }

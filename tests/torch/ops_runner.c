@@ -38,7 +38,6 @@
 #include <string.h>
 
 #define RES_MAGIC 0x52534C54u /* "TLSR" */
-#define RES_END 0x444E4554u   /* "TEND" */
 
 /* runner status codes (beyond tl_status) */
 #define RS_NULL_NO_ERROR (-100) /* op returned NULL / failure but tl_last_status() == TL_OK */
@@ -53,15 +52,6 @@
 /* ---------------------------------------------------------------- reading the case file */
 
 
-typedef struct in_t {
-    int dtype, ndim;
-    int64_t shape[TL_MAX_DIMS];
-    uint64_t nbytes;
-    const unsigned char *data; /* points into g_buf */
-    int nsteps;
-    step_t steps[8];
-} in_t;
-
 typedef struct case_t {
     char op[64];
     int ni, nd, nt;
@@ -71,25 +61,10 @@ typedef struct case_t {
 } case_t;
 
 static void read_case(case_t *c) {
-    int i;
-    rd_name(c->op, sizeof c->op);
-    c->ni = rd_i64s(c->ints, MAX_ARGS);
-    c->nd = rd_f64s(c->dbls, MAX_ARGS);
-    c->nt = (int)rd_u32();
-    if (c->nt > MAX_IN) die("too many inputs");
-    for (i = 0; i < c->nt; i++) {
-        in_t *t = &c->in[i];
-        t->dtype = rd_i32();
-        rd_shape_data(&t->ndim, t->shape, &t->nbytes, &t->data);
-        t->nsteps = rd_steps(t->steps);
-    }
+    rd_case_head(c->op, sizeof c->op, c->ints, &c->ni, c->dbls, &c->nd, MAX_ARGS, c->in, &c->nt, MAX_IN, 0);
 }
 
-/* ---------------------------------------------------------------- writing results */
-
 /* ---------------------------------------------------------------- building inputs */
-
-enum { ST_TRANSPOSE = 1, ST_SLICE, ST_EXPAND, ST_PERMUTE, ST_UNSQUEEZE, ST_SELECT, ST_NARROW, ST_T };
 
 /* Builds an input; *base_out receives a new reference to the contiguous base tensor. */
 static tl_tensor *build_input(const in_t *in, tl_tensor **base_out) {
@@ -106,23 +81,7 @@ static tl_tensor *build_input(const in_t *in, tl_tensor **base_out) {
     cur = tl_from_data(in->data, in->ndim, in->shape, (tl_dtype)in->dtype);
     *base_out = tl_retain(cur);
     for (k = 0; cur && k < in->nsteps; k++) {
-        const step_t *s = &in->steps[k];
-        tl_tensor *nx = NULL;
-        int dims[TL_MAX_DIMS];
-        switch (s->kind) {
-        case ST_TRANSPOSE: nx = tl_transpose(cur, (int)s->args[0], (int)s->args[1]); break;
-        case ST_SLICE: nx = tl_slice(cur, (int)s->args[0], s->args[1], s->args[2], s->args[3]); break;
-        case ST_EXPAND: nx = tl_expand(cur, s->nargs, s->args); break;
-        case ST_PERMUTE:
-            for (i = 0; i < s->nargs; i++) dims[i] = (int)s->args[i];
-            nx = tl_permute(cur, s->nargs, dims);
-            break;
-        case ST_UNSQUEEZE: nx = tl_unsqueeze(cur, (int)s->args[0]); break;
-        case ST_SELECT: nx = tl_select(cur, (int)s->args[0], s->args[1]); break;
-        case ST_NARROW: nx = tl_narrow(cur, (int)s->args[0], s->args[1], s->args[2]); break;
-        case ST_T: nx = tl_t(cur); break;
-        default: break;
-        }
+        tl_tensor *nx = apply_step(cur, &in->steps[k]);
         tl_release(cur);
         cur = nx;
     }
@@ -587,13 +546,7 @@ int main(int argc, char **argv) {
             tl_release(ins[i]);
             tl_release(bases[i]);
         }
-        tl_clear_error();
-        wr_i64((int64_t)(tl_debug_live_tensors() - t0));
-        wr_i64((int64_t)(tl_debug_live_storages() - s0));
-        wr_u32(RES_END);
-        fflush(g_out);
+        wr_case_end(t0, s0);
     }
-    fclose(g_out);
-    free(g_buf);
-    return 0;
+    return runner_close();
 }

@@ -7,22 +7,6 @@
 # arguments for test_autograd.py, e.g. "--only composite,inplace -v").
 set -u
 . "$(dirname "$0")/common.sh"
-BUILD=build
 require_torch test-autograd
-
-mkdir -p "$BUILD" || exit 1
-echo "test-autograd: building $BUILD/grad_runner"
-"$CC_TORCH" -std=c99 -Wall -Wextra -Wpedantic -Werror -O2 -I. \
-    tests/torch/grad_runner.c -o "$BUILD/grad_runner" -lm || {
-    echo "test-autograd: FAIL: grad_runner did not compile" >&2
-    exit 1
-}
-
 # shellcheck disable=SC2086
-"$PY" tests/torch/test_autograd.py --runner "$BUILD/grad_runner" ${TL_AUTOGRAD_ARGS:-}
-rc=$?
-if [ $rc -ne 0 ]; then
-    echo "test-autograd: FAIL (see $BUILD/autograd_failures.txt)" >&2
-    exit 1
-fi
-echo "test-autograd: ok"
+run_oracle test-autograd grad_runner test_autograd.py build/autograd_failures.txt ${TL_AUTOGRAD_ARGS:-}

@@ -11,23 +11,13 @@
 # The last line is "N passed, N failed".
 set -u
 . "$(dirname "$0")/common.sh"
-BUILD=build/data
-STRICT="-Wall -Wextra -Wpedantic -Werror"
 require_torch test-data-torch
-mkdir -p "$BUILD" || exit 1
-runners=""
-broken=0
-build() { # name, compiler and flags...
-    build_runner test-data-torch data_runner "$@"
-}
-build runner_gcc gcc -std=c99 $STRICT -O2
+runners_init test-data-torch data_runner build/data
+build_runner runner_gcc gcc -std=c99 $STRICT -O2
 if [ "${TL_DATA_QUICK:-0}" != "1" ]; then
-    build runner_asan gcc -std=c99 $STRICT -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-        -fno-omit-frame-pointer
+    build_runner runner_asan gcc -std=c99 $STRICT -O1 -g -fsanitize=address,undefined \
+        -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 fi
-if [ -z "$runners" ]; then
-    echo "0 passed, $broken failed"
-    exit 1
-fi
+runners_built
 # shellcheck disable=SC2086
 "$PY" tests/torch/test_data.py $runners --extra-failed "$broken" ${TL_DATA_ARGS:-}

@@ -12,31 +12,17 @@
 # The last line is "N passed, N failed" (cases x builds; a build that does not compile counts 1).
 set -u
 . "$(dirname "$0")/common.sh"
-BUILD=build/random
-STRICT="-Wall -Wextra -Wpedantic -Werror"
 require_torch test-random-torch
-
-mkdir -p "$BUILD" || exit 1
-runners=""
-broken=0
-build() { # name, compiler and flags...
-    echo "test-random-torch: building $BUILD/$1"
-    build_runner test-random-torch random_runner "$@"
-}
-
-build runner_gcc gcc -std=c99 $STRICT -O2
+runners_init test-random-torch random_runner build/random
+build_runner runner_gcc gcc -std=c99 $STRICT -O2
 if [ "${TL_RANDOM_QUICK:-0}" != "1" ]; then
-    if command -v clang >/dev/null 2>&1; then build runner_clang clang -std=c99 $STRICT -O2; fi
-    build runner_cxx g++ -std=c++11 $STRICT -O2 -x c++
-    build runner_native gcc -std=gnu99 -Wall -Wextra -O3 -march=native -ffp-contract=fast
-    build runner_asan gcc -std=c99 $STRICT -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-        -fno-omit-frame-pointer
+    if command -v clang >/dev/null 2>&1; then build_runner runner_clang clang -std=c99 $STRICT -O2; fi
+    build_runner runner_cxx g++ -std=c++11 $STRICT -O2 -x c++
+    build_runner runner_native gcc -std=gnu99 -Wall -Wextra -O3 -march=native -ffp-contract=fast
+    build_runner runner_asan gcc -std=c99 $STRICT -O1 -g -fsanitize=address,undefined \
+        -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 fi
-
-if [ -z "$runners" ]; then
-    echo "0 passed, $broken failed"
-    exit 1
-fi
+runners_built
 # shellcheck disable=SC2086
 ASAN_OPTIONS=detect_leaks=1 "$PY" tests/torch/test_random.py $runners --extra-failed "$broken" ${TL_RANDOM_ARGS:-}
 rc=$?

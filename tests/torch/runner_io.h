@@ -85,6 +85,23 @@ static inline void runner_open(const char *cases, const char *magic, const char 
     if (!g_out) die("cannot open result file");
 }
 
+/* A case's result ends with what it leaked (tensors and storages alive now minus t0, s0, counted
+   before the case) and RES_END; tl_clear_error() first, so a case's error does not outlive it. */
+#define RES_END 0x444E4554u /* "TEND" */
+static inline void wr_case_end(long t0, long s0) {
+    tl_clear_error();
+    wr_i64((int64_t)(tl_debug_live_tensors() - t0));
+    wr_i64((int64_t)(tl_debug_live_storages() - s0));
+    wr_u32(RES_END);
+    fflush(g_out);
+}
+/* main's return: closes the result file, frees the case buffer */
+static inline int runner_close(void) {
+    fclose(g_out);
+    free(g_buf);
+    return 0;
+}
+
 /* One step of an input's view recipe (transpose, slice, ...): kind, then nargs i64 arguments. */
 typedef struct step_t {
     int kind, nargs;
@@ -135,6 +152,60 @@ static inline int rd_steps(step_t *steps) {
     }
     return n;
 }
+/* The view recipe's step kinds (test_ops.py and test_functional.py send these numbers). */
+enum { ST_TRANSPOSE = 1, ST_SLICE, ST_EXPAND, ST_PERMUTE, ST_UNSQUEEZE, ST_SELECT, ST_NARROW, ST_T };
+/* step s applied to cur: a new reference to the view (NULL with tensorlite's error when it fails) */
+static inline tl_tensor *apply_step(const tl_tensor *cur, const step_t *s) {
+    int dims[TL_MAX_DIMS], i;
+    switch (s->kind) {
+    case ST_TRANSPOSE: return tl_transpose(cur, (int)s->args[0], (int)s->args[1]);
+    case ST_SLICE: return tl_slice(cur, (int)s->args[0], s->args[1], s->args[2], s->args[3]);
+    case ST_EXPAND: return tl_expand(cur, s->nargs, s->args);
+    case ST_PERMUTE:
+        if (s->nargs > TL_MAX_DIMS) die("bad permute step");
+        for (i = 0; i < s->nargs; i++) dims[i] = (int)s->args[i];
+        return tl_permute(cur, s->nargs, dims);
+    case ST_UNSQUEEZE: return tl_unsqueeze(cur, (int)s->args[0]);
+    case ST_SELECT: return tl_select(cur, (int)s->args[0], s->args[1]);
+    case ST_NARROW: return tl_narrow(cur, (int)s->args[0], s->args[1], s->args[2]);
+    case ST_T: return tl_t(cur);
+    default: die("unknown recipe step");
+    }
+    return NULL;
+}
+
+/* One input tensor of an op case: dtype (negative: no tensor, nothing else follows), shape, the
+   little-endian bytes (in g_buf), leaf_at (functional_runner only: the recipe step whose view is the
+   grad leaf, -1 none) and the view recipe applied to it. */
+typedef struct in_t {
+    int dtype, ndim, leaf_at, nsteps;
+    int64_t shape[TL_MAX_DIMS];
+    uint64_t nbytes;
+    const unsigned char *data; /* points into g_buf */
+    step_t steps[8];
+} in_t;
+/* The head every op case starts with: the op's name, its int and double arguments (at most
+   maxargs each), then *nt inputs (at most maxin), each with an i32 leaf_at when with_leaf. */
+static inline void rd_case_head(char *op, size_t opcap, int64_t *ints, int *ni, double *dbls, int *nd, int maxargs,
+                                in_t *in, int *nt, int maxin, int with_leaf) {
+    int i;
+    rd_name(op, opcap);
+    *ni = rd_i64s(ints, maxargs);
+    *nd = rd_f64s(dbls, maxargs);
+    *nt = (int)rd_u32();
+    if (*nt < 0 || *nt > maxin) die("too many inputs");
+    for (i = 0; i < *nt; i++) {
+        in_t *t = &in[i];
+        t->leaf_at = -1;
+        t->nsteps = 0;
+        t->dtype = rd_i32();
+        if (t->dtype < 0) continue;
+        rd_shape_data(&t->ndim, t->shape, &t->nbytes, &t->data);
+        if (with_leaf) t->leaf_at = rd_i32();
+        t->nsteps = rd_steps(t->steps);
+    }
+}
+
 /* the nd-dim strided elements at base (esz bytes each, strides st in elements), in C order */
 static inline void wr_strided(const unsigned char *base, size_t esz, int nd, const int64_t *sh, const int64_t *st) {
     int64_t idx[TL_MAX_DIMS];

@@ -69,6 +69,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import runner_io  # noqa: E402  (the result reader shared with test_ops.py)
+
 warnings.filterwarnings("ignore")
 torch.set_num_threads(1)
 
@@ -841,32 +844,7 @@ def enc_case(case, dt, W):
     return b
 
 
-class Reader:
-    def __init__(self, data):
-        self.d, self.p = data, 0
-
-    def take(self, n):
-        if self.p + n > len(self.d):
-            raise EOFError
-        r = self.d[self.p:self.p + n]
-        self.p += n
-        return r
-
-    def u32(self):
-        return struct.unpack("<I", self.take(4))[0]
-
-    def i32(self):
-        return struct.unpack("<i", self.take(4))[0]
-
-    def i64(self):
-        return struct.unpack("<q", self.take(8))[0]
-
-    def u64(self):
-        return struct.unpack("<Q", self.take(8))[0]
-
-    def s(self):
-        return self.take(self.u32()).decode("utf-8", "replace")
-
+class Reader(runner_io.Reader):
     def tensor(self):
         dt, nd = self.i32(), self.i32()
         shape = [self.i64() for _ in range(nd)]

@@ -54,6 +54,9 @@ import warnings
 import numpy as np
 import torch
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from runner_io import Reader  # noqa: E402  (the result reader shared with test_functional.py)
+
 warnings.filterwarnings("ignore")
 torch.set_printoptions(profile="default")
 
@@ -1483,26 +1486,6 @@ def write_cases(path, cases):
                            struct.pack("<%dq" % len(args), *args))
     with open(path, "wb") as f:
         f.write(b"".join(out))
-
-
-class Reader:
-    def __init__(self, data):
-        self.d, self.p = data, 0
-
-    def take(self, n):
-        if self.p + n > len(self.d):
-            raise EOFError
-        r = self.d[self.p:self.p + n]
-        self.p += n
-        return r
-
-    def u32(self): return struct.unpack("<I", self.take(4))[0]
-    def i32(self): return struct.unpack("<i", self.take(4))[0]
-    def i64(self): return struct.unpack("<q", self.take(8))[0]
-    def u64(self): return struct.unpack("<Q", self.take(8))[0]
-    def f64(self): return struct.unpack("<d", self.take(8))[0]
-    def qs(self, n): return list(struct.unpack("<%dq" % n, self.take(8 * n)))
-    def s(self): return self.take(self.u32()).decode("utf-8", "replace")
 
 
 def read_results(path):
