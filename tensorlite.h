@@ -8452,7 +8452,8 @@ static int tl__icv_run(const tl__conv *c, int fwd, const float *src, const float
     nt = tl__conv_tasks(c);
     off_b = ((size_t)J.K * sizeof(int64_t) + 63) / 64 * 64;
     wp_b = ((size_t)(J.wq * J.G) * sizeof(float) + 63) / 64 * 64;
-    bias_b = ((size_t)(c->O + 16) * sizeof(float) + 63) / 64 * 64;
+    /* one bias per channel of out: G * Co is O for the forward but C (the input's channels) for dx */
+    bias_b = ((size_t)(J.G * J.Co + 16) * sizeof(float) + 63) / 64 * 64;
     pad_b = J.pad_n * sizeof(float) * (size_t)nt;
     mem = (char *)tl__scratch(off_b + wp_b + bias_b + pad_b + 64, &hold);
     if (!mem) return 0;
@@ -8479,7 +8480,7 @@ static int tl__icv_run(const tl__conv *c, int fwd, const float *src, const float
                         }
                         wp[g * J.wq + (q * J.K + k) * R + o] = v;
                     }
-        for (o = 0; o < c->O + 16; o++) bs[o] = bias && o < c->O ? (float)bias[o] : 0.0f;
+        for (o = 0; o < J.G * J.Co + 16; o++) bs[o] = bias && o < c->O ? (float)bias[o] : 0.0f;
         J.off = offs;
         J.wp = wp;
         J.bias = bs;
