@@ -8212,6 +8212,414 @@ static int tl__conv_tasks(const tl__conv *c) {
     if (nt > c->N) nt = (int)(c->N > 0 ? c->N : 1);
     return nt;
 }
+/* ---- conv2d float32 as an implicit GEMM (no im2col buffer) ----
+   Every image (or group) is first copied into a zero-padded buffer in[Ci, Hp, Wp] with
+   Hp = (Ho-1)*sh + (kh-1)*dh + 1 (so padding needs no bounds checks); then tap k = (c, ki, kj) of
+   output pixel (oh, ow) is in[pix + off[k]] with pix = oh*sh*Wp + ow*sw and
+   off[k] = c*Hp*Wp + ki*dh*Wp + kj*dw. The micro-kernels below read their GEMM operand straight
+   from the image through these offsets, so the K x L column matrix is never written (im2col +
+   packing it cost two full copies, and a 16-row M per image fitted the 6x16 kernel badly).
+   Two tile shapes, picked per call by the number of tiles they need:
+     pm (pixel-major): t[r][j], 6 output pixels r x 16 output channels j; rows[r] point at the 6
+         pixels (any stride), b is the weight packed [K][16] (W^T). LeNet conv2 (Og 16, L 100).
+     om (channel-major): C[6 channels][16 pixels of one output row], a = weight packed [K][6],
+         the 16 pixels contiguous in the image (stride 1 only). LeNet conv1 (Og 6, Wo 28).
+   Each accumulator is one dot product over k = 0..K-1 in order, whatever the tiling or the
+   thread that runs it, so results do not depend on the thread count. */
+typedef void (*tl__cpm_fn)(int64_t kc, const float *const *rows, const int64_t *idx, const float *b, float *t);
+typedef void (*tl__com_fn)(int64_t kc, const float *a, const float *xb, const int64_t *idx, const float *bias,
+                           float *c, int64_t ldc, int mr, int nr);
+/* t[r*16 + j] = sum_p rows[r][idx[p]] * b[p*16 + j] (r < 6, j < 16) */
+static void tl__cpm_c(int64_t kc, const float *const *rows, const int64_t *idx, const float *b, float *t) {
+    float acc[6][16];
+    int64_t p;
+    int r, j;
+    memset(acc, 0, sizeof acc);
+    for (p = 0; p < kc; p++, b += 16)
+        for (r = 0; r < 6; r++) {
+            const float ar = rows[r][idx[p]];
+            for (j = 0; j < 16; j++) acc[r][j] += ar * b[j];
+        }
+    memcpy(t, acc, sizeof acc);
+}
+/* c[r*ldc + j] = bias[r] + sum_p a[p*6 + r] * xb[idx[p] + j] (r < mr, j < nr); reads xb[idx[p] + j]
+   for all j < 16 (the padded buffer has 16 floats of slack) */
+static void tl__com_c(int64_t kc, const float *a, const float *xb, const int64_t *idx, const float *bias, float *c,
+                      int64_t ldc, int mr, int nr) {
+    float acc[6][16];
+    int64_t p;
+    int r, j;
+    memset(acc, 0, sizeof acc);
+    for (p = 0; p < kc; p++, a += 6) {
+        const float *x = xb + idx[p];
+        for (r = 0; r < 6; r++) {
+            const float ar = a[r];
+            for (j = 0; j < 16; j++) acc[r][j] += ar * x[j];
+        }
+    }
+    for (r = 0; r < mr; r++)
+        for (j = 0; j < nr; j++) c[r * ldc + j] = acc[r][j] + bias[r];
+}
+#if TL__X86_SIMD
+/* AVX2+FMA pm: per k one offset, 2 weight vectors, 6 broadcasts from the pixels, 12 FMAs. */
+__attribute__((target("avx2,fma"))) static void tl__cpm_avx2(int64_t kc, const float *const *rows, const int64_t *idx,
+                                                              const float *b, float *t) {
+    const float *r0 = rows[0], *r1 = rows[1], *r2 = rows[2], *r3 = rows[3], *r4 = rows[4], *r5 = rows[5];
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
+           c40 = c00, c41 = c00, c50 = c00, c51 = c00, b0, b1, ar;
+    int64_t p;
+    for (p = 0; p < kc; p++, b += 16) {
+        const int64_t o = idx[p];
+        b0 = _mm256_loadu_ps(b);
+        b1 = _mm256_loadu_ps(b + 8);
+        ar = _mm256_broadcast_ss(r0 + o); c00 = _mm256_fmadd_ps(ar, b0, c00); c01 = _mm256_fmadd_ps(ar, b1, c01);
+        ar = _mm256_broadcast_ss(r1 + o); c10 = _mm256_fmadd_ps(ar, b0, c10); c11 = _mm256_fmadd_ps(ar, b1, c11);
+        ar = _mm256_broadcast_ss(r2 + o); c20 = _mm256_fmadd_ps(ar, b0, c20); c21 = _mm256_fmadd_ps(ar, b1, c21);
+        ar = _mm256_broadcast_ss(r3 + o); c30 = _mm256_fmadd_ps(ar, b0, c30); c31 = _mm256_fmadd_ps(ar, b1, c31);
+        ar = _mm256_broadcast_ss(r4 + o); c40 = _mm256_fmadd_ps(ar, b0, c40); c41 = _mm256_fmadd_ps(ar, b1, c41);
+        ar = _mm256_broadcast_ss(r5 + o); c50 = _mm256_fmadd_ps(ar, b0, c50); c51 = _mm256_fmadd_ps(ar, b1, c51);
+    }
+    _mm256_storeu_ps(t, c00); _mm256_storeu_ps(t + 8, c01);
+    _mm256_storeu_ps(t + 16, c10); _mm256_storeu_ps(t + 24, c11);
+    _mm256_storeu_ps(t + 32, c20); _mm256_storeu_ps(t + 40, c21);
+    _mm256_storeu_ps(t + 48, c30); _mm256_storeu_ps(t + 56, c31);
+    _mm256_storeu_ps(t + 64, c40); _mm256_storeu_ps(t + 72, c41);
+    _mm256_storeu_ps(t + 80, c50); _mm256_storeu_ps(t + 88, c51);
+}
+/* AVX2+FMA om: per k one offset, 2 image vectors, 6 weight broadcasts, 12 FMAs; stores + bias. */
+__attribute__((target("avx2,fma"))) static void tl__com_avx2(int64_t kc, const float *a, const float *xb,
+                                                              const int64_t *idx, const float *bias, float *c,
+                                                              int64_t ldc, int mr, int nr) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
+           c40 = c00, c41 = c00, c50 = c00, c51 = c00, b0, b1, ar;
+    int64_t p;
+    for (p = 0; p < kc; p++, a += 6) {
+        const float *x = xb + idx[p];
+        b0 = _mm256_loadu_ps(x);
+        b1 = _mm256_loadu_ps(x + 8);
+        ar = _mm256_broadcast_ss(a + 0); c00 = _mm256_fmadd_ps(ar, b0, c00); c01 = _mm256_fmadd_ps(ar, b1, c01);
+        ar = _mm256_broadcast_ss(a + 1); c10 = _mm256_fmadd_ps(ar, b0, c10); c11 = _mm256_fmadd_ps(ar, b1, c11);
+        ar = _mm256_broadcast_ss(a + 2); c20 = _mm256_fmadd_ps(ar, b0, c20); c21 = _mm256_fmadd_ps(ar, b1, c21);
+        ar = _mm256_broadcast_ss(a + 3); c30 = _mm256_fmadd_ps(ar, b0, c30); c31 = _mm256_fmadd_ps(ar, b1, c31);
+        ar = _mm256_broadcast_ss(a + 4); c40 = _mm256_fmadd_ps(ar, b0, c40); c41 = _mm256_fmadd_ps(ar, b1, c41);
+        ar = _mm256_broadcast_ss(a + 5); c50 = _mm256_fmadd_ps(ar, b0, c50); c51 = _mm256_fmadd_ps(ar, b1, c51);
+    }
+    if (mr == 6 && nr == 16) {
+#define TL__CROW(r, x0, x1)                                                                        \
+    ar = _mm256_broadcast_ss(bias + r);                                                            \
+    _mm256_storeu_ps(c + r * ldc, _mm256_add_ps(x0, ar));                                          \
+    _mm256_storeu_ps(c + r * ldc + 8, _mm256_add_ps(x1, ar))
+        TL__CROW(0, c00, c01); TL__CROW(1, c10, c11); TL__CROW(2, c20, c21);
+        TL__CROW(3, c30, c31); TL__CROW(4, c40, c41); TL__CROW(5, c50, c51);
+#undef TL__CROW
+    } else {
+        float t[6][16];
+        int r, j;
+        _mm256_storeu_ps(t[0], c00); _mm256_storeu_ps(t[0] + 8, c01);
+        _mm256_storeu_ps(t[1], c10); _mm256_storeu_ps(t[1] + 8, c11);
+        _mm256_storeu_ps(t[2], c20); _mm256_storeu_ps(t[2] + 8, c21);
+        _mm256_storeu_ps(t[3], c30); _mm256_storeu_ps(t[3] + 8, c31);
+        _mm256_storeu_ps(t[4], c40); _mm256_storeu_ps(t[4] + 8, c41);
+        _mm256_storeu_ps(t[5], c50); _mm256_storeu_ps(t[5] + 8, c51);
+        for (r = 0; r < mr; r++)
+            for (j = 0; j < nr; j++) c[r * ldc + j] = t[r][j] + bias[r];
+    }
+}
+#endif
+static tl__cpm_fn tl__cpm(void) {
+#if TL__X86_SIMD
+    if (tl__simd() == 2) return tl__cpm_avx2;
+#endif
+    return tl__cpm_c;
+}
+static tl__com_fn tl__com(void) {
+#if TL__X86_SIMD
+    if (tl__simd() == 2) return tl__com_avx2;
+#endif
+    return tl__com_c;
+}
+
+/* One implicit convolution out[N, G*Co, Ho, Wo] = bias + conv(src[N, G*Ci, Hs, Ws], packed weight),
+   with src placed at row pt, column pl of the padded buffer [Ci, Hp, Wp] (rows/columns outside
+   src are zero; negative pt/pl clip src). The forward is src = x, pt = ph; the input gradient of a
+   stride-1 conv is the same computation on src = g with the flipped weight (see tl__icv_run). */
+typedef struct tl__icv {
+    const float *src, *wp, *bias; /* wp: per group wq floats, tiles of [K][6] (om) or [K][16] (pm) */
+    float *out, *pad;             /* pad: pad_n floats per task */
+    const int64_t *off;           /* [K] tap offsets */
+    size_t pad_n;
+    int64_t N, G, Ci, Hs, Ws, pt, pl, Hp, Wp, Co, Ho, Wo, K, sh, sw, per, wq;
+    int om, direct; /* direct: src already has the padded layout (no padding, pm tiles): no copy */
+    tl__cpm_fn pm;
+    tl__com_fn omk;
+} tl__icv;
+/* in[Ci, Hp, Wp] (+16 zero floats of slack for om's whole-vector reads) from one group of src */
+static void tl__icv_fill(const tl__icv *J, const float *s, float *in) {
+    int64_t c, r, d0 = J->pl > 0 ? J->pl : 0, d1 = J->pl + J->Ws < J->Wp ? J->pl + J->Ws : J->Wp;
+    memset(in, 0, sizeof(float) * J->pad_n);
+    if (d1 <= d0) return;
+    for (c = 0; c < J->Ci; c++)
+        for (r = 0; r < J->Hp; r++) {
+            int64_t sr = r - J->pt;
+            if (sr < 0 || sr >= J->Hs) continue;
+            memcpy(in + (c * J->Hp + r) * J->Wp + d0, s + (c * J->Hs + sr) * J->Ws + (d0 - J->pl),
+                   sizeof(float) * (size_t)(d1 - d0));
+        }
+}
+/* images [t * per, (t + 1) * per) on pad buffer t */
+static void tl__icv_task(void *arg, int t) {
+    const tl__icv *J = (const tl__icv *)arg;
+    float *pad = J->pad + (size_t)t * J->pad_n, tile[96];
+    const float *rows[6];
+    int64_t n, g, q, l0, oh, ow0, j, L = J->Ho * J->Wo, n1 = (t + 1) * J->per < J->N ? (t + 1) * J->per : J->N;
+    int r;
+    for (n = t * J->per; n < n1; n++)
+        for (g = 0; g < J->G; g++) {
+            const float *s = J->src + (size_t)((n * J->G + g) * J->Ci * J->Hs * J->Ws), *img = pad;
+            const float *w = J->wp + (size_t)(g * J->wq), *bias = J->bias + g * J->Co;
+            float *o = J->out + (size_t)((n * J->G + g) * J->Co * L);
+            if (J->direct) img = s;
+            else tl__icv_fill(J, s, pad);
+            if (J->om) /* per output row, 16 pixels x 6 channels a tile, stored straight into NCHW */
+                for (oh = 0; oh < J->Ho; oh++)
+                    for (ow0 = 0; ow0 < J->Wo; ow0 += 16) {
+                        const float *xb = img + oh * J->sh * J->Wp + ow0;
+                        int nr = J->Wo - ow0 < 16 ? (int)(J->Wo - ow0) : 16;
+                        for (q = 0; q * 6 < J->Co; q++)
+                            J->omk(J->K, w + q * J->K * 6, xb, J->off, bias + q * 6, o + q * 6 * L + oh * J->Wo + ow0,
+                                   L, J->Co - q * 6 < 6 ? (int)(J->Co - q * 6) : 6, nr);
+                    }
+            else /* 6 consecutive output pixels x 16 channels a tile, written transposed with the bias */
+                for (l0 = 0; l0 < L; l0 += 6) {
+                    int mr = L - l0 < 6 ? (int)(L - l0) : 6;
+                    for (r = 0; r < 6; r++) { /* rows past L repeat the last pixel (read, never stored) */
+                        int64_t l = l0 + (r < mr ? r : mr - 1);
+                        rows[r] = img + (l / J->Wo) * J->sh * J->Wp + (l % J->Wo) * J->sw;
+                    }
+                    for (q = 0; q * 16 < J->Co; q++) {
+                        int64_t nc = J->Co - q * 16 < 16 ? J->Co - q * 16 : 16;
+                        J->pm(J->K, rows, J->off, w + q * J->K * 16, tile);
+                        for (j = 0; j < nc; j++) {
+                            float *dst = o + (q * 16 + j) * L + l0, bj = bias[q * 16 + j];
+                            for (r = 0; r < mr; r++) dst[r] = tile[r * 16 + j] + bj;
+                        }
+                    }
+                }
+        }
+}
+/* Whether the implicit path takes this conv: float32 (c->K etc. planned), a row band of taps
+   (Ci * kh rows of the padded image, what one output row's tiles read) within L2. */
+static int tl__icv_ok(const tl__conv *c, int64_t Ci, int64_t Wp) {
+    return (double)Ci * (double)c->kh * (double)Wp <= 65536.0 && c->K <= 65536;
+}
+/* fwd: out = conv2d(x) + bias; !fwd: out = dx of a stride-1 conv2d from src = g: dx[c, ih, iw] =
+   sum over (oc, ki', kj') of gpad[oc, ih + ki'*dh, iw + kj'*dw] * W[oc, c, kh-1-ki', kw-1-kj'],
+   gpad holding g at row (kh-1)*dh - ph (a full convolution with the flipped, transposed weight).
+   w is the contiguous weight [O, Cg, kh, kw], bias [O] floats or NULL. Returns 0 when out of memory. */
+static int tl__icv_run(const tl__conv *c, int fwd, const float *src, const float *w, const double *bias, float *out) {
+    tl__icv J;
+    tl_storage *hold = NULL;
+    char *mem;
+    size_t off_b, wp_b, bias_b, pad_b;
+    int64_t k, g, o, q, ci, ki, kj, tiles_pm, tiles_om, kk = c->kh * c->kw, L;
+    int nt, t;
+    if (c->N <= 0) return 1;
+    memset(&J, 0, sizeof J);
+    J.G = c->g;
+    J.N = c->N;
+    if (fwd) {
+        J.src = src; J.Ci = c->Cg; J.Hs = c->H; J.Ws = c->W; J.pt = c->ph; J.pl = c->pw;
+        J.Co = c->Og; J.Ho = c->Ho; J.Wo = c->Wo; J.sh = c->sh; J.sw = c->sw;
+    } else {
+        J.src = src; J.Ci = c->Og; J.Hs = c->Ho; J.Ws = c->Wo;
+        J.pt = (c->kh - 1) * c->dh - c->ph; J.pl = (c->kw - 1) * c->dw - c->pw;
+        J.Co = c->Cg; J.Ho = c->H; J.Wo = c->W; J.sh = J.sw = 1;
+    }
+    J.K = J.Ci * kk;
+    J.Hp = (J.Ho - 1) * J.sh + (c->kh - 1) * c->dh + 1;
+    J.Wp = (J.Wo - 1) * J.sw + (c->kw - 1) * c->dw + 1;
+    L = J.Ho * J.Wo;
+    tiles_pm = (L + 5) / 6 * ((J.Co + 15) / 16);
+    tiles_om = J.Ho * ((J.Wo + 15) / 16) * ((J.Co + 5) / 6);
+    J.om = J.sw == 1 && tiles_om <= tiles_pm;
+    J.direct = !J.om && J.pt == 0 && J.pl == 0 && J.Hs >= J.Hp && J.Ws >= J.Wp;
+    if (J.direct) { /* read the image in place: its own row and channel strides */
+        J.Hp = J.Hs;
+        J.Wp = J.Ws;
+    }
+    J.wq = J.om ? (J.Co + 5) / 6 * 6 * J.K : (J.Co + 15) / 16 * 16 * J.K;
+    J.pad_n = J.direct ? 0 : (size_t)(J.Ci * J.Hp * J.Wp) + 16;
+    nt = tl__conv_tasks(c);
+    off_b = ((size_t)J.K * sizeof(int64_t) + 63) / 64 * 64;
+    wp_b = ((size_t)(J.wq * J.G) * sizeof(float) + 63) / 64 * 64;
+    /* one bias per channel of out: G * Co is O for the forward but C (the input's channels) for dx */
+    bias_b = ((size_t)(J.G * J.Co + 16) * sizeof(float) + 63) / 64 * 64;
+    pad_b = J.pad_n * sizeof(float) * (size_t)nt;
+    mem = (char *)tl__scratch(off_b + wp_b + bias_b + pad_b + 64, &hold);
+    if (!mem) return 0;
+    {
+        int64_t *offs = (int64_t *)(void *)mem;
+        float *wp = (float *)(void *)(mem + off_b), *bs = (float *)(void *)(mem + off_b + wp_b);
+        int64_t R = J.om ? 6 : 16; /* tile width along the output channels */
+        for (ci = 0, k = 0; ci < J.Ci; ci++)
+            for (ki = 0; ki < c->kh; ki++)
+                for (kj = 0; kj < c->kw; kj++, k++) offs[k] = (ci * J.Hp + ki * c->dh) * J.Wp + kj * c->dw;
+        /* wp[g][q][k][r] = weight of output channel q*R + r (0 past Co) at tap k */
+        for (g = 0; g < J.G; g++)
+            for (q = 0; q * R < J.Co; q++)
+                for (k = 0; k < J.K; k++)
+                    for (o = 0; o < R; o++) {
+                        float v = 0;
+                        int64_t oc = q * R + o;
+                        if (oc < J.Co) {
+                            if (fwd) v = w[(g * c->Og + oc) * c->K + k];
+                            else { /* k = (oc', ki', kj') over g's channels; oc is an input channel */
+                                int64_t go = k / kk, t2 = k % kk;
+                                v = w[((g * c->Og + go) * c->Cg + oc) * kk + (kk - 1 - t2)];
+                            }
+                        }
+                        wp[g * J.wq + (q * J.K + k) * R + o] = v;
+                    }
+        for (o = 0; o < J.G * J.Co + 16; o++) bs[o] = bias && o < c->O ? (float)bias[o] : 0.0f;
+        J.off = offs;
+        J.wp = wp;
+        J.bias = bs;
+        J.pad = (float *)(void *)(mem + off_b + wp_b + bias_b);
+    }
+    J.out = out;
+    J.per = (J.N + nt - 1) / nt;
+    J.pm = tl__cpm();
+    J.omk = tl__com();
+    t = (int)((J.N + J.per - 1) / J.per);
+    if (t > 1) tl__pool_run(tl__icv_task, &J, t);
+    else tl__icv_task(&J, 0);
+    tl__scratch_free(mem, hold);
+    return 1;
+}
+
+/* The weight gradient of a float32 conv2d as an implicit GEMM: dW^T[k, oc] = sum over images n
+   and pixels l of in_n[pix[l] + off[k]] * g_n[oc, l], in pm tiles of 6 taps k x 16 channels oc
+   (rows[r] = in_n + off[k0 + r], indexed by the pixel offsets pix[l]; b = g_n^T packed [L][16]).
+   Phase 1 (split by images) pads x and packs g^T; phase 2 splits the OUTPUT tiles (group, 6 taps)
+   over the tasks, each summing images n = 0..N-1 in order (tile += per-image product), so the
+   reduction never depends on the thread count. LeNet conv2: K 150 -> 25 tiles, L 100 per image. */
+typedef struct tl__icw {
+    const float *x, *g;
+    float *xpad, *gT, *dw; /* xpad [N][C][Hp][Wp] (unused when direct); gT [N][G][nq][L][16]; dw [O][K] */
+    const int64_t *off, *pix;
+    int64_t N, G, C, Cg, H, W, Hp, Wp, ph, pw, O, Og, K, L, nq, per, upt;
+    int direct;
+    tl__cpm_fn pm;
+} tl__icw;
+static void tl__icw_pack(void *arg, int t) {
+    const tl__icw *J = (const tl__icw *)arg;
+    int64_t n, ch, r, oc, l, n1 = (t + 1) * J->per < J->N ? (t + 1) * J->per : J->N;
+    int64_t d0 = J->pw, d1 = J->pw + J->W < J->Wp ? J->pw + J->W : J->Wp;
+    for (n = t * J->per; n < n1; n++) {
+        if (!J->direct) {
+            float *in = J->xpad + (size_t)(n * J->C * J->Hp * J->Wp);
+            memset(in, 0, sizeof(float) * (size_t)(J->C * J->Hp * J->Wp));
+            for (ch = 0; ch < J->C; ch++)
+                for (r = 0; r < J->Hp; r++) {
+                    int64_t sr = r - J->ph;
+                    if (sr < 0 || sr >= J->H || d1 <= d0) continue;
+                    memcpy(in + (ch * J->Hp + r) * J->Wp + d0, J->x + ((n * J->C + ch) * J->H + sr) * J->W,
+                           sizeof(float) * (size_t)(d1 - d0));
+                }
+        }
+        for (oc = 0; oc < J->G * J->nq; oc++) { /* gT[n][g][q][l][j] = g[n, g*Og + q*16 + j, l] (0 past Og) */
+            int64_t gg = oc / J->nq, q = oc % J->nq, nc = J->Og - q * 16 < 16 ? J->Og - q * 16 : 16, j;
+            float *d = J->gT + (size_t)(((n * J->G + gg) * J->nq + q) * J->L * 16);
+            const float *s = J->g + (n * J->O + gg * J->Og + q * 16) * J->L;
+            for (l = 0; l < J->L; l++, d += 16) { /* whole 16-float rows written in turn */
+                for (j = 0; j < nc; j++) d[j] = s[j * J->L + l];
+                for (; j < 16; j++) d[j] = 0;
+            }
+        }
+    }
+}
+static void tl__icw_task(void *arg, int t) {
+    const tl__icw *J = (const tl__icw *)arg;
+    int64_t nkt = (J->K + 5) / 6, u, u1 = (t + 1) * J->upt < J->G * nkt ? (t + 1) * J->upt : J->G * nkt;
+    float tile[96], acc[96];
+    const float *rows[6];
+    int64_t q, n, j;
+    int r, i;
+    for (u = t * J->upt; u < u1; u++) {
+        int64_t gg = u / nkt, k0 = (u % nkt) * 6;
+        int mr = J->K - k0 < 6 ? (int)(J->K - k0) : 6;
+        for (q = 0; q < J->nq; q++) {
+            int64_t nc = J->Og - q * 16 < 16 ? J->Og - q * 16 : 16;
+            memset(acc, 0, sizeof acc);
+            for (n = 0; n < J->N; n++) {
+                const float *in = (J->direct ? J->x : J->xpad) + (size_t)((n * J->C + gg * J->Cg) * J->Hp * J->Wp);
+                for (r = 0; r < 6; r++) rows[r] = in + J->off[k0 + (r < mr ? r : mr - 1)]; /* past K: repeat */
+                J->pm(J->L, rows, J->pix, J->gT + (size_t)(((n * J->G + gg) * J->nq + q) * J->L * 16), tile);
+                for (i = 0; i < 96; i++) acc[i] += tile[i];
+            }
+            for (j = 0; j < nc; j++)
+                for (r = 0; r < mr; r++) J->dw[(gg * J->Og + q * 16 + j) * J->K + k0 + r] = acc[r * 16 + j];
+        }
+    }
+}
+/* dw [O, Cg, kh, kw] (every element written) from contiguous x and g; 0 when out of memory */
+static int tl__icw_run(const tl__conv *c, const float *x, const float *g, float *dw) {
+    tl__icw J;
+    tl_storage *hold = NULL;
+    char *mem;
+    size_t off_b, pix_b, xp_b, gt_b;
+    int64_t k, ci, ki, kj, l, units;
+    int nt, t;
+    memset(&J, 0, sizeof J);
+    J.x = x; J.g = g; J.dw = dw;
+    J.N = c->N; J.G = c->g; J.C = c->C; J.Cg = c->Cg; J.H = c->H; J.W = c->W; J.ph = c->ph; J.pw = c->pw;
+    J.O = c->O; J.Og = c->Og; J.K = c->K; J.L = c->L; J.nq = (c->Og + 15) / 16;
+    J.Hp = (c->Ho - 1) * c->sh + (c->kh - 1) * c->dh + 1;
+    J.Wp = (c->Wo - 1) * c->sw + (c->kw - 1) * c->dw + 1;
+    /* no padding before and none needed after (padding='same' with an odd total needs a zero row or
+       column on the far side): every tap is inside x, read it in place */
+    J.direct = c->ph == 0 && c->pw == 0 && J.Hp <= c->H && J.Wp <= c->W;
+    if (J.direct) {
+        J.Hp = c->H;
+        J.Wp = c->W;
+    }
+    if (c->N <= 0) { /* no images: a zero gradient */
+        memset(dw, 0, sizeof(float) * (size_t)(c->O * c->K));
+        return 1;
+    }
+    nt = tl__conv_tasks(c);
+    off_b = ((size_t)J.K * sizeof(int64_t) + 63) / 64 * 64;
+    pix_b = ((size_t)J.L * sizeof(int64_t) + 63) / 64 * 64;
+    xp_b = J.direct ? 0 : ((size_t)(J.N * J.C * J.Hp * J.Wp) * sizeof(float) + 63) / 64 * 64;
+    gt_b = (size_t)(J.N * J.G * J.nq * J.L * 16) * sizeof(float);
+    mem = (char *)tl__scratch(off_b + pix_b + xp_b + gt_b, &hold);
+    if (!mem) return 0;
+    {
+        int64_t *offs = (int64_t *)(void *)mem, *pix = (int64_t *)(void *)(mem + off_b);
+        for (ci = 0, k = 0; ci < c->Cg; ci++)
+            for (ki = 0; ki < c->kh; ki++)
+                for (kj = 0; kj < c->kw; kj++, k++) offs[k] = (ci * J.Hp + ki * c->dh) * J.Wp + kj * c->dw;
+        for (l = 0; l < J.L; l++) pix[l] = (l / c->Wo) * c->sh * J.Wp + (l % c->Wo) * c->sw;
+        J.off = offs;
+        J.pix = pix;
+        J.xpad = (float *)(void *)(mem + off_b + pix_b);
+        J.gT = (float *)(void *)(mem + off_b + pix_b + xp_b);
+    }
+    J.pm = tl__cpm();
+    J.per = (J.N + nt - 1) / nt;
+    t = (int)((J.N + J.per - 1) / J.per);
+    if (t > 1) tl__pool_run(tl__icw_pack, &J, t);
+    else tl__icw_pack(&J, 0);
+    units = J.G * ((J.K + 5) / 6);
+    if (nt > units) nt = (int)units;
+    J.upt = (units + nt - 1) / nt;
+    t = (int)((units + J.upt - 1) / J.upt);
+    if (t > 1) tl__pool_run(tl__icw_task, &J, t);
+    else tl__icw_task(&J, 0);
+    tl__scratch_free(mem, hold);
+    return 1;
+}
+
 static tl_tensor *tl__conv2d(const char *op, const tl_tensor *x, const tl_tensor *w, const tl_tensor *b,
                              const tl_conv2d_opts *o) {
     tl__conv c;
@@ -8230,6 +8638,29 @@ static tl_tensor *tl__conv2d(const char *op, const tl_tensor *x, const tl_tensor
     xc = tl__contig(op, x);
     wc = xc ? tl__contig(op, w) : NULL;
     out = wc ? tl__new(op, 4, shape, x->dtype) : NULL;
+    if (out && x->dtype == TL_F32 && tl__icv_ok(&c, c.Cg, (c.Wo - 1) * c.sw + (c.kw - 1) * c.dw + 1)) {
+        /* float32: the implicit GEMM, no column buffer */
+        int ok = 1;
+        if (b) {
+            bias = (double *)tl__scratch(tl__szn(c.O, sizeof(double)), &bhold);
+            ok = bias != NULL;
+            for (oc = 0; ok && oc < c.O; oc++)
+                tl__load(&bias[oc], TL__CT_F64,
+                         (const char *)b->storage->data + (size_t)(b->offset + oc * b->stride[0]) * es, b->dtype, 0, 1);
+        }
+        ok = ok && tl__icv_run(&c, 1, (const float *)(const void *)tl__ptr(xc), (const float *)(const void *)tl__ptr(wc),
+                               bias, (float *)(void *)tl__ptr(out));
+        if (b) tl__scratch_free(bias, bhold);
+        if (!ok) {
+            TL__FAIL(TL_ERR_OOM, "%s: out of memory for the convolution buffers (input %s)", op, TL__SH(x));
+            tl__release(out);
+            out = NULL;
+        }
+        tl__release(xc);
+        tl__release(wc);
+        if (!out) return NULL;
+        goto record;
+    }
     cols = out ? tl__scratch(tl__szmul(tl__szmul(tl__szn(c.K, es), tl__szn(c.L, 1)), (size_t)nt), &hold) : NULL;
     if (cols && b) bias = (double *)tl__scratch(tl__szn(c.O, sizeof(double)), &bhold);
     if (!cols || (b && !bias)) {
@@ -8260,6 +8691,7 @@ static tl_tensor *tl__conv2d(const char *op, const tl_tensor *x, const tl_tensor
     tl__scratch_free(cols, hold);
     tl__release(xc);
     tl__release(wc);
+record:
     if (tl__wants_grad(x, w, b)) {
         tl__node *nd;
         if (!tl__record(out, TL__OP_CONV2D, x, w, b)) {
@@ -8310,18 +8742,31 @@ static tl_status tl__bwd_conv(tl__node *n, const tl_tensor *g, tl_tensor **gin) 
     tl_storage *hold = NULL;
     int64_t nn, gg;
     size_t es;
-    int f32, nt;
+    int f32, nt, fdx, fdw;
     memset(&o, 0, sizeof o);
     o.stride[0] = n->ip[0]; o.stride[1] = n->ip[1]; o.padding[0] = n->ip[2]; o.padding[1] = n->ip[3];
     o.dilation[0] = n->ip[4]; o.dilation[1] = n->ip[5]; o.groups = n->ip[6]; o.padding_same = n->ip[7];
     if (!tl__conv_plan("autograd", x, w, NULL, &o, &c)) return tl__tls.status;
     f32 = g->dtype == TL_F32;
     es = tl__dtype_sizes[g->dtype];
-    nt = TL__NEED(n, 0) ? tl__conv_tasks(&c) : 1;
+    /* float32: dx as the stride-1 full convolution of g (tl__icv_run), dW by tl__icw_run; the
+       im2col/col2im path below for the rest (float64, strided dx, very wide images) */
+    fdx = f32 && c.sh == 1 && c.sw == 1 && tl__icv_ok(&c, c.Og, c.W + (c.kw - 1) * c.dw);
+    fdw = f32 && tl__icv_ok(&c, c.Cg, (c.Wo - 1) * c.sw + (c.kw - 1) * c.dw + 1);
+    nt = TL__NEED(n, 0) && !fdx ? tl__conv_tasks(&c) : 1;
     gc = tl__contig("autograd", g);
-    cols = gc ? tl__scratch(tl__szmul(tl__szmul(tl__szn(c.K, es), tl__szn(c.L, 1)), (size_t)nt), &hold) : NULL;
-    if (!cols) goto fail;
-    if (TL__NEED(n, 0)) { /* per image, split over the pool like the forward */
+    if (!gc) goto fail;
+    if ((TL__NEED(n, 0) && !fdx) || (TL__NEED(n, 1) && !fdw)) {
+        cols = tl__scratch(tl__szmul(tl__szmul(tl__szn(c.K, es), tl__szn(c.L, 1)), (size_t)nt), &hold);
+        if (!cols) goto fail;
+    }
+    if (TL__NEED(n, 0) && fdx) {
+        wc = tl__contig("autograd", w);
+        gx = wc ? tl__new("autograd", 4, x->shape, g->dtype) : NULL;
+        if (!gx || !tl__icv_run(&c, 0, (const float *)(const void *)tl__ptr(gc),
+                                (const float *)(const void *)tl__ptr(wc), NULL, (float *)(void *)tl__ptr(gx)))
+            goto fail;
+    } else if (TL__NEED(n, 0)) { /* per image, split over the pool like the forward */
         tl__conv_job J;
         wc = tl__contig("autograd", w);
         gx = wc ? tl__full("autograd", 4, x->shape, 0, g->dtype) : NULL;
@@ -8339,7 +8784,13 @@ static tl_status tl__bwd_conv(tl__node *n, const tl_tensor *g, tl_tensor **gin) 
         if (nt > 1) tl__pool_run(tl__conv_dx_task, &J, nt);
         else tl__conv_dx_task(&J, 0);
     }
-    if (TL__NEED(n, 1)) {
+    if (TL__NEED(n, 1) && fdw) {
+        xc = tl__contig("autograd", x);
+        gw = xc ? tl__new("autograd", 4, w->shape, g->dtype) : NULL;
+        if (!gw || !tl__icw_run(&c, (const float *)(const void *)tl__ptr(xc), (const float *)(const void *)tl__ptr(gc),
+                                (float *)(void *)tl__ptr(gw)))
+            goto fail;
+    } else if (TL__NEED(n, 1)) {
         xc = tl__contig("autograd", x);
         gw = xc ? tl__full("autograd", 4, w->shape, 0, g->dtype) : NULL;
         if (!gw) goto fail;
@@ -8364,15 +8815,25 @@ static tl_status tl__bwd_conv(tl__node *n, const tl_tensor *g, tl_tensor **gin) 
         gin[2] = tl__new("autograd", 1, &c.O, g->dtype);
         if (!gin[2]) goto fail;
         for (oc = 0; oc < c.O; oc++) {
-            double acc = 0;
+            /* 4 partial sums (l mod 4) then combined: one chain of dependent adds was latency-bound
+               (LeNet conv1: 64 x 784 elements per channel) */
+            double acc = 0, a4[4];
             for (nn = 0; nn < c.N; nn++) {
+                a4[0] = a4[1] = a4[2] = a4[3] = 0;
                 if (f32) {
                     const float *q = (const float *)tl__ptr(gc) + (nn * c.O + oc) * c.L;
-                    for (l = 0; l < c.L; l++) acc += q[l];
+                    for (l = 0; l + 4 <= c.L; l += 4) {
+                        a4[0] += q[l]; a4[1] += q[l + 1]; a4[2] += q[l + 2]; a4[3] += q[l + 3];
+                    }
+                    for (; l < c.L; l++) a4[0] += q[l];
                 } else {
                     const double *q = (const double *)tl__ptr(gc) + (nn * c.O + oc) * c.L;
-                    for (l = 0; l < c.L; l++) acc += q[l];
+                    for (l = 0; l + 4 <= c.L; l += 4) {
+                        a4[0] += q[l]; a4[1] += q[l + 1]; a4[2] += q[l + 2]; a4[3] += q[l + 3];
+                    }
+                    for (; l < c.L; l++) a4[0] += q[l];
                 }
+                acc += (a4[0] + a4[1]) + (a4[2] + a4[3]);
             }
             if (f32) ((float *)tl__ptr(gin[2]))[oc] = (float)acc;
             else ((double *)tl__ptr(gin[2]))[oc] = acc;

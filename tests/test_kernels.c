@@ -306,6 +306,12 @@ TEST(conv2d_matches_direct_loops) {
         {1, 2, 5, 5, 3, 5, 5, 1, 1, 0, 0, 1, 1, 1},     /* 1x1 output */
         {3, 2, 7, 6, 4, 1, 1, 2, 2, 0, 0, 1, 1, 2},     /* 1x1 kernel, strided */
         {2, 3, 6, 7, 3, 3, 3, 2, 2, 3, 3, 1, 1, 3},     /* padding larger than the image edge rows */
+        {2, 3, 8, 37, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1},   /* float32 implicit GEMM: channel-major tiles, 20 = 6+6+6+2 */
+        {2, 2, 6, 5, 33, 2, 2, 1, 1, 0, 0, 1, 1, 1},    /* pixel-major tiles read in place, 33 = 16+16+1 */
+        {1, 64, 3, 350, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1},  /* forward past a 64K-float row band: im2col; dx: 64 > O */
+        {2, 3, 6, 7, 3, 3, 3, 1, 1, 3, 4, 1, 1, 1},     /* stride 1, padding past the kernel (dx crops g) */
+        {2, 3, 10, 13, 5, 3, 2, 1, 1, 2, 0, 2, 3, 1},   /* stride 1, dilation 2 and 3 */
+        {2, 4, 9, 11, 6, 3, 3, 1, 1, 1, 1, 1, 1, 2},    /* stride 1, groups */
     };
     int i;
     for (i = 0; i < (int)(sizeof(cases) / sizeof(cases[0])); i++) CHECK(conv_check(&cases[i]));
@@ -400,21 +406,29 @@ TEST(conv2d_threads_bit_identical) {
         CHECK(memcmp(tl_data_ptr(y1), tl_data_ptr(y2), sizeof(float) * (size_t)tl_numel(y1)) == 0);
     }
     tl_set_num_threads(1);
-    { /* and the input gradient (LeNet's conv2) */
+    { /* and the input and weight gradients (LeNet's conv2) */
         int64_t s2[4] = {64, 6, 14, 14}, w2s[4] = {16, 6, 5, 5};
-        tl_tensor *x2 = tl_randn(4, s2, TL_F32), *w2 = tl_randn(4, w2s, TL_F32), *g1 = NULL, *g2, *yy;
+        tl_tensor *x2 = tl_randn(4, s2, TL_F32), *w2 = tl_randn(4, w2s, TL_F32), *g1 = NULL, *g2, *d1 = NULL, *d2, *yy;
         REQUIRE(x2 && w2);
         tl_requires_grad_(x2, 1);
+        tl_requires_grad_(w2, 1);
         memset(&o, 0, sizeof o);
         for (nt = 1; nt <= 4; nt++) {
             tl_set_num_threads(nt);
             tl_set_grad(x2, NULL);
+            tl_set_grad(w2, NULL);
             yy = tl_conv2d(x2, w2, NULL, &o);
             REQUIRE(yy && tl_backward_ex(yy, tl_ones_like(yy), 0) == TL_OK);
             g2 = tl_contiguous(tl_grad(x2));
-            REQUIRE(g2);
-            if (nt == 1) g1 = g2;
-            else CHECK(memcmp(tl_data_ptr(g1), tl_data_ptr(g2), sizeof(float) * (size_t)tl_numel(g1)) == 0);
+            d2 = tl_contiguous(tl_grad(w2));
+            REQUIRE(g2 && d2);
+            if (nt == 1) {
+                g1 = g2;
+                d1 = d2;
+            } else {
+                CHECK(memcmp(tl_data_ptr(g1), tl_data_ptr(g2), sizeof(float) * (size_t)tl_numel(g1)) == 0);
+                CHECK(memcmp(tl_data_ptr(d1), tl_data_ptr(d2), sizeof(float) * (size_t)tl_numel(d1)) == 0);
+            }
         }
         tl_set_num_threads(1);
     }
