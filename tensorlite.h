@@ -8025,7 +8025,8 @@ TLDEF tl_tensor *tl_linear(const tl_tensor *x, const tl_tensor *weight, const tl
     return tl__ret(r);
 }
 
-/* ---- conv2d: im2col + GEMM per image and group; backward with col2im ---- */
+/* ---- conv2d: im2col + GEMM per image and group, backward with col2im (float64, strided dx, very
+   wide images; float32 takes the implicit GEMM below) ---- */
 
 typedef struct tl__conv {
     int64_t N, C, H, W, O, kh, kw, Ho, Wo, Cg, Og, K, L;
