@@ -7438,21 +7438,36 @@ TL__GEMM_DEFS(s, float, 6, 16)
 TL__GEMM_DEFS(d, double, 6, 8)
 
 #if TL__X86_SIMD
+/* The AVX2 6x16 float tile the GEMM and conv2d kernels share: accumulators cR0, cR1 hold row R's
+   16 columns (two 8-float halves), b0/b1 this k's 16 B values, ar the broadcast A value. */
+#define TL__T616_DECL                                                                                 \
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, \
+           c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, b0, b1, ar
+/* row R += *eR * (b0, b1) for R = 0..5: 6 broadcasts, 12 FMAs */
+#define TL__T616_FMA(e0, e1, e2, e3, e4, e5)                                                          \
+    ar = _mm256_broadcast_ss(e0); c00 = _mm256_fmadd_ps(ar, b0, c00); c01 = _mm256_fmadd_ps(ar, b1, c01); \
+    ar = _mm256_broadcast_ss(e1); c10 = _mm256_fmadd_ps(ar, b0, c10); c11 = _mm256_fmadd_ps(ar, b1, c11); \
+    ar = _mm256_broadcast_ss(e2); c20 = _mm256_fmadd_ps(ar, b0, c20); c21 = _mm256_fmadd_ps(ar, b1, c21); \
+    ar = _mm256_broadcast_ss(e3); c30 = _mm256_fmadd_ps(ar, b0, c30); c31 = _mm256_fmadd_ps(ar, b1, c31); \
+    ar = _mm256_broadcast_ss(e4); c40 = _mm256_fmadd_ps(ar, b0, c40); c41 = _mm256_fmadd_ps(ar, b1, c41); \
+    ar = _mm256_broadcast_ss(e5); c50 = _mm256_fmadd_ps(ar, b0, c50); c51 = _mm256_fmadd_ps(ar, b1, c51)
+/* the tile into t[0..95], row-major 6 x 16 */
+#define TL__T616_SPILL(t)                                                                             \
+    _mm256_storeu_ps((t), c00); _mm256_storeu_ps((t) + 8, c01);                                       \
+    _mm256_storeu_ps((t) + 16, c10); _mm256_storeu_ps((t) + 24, c11);                                 \
+    _mm256_storeu_ps((t) + 32, c20); _mm256_storeu_ps((t) + 40, c21);                                 \
+    _mm256_storeu_ps((t) + 48, c30); _mm256_storeu_ps((t) + 56, c31);                                 \
+    _mm256_storeu_ps((t) + 64, c40); _mm256_storeu_ps((t) + 72, c41);                                 \
+    _mm256_storeu_ps((t) + 80, c50); _mm256_storeu_ps((t) + 88, c51)
 /* AVX2+FMA 6x16 float micro-kernel: 12 accumulators, 2 B vectors, 1 broadcast. */
 __attribute__((target("avx2,fma"))) static void tl__skern_avx2(int64_t kc, const float *a, const float *b, float *c,
                                                                 int64_t ldc, int mr, int nr) {
-    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
-           c40 = c00, c41 = c00, c50 = c00, c51 = c00, b0, b1, ar;
+    TL__T616_DECL;
     int64_t p;
     for (p = 0; p < kc; p++, a += 6, b += 16) {
         b0 = _mm256_loadu_ps(b);
         b1 = _mm256_loadu_ps(b + 8);
-        ar = _mm256_broadcast_ss(a + 0); c00 = _mm256_fmadd_ps(ar, b0, c00); c01 = _mm256_fmadd_ps(ar, b1, c01);
-        ar = _mm256_broadcast_ss(a + 1); c10 = _mm256_fmadd_ps(ar, b0, c10); c11 = _mm256_fmadd_ps(ar, b1, c11);
-        ar = _mm256_broadcast_ss(a + 2); c20 = _mm256_fmadd_ps(ar, b0, c20); c21 = _mm256_fmadd_ps(ar, b1, c21);
-        ar = _mm256_broadcast_ss(a + 3); c30 = _mm256_fmadd_ps(ar, b0, c30); c31 = _mm256_fmadd_ps(ar, b1, c31);
-        ar = _mm256_broadcast_ss(a + 4); c40 = _mm256_fmadd_ps(ar, b0, c40); c41 = _mm256_fmadd_ps(ar, b1, c41);
-        ar = _mm256_broadcast_ss(a + 5); c50 = _mm256_fmadd_ps(ar, b0, c50); c51 = _mm256_fmadd_ps(ar, b1, c51);
+        TL__T616_FMA(a + 0, a + 1, a + 2, a + 3, a + 4, a + 5);
     }
     if (mr == 6 && nr == 16) {
 #define TL__SROW(r, x0, x1)                                                                        \
@@ -7464,12 +7479,7 @@ __attribute__((target("avx2,fma"))) static void tl__skern_avx2(int64_t kc, const
     } else {
         float t[6][16];
         int r, j;
-        _mm256_storeu_ps(t[0], c00); _mm256_storeu_ps(t[0] + 8, c01);
-        _mm256_storeu_ps(t[1], c10); _mm256_storeu_ps(t[1] + 8, c11);
-        _mm256_storeu_ps(t[2], c20); _mm256_storeu_ps(t[2] + 8, c21);
-        _mm256_storeu_ps(t[3], c30); _mm256_storeu_ps(t[3] + 8, c31);
-        _mm256_storeu_ps(t[4], c40); _mm256_storeu_ps(t[4] + 8, c41);
-        _mm256_storeu_ps(t[5], c50); _mm256_storeu_ps(t[5] + 8, c51);
+        TL__T616_SPILL(t[0]);
         for (r = 0; r < mr; r++)
             for (j = 0; j < nr; j++) c[r * ldc + j] += t[r][j];
     }
@@ -8266,44 +8276,27 @@ static void tl__com_c(int64_t kc, const float *a, const float *xb, const int64_t
 __attribute__((target("avx2,fma"))) static void tl__cpm_avx2(int64_t kc, const float *const *rows, const int64_t *idx,
                                                               const float *b, float *t) {
     const float *r0 = rows[0], *r1 = rows[1], *r2 = rows[2], *r3 = rows[3], *r4 = rows[4], *r5 = rows[5];
-    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
-           c40 = c00, c41 = c00, c50 = c00, c51 = c00, b0, b1, ar;
+    TL__T616_DECL;
     int64_t p;
     for (p = 0; p < kc; p++, b += 16) {
         const int64_t o = idx[p];
         b0 = _mm256_loadu_ps(b);
         b1 = _mm256_loadu_ps(b + 8);
-        ar = _mm256_broadcast_ss(r0 + o); c00 = _mm256_fmadd_ps(ar, b0, c00); c01 = _mm256_fmadd_ps(ar, b1, c01);
-        ar = _mm256_broadcast_ss(r1 + o); c10 = _mm256_fmadd_ps(ar, b0, c10); c11 = _mm256_fmadd_ps(ar, b1, c11);
-        ar = _mm256_broadcast_ss(r2 + o); c20 = _mm256_fmadd_ps(ar, b0, c20); c21 = _mm256_fmadd_ps(ar, b1, c21);
-        ar = _mm256_broadcast_ss(r3 + o); c30 = _mm256_fmadd_ps(ar, b0, c30); c31 = _mm256_fmadd_ps(ar, b1, c31);
-        ar = _mm256_broadcast_ss(r4 + o); c40 = _mm256_fmadd_ps(ar, b0, c40); c41 = _mm256_fmadd_ps(ar, b1, c41);
-        ar = _mm256_broadcast_ss(r5 + o); c50 = _mm256_fmadd_ps(ar, b0, c50); c51 = _mm256_fmadd_ps(ar, b1, c51);
+        TL__T616_FMA(r0 + o, r1 + o, r2 + o, r3 + o, r4 + o, r5 + o);
     }
-    _mm256_storeu_ps(t, c00); _mm256_storeu_ps(t + 8, c01);
-    _mm256_storeu_ps(t + 16, c10); _mm256_storeu_ps(t + 24, c11);
-    _mm256_storeu_ps(t + 32, c20); _mm256_storeu_ps(t + 40, c21);
-    _mm256_storeu_ps(t + 48, c30); _mm256_storeu_ps(t + 56, c31);
-    _mm256_storeu_ps(t + 64, c40); _mm256_storeu_ps(t + 72, c41);
-    _mm256_storeu_ps(t + 80, c50); _mm256_storeu_ps(t + 88, c51);
+    TL__T616_SPILL(t);
 }
 /* AVX2+FMA om: per k one offset, 2 image vectors, 6 weight broadcasts, 12 FMAs; stores + bias. */
 __attribute__((target("avx2,fma"))) static void tl__com_avx2(int64_t kc, const float *a, const float *xb,
                                                               const int64_t *idx, const float *bias, float *c,
                                                               int64_t ldc, int mr, int nr) {
-    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
-           c40 = c00, c41 = c00, c50 = c00, c51 = c00, b0, b1, ar;
+    TL__T616_DECL;
     int64_t p;
     for (p = 0; p < kc; p++, a += 6) {
         const float *x = xb + idx[p];
         b0 = _mm256_loadu_ps(x);
         b1 = _mm256_loadu_ps(x + 8);
-        ar = _mm256_broadcast_ss(a + 0); c00 = _mm256_fmadd_ps(ar, b0, c00); c01 = _mm256_fmadd_ps(ar, b1, c01);
-        ar = _mm256_broadcast_ss(a + 1); c10 = _mm256_fmadd_ps(ar, b0, c10); c11 = _mm256_fmadd_ps(ar, b1, c11);
-        ar = _mm256_broadcast_ss(a + 2); c20 = _mm256_fmadd_ps(ar, b0, c20); c21 = _mm256_fmadd_ps(ar, b1, c21);
-        ar = _mm256_broadcast_ss(a + 3); c30 = _mm256_fmadd_ps(ar, b0, c30); c31 = _mm256_fmadd_ps(ar, b1, c31);
-        ar = _mm256_broadcast_ss(a + 4); c40 = _mm256_fmadd_ps(ar, b0, c40); c41 = _mm256_fmadd_ps(ar, b1, c41);
-        ar = _mm256_broadcast_ss(a + 5); c50 = _mm256_fmadd_ps(ar, b0, c50); c51 = _mm256_fmadd_ps(ar, b1, c51);
+        TL__T616_FMA(a + 0, a + 1, a + 2, a + 3, a + 4, a + 5);
     }
     if (mr == 6 && nr == 16) {
 #define TL__CROW(r, x0, x1)                                                                        \
@@ -8316,12 +8309,7 @@ __attribute__((target("avx2,fma"))) static void tl__com_avx2(int64_t kc, const f
     } else {
         float t[6][16];
         int r, j;
-        _mm256_storeu_ps(t[0], c00); _mm256_storeu_ps(t[0] + 8, c01);
-        _mm256_storeu_ps(t[1], c10); _mm256_storeu_ps(t[1] + 8, c11);
-        _mm256_storeu_ps(t[2], c20); _mm256_storeu_ps(t[2] + 8, c21);
-        _mm256_storeu_ps(t[3], c30); _mm256_storeu_ps(t[3] + 8, c31);
-        _mm256_storeu_ps(t[4], c40); _mm256_storeu_ps(t[4] + 8, c41);
-        _mm256_storeu_ps(t[5], c50); _mm256_storeu_ps(t[5] + 8, c51);
+        TL__T616_SPILL(t[0]);
         for (r = 0; r < mr; r++)
             for (j = 0; j < nr; j++) c[r * ldc + j] = t[r][j] + bias[r];
     }
