@@ -62,7 +62,8 @@
        TL_NO_THREADS         no threads (GEMM pool and DataLoader workers run inline)
        TL_USE_CBLAS          GEMM through the system BLAS's cblas_sgemm/cblas_dgemm (link -lblas or
                              -lopenblas); results then depend on that BLAS and its threads
-   Environment: TL_SIMD=portable (no SIMD GEMM kernel: AVX2 or NEON), TL_NUM_THREADS=n (GEMM/conv threads).
+   Environment: TL_SIMD=portable (no SIMD kernel: AVX-512, AVX2 or NEON), TL_SIMD=avx2 (no AVX-512),
+       TL_NUM_THREADS=n (GEMM/conv threads).
        TL_LOAD_MAX_OBJECTS   default of tl_load_opts.max_objects (pickle objects, 4M)
        TL_LOAD_MAX_DEPTH     default of tl_load_opts.max_depth (container nesting, 200)
        TL_LOAD_MAX_INFLATED  default of tl_load_opts.max_inflated_bytes (256 MiB)
@@ -7197,9 +7198,10 @@ static void tl__pool_run(tl__pool_fn fn, void *arg, int ntasks) {
    blocks of MR-tall micro-panels; an MR x NR register-blocked micro-kernel adds A_p @ B_p to C.
    Each element of C gets the same sum in the same order (KC blocks in turn, C += block sum) however
    the M/N ranges are split, which keeps results bit-identical across thread counts. The float32
-   (6x16) and float64 (6x8) micro-kernels: AVX2+FMA, picked at run time on x86-64 with gcc/clang;
-   NEON on AArch64 (always there in ARMv8-A, so chosen at compile time); portable C elsewhere. The
-   environment variable TL_SIMD=portable forces the portable C kernels everywhere. */
+   (6x16) and float64 (6x8) micro-kernels: AVX-512F (two micro-panels per call: 6x32, 6x16) or
+   AVX2+FMA, picked at run time on x86-64 with gcc/clang; NEON on AArch64 (always there in ARMv8-A,
+   so chosen at compile time); portable C elsewhere. The environment variable TL_SIMD=portable
+   forces the portable C kernels everywhere, TL_SIMD=avx2 the AVX2 ones on an AVX-512 machine. */
 #ifndef TL__KC
 #define TL__KC 256
 #endif
@@ -7221,21 +7223,24 @@ static void tl__pool_run(tl__pool_fn fn, void *arg, int ntasks) {
 #else
 #define TL__NEON 0
 #endif
-/* 0: portable C, 1: NEON, 2: AVX2+FMA; -1 until first use (env TL_SIMD=portable, then cpuid). */
+/* 0: portable C, 1: NEON, 2: AVX2+FMA, 3: AVX-512F (with AVX2+FMA); -1 until first use. The
+   environment caps it: TL_SIMD=portable (0) or TL_SIMD=avx2 (at most 2); then cpuid decides. */
 static int tl__simd_level = -1;
 static int tl__simd(void) {
     int l = TL__ATOMIC_LOAD(&tl__simd_level);
     if (l < 0) {
         const char *e = getenv("TL_SIMD");
-        int portable = e && strcmp(e, "portable") == 0;
+        int portable = e && strcmp(e, "portable") == 0, cap2 = e && strcmp(e, "avx2") == 0;
         l = 0;
 #if TL__X86_SIMD
         __builtin_cpu_init();
         if (!portable && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) l = 2;
+        if (l == 2 && !cap2 && __builtin_cpu_supports("avx512f")) l = 3;
 #elif TL__NEON
+        (void)cap2;
         if (!portable) l = 1;
 #else
-        (void)portable;
+        (void)portable; (void)cap2;
 #endif
         TL__ATOMIC_STORE(&tl__simd_level, l);
     }
@@ -7279,7 +7284,7 @@ __attribute__((target("avx2"))) static void tl__packbt_avx2(int64_t kc, const fl
 #endif
 static int tl__packbt_vec(size_t tsize, int nrw, int64_t kc, const void *b, int64_t bcs, void *d) {
 #if TL__X86_SIMD
-    if (tsize == 4 && nrw == 16 && tl__simd() == 2) {
+    if (tsize == 4 && nrw == 16 && tl__simd() >= 2) {
         tl__packbt_avx2(kc, (const float *)b, bcs, (float *)d);
         return 1;
     }
@@ -7290,6 +7295,8 @@ static int tl__packbt_vec(size_t tsize, int nrw, int64_t kc, const void *b, int6
 
 #define TL__GEMM_DEFS(S, T, MR, NR)                                                                  \
     typedef void (*tl__##S##kern_fn)(int64_t kc, const T *a, const T *b, T *c, int64_t ldc, int mr, int nr); \
+    /* 2 for a kernel that also takes two adjacent NR micro-panels at once (NR < nr <= 2 NR), else 1 */ \
+    static int tl__##S##kern_panels(tl__##S##kern_fn kern);                                         \
     /* a: mc x kc block of A -> MR-row micro-panels (p-major), rows past mc are zero; scaled by alpha */ \
     static void tl__##S##pack_a(int64_t mc, int64_t kc, const T *A, int64_t ars, int64_t acs, T alpha, T *d) { \
         int64_t ir, p;                                                                               \
@@ -7350,13 +7357,13 @@ static int tl__packbt_vec(size_t tsize, int nrw, int64_t kc, const void *b, int6
         const T *A, *B;                                                                              \
         T *C, *bufs, alpha;                                                                          \
         size_t abuf_n, bbuf_n;                                                                       \
-        int split_n;                                                                                 \
+        int split_n, panels;                                                                         \
         tl__##S##kern_fn kern;                                                                       \
     } tl__##S##gemm_job;                                                                             \
     /* the serial blocked product over rows [i0, i1) and columns [j0, j1) of C */                    \
     static void tl__##S##gemm_part(const tl__##S##gemm_job *J, int64_t i0, int64_t i1, int64_t j0, int64_t j1, \
                                    T *abuf, T *bbuf) {                                               \
-        int64_t jc, pc, ic, jr, ir;                                                                  \
+        int64_t jc, pc, ic, jr, ir, nrw;                                                             \
         for (jc = j0; jc < j1; jc += J->ncb) {                                                       \
             int64_t nc = j1 - jc < J->ncb ? j1 - jc : J->ncb;                                        \
             for (pc = 0; pc < J->k; pc += J->kcb) {                                                  \
@@ -7365,10 +7372,12 @@ static int tl__packbt_vec(size_t tsize, int nrw, int64_t kc, const void *b, int6
                 for (ic = i0; ic < i1; ic += J->mcb) {                                               \
                     int64_t mc = i1 - ic < J->mcb ? i1 - ic : J->mcb;                                \
                     tl__##S##pack_a(mc, kc, J->A + ic * J->ars + pc * J->acs, J->ars, J->acs, J->alpha, abuf); \
-                    for (jr = 0; jr < nc; jr += NR)                                                  \
+                    for (jr = 0; jr < nc; jr += nrw) {                                               \
+                        nrw = J->panels == 2 && nc - jr > NR ? 2 * NR : NR; /* one or two micro-panels */ \
                         for (ir = 0; ir < mc; ir += MR)                                              \
                             J->kern(kc, abuf + ir * kc, bbuf + jr * kc, J->C + (ic + ir) * J->ldc + jc + jr, \
-                                    J->ldc, mc - ir < MR ? (int)(mc - ir) : MR, nc - jr < NR ? (int)(nc - jr) : NR); \
+                                    J->ldc, mc - ir < MR ? (int)(mc - ir) : MR, nc - jr < nrw ? (int)(nc - jr) : nrw); \
+                    }                                                                                \
                 }                                                                                    \
             }                                                                                        \
         }                                                                                            \
@@ -7404,16 +7413,16 @@ static int tl__packbt_vec(size_t tsize, int nrw, int64_t kc, const void *b, int6
         if (k <= 0 || alpha == 0) return;                                                            \
         memset(&J, 0, sizeof J);                                                                     \
         J.m = m; J.n = n; J.k = k; J.A = A; J.ars = ars; J.acs = acs; J.B = B; J.brs = brs; J.bcs = bcs; \
-        J.C = C; J.ldc = ldc; J.alpha = alpha; J.kern = kern;                                        \
+        J.C = C; J.ldc = ldc; J.alpha = alpha; J.kern = kern; J.panels = tl__##S##kern_panels(kern); \
         J.kcb = k < TL__KC ? k : TL__KC;                                                             \
         if (nt <= 0) nt = tl_get_num_threads();                                                      \
         if ((double)m * (double)n * (double)k < 262144.0) nt = 1; /* too small to be worth a wake-up */ \
         J.split_n = (n + NR - 1) / NR >= (m + MR - 1) / MR;                                          \
-        units = J.split_n ? (n + NR - 1) / NR : (m + MR - 1) / MR;                                   \
+        units = J.split_n ? (n + NR * J.panels - 1) / (NR * J.panels) : (m + MR - 1) / MR; /* whole tiles */ \
         if (nt > units) nt = (int)units;                                                             \
         span = (units + nt - 1) / nt;                                                                \
         nt = (int)((units + span - 1) / span);                                                       \
-        J.chunk = span * (J.split_n ? NR : MR);                                                      \
+        J.chunk = span * (J.split_n ? NR * J.panels : MR);                                           \
         {                                                                                            \
             int64_t mr_ = J.split_n ? m : J.chunk, nr_ = J.split_n ? J.chunk : n;                    \
             J.mcb = mr_ < TL__MC ? (mr_ + MR - 1) / MR * MR : TL__MC;                                \
@@ -7520,6 +7529,53 @@ __attribute__((target("avx2,fma"))) static void tl__dkern_avx2(int64_t kc, const
             for (j = 0; j < nr; j++) c[r * ldc + j] += t[r][j];
     }
 }
+/* AVX-512F micro-kernels: 6 rows x two adjacent NR micro-panels (6x32 float, 6x16 double), 12
+   zmm accumulators, each row's two B vectors one FMA apart; edges of C by masked loads and stores.
+   Each C element gets the AVX2 kernel's exact arithmetic (FMAs in k order from 0, then one add to
+   C), so results are bit-identical to the AVX2 level; with nr <= NR the AVX2 kernel itself runs. */
+typedef __m512 tl__zps;
+typedef __m512d tl__zpd;
+#define TL__Z512ROW(NR, SFX, r, x0, x1)                                                               \
+    do {                                                                                             \
+        _mm512_storeu_##SFX(c + r * ldc, _mm512_add_##SFX(_mm512_loadu_##SFX(c + r * ldc), x0));     \
+        _mm512_mask_storeu_##SFX(c + r * ldc + NR, m1,                                               \
+                                 _mm512_add_##SFX(_mm512_maskz_loadu_##SFX(m1, c + r * ldc + NR), x1)); \
+    } while (0)
+#define TL__K512(S, T, NR, SFX, MT)                                                                 \
+    __attribute__((target("avx512f,avx2,fma"))) static void tl__##S##kern_avx512(                   \
+        int64_t kc, const T *a, const T *b, T *c, int64_t ldc, int mr, int nr) {                    \
+        const T *b2 = b + kc * NR;                                                                   \
+        tl__z##SFX c00 = _mm512_setzero_##SFX(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, \
+            c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, b0, b1, ar;           \
+        MT m1;                                                                                       \
+        int64_t p;                                                                                   \
+        if (nr <= NR) { /* one micro-panel */                                                        \
+            tl__##S##kern_avx2(kc, a, b, c, ldc, mr, nr);                                            \
+            return;                                                                                  \
+        }                                                                                            \
+        m1 = (MT)((1u << (nr - NR)) - 1u); /* the columns of the second panel that C has */          \
+        for (p = 0; p < kc; p++, a += 6) {                                                           \
+            b0 = _mm512_loadu_##SFX(b + p * NR);                                                     \
+            b1 = _mm512_loadu_##SFX(b2 + p * NR);                                                    \
+            ar = _mm512_set1_##SFX(a[0]); c00 = _mm512_fmadd_##SFX(ar, b0, c00); c01 = _mm512_fmadd_##SFX(ar, b1, c01); \
+            ar = _mm512_set1_##SFX(a[1]); c10 = _mm512_fmadd_##SFX(ar, b0, c10); c11 = _mm512_fmadd_##SFX(ar, b1, c11); \
+            ar = _mm512_set1_##SFX(a[2]); c20 = _mm512_fmadd_##SFX(ar, b0, c20); c21 = _mm512_fmadd_##SFX(ar, b1, c21); \
+            ar = _mm512_set1_##SFX(a[3]); c30 = _mm512_fmadd_##SFX(ar, b0, c30); c31 = _mm512_fmadd_##SFX(ar, b1, c31); \
+            ar = _mm512_set1_##SFX(a[4]); c40 = _mm512_fmadd_##SFX(ar, b0, c40); c41 = _mm512_fmadd_##SFX(ar, b1, c41); \
+            ar = _mm512_set1_##SFX(a[5]); c50 = _mm512_fmadd_##SFX(ar, b0, c50); c51 = _mm512_fmadd_##SFX(ar, b1, c51); \
+        }                                                                                            \
+        /* row r of C (NR + nr - NR columns) += its two accumulators */                              \
+        TL__Z512ROW(NR, SFX, 0, c00, c01);                                                          \
+        if (mr > 1) { TL__Z512ROW(NR, SFX, 1, c10, c11);                                            \
+        if (mr > 2) { TL__Z512ROW(NR, SFX, 2, c20, c21);                                            \
+        if (mr > 3) { TL__Z512ROW(NR, SFX, 3, c30, c31);                                            \
+        if (mr > 4) { TL__Z512ROW(NR, SFX, 4, c40, c41);                                            \
+        if (mr > 5) TL__Z512ROW(NR, SFX, 5, c50, c51); } } } }                                      \
+    }
+TL__K512(s, float, 16, ps, __mmask16)
+TL__K512(d, double, 8, pd, __mmask8)
+#undef TL__K512
+#undef TL__Z512ROW
 #endif
 #if TL__NEON
 /* NEON 6x16 float micro-kernel: 24 accumulators (6 rows x 4 vectors), 4 B vectors and the 6 A
@@ -7594,6 +7650,7 @@ static void tl__dkern_neon(int64_t kc, const double *a, const double *b, double 
 static tl__skern_fn tl__skern(void) {
     int l = tl__simd();
 #if TL__X86_SIMD
+    if (l == 3) return tl__skern_avx512;
     if (l == 2) return tl__skern_avx2;
 #elif TL__NEON
     if (l == 1) return tl__skern_neon;
@@ -7604,12 +7661,27 @@ static tl__skern_fn tl__skern(void) {
 static tl__dkern_fn tl__dkern(void) {
     int l = tl__simd();
 #if TL__X86_SIMD
+    if (l == 3) return tl__dkern_avx512;
     if (l == 2) return tl__dkern_avx2;
 #elif TL__NEON
     if (l == 1) return tl__dkern_neon;
 #endif
     (void)l;
     return tl__dkern_c;
+}
+static int tl__skern_panels(tl__skern_fn kern) {
+#if TL__X86_SIMD
+    if (kern == tl__skern_avx512) return 2;
+#endif
+    (void)kern;
+    return 1;
+}
+static int tl__dkern_panels(tl__dkern_fn kern) {
+#if TL__X86_SIMD
+    if (kern == tl__dkern_avx512) return 2;
+#endif
+    (void)kern;
+    return 1;
 }
 #ifdef TL_USE_CBLAS
 /* TL_USE_CBLAS: operands a BLAS can take (one unit stride, leading dimension >= the other size,
@@ -8317,13 +8389,13 @@ __attribute__((target("avx2,fma"))) static void tl__com_avx2(int64_t kc, const f
 #endif
 static tl__cpm_fn tl__cpm(void) {
 #if TL__X86_SIMD
-    if (tl__simd() == 2) return tl__cpm_avx2;
+    if (tl__simd() >= 2) return tl__cpm_avx2;
 #endif
     return tl__cpm_c;
 }
 static tl__com_fn tl__com(void) {
 #if TL__X86_SIMD
-    if (tl__simd() == 2) return tl__com_avx2;
+    if (tl__simd() >= 2) return tl__com_avx2;
 #endif
     return tl__com_c;
 }
@@ -8957,7 +9029,7 @@ __attribute__((target("avx2"))) static int64_t tl__mp2_avx2(const float *r0, con
 static int64_t tl__mp2_vec(size_t tsize, const void *r0, const void *r1, int64_t rowbase, int64_t H, int64_t W,
                            int64_t Wo, void *out, int64_t *idx) {
 #if TL__X86_SIMD
-    if (tsize == 4 && H * W < 0x7fffffff && tl__simd() == 2)
+    if (tsize == 4 && H * W < 0x7fffffff && tl__simd() >= 2)
         return tl__mp2_avx2((const float *)r0, (const float *)r1, rowbase, W, Wo, (float *)out, idx);
 #endif
     (void)tsize; (void)r0; (void)r1; (void)rowbase; (void)H; (void)W; (void)Wo; (void)out; (void)idx;
@@ -18531,7 +18603,7 @@ TL__OPT_KERNELS(double, f64_avx2, __builtin_sqrt, __builtin_fma, TL__OPT_X86, tl
 TLDEF tl_status tl_optim_step(tl_optim *o) {
     int gi, i, k;
 #if TL__X86_SIMD
-    const int fast = tl__simd() == 2; /* the AVX2+FMA update loops */
+    const int fast = tl__simd() >= 2; /* the AVX2+FMA update loops */
 #endif
     if (!o) return tl__tls.status ? tl__tls.status : TL__FAIL(TL_ERR_ARG, "tl_optim_step: optimizer is NULL");
     /* check every gradient first so that a bad one leaves all parameters untouched */

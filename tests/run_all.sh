@@ -34,6 +34,19 @@ stage() { # name, command...: runs it, adds its "N passed, N failed" line (or 1/
   elif [ $rc -eq 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "!! $name FAILED (exit $rc)"; fi
 }
 
+# build_tests DIR LIBS CC FLAGS...: every tests/test_*.c into DIR/<name>, two compilers at a time
+# (the machines have 2 cores; compiling is most of the suite's time); DIR/<name>.err keeps what each printed
+build_tests() {
+  d=$1; libs=$2; shift 2
+  mkdir -p $d
+  ls tests/test_*.c | xargs -P 2 -I{} sh -c 'n=$(basename {} .c); rm -f "$0/$n"; "$@" {} -o "$0/$n" '"$libs"' > "$0/$n.err" 2>&1' $d "$@"
+}
+# built DIR NAME LABEL: is DIR/NAME there? if not, print why and count a failure
+built() {
+  [ -x $1/$2 ] && return 0
+  cat $1/$2.err; fail=$((fail + 1)); echo "!! $3 does not compile"; return 1
+}
+
 printf '#define TL_IMPLEMENTATION\n#include "tensorlite.h"\nint main(void){return 0;}\n' > $B/impl.c
 cp $B/impl.c $B/impl.cpp
 stage "gcc -std=c99 strict"  gcc $STRICT -O2 -I. -c $B/impl.c -o $B/impl_gcc.o
@@ -62,17 +75,26 @@ if /usr/bin/python3 -c 'import torch' 2>/dev/null || [ "${CI:-}" = "true" ]; the
   stage "PyTorch loads what examples/06 saved" /usr/bin/python3 examples/06_load.py
 fi
 
+build_tests $B -lm gcc $STRICT -O2 -g -I. -Itests
 for t in tests/test_*.c; do
   n=$(basename $t .c)
-  if gcc $STRICT -O2 -g -I. -Itests $t -o $B/$n -lm 2>$B/cc.err; then stage "$n" ./$B/$n
-  else cat $B/cc.err; fail=$((fail + 1)); echo "!! $n does not compile"; fi
+  built $B $n $n && stage "$n" ./$B/$n
 done
 # the same binaries with the SIMD kernels switched off at run time (the portable C GEMM and update
-# loops), and the GEMM routed to the system BLAS (TL_USE_CBLAS) where libblas-dev is installed
+# loops), capped at AVX2 on machines with AVX-512 (the other x86 level), and the GEMM routed to the
+# system BLAS (TL_USE_CBLAS) where libblas-dev is installed
 for t in tests/test_*.c; do
   n=$(basename $t .c)
   [ -x $B/$n ] && stage "$n (TL_SIMD=portable)" env TL_SIMD=portable ./$B/$n
 done
+if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then
+  for t in tests/test_*.c; do
+    n=$(basename $t .c)
+    [ -x $B/$n ] && stage "$n (TL_SIMD=avx2)" env TL_SIMD=avx2 ./$B/$n
+  done
+else
+  stage "TL_SIMD=avx2 pass" echo "SKIP (no AVX-512F on this machine: the default run above is the AVX2 level)"
+fi
 if [ -e /usr/lib/x86_64-linux-gnu/libblas.so ] || [ -e /usr/lib/libblas.so ]; then
   for n in test_kernels test_functional test_modules; do
     if gcc $STRICT -O2 -DTL_USE_CBLAS -I. -Itests tests/$n.c -o $B/${n}_cblas -lblas -lm 2>$B/cc.err; then
@@ -82,11 +104,11 @@ if [ -e /usr/lib/x86_64-linux-gnu/libblas.so ] || [ -e /usr/lib/libblas.so ]; th
 else
   stage "TL_USE_CBLAS build" echo "SKIP (no libblas.so: apt-get install libblas-dev)"
 fi
+build_tests $B/asan -lm gcc $STRICT $SAN -I. -Itests
 for t in tests/test_*.c; do
   n=$(basename $t .c)
-  if gcc $STRICT $SAN -I. -Itests $t -o $B/asan/$n -lm 2>$B/cc.err; then
+  built $B/asan $n "asan $n" &&
     ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 stage "asan $n" ./$B/asan/$n
-  else cat $B/cc.err; fail=$((fail + 1)); echo "!! asan $n does not compile"; fi
 done
 
 # ThreadSanitizer: the tests that run threads (two models training at once, the DataLoader's
@@ -100,12 +122,10 @@ done
 # static with the strict flags (-O1: half the compile time of -O2) and run under qemu-user;
 # test_kernels also with TL_SIMD=portable
 if command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 && command -v qemu-aarch64 >/dev/null 2>&1; then
-  mkdir -p $B/arm64
+  build_tests $B/arm64 "-lm -lpthread" aarch64-linux-gnu-gcc $STRICT -O1 -static -I. -Itests
   for t in tests/test_*.c; do
     n=$(basename $t .c)
-    if aarch64-linux-gnu-gcc $STRICT -O1 -static -I. -Itests $t -o $B/arm64/$n -lm -lpthread 2>$B/cc.err; then
-      stage "aarch64 NEON $n (qemu-aarch64)" qemu-aarch64 ./$B/arm64/$n
-    else cat $B/cc.err; fail=$((fail + 1)); echo "!! aarch64 $n does not compile"; fi
+    built $B/arm64 $n "aarch64 $n" && stage "aarch64 NEON $n (qemu-aarch64)" qemu-aarch64 ./$B/arm64/$n
   done
   [ -x $B/arm64/test_kernels ] && stage "aarch64 test_kernels (TL_SIMD=portable, qemu-aarch64)" env TL_SIMD=portable qemu-aarch64 ./$B/arm64/test_kernels
 else

@@ -1,6 +1,6 @@
 /* tests/test_kernels.c - the speed kernels against plain references: the packed GEMM (float32 and
-   float64; portable and AVX2+FMA micro-kernels; every transpose case, strided operands, odd and
-   zero sizes, alpha/beta) against a double-precision triple loop; bit-identical results across 1-4
+   float64; portable, AVX2+FMA and AVX-512F micro-kernels, AVX-512 bit for bit AVX2; every transpose
+   case, strided operands, odd and zero sizes, alpha/beta) against a double-precision triple loop; bit-identical results across 1-4
    threads; conv2d and max_pool2d (forward and backward) against direct loops; a steady-state training
    step makes no allocator call. */
 #define TL_IMPLEMENTATION
@@ -187,6 +187,81 @@ TEST(sgemm_bit_identical_across_threads) {
         tl_set_num_threads(1);
         free(A); free(B); free(C1); free(C2); free(D1); free(D2); free(Ad); free(Bd);
     }
+}
+
+#if TL__X86_SIMD
+/* C from kernel k1 with n1 tasks and from k2 with n2 tasks, alpha -0.5, beta 0.75, op(A) and op(B)
+   transposed or not: the same bits? (float32 when f32, else float64) */
+static int same_bits(int f32, void (*k1)(void), int n1, void (*k2)(void), int n2, int64_t m, int64_t n, int64_t k,
+                     int ta, int tb) {
+    int64_t ars = ta ? 1 : k, acs = ta ? m : 1, brs = tb ? 1 : n, bcs = tb ? k : 1, i;
+    size_t na = (size_t)(m * k + 1), nb = (size_t)(k * n + 1), nc = (size_t)(m * n + 1);
+    double *A = (double *)malloc(8 * na), *B = (double *)malloc(8 * nb), *C1 = (double *)malloc(8 * nc),
+           *C2 = (double *)malloc(8 * nc);
+    int same;
+    for (i = 0; i < (int64_t)na; i++) A[i] = th_rnd();
+    for (i = 0; i < (int64_t)nb; i++) B[i] = th_rnd();
+    for (i = 0; i < (int64_t)nc; i++) C1[i] = C2[i] = th_rnd();
+    if (f32) { /* the same buffers as floats (the first half of each) */
+        float *a = (float *)A, *b = (float *)B, *c1 = (float *)C1, *c2 = (float *)C2;
+        for (i = 0; i < (int64_t)na; i++) a[i] = (float)A[i];
+        for (i = 0; i < (int64_t)nb; i++) b[i] = (float)B[i];
+        for (i = 0; i < (int64_t)nc; i++) c1[i] = c2[i] = (float)C1[i];
+        tl__sgemm_with((tl__skern_fn)k1, n1, m, n, k, -0.5f, a, ars, acs, b, brs, bcs, 0.75f, c1, n);
+        tl__sgemm_with((tl__skern_fn)k2, n2, m, n, k, -0.5f, a, ars, acs, b, brs, bcs, 0.75f, c2, n);
+        same = memcmp(c1, c2, 4 * nc) == 0;
+    } else {
+        tl__dgemm_with((tl__dkern_fn)k1, n1, m, n, k, -0.5, A, ars, acs, B, brs, bcs, 0.75, C1, n);
+        tl__dgemm_with((tl__dkern_fn)k2, n2, m, n, k, -0.5, A, ars, acs, B, brs, bcs, 0.75, C2, n);
+        same = memcmp(C1, C2, 8 * nc) == 0;
+    }
+    if (!same)
+        printf("  %s m=%lld n=%lld k=%lld ta=%d tb=%d tasks %d/%d: bits differ\n", f32 ? "sgemm" : "dgemm",
+               (long long)m, (long long)n, (long long)k, ta, tb, n1, n2);
+    free(A); free(B); free(C1); free(C2);
+    return same;
+}
+
+#endif
+/* Each x86 SIMD level on its own against the reference (whatever TL_SIMD picks), and the AVX-512
+   kernels (two micro-panels per call, masked edges) bit for bit the AVX2 ones, at 1-4 tasks. */
+TEST(x86_simd_levels) {
+#if TL__X86_SIMD
+    int s, ta, tb, nt, v;
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
+        printf("  (no AVX2+FMA on this machine: nothing to compare)\n");
+        return;
+    }
+    sgemm_all(tl__skern_avx2);
+    for (s = 0; s < NSHAPES; s++)
+        for (v = 0; v < 4; v++) CHECK(run_case_f64(tl__dkern_avx2, shapes[s][0], shapes[s][1], shapes[s][2], v & 1, v >> 1, 1.5, 0.5));
+    if (!__builtin_cpu_supports("avx512f")) {
+        printf("  (no AVX-512F on this machine: the AVX2 kernels only)\n");
+        return;
+    }
+    if (!getenv("TL_SIMD")) CHECK(tl__skern() == tl__skern_avx512 && tl__dkern() == tl__dkern_avx512); /* the default */
+    CHECK(tl__skern_panels(tl__skern_avx512) == 2 && tl__dkern_panels(tl__dkern_avx512) == 2);
+    sgemm_all(tl__skern_avx512);
+    for (s = 0; s < NSHAPES; s++)
+        for (ta = 0; ta < 2; ta++)
+            for (tb = 0; tb < 2; tb++) {
+                int64_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+                CHECK(run_case_f64(tl__dkern_avx512, m, n, k, ta, tb, -1.5, 0.5));
+                CHECK(same_bits(1, (void (*)(void))tl__skern_avx2, 1, (void (*)(void))tl__skern_avx512, 1, m, n, k, ta, tb));
+                CHECK(same_bits(0, (void (*)(void))tl__dkern_avx2, 1, (void (*)(void))tl__dkern_avx512, 1, m, n, k, ta, tb));
+            }
+    for (nt = 2; nt <= 4; nt++) { /* odd widths: 33, 47, 203 columns (one, two and many panel pairs) */
+        tl_set_num_threads(nt);
+        CHECK(same_bits(1, (void (*)(void))tl__skern_avx2, 1, (void (*)(void))tl__skern_avx512, 0, 97, 203, 131, 0, 1));
+        CHECK(same_bits(1, (void (*)(void))tl__skern_avx2, 1, (void (*)(void))tl__skern_avx512, 0, 300, 33, 70, 1, 0));
+        CHECK(same_bits(0, (void (*)(void))tl__dkern_avx2, 1, (void (*)(void))tl__dkern_avx512, 0, 61, 47, 300, 0, 0));
+        CHECK(same_bits(1, (void (*)(void))tl__skern_avx512, 1, (void (*)(void))tl__skern_avx512, 0, 64, 1000, 64, 1, 1));
+    }
+    tl_set_num_threads(1);
+#else
+    printf("  (not an x86-64 gcc/clang build)\n");
+#endif
 }
 
 /* tl_matmul with threads: same bits as with one thread, and with transposed operands */
@@ -535,7 +610,7 @@ TEST(training_step_allocates_nothing) {
 static const th_case tests[] = {
     TH_CASE(sgemm_portable_matches_reference), TH_CASE(sgemm_simd_matches_reference),
     TH_CASE(dgemm_matches_reference), TH_CASE(sgemm_simd_agrees_with_portable),
-    TH_CASE(sgemm_bit_identical_across_threads), TH_CASE(matmul_threads_bit_identical),
+    TH_CASE(sgemm_bit_identical_across_threads), TH_CASE(x86_simd_levels), TH_CASE(matmul_threads_bit_identical),
     TH_CASE(conv2d_matches_direct_loops), TH_CASE(max_pool2d_matches_direct_loop),
     TH_CASE(conv2d_threads_bit_identical), TH_CASE(training_step_allocates_nothing),
 };
