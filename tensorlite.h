@@ -11974,9 +11974,8 @@ static void tl__crc_init(tl__crc *c) {
     for (k = 1; k < 16; k++)
         for (i = 0; i < 256; i++) c->t[k][i] = (c->t[k - 1][i] >> 8) ^ c->t[0][c->t[k - 1][i] & 0xff];
 }
-static uint32_t tl__crc_update(const tl__crc *c, uint32_t crc, const void *data, size_t n) {
-    const unsigned char *p = (const unsigned char *)data;
-    crc = ~crc;
+/* the register update over n bytes (no inversion before or after) */
+static uint32_t tl__crc_raw(const tl__crc *c, uint32_t crc, const unsigned char *p, size_t n) {
     while (n >= 16) {
         crc ^= (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
         crc = c->t[15][crc & 0xff] ^ c->t[14][(crc >> 8) & 0xff] ^ c->t[13][(crc >> 16) & 0xff] ^
@@ -11987,7 +11986,56 @@ static uint32_t tl__crc_update(const tl__crc *c, uint32_t crc, const void *data,
         n -= 16;
     }
     while (n--) crc = c->t[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
-    return ~crc;
+    return crc;
+}
+#if TL__X86_SIMD
+/* The register update over n bytes (n >= 64, a multiple of 16) by carry-less multiplication
+   (the folding of Intel's PCLMULQDQ CRC paper, ~4x the tables' speed): four 128-bit lanes take in
+   64 bytes a step, lane x becoming x.lo * (x^544 mod P) ^ x.hi * (x^480 mod P) ^ the next data
+   (bit-reflected; the constants are the well-known ones for ZIP's polynomial). The lanes fold into
+   one (x^160, x^96 mod P), whose 16 bytes have the same CRC from 0 as all the bytes had from crc:
+   the tables finish it. */
+__attribute__((target("pclmul,sse4.1"))) static uint32_t tl__crc_clmul(const tl__crc *c, uint32_t crc,
+                                                                        const unsigned char *p, size_t n) {
+    const __m128i k4 = _mm_set_epi64x(0x1c6e41596LL, 0x154442bd4LL), k1 = _mm_set_epi64x(0x0ccaa009eLL, 0x1751997d0LL);
+    __m128i x0 = _mm_loadu_si128((const __m128i *)(const void *)p), x1, x2, x3;
+    unsigned char r[16];
+    x1 = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
+    x2 = _mm_loadu_si128((const __m128i *)(const void *)(p + 32));
+    x3 = _mm_loadu_si128((const __m128i *)(const void *)(p + 48));
+    x0 = _mm_xor_si128(x0, _mm_cvtsi32_si128((int)crc)); /* the register enters as the first 4 bytes */
+#define TL__FOLD(x, k, d)                                                                                  \
+    _mm_xor_si128(_mm_xor_si128(_mm_clmulepi64_si128(x, k, 0x00), _mm_clmulepi64_si128(x, k, 0x11)), (d))
+#define TL__LD(o) _mm_loadu_si128((const __m128i *)(const void *)(p + (o)))
+    for (p += 64, n -= 64; n >= 64; p += 64, n -= 64) {
+        x0 = TL__FOLD(x0, k4, TL__LD(0));
+        x1 = TL__FOLD(x1, k4, TL__LD(16));
+        x2 = TL__FOLD(x2, k4, TL__LD(32));
+        x3 = TL__FOLD(x3, k4, TL__LD(48));
+    }
+    x1 = TL__FOLD(x0, k1, x1);
+    x2 = TL__FOLD(x1, k1, x2);
+    x3 = TL__FOLD(x2, k1, x3);
+    for (; n >= 16; p += 16, n -= 16) x3 = TL__FOLD(x3, k1, TL__LD(0));
+#undef TL__FOLD
+#undef TL__LD
+    _mm_storeu_si128((__m128i *)(void *)r, x3);
+    return tl__crc_raw(c, 0, r, 16);
+}
+#endif
+/* CRC-32 of n bytes continuing from crc (0 to start) */
+static uint32_t tl__crc_update(const tl__crc *c, uint32_t crc, const void *data, size_t n) {
+    const unsigned char *p = (const unsigned char *)data;
+    crc = ~crc;
+#if TL__X86_SIMD
+    if (n >= 64 && tl__simd() >= 2) { /* AVX2 machines all have PCLMULQDQ; TL_SIMD=portable: the tables */
+        size_t m = n & ~(size_t)15;
+        crc = tl__crc_clmul(c, crc, p, m);
+        p += m;
+        n -= m;
+    }
+#endif
+    return ~tl__crc_raw(c, crc, p, n);
 }
 
 /* Byte-string keys -> int64 (open addressing; keys copied). */
@@ -12748,6 +12796,17 @@ static int tl__fdw_flush(tl__fdw *w) {
 static int tl__fdw_write(const void *data, size_t size, void *user) {
     tl__fdw *w = (tl__fdw *)user;
     const unsigned char *p = (const unsigned char *)data;
+    if (size >= sizeof w->buf) { /* a tensor's bytes: straight from its storage, not through buf */
+        while (size) {
+            ssize_t r;
+            if (w->n && !tl__fdw_flush(w)) return 1;
+            r = write(w->fd, p, size < ((size_t)1 << 30) ? size : ((size_t)1 << 30));
+            if (r <= 0) return 1;
+            p += r;
+            size -= (size_t)r;
+        }
+        return 0;
+    }
     while (size) {
         size_t k = sizeof w->buf - w->n < size ? sizeof w->buf - w->n : size;
         memcpy(w->buf + w->n, p, k);

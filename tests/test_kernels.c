@@ -1,8 +1,9 @@
 /* tests/test_kernels.c - the speed kernels against plain references: the packed GEMM (float32 and
    float64; portable, AVX2+FMA and AVX-512F micro-kernels, AVX-512 bit for bit AVX2; every transpose
-   case, strided operands, odd and zero sizes, alpha/beta) against a double-precision triple loop; bit-identical results across 1-4
-   threads; conv2d and max_pool2d (forward and backward) against direct loops; a steady-state training
-   step makes no allocator call. */
+   case, strided operands, odd and zero sizes, alpha/beta) against a double-precision triple loop;
+   bit-identical results across 1-4 threads; the CRC-32 of checkpoints (carry-less multiply against
+   the tables and zlib); conv2d and max_pool2d (forward and backward) against direct loops; a
+   steady-state training step makes no allocator call. */
 #define TL_IMPLEMENTATION
 #include "tensorlite.h"
 #include "harness.h"
@@ -262,6 +263,38 @@ TEST(x86_simd_levels) {
 #else
     printf("  (not an x86-64 gcc/clang build)\n");
 #endif
+}
+
+/* ZIP's CRC-32: the carry-less-multiply folding (x86 with TL_SIMD not portable) against the
+   byte tables, every length 0..400 at offsets 0..15 and continuing from a running CRC; and zlib's
+   values for bytes 0..255 and for them 41 times over plus "abc" */
+TEST(crc32_matches_tables_and_zlib) {
+    static tl__crc c;
+    unsigned char *b = (unsigned char *)malloc(256 * 41 + 3 + 16);
+    size_t n, off, i;
+    REQUIRE(b);
+    tl__crc_init(&c);
+    for (i = 0; i < 256 * 41; i++) b[i] = (unsigned char)i;
+    memcpy(b + 256 * 41, "abc", 3);
+    CHECK(tl__crc_update(&c, 0, b, 256) == 0x29058c73u);
+    CHECK(tl__crc_update(&c, 0, b, 256 * 41 + 3) == 0x42d40228u);
+    CHECK(tl__crc_update(&c, tl__crc_update(&c, 0, b, 1000), b + 1000, 256 * 41 + 3 - 1000) == 0x42d40228u);
+#if TL__X86_SIMD
+    if (tl__simd() >= 2) {
+        int bad = 0;
+        for (i = 0; i < 256 * 41; i++) b[i] = (unsigned char)(th_rnd() * 128 + 128);
+        for (off = 0; off < 16; off++)
+            for (n = 64; n <= 400; n += 16) {
+                uint32_t start = off ? (uint32_t)(th_rnd() * 2e9) : 0u;
+                if (tl__crc_clmul(&c, start, b + off, n) != tl__crc_raw(&c, start, b + off, n)) bad++;
+            }
+        CHECK_EQ_INT(bad, 0);
+        for (n = 0; n <= 400; n++) /* through tl__crc_update: folded body, table tail */
+            if (tl__crc_update(&c, 0x12345678u, b + 3, n) != ~tl__crc_raw(&c, ~0x12345678u, b + 3, n)) bad++;
+        CHECK_EQ_INT(bad, 0);
+    }
+#endif
+    free(b);
 }
 
 /* tl_matmul with threads: same bits as with one thread, and with transposed operands */
@@ -610,7 +643,7 @@ TEST(training_step_allocates_nothing) {
 static const th_case tests[] = {
     TH_CASE(sgemm_portable_matches_reference), TH_CASE(sgemm_simd_matches_reference),
     TH_CASE(dgemm_matches_reference), TH_CASE(sgemm_simd_agrees_with_portable),
-    TH_CASE(sgemm_bit_identical_across_threads), TH_CASE(x86_simd_levels), TH_CASE(matmul_threads_bit_identical),
+    TH_CASE(sgemm_bit_identical_across_threads), TH_CASE(x86_simd_levels), TH_CASE(crc32_matches_tables_and_zlib), TH_CASE(matmul_threads_bit_identical),
     TH_CASE(conv2d_matches_direct_loops), TH_CASE(max_pool2d_matches_direct_loop),
     TH_CASE(conv2d_threads_bit_identical), TH_CASE(training_step_allocates_nothing),
 };
