@@ -3356,6 +3356,12 @@ static int tl__value_fits(const char *op, tl_dtype dt, double v, const int64_t *
 }
 static tl_status tl__fill(tl_tensor *t, double v) {
     tl__ew e;
+    const double zero = 0;
+    if (memcmp(&v, &zero, sizeof v) == 0 && tl_is_contiguous(t)) { /* +0: all-zero bytes in every dtype */
+        int64_t n = tl_numel(t);
+        if (n > 0) memset(tl__ptr(t), 0, (size_t)n * tl__dtype_sizes[t->dtype]);
+        return TL_OK;
+    }
     memset(&e, 0, sizeof e);
     e.op = TL__OP_FILL;
     e.ct = tl__ctype(t->dtype);
@@ -9074,12 +9080,12 @@ static int64_t tl__mp2_vec(size_t tsize, const void *r0, const void *r1, int64_t
 /* The max-pool loop on x's own dtype (exact: no conversion). The first maximum wins, a NaN wins
    (the last one, as torch's loop); 2x2 windows with stride 2 and no padding (the common case)
    take an unrolled loop with the same comparisons in the same order. */
-#define TL__MAXPOOL(T)                                                                              \
+#define TL__MAXPOOL(T, X, OUT, IDX, B0, B1)                                                         \
     do {                                                                                            \
-        int64_t *ixp = (int64_t *)tl__ptr(idx);                                                     \
-        T *op_ = (T *)tl__ptr(out);                                                                 \
-        for (b = 0; b < p.B; b++) {                                                                 \
-            const T *xp = (const T *)tl__ptr(xc) + b * p.H * p.W;                                   \
+        int64_t *ixp = (IDX);                                                                       \
+        T *op_ = (T *)(OUT);                                                                        \
+        for (b = (B0); b < (B1); b++) {                                                             \
+            const T *xp = (const T *)(X) + b * p.H * p.W;                                           \
             if (p.kh == 2 && p.kw == 2 && p.sh == 2 && p.sw == 2 && p.ph == 0 && p.pw == 0 && p.dh == 1 && \
                 p.dw == 1 && 2 * p.Ho <= p.H && 2 * p.Wo <= p.W) {                                  \
                 for (oh = 0; oh < p.Ho; oh++) {                                                     \
@@ -9130,10 +9136,20 @@ static int64_t tl__mp2_vec(size_t tsize, const void *r0, const void *r1, int64_t
                 }                                                                                   \
         }                                                                                           \
     } while (0)
+/* planes [t * per, (t + 1) * per) of a max-pool: each output on its own, so any split gives the same bits */
+typedef struct tl__mpjob { tl__pool p; const void *x; void *out; int64_t *idx, per; int f32; } tl__mpjob;
+static void tl__mp_task(void *arg, int t) {
+    const tl__mpjob *J = (const tl__mpjob *)arg;
+    const tl__pool p = J->p;
+    int64_t b, oh, ow, b0 = t * J->per, b1 = b0 + J->per < p.B ? b0 + J->per : p.B;
+    if (J->f32) TL__MAXPOOL(float, J->x, J->out, J->idx, b0, b1);
+    else TL__MAXPOOL(double, J->x, J->out, J->idx, b0, b1);
+}
 TLDEF tl_tensor *tl_max_pool2d(const tl_tensor *x, const tl_pool2d_opts *opts, tl_tensor **indices) {
     tl__pool p;
     tl_tensor *xc, *out, *idx;
-    int64_t b, oh, ow;
+    tl__mpjob J;
+    int nt;
     if (indices) *indices = NULL;
     TL__CHECK1("tl_max_pool2d", x);
     if (!tl__pool_plan("tl_max_pool2d", x, opts, &p)) return NULL;
@@ -9145,8 +9161,13 @@ TLDEF tl_tensor *tl_max_pool2d(const tl_tensor *x, const tl_pool2d_opts *opts, t
         tl__release(out);
         return NULL;
     }
-    if (x->dtype == TL_F32) TL__MAXPOOL(float);
-    else TL__MAXPOOL(double);
+    J.p = p; J.x = tl__ptr(xc); J.out = tl__ptr(out); J.idx = (int64_t *)tl__ptr(idx); J.f32 = x->dtype == TL_F32;
+    nt = (double)p.B * (double)p.Ho * (double)p.Wo * (double)(p.kh * p.kw) < 65536.0 ? 1 : tl_get_num_threads();
+    if (nt > p.B) nt = (int)(p.B > 0 ? p.B : 1);
+    J.per = (p.B + nt - 1) / nt;
+    nt = J.per > 0 ? (int)((p.B + J.per - 1) / J.per) : 1;
+    if (nt > 1) tl__pool_run(tl__mp_task, &J, nt);
+    else tl__mp_task(&J, 0);
     tl__release(xc);
     if (tl__wants_grad(x, NULL, NULL)) {
         if (!tl__record(out, TL__OP_MAX_POOL2D, x, NULL, NULL)) {
@@ -9209,6 +9230,21 @@ TLDEF tl_tensor *tl_avg_pool2d(const tl_tensor *x, const tl_pool2d_opts *opts) {
     return tl__ret(out);
 }
 /* max: the gradient goes to the recorded index; avg: spread over each window by its divisor. */
+/* float32 max-pool backward over planes [t * per, (t + 1) * per): zero them, add each output's
+   gradient at its argmax (planes are disjoint, so any split gives the same bits) */
+typedef struct tl__mpbjob { float *gx; const float *g; const int64_t *idx; int64_t HW, L, B, per; } tl__mpbjob;
+static void tl__mpb_task(void *arg, int t) {
+    const tl__mpbjob *J = (const tl__mpbjob *)arg;
+    int64_t b, o, b1 = (t + 1) * J->per < J->B ? (t + 1) * J->per : J->B;
+    for (b = t * J->per; b < b1; b++) {
+        float *fx = J->gx + b * J->HW;
+        const float *fg = J->g + b * J->L;
+        const int64_t *ip = J->idx + b * J->L;
+        memset(fx, 0, sizeof(float) * (size_t)J->HW);
+        for (o = 0; o < J->L; o++)
+            if (ip[o] >= 0) fx[ip[o]] += fg[o];
+    }
+}
 static tl_status tl__bwd_pool(tl__node *n, const tl_tensor *g, tl_tensor **gin) {
     const tl_tensor *x = n->in[0];
     int64_t H = x->shape[x->ndim - 2], W = x->shape[x->ndim - 1], Ho = g->shape[g->ndim - 2],
@@ -9217,19 +9253,22 @@ static tl_status tl__bwd_pool(tl__node *n, const tl_tensor *g, tl_tensor **gin) 
     double *gxp, *gp;
     gin[0] = NULL;
     if (n->op == TL__OP_MAX_POOL2D && g->dtype == TL_F32) { /* float32: scatter in float, no copies */
-        const int64_t *ip = (const int64_t *)tl__ptr(n->aux);
-        float *fx, *fg;
+        tl__mpbjob J;
+        int nt;
         gc = tl__contig("autograd", g);
-        gx = gc ? tl__full("autograd", x->ndim, x->shape, 0, TL_F32) : NULL;
+        gx = gc ? tl__new("autograd", x->ndim, x->shape, TL_F32) : NULL;
         if (!gx) {
             tl__release(gc);
             return tl__tls.status;
         }
-        fx = (float *)tl__ptr(gx);
-        fg = (float *)tl__ptr(gc);
-        for (b = 0; b < B; b++, fx += H * W, fg += Ho * Wo, ip += Ho * Wo)
-            for (o = 0; o < Ho * Wo; o++)
-                if (ip[o] >= 0) fx[ip[o]] += fg[o];
+        J.gx = (float *)tl__ptr(gx); J.g = (const float *)tl__ptr(gc); J.idx = (const int64_t *)tl__ptr(n->aux);
+        J.HW = H * W; J.L = Ho * Wo; J.B = B;
+        nt = (double)B * (double)H * (double)W < 65536.0 ? 1 : tl_get_num_threads();
+        if (nt > B) nt = (int)(B > 0 ? B : 1);
+        J.per = (B + nt - 1) / nt;
+        nt = J.per > 0 ? (int)((B + J.per - 1) / J.per) : 1;
+        if (nt > 1) tl__pool_run(tl__mpb_task, &J, nt);
+        else tl__mpb_task(&J, 0);
         tl__release(gc);
         gin[0] = gx;
         return TL_OK;

@@ -495,6 +495,18 @@ TEST(max_pool2d_matches_direct_loop) {
     CHECK(pool_check(1, 1, 1, 1, 1, 0, 1, 0));
 }
 
+/* max_pool2d (forward and float32 backward) splits its planes over threads past 64K outputs: the
+   direct loop's values, indices and gradient at 1..4 threads (37 and 40 images: uneven splits) */
+TEST(max_pool2d_threads) {
+    int nt;
+    for (nt = 1; nt <= 4; nt++) {
+        tl_set_num_threads(nt);
+        CHECK(pool_check(40, 28, 28, 2, 2, 0, 1, 1));
+        CHECK(pool_check(37, 30, 30, 3, 2, 1, 1, 0));
+    }
+    tl_set_num_threads(1);
+}
+
 /* conv2d forward splits the batch over threads: the same bits for 1..4 threads */
 TEST(conv2d_threads_bit_identical) {
     tl_scope sc = tl_scope_begin();
@@ -644,7 +656,7 @@ static const th_case tests[] = {
     TH_CASE(sgemm_portable_matches_reference), TH_CASE(sgemm_simd_matches_reference),
     TH_CASE(dgemm_matches_reference), TH_CASE(sgemm_simd_agrees_with_portable),
     TH_CASE(sgemm_bit_identical_across_threads), TH_CASE(x86_simd_levels), TH_CASE(crc32_matches_tables_and_zlib), TH_CASE(matmul_threads_bit_identical),
-    TH_CASE(conv2d_matches_direct_loops), TH_CASE(max_pool2d_matches_direct_loop),
+    TH_CASE(conv2d_matches_direct_loops), TH_CASE(max_pool2d_matches_direct_loop), TH_CASE(max_pool2d_threads),
     TH_CASE(conv2d_threads_bit_identical), TH_CASE(training_step_allocates_nothing),
 };
 int main(void) {
