@@ -2848,6 +2848,34 @@ static void tl__iter_run(tl__iter *it, tl__inner_fn fn, void *ctx) {
     }
 }
 
+/* tl__iter_run with a 1-D run of at least 64K elements split into one range per GEMM thread. Only
+   for elementwise work (every element on its own, so any split gives the same bits). */
+typedef void (*tl__pool_fn)(void *arg, int task);
+static void tl__pool_run(tl__pool_fn fn, void *arg, int ntasks);
+typedef struct tl__iter_par { const tl__iter *it; tl__inner_fn fn; void *ctx; int64_t per; } tl__iter_par;
+static void tl__iter_par_task(void *arg, int t) {
+    const tl__iter_par *J = (const tl__iter_par *)arg;
+    tl__iter sub = *J->it;
+    int64_t lo = t * J->per, hi = lo + J->per < J->it->shape[0] ? lo + J->per : J->it->shape[0];
+    int k;
+    for (k = 0; k < sub.nop; k++) sub.base[k] += lo * sub.st[k][0];
+    sub.shape[0] = hi - lo;
+    tl__iter_run(&sub, J->fn, J->ctx);
+}
+static void tl__iter_run_par(tl__iter *it, tl__inner_fn fn, void *ctx) {
+    int nt;
+    if (it->nd == 1 && it->shape[0] >= 65536 && (nt = tl_get_num_threads()) > 1) {
+        tl__iter_par J;
+        J.it = it;
+        J.fn = fn;
+        J.ctx = ctx;
+        J.per = ((it->shape[0] + nt - 1) / nt + 63) / 64 * 64; /* whole cache lines of floats */
+        tl__pool_run(tl__iter_par_task, &J, (int)((it->shape[0] + J.per - 1) / J.per));
+        return;
+    }
+    tl__iter_run(it, fn, ctx);
+}
+
 /* ---- conversion copy: dst[...] = src[...] with broadcasting and dtype conversion ---- */
 
 #define TL__CHUNK 256
@@ -3292,7 +3320,7 @@ static void tl__ew_exec(tl__ew *e, tl_tensor *out, int nin, tl__opnd *in) {
         }
     }
     tl__iter_coalesce(&it);
-    tl__iter_run(&it, tl__ew_inner, e);
+    tl__iter_run_par(&it, tl__ew_inner, e);
 }
 
 /* Broadcast shape of n tensors (NumPy rules). Returns 0 and records an error when incompatible. */
@@ -7094,7 +7122,6 @@ TLDEF tl_tensor *tl_topk(const tl_tensor *t, int64_t k, int dim, int largest, in
 #else
 #define TL__ATOMIC_STORE(p, v) (*(p) = (v))
 #endif
-typedef void (*tl__pool_fn)(void *arg, int task);
 static int tl__nthreads_cfg = 0; /* 0: not read yet (env TL_NUM_THREADS, default 1) */
 #if TL__HAVE_THREADS
 static pthread_mutex_t tl__pl_mu = PTHREAD_MUTEX_INITIALIZER;

@@ -507,6 +507,37 @@ TEST(max_pool2d_threads) {
     tl_set_num_threads(1);
 }
 
+/* elementwise ops past 64K elements split their range over threads: the same bits at 1..4 threads
+   (a broadcast bias add, tanh, an in-place multiply, a float64 relu backward through autograd) */
+TEST(elementwise_threads_bit_identical) {
+    int64_t sx[2] = {1001, 131}, sb[1] = {131};
+    tl_tensor *x = tl_randn(2, sx, TL_F32), *bias = tl_randn(1, sb, TL_F32), *ref[3] = {NULL, NULL, NULL};
+    tl_tensor *xd = tl_randn(2, sx, TL_F64);
+    int nt, k;
+    REQUIRE(x && bias && xd);
+    for (nt = 1; nt <= 4; nt++) {
+        tl_scope sc = tl_scope_begin();
+        tl_tensor *r[3], *leaf = tl_clone(xd);
+        tl_set_num_threads(nt);
+        r[0] = tl_add(x, bias);
+        r[1] = tl_contiguous(tl_tanh(r[0]));
+        CHECK(tl_mul_(r[1], r[0]) == TL_OK);
+        tl_requires_grad_(leaf, 1);
+        REQUIRE(tl_backward(tl_sum_all(tl_mul(tl_relu(leaf), leaf))) == TL_OK);
+        r[2] = tl_grad(leaf);
+        REQUIRE(r[0] && r[1] && r[2]);
+        for (k = 0; k < 3; k++) {
+            size_t nb = (size_t)tl_numel(r[k]) * (k == 2 ? 8 : 4);
+            if (nt == 1) ref[k] = tl_keep(r[k]);
+            else CHECK(memcmp(tl_data_ptr(ref[k]), tl_data_ptr(r[k]), nb) == 0);
+        }
+        tl_scope_end(sc);
+    }
+    tl_set_num_threads(1);
+    for (k = 0; k < 3; k++) tl_release(ref[k]);
+    tl_release(x); tl_release(bias); tl_release(xd);
+}
+
 /* conv2d forward splits the batch over threads: the same bits for 1..4 threads */
 TEST(conv2d_threads_bit_identical) {
     tl_scope sc = tl_scope_begin();
@@ -656,7 +687,7 @@ static const th_case tests[] = {
     TH_CASE(sgemm_portable_matches_reference), TH_CASE(sgemm_simd_matches_reference),
     TH_CASE(dgemm_matches_reference), TH_CASE(sgemm_simd_agrees_with_portable),
     TH_CASE(sgemm_bit_identical_across_threads), TH_CASE(x86_simd_levels), TH_CASE(crc32_matches_tables_and_zlib), TH_CASE(matmul_threads_bit_identical),
-    TH_CASE(conv2d_matches_direct_loops), TH_CASE(max_pool2d_matches_direct_loop), TH_CASE(max_pool2d_threads),
+    TH_CASE(conv2d_matches_direct_loops), TH_CASE(max_pool2d_matches_direct_loop), TH_CASE(max_pool2d_threads), TH_CASE(elementwise_threads_bit_identical),
     TH_CASE(conv2d_threads_bit_identical), TH_CASE(training_step_allocates_nothing),
 };
 int main(void) {
