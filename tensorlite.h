@@ -18761,11 +18761,63 @@ TL__OPT_KERNELS(double, f64_avx2, __builtin_sqrt, __builtin_fma, TL__OPT_X86, tl
 #define TL__OPT_DATA(t) ((void *)((char *)(t)->storage->data + (size_t)(t)->offset * tl__dtype_sizes[(t)->dtype]))
 #define TL__OPT_PTR(t) ((t) ? TL__OPT_DATA(t) : NULL)
 
-TLDEF tl_status tl_optim_step(tl_optim *o) {
-    int gi, i, k;
+/* One parameter's update over elements [lo, hi): the loops are elementwise, so a large parameter
+   is split over the GEMM threads with the same bits as one pass. */
+typedef struct tl__upd {
+    int kind, f32, first;
+    const tl__ogroup *h;
+    char *pd, *b0, *b1, *b2;
+    const char *gd;
+    double step;
+    int64_t n, per;
+} tl__upd;
+static void tl__upd_range(const tl__upd *u, int64_t lo, int64_t hi) {
+    const tl__ogroup *h = u->h;
+    const size_t es = u->f32 ? 4 : 8;
+    void *pd = u->pd + lo * es, *b0 = u->b0 ? u->b0 + lo * es : NULL, *b1 = u->b1 ? u->b1 + lo * es : NULL;
+    void *b2 = u->b2 ? u->b2 + lo * es : NULL;
+    const void *gd = u->gd + lo * es;
+    int64_t n = hi - lo;
+    const int f32 = u->f32;
 #if TL__X86_SIMD
     const int fast = tl__simd() >= 2; /* the AVX2+FMA update loops */
 #endif
+    switch (u->kind) {
+    case TL__OPT_SGD:
+        if (f32) TL__OPT_PICK(tl__sgd_f32)((float *)pd, (const float *)gd, h->momentum != 0 ? (float *)b0 : NULL, n, h, u->first);
+        else TL__OPT_PICK(tl__sgd_f64)((double *)pd, (const double *)gd, h->momentum != 0 ? (double *)b0 : NULL, n, h, u->first);
+        break;
+    case TL__OPT_ADAM:
+    case TL__OPT_ADAMW:
+        if (f32)
+            TL__OPT_PICK(tl__adam_f32)((float *)pd, (const float *)gd, (float *)b0, (float *)b1, h->amsgrad ? (float *)b2 : NULL,
+                                       n, h, u->step, u->kind == TL__OPT_ADAMW);
+        else
+            TL__OPT_PICK(tl__adam_f64)((double *)pd, (const double *)gd, (double *)b0, (double *)b1,
+                                       h->amsgrad ? (double *)b2 : NULL, n, h, u->step, u->kind == TL__OPT_ADAMW);
+        break;
+    case TL__OPT_RMSPROP:
+        if (f32)
+            TL__OPT_PICK(tl__rmsprop_f32)((float *)pd, (const float *)gd, (float *)b0, h->momentum > 0 ? (float *)b1 : NULL,
+                                          h->centered ? (float *)b2 : NULL, n, h);
+        else
+            TL__OPT_PICK(tl__rmsprop_f64)((double *)pd, (const double *)gd, (double *)b0,
+                                          h->momentum > 0 ? (double *)b1 : NULL, h->centered ? (double *)b2 : NULL, n, h);
+        break;
+    default:
+        if (f32) TL__OPT_PICK(tl__adagrad_f32)((float *)pd, (const float *)gd, (float *)b0, n, h, u->step);
+        else TL__OPT_PICK(tl__adagrad_f64)((double *)pd, (const double *)gd, (double *)b0, n, h, u->step);
+        break;
+    }
+}
+static void tl__upd_task(void *arg, int t) {
+    const tl__upd *u = (const tl__upd *)arg;
+    int64_t lo = t * u->per;
+    tl__upd_range(u, lo, lo + u->per < u->n ? lo + u->per : u->n);
+}
+TLDEF tl_status tl_optim_step(tl_optim *o) {
+    int gi, i, k, nt;
+    tl__upd u;
     if (!o) return tl__tls.status ? tl__tls.status : TL__FAIL(TL_ERR_ARG, "tl_optim_step: optimizer is NULL");
     /* check every gradient first so that a bad one leaves all parameters untouched */
     for (i = 0; i < o->nparams; i++) {
@@ -18804,39 +18856,20 @@ TLDEF tl_status tl_optim_step(tl_optim *o) {
             int64_t n = tl__prod(p->ndim, p->shape);
             int f32 = p->dtype == TL_F32;
             if (!gd) continue;
-            switch (o->kind) {
-            case TL__OPT_SGD: {
-                int first = !s->buf[0] || s->fresh; /* torch clones d_p into a new momentum_buffer */
+            u.kind = o->kind; u.h = h; u.f32 = f32; u.pd = (char *)pd; u.gd = (const char *)gd;
+            u.b0 = (char *)b0; u.b1 = (char *)b1; u.b2 = (char *)b2; u.first = 0;
+            if (o->kind == TL__OPT_SGD) {
+                u.first = !s->buf[0] || s->fresh; /* torch clones d_p into a new momentum_buffer */
                 s->fresh = 0;
-                if (f32) TL__OPT_PICK(tl__sgd_f32)((float *)pd, (const float *)gd, h->momentum != 0 ? (float *)b0 : NULL, n, h, first);
-                else TL__OPT_PICK(tl__sgd_f64)((double *)pd, (const double *)gd, h->momentum != 0 ? (double *)b0 : NULL, n, h, first);
-                break;
-            }
-            case TL__OPT_ADAM:
-            case TL__OPT_ADAMW:
+            } else
                 s->step += 1;
-                if (f32)
-                    TL__OPT_PICK(tl__adam_f32)((float *)pd, (const float *)gd, (float *)b0, (float *)b1, h->amsgrad ? (float *)b2 : NULL,
-                                 n, h, s->step, o->kind == TL__OPT_ADAMW);
-                else
-                    TL__OPT_PICK(tl__adam_f64)((double *)pd, (const double *)gd, (double *)b0, (double *)b1,
-                                 h->amsgrad ? (double *)b2 : NULL, n, h, s->step, o->kind == TL__OPT_ADAMW);
-                break;
-            case TL__OPT_RMSPROP:
-                s->step += 1;
-                if (f32)
-                    TL__OPT_PICK(tl__rmsprop_f32)((float *)pd, (const float *)gd, (float *)b0, h->momentum > 0 ? (float *)b1 : NULL,
-                                    h->centered ? (float *)b2 : NULL, n, h);
-                else
-                    TL__OPT_PICK(tl__rmsprop_f64)((double *)pd, (const double *)gd, (double *)b0,
-                                    h->momentum > 0 ? (double *)b1 : NULL, h->centered ? (double *)b2 : NULL, n, h);
-                break;
-            default:
-                s->step += 1;
-                if (f32) TL__OPT_PICK(tl__adagrad_f32)((float *)pd, (const float *)gd, (float *)b0, n, h, s->step);
-                else TL__OPT_PICK(tl__adagrad_f64)((double *)pd, (const double *)gd, (double *)b0, n, h, s->step);
-                break;
-            }
+            u.step = s->step;
+            u.n = n;
+            nt = n < 65536 ? 1 : tl_get_num_threads();
+            u.per = ((n + nt - 1) / nt + 63) / 64 * 64; /* whole cache lines */
+            nt = u.per > 0 ? (int)((n + u.per - 1) / u.per) : 1;
+            if (nt > 1) tl__pool_run(tl__upd_task, &u, nt);
+            else tl__upd_range(&u, 0, n);
             s->has = 1;
             p->storage->version++;
         }
