@@ -2892,6 +2892,25 @@ static void tl__copy_inner(void *vctx, int64_t n, char **p, const int64_t *s) {
         for (i = 0; i < n; i++) memcpy(p[0] + i * s[0], p[1] + i * s[1], esz);
         return;
     }
+    if (s[0] == (int64_t)esz && s[1] == (int64_t)tl__dtype_sizes[c->sd]) { /* contiguous common casts, */
+        float *df = (float *)(void *)p[0];                                  /* exact as via double */
+        double *dd = (double *)(void *)p[0];
+        if (c->dd == TL_F32 && c->sd == TL_U8) {
+            const uint8_t *q = (const uint8_t *)p[1];
+            for (i = 0; i < n; i++) df[i] = (float)q[i];
+            return;
+        }
+        if (c->dd == TL_F32 && c->sd == TL_F64) {
+            const double *q = (const double *)(const void *)p[1];
+            for (i = 0; i < n; i++) df[i] = (float)q[i];
+            return;
+        }
+        if (c->dd == TL_F64 && c->sd == TL_F32) {
+            const float *q = (const float *)(const void *)p[1];
+            for (i = 0; i < n; i++) dd[i] = (double)q[i];
+            return;
+        }
+    }
     {
         /* int64 buffers keep integers exact; doubles carry everything else */
         int ct = (TL__IS_INTLIKE(c->dd) && TL__IS_INTLIKE(c->sd)) ? TL__CT_I64 : TL__CT_F64;

@@ -87,6 +87,11 @@ for t in tests/test_*.c; do
   n=$(basename $t .c)
   [ -x $B/$n ] && stage "$n (TL_SIMD=portable)" env TL_SIMD=portable ./$B/$n
 done
+# and with 2 GEMM threads: the split GEMM, conv, pooling, elementwise and optimizer paths under every test
+for t in tests/test_*.c; do
+  n=$(basename $t .c)
+  [ -x $B/$n ] && stage "$n (TL_NUM_THREADS=2)" env TL_NUM_THREADS=2 ./$B/$n
+done
 if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then
   for t in tests/test_*.c; do
     n=$(basename $t .c)
