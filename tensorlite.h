@@ -7154,7 +7154,8 @@ static struct {
 /* A thread woken through a condition variable starts ~50 us later in a VM (measured on this
    project's machines), as long as a LeNet layer's half. So an idle worker first spins up to
    TL__POOL_SPIN pauses (~0.25 ms) watching gen, and the caller spins on pending before it sleeps:
-   in a training step the next dispatch usually comes within that. 0 disables spinning. */
+   in a training step the next dispatch usually comes within that (a sched_yield every 256 pauses
+   hands the core over when threads outnumber cores). 0 disables spinning. */
 #ifndef TL__POOL_SPIN
 #define TL__POOL_SPIN 8192
 #endif
@@ -7170,7 +7171,10 @@ static void tl__pool_spin(const int *p, int v) {
 #if (defined(__GNUC__) || defined(__clang__)) && TL__POOL_SPIN > 0
     int i;
     pthread_mutex_unlock(&tl__pl_mu);
-    for (i = 0; i < TL__POOL_SPIN && TL__ATOMIC_LOAD(p) == v; i++) TL__RELAX();
+    for (i = 0; i < TL__POOL_SPIN && TL__ATOMIC_LOAD(p) == v; i++) {
+        TL__RELAX();
+        if ((i & 255) == 255) sched_yield(); /* more threads than cores: let the one with work run */
+    }
     pthread_mutex_lock(&tl__pl_mu);
 #else
     (void)p; (void)v;
