@@ -271,7 +271,7 @@ TEST(x86_simd_levels) {
 TEST(crc32_matches_tables_and_zlib) {
     static tl__crc c;
     unsigned char *b = (unsigned char *)malloc(256 * 41 + 3 + 16);
-    size_t n, off, i;
+    size_t i;
     REQUIRE(b);
     tl__crc_init(&c);
     for (i = 0; i < 256 * 41; i++) b[i] = (unsigned char)i;
@@ -282,6 +282,7 @@ TEST(crc32_matches_tables_and_zlib) {
 #if TL__X86_SIMD
     if (tl__simd() >= 2) {
         int bad = 0;
+        size_t n, off;
         for (i = 0; i < 256 * 41; i++) b[i] = (unsigned char)(th_rnd() * 128 + 128);
         for (off = 0; off < 16; off++)
             for (n = 64; n <= 400; n += 16) {
