@@ -7761,20 +7761,18 @@ static tl__dkern_fn tl__dkern(void) {
     (void)l;
     return tl__dkern_c;
 }
-static int tl__skern_panels(tl__skern_fn kern) {
+/* the kernels that take two micro-panels a call: the AVX-512 ones (none off x86) */
 #if TL__X86_SIMD
-    if (kern == tl__skern_avx512) return 2;
+#define TL__WIDE_KERN(S) tl__##S##kern_avx512
+#else
+#define TL__WIDE_KERN(S) NULL
 #endif
-    (void)kern;
-    return 1;
-}
-static int tl__dkern_panels(tl__dkern_fn kern) {
-#if TL__X86_SIMD
-    if (kern == tl__dkern_avx512) return 2;
-#endif
-    (void)kern;
-    return 1;
-}
+#define TL__KERN_PANELS(S) \
+    static int tl__##S##kern_panels(tl__##S##kern_fn kern) { return kern && kern == TL__WIDE_KERN(S) ? 2 : 1; }
+TL__KERN_PANELS(s)
+TL__KERN_PANELS(d)
+#undef TL__KERN_PANELS
+#undef TL__WIDE_KERN
 #ifdef TL_USE_CBLAS
 /* TL_USE_CBLAS: operands a BLAS can take (one unit stride, leading dimension >= the other size,
    sizes within int) go to cblas_?gemm; the rest (broadcast zero strides, views with two strides)
