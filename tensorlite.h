@@ -12109,13 +12109,24 @@ __attribute__((target("pclmul,sse4.1"))) static uint32_t tl__crc_clmul(const tl_
     _mm_storeu_si128((__m128i *)(void *)r, x3);
     return tl__crc_raw(c, 0, r, 16);
 }
+/* 1 when the folding may run: x86 SIMD level AVX2 or more (TL_SIMD=portable: the tables) and the
+   CPU reports PCLMULQDQ (a VM can hide it while showing AVX2; the instruction would then fault) */
+static int tl__crc_fast_v = -1;
+static int tl__crc_fast(void) {
+    int v = TL__ATOMIC_LOAD(&tl__crc_fast_v);
+    if (v < 0) {
+        v = tl__simd() >= 2 && __builtin_cpu_supports("pclmul");
+        TL__ATOMIC_STORE(&tl__crc_fast_v, v);
+    }
+    return v;
+}
 #endif
 /* CRC-32 of n bytes continuing from crc (0 to start) */
 static uint32_t tl__crc_update(const tl__crc *c, uint32_t crc, const void *data, size_t n) {
     const unsigned char *p = (const unsigned char *)data;
     crc = ~crc;
 #if TL__X86_SIMD
-    if (n >= 64 && tl__simd() >= 2) { /* AVX2 machines all have PCLMULQDQ; TL_SIMD=portable: the tables */
+    if (n >= 64 && tl__crc_fast()) {
         size_t m = n & ~(size_t)15;
         crc = tl__crc_clmul(c, crc, p, m);
         p += m;
