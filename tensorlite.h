@@ -8659,7 +8659,9 @@ typedef struct tl__icw {
     float *xpad, *gT, *dw; /* xpad [N][C][Hp][Wp] (unused when direct); gT [N][G][nq][L][16]; dw [O][K] */
     const int64_t *off, *pix;
     int64_t N, G, C, Cg, H, W, Hp, Wp, ph, pw, O, Og, K, L, nq, per, upt;
-    int direct;
+    int64_t Wo, rs, P; /* om: the image parts, each summed on its own into part [P][O][K] */
+    float *part;
+    int direct, om;    /* om: tl__cwo tiles (6 channels x 4 taps, along the pixels); else pm */
     tl__cpm_fn pm;
 } tl__icw;
 static void tl__icw_pack(void *arg, int t) {
@@ -8678,7 +8680,7 @@ static void tl__icw_pack(void *arg, int t) {
                            sizeof(float) * (size_t)(d1 - d0));
                 }
         }
-        for (oc = 0; oc < J->G * J->nq; oc++) { /* gT[n][g][q][l][j] = g[n, g*Og + q*16 + j, l] (0 past Og) */
+        for (oc = 0; !J->om && oc < J->G * J->nq; oc++) { /* gT[n][g][q][l][j] = g[n, g*Og + q*16 + j, l] (0 past Og) */
             int64_t gg = oc / J->nq, q = oc % J->nq, nc = J->Og - q * 16 < 16 ? J->Og - q * 16 : 16, j;
             float *d = J->gT + (size_t)(((n * J->G + gg) * J->nq + q) * J->L * 16);
             const float *s = J->g + (n * J->O + gg * J->Og + q * 16) * J->L;
@@ -8713,13 +8715,183 @@ static void tl__icw_task(void *arg, int t) {
         }
     }
 }
+/* dW for few output channels per group (LeNet conv1: Og 6, K 25, Wo 28), where the pm tiles above
+   would fill 6 of their 16 columns: vectorised along the output pixels of a row instead, and g is
+   read in place (no g^T packing). One call sums, over A->nimg images, a tile of 6 channels r x 4
+   taps t: out[r*4 + t] = sum over n, oh, ow of g_n[r*L + oh*Wo + ow] * in_n[off[t] + oh*rs + ow].
+   Vector lane j sums the pixels ow = j (mod lanes) in order, and the lanes are added in a fixed
+   tree at the end. Channels past mr and taps past mt repeat the last one (computed, not used). */
+typedef struct tl__cwo {
+    const float *g, *in;  /* channel r = 0 of the first image; the image (padded when pl/pt) */
+    const int64_t *off;   /* the unit's first tap offset */
+    int64_t gs, is, L, Ho, Wo, rs, nimg; /* image strides of g and in; rs = sh * Wp */
+    int mr, mt;
+} tl__cwo;
+typedef void (*tl__cwo_fn)(const tl__cwo *A, float *out);
+static void tl__cwo_c(const tl__cwo *A, float *out) {
+    float acc[6][4];
+    const float *gr[6];
+    int64_t o[4], n, oh, ow;
+    int r, t;
+    memset(acc, 0, sizeof acc);
+    for (r = 0; r < 6; r++) gr[r] = A->g + (r < A->mr ? r : A->mr - 1) * A->L;
+    for (t = 0; t < 4; t++) o[t] = A->off[t < A->mt ? t : A->mt - 1];
+    for (n = 0; n < A->nimg; n++)
+        for (oh = 0; oh < A->Ho; oh++) {
+            const float *x = A->in + n * A->is + oh * A->rs;
+            int64_t gb = n * A->gs + oh * A->Wo;
+            for (ow = 0; ow < A->Wo; ow++)
+                for (r = 0; r < 6; r++) {
+                    const float gv = gr[r][gb + ow];
+                    for (t = 0; t < 4; t++) acc[r][t] += gv * x[o[t] + ow];
+                }
+        }
+    memcpy(out, acc, sizeof acc);
+}
+#if TL__X86_SIMD
+/* AVX2+FMA: 8 pixels a step, the 4 taps in two passes of 2 (12 accumulators, 2 image vectors and a
+   g vector: 15 of the 16 ymm registers); the row tail is a masked load (zero lanes add 0 * 0). */
+__attribute__((target("avx2,fma"))) static float tl__hsum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_shuffle_ps(s, s, 1)));
+}
+__attribute__((target("avx2,fma"))) static void tl__cwo_avx2(const tl__cwo *A, float *out) {
+    static const int32_t lanes[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+    const float *gr[6];
+    int64_t o[4], n, oh, ow;
+    int r, tp;
+    for (r = 0; r < 6; r++) gr[r] = A->g + (r < A->mr ? r : A->mr - 1) * A->L;
+    for (r = 0; r < 4; r++) o[r] = A->off[r < A->mt ? r : A->mt - 1];
+    for (tp = 0; tp < 4; tp += 2) {
+        __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00,
+               a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00, x0, x1, gv;
+        for (n = 0; n < A->nimg; n++)
+            for (oh = 0; oh < A->Ho; oh++) {
+                const float *xa = A->in + n * A->is + oh * A->rs + o[tp], *xb = xa - o[tp] + o[tp + 1];
+                int64_t gb = n * A->gs + oh * A->Wo;
+                for (ow = 0; ow < A->Wo; ow += 8) {
+                    const __m256i m = _mm256_loadu_si256(
+                        (const __m256i *)(const void *)(lanes + 8 - (A->Wo - ow < 8 ? A->Wo - ow : 8)));
+                    x0 = _mm256_maskload_ps(xa + ow, m);
+                    x1 = _mm256_maskload_ps(xb + ow, m);
+#define TL__CWO2(r, c0, c1)                                                                        \
+    gv = _mm256_maskload_ps(gr[r] + gb + ow, m);                                                   \
+    c0 = _mm256_fmadd_ps(gv, x0, c0);                                                              \
+    c1 = _mm256_fmadd_ps(gv, x1, c1)
+                    TL__CWO2(0, a00, a01); TL__CWO2(1, a10, a11); TL__CWO2(2, a20, a21);
+                    TL__CWO2(3, a30, a31); TL__CWO2(4, a40, a41); TL__CWO2(5, a50, a51);
+#undef TL__CWO2
+                }
+            }
+        out[0 * 4 + tp] = tl__hsum8(a00); out[0 * 4 + tp + 1] = tl__hsum8(a01);
+        out[1 * 4 + tp] = tl__hsum8(a10); out[1 * 4 + tp + 1] = tl__hsum8(a11);
+        out[2 * 4 + tp] = tl__hsum8(a20); out[2 * 4 + tp + 1] = tl__hsum8(a21);
+        out[3 * 4 + tp] = tl__hsum8(a30); out[3 * 4 + tp + 1] = tl__hsum8(a31);
+        out[4 * 4 + tp] = tl__hsum8(a40); out[4 * 4 + tp + 1] = tl__hsum8(a41);
+        out[5 * 4 + tp] = tl__hsum8(a50); out[5 * 4 + tp + 1] = tl__hsum8(a51);
+    }
+}
+/* the 16 lanes in a fixed tree (through memory: g++ 12 warns on _mm512_reduce_add_ps's own code) */
+__attribute__((target("avx512f,avx2,fma"))) static float tl__hsum16(__m512 v) {
+    float t[16];
+    _mm512_storeu_ps(t, v);
+    return tl__hsum8(_mm256_add_ps(_mm256_loadu_ps(t), _mm256_loadu_ps(t + 8)));
+}
+/* AVX-512F: 16 pixels a step, all 4 taps at once (24 accumulators, 6 g vectors, 1 image vector:
+   31 of the 32 zmm registers); the row tail is a masked load. */
+__attribute__((target("avx512f,avx2,fma"))) static void tl__cwo_avx512(const tl__cwo *A, float *out) {
+    const float *gr[6];
+    int64_t o[4], n, oh, ow;
+    int r;
+    __m512 a00 = _mm512_setzero_ps(), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00,
+           a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00, a40 = a00,
+           a41 = a00, a42 = a00, a43 = a00, a50 = a00, a51 = a00, a52 = a00, a53 = a00, g0, g1, g2, g3, g4, g5, x;
+    for (r = 0; r < 6; r++) gr[r] = A->g + (r < A->mr ? r : A->mr - 1) * A->L;
+    for (r = 0; r < 4; r++) o[r] = A->off[r < A->mt ? r : A->mt - 1];
+    for (n = 0; n < A->nimg; n++)
+        for (oh = 0; oh < A->Ho; oh++) {
+            const float *xr = A->in + n * A->is + oh * A->rs;
+            int64_t gb = n * A->gs + oh * A->Wo;
+            for (ow = 0; ow < A->Wo; ow += 16) {
+                const __mmask16 m = (__mmask16)(A->Wo - ow >= 16 ? 0xFFFFu : (1u << (A->Wo - ow)) - 1u);
+                g0 = _mm512_maskz_loadu_ps(m, gr[0] + gb + ow); g1 = _mm512_maskz_loadu_ps(m, gr[1] + gb + ow);
+                g2 = _mm512_maskz_loadu_ps(m, gr[2] + gb + ow); g3 = _mm512_maskz_loadu_ps(m, gr[3] + gb + ow);
+                g4 = _mm512_maskz_loadu_ps(m, gr[4] + gb + ow); g5 = _mm512_maskz_loadu_ps(m, gr[5] + gb + ow);
+#define TL__CWO4(t, c0, c1, c2, c3, c4, c5)                                                        \
+    x = _mm512_maskz_loadu_ps(m, xr + o[t] + ow);                                                  \
+    c0 = _mm512_fmadd_ps(g0, x, c0); c1 = _mm512_fmadd_ps(g1, x, c1);                              \
+    c2 = _mm512_fmadd_ps(g2, x, c2); c3 = _mm512_fmadd_ps(g3, x, c3);                              \
+    c4 = _mm512_fmadd_ps(g4, x, c4); c5 = _mm512_fmadd_ps(g5, x, c5)
+                TL__CWO4(0, a00, a10, a20, a30, a40, a50);
+                TL__CWO4(1, a01, a11, a21, a31, a41, a51);
+                TL__CWO4(2, a02, a12, a22, a32, a42, a52);
+                TL__CWO4(3, a03, a13, a23, a33, a43, a53);
+#undef TL__CWO4
+            }
+        }
+#define TL__CWOS(r, c0, c1, c2, c3)                                                                \
+    out[r * 4] = tl__hsum16(c0); out[r * 4 + 1] = tl__hsum16(c1);              \
+    out[r * 4 + 2] = tl__hsum16(c2); out[r * 4 + 3] = tl__hsum16(c3)
+    TL__CWOS(0, a00, a01, a02, a03); TL__CWOS(1, a10, a11, a12, a13); TL__CWOS(2, a20, a21, a22, a23);
+    TL__CWOS(3, a30, a31, a32, a33); TL__CWOS(4, a40, a41, a42, a43); TL__CWOS(5, a50, a51, a52, a53);
+#undef TL__CWOS
+}
+#endif
+static tl__cwo_fn tl__cwo_pick(void) {
+#if TL__X86_SIMD
+    if (tl__simd() >= 3) return tl__cwo_avx512;
+    if (tl__simd() >= 2) return tl__cwo_avx2;
+#endif
+    return tl__cwo_c;
+}
+/* om units u = ((p * G + g) * nq6 + q) * nk4 + kt: images of part p, channels q*6.., taps kt*4..;
+   every unit costs the same (a short tile still runs whole), so an even split balances */
+static void tl__icwo_task(void *arg, int t) {
+    const tl__icw *J = (const tl__icw *)arg;
+    int64_t nq6 = (J->Og + 5) / 6, nk4 = (J->K + 3) / 4, units = J->P * J->G * nq6 * nk4;
+    int64_t u, u1 = (t + 1) * J->upt < units ? (t + 1) * J->upt : units, pper = (J->N + J->P - 1) / J->P;
+    const tl__cwo_fn f = tl__cwo_pick();
+    float tile[24];
+    for (u = t * J->upt; u < u1; u++) {
+        int64_t kt = u % nk4, q = u / nk4 % nq6, gg = u / (nk4 * nq6) % J->G, p = u / (nk4 * nq6 * J->G);
+        int64_t n0 = p * pper, n1 = n0 + pper < J->N ? n0 + pper : J->N, k0 = kt * 4, oc0 = gg * J->Og + q * 6;
+        tl__cwo A;
+        int r, i;
+        if (n1 <= n0) { /* an empty part (N < P) sums nothing */
+            for (r = 0; r < 6 && q * 6 + r < J->Og; r++)
+                for (i = 0; i < 4 && k0 + i < J->K; i++) J->part[(p * J->O + oc0 + r) * J->K + k0 + i] = 0;
+            continue;
+        }
+        A.g = J->g + (size_t)((n0 * J->O + oc0) * J->L);
+        A.in = (J->direct ? J->x : J->xpad) + (size_t)((n0 * J->C + gg * J->Cg) * J->Hp * J->Wp);
+        A.off = J->off + k0;
+        A.gs = J->O * J->L; A.is = J->C * J->Hp * J->Wp; A.L = J->L; A.Ho = J->L / J->Wo; A.Wo = J->Wo;
+        A.rs = J->rs; A.nimg = n1 - n0;
+        A.mr = J->Og - q * 6 < 6 ? (int)(J->Og - q * 6) : 6;
+        A.mt = J->K - k0 < 4 ? (int)(J->K - k0) : 4;
+        f(&A, tile);
+        for (r = 0; r < A.mr; r++)
+            for (i = 0; i < A.mt; i++) J->part[(p * J->O + oc0 + r) * J->K + k0 + i] = tile[r * 4 + i];
+    }
+}
+/* Which dW tiles fill more of their lanes: pm (16 channels x 6 taps) or om (6 channels x 4 taps x
+   16 pixels of a row, stride 1 only). LeNet conv1 (Og 6, K 25, Wo 28): 0.31 vs 0.78; conv2: 1 vs 0.55. */
+static int tl__icw_om(const tl__conv *c) {
+    double pm, om;
+    if (c->sw != 1 || c->Wo < 8) return 0;
+    pm = (double)c->Og / (double)((c->Og + 15) / 16 * 16) * (double)c->K / (double)((c->K + 5) / 6 * 6);
+    om = (double)c->Og / (double)((c->Og + 5) / 6 * 6) * (double)c->K / (double)((c->K + 3) / 4 * 4) *
+         (double)c->Wo / (double)((c->Wo + 15) / 16 * 16);
+    return om > 1.25 * pm;
+}
 /* dw [O, Cg, kh, kw] (every element written) from contiguous x and g; 0 when out of memory */
 static int tl__icw_run(const tl__conv *c, const float *x, const float *g, float *dw) {
     tl__icw J;
     tl_storage *hold = NULL;
     char *mem;
-    size_t off_b, pix_b, xp_b, gt_b;
-    int64_t k, ci, ki, kj, l, units;
+    size_t off_b, pix_b, xp_b, gt_b, pt_b;
+    int64_t k, ci, ki, kj, l, units, o, p;
     int nt, t;
     memset(&J, 0, sizeof J);
     J.x = x; J.g = g; J.dw = dw;
@@ -8739,11 +8911,16 @@ static int tl__icw_run(const tl__conv *c, const float *x, const float *g, float 
         return 1;
     }
     nt = tl__conv_tasks(c);
+    J.om = tl__icw_om(c);
+    J.Wo = c->Wo;
+    J.rs = c->sh * J.Wp;
+    J.P = J.N < 4 ? J.N : 4; /* a fixed split of the images, whatever the thread count */
     off_b = ((size_t)J.K * sizeof(int64_t) + 63) / 64 * 64;
     pix_b = ((size_t)J.L * sizeof(int64_t) + 63) / 64 * 64;
     xp_b = J.direct ? 0 : ((size_t)(J.N * J.C * J.Hp * J.Wp) * sizeof(float) + 63) / 64 * 64;
-    gt_b = (size_t)(J.N * J.G * J.nq * J.L * 16) * sizeof(float);
-    mem = (char *)tl__scratch(off_b + pix_b + xp_b + gt_b, &hold);
+    gt_b = J.om ? 0 : (size_t)(J.N * J.G * J.nq * J.L * 16) * sizeof(float);
+    pt_b = J.om ? (size_t)(J.P * J.O * J.K) * sizeof(float) : 0;
+    mem = (char *)tl__scratch(off_b + pix_b + xp_b + gt_b + pt_b, &hold);
     if (!mem) return 0;
     {
         int64_t *offs = (int64_t *)(void *)mem, *pix = (int64_t *)(void *)(mem + off_b);
@@ -8755,12 +8932,30 @@ static int tl__icw_run(const tl__conv *c, const float *x, const float *g, float 
         J.pix = pix;
         J.xpad = (float *)(void *)(mem + off_b + pix_b);
         J.gT = (float *)(void *)(mem + off_b + pix_b + xp_b);
+        J.part = (float *)(void *)(mem + off_b + pix_b + xp_b + gt_b);
     }
     J.pm = tl__cpm();
     J.per = (J.N + nt - 1) / nt;
     t = (int)((J.N + J.per - 1) / J.per);
-    if (t > 1) tl__pool_run(tl__icw_pack, &J, t);
-    else tl__icw_pack(&J, 0);
+    if (!J.om || !J.direct) { /* pad x (and pack g^T for pm) */
+        if (t > 1) tl__pool_run(tl__icw_pack, &J, t);
+        else tl__icw_pack(&J, 0);
+    }
+    if (J.om) { /* dW = the parts' sums added in order */
+        units = J.P * J.G * ((J.Og + 5) / 6) * ((J.K + 3) / 4);
+        if (nt > units) nt = (int)units;
+        J.upt = (units + nt - 1) / nt;
+        t = (int)((units + J.upt - 1) / J.upt);
+        if (t > 1) tl__pool_run(tl__icwo_task, &J, t);
+        else tl__icwo_task(&J, 0);
+        for (o = 0; o < J.O * J.K; o++) {
+            float v = J.part[o];
+            for (p = 1; p < J.P; p++) v += J.part[p * J.O * J.K + o];
+            dw[o] = v;
+        }
+        tl__scratch_free(mem, hold);
+        return 1;
+    }
     units = J.G * ((J.K + 5) / 6);
     if (nt > units) nt = (int)units;
     J.upt = (units + nt - 1) / nt;

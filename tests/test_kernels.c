@@ -421,6 +421,8 @@ TEST(conv2d_matches_direct_loops) {
         {2, 3, 6, 7, 3, 3, 3, 1, 1, 3, 4, 1, 1, 1},     /* stride 1, padding past the kernel (dx crops g) */
         {2, 3, 10, 13, 5, 3, 2, 1, 1, 2, 0, 2, 3, 1},   /* stride 1, dilation 2 and 3 */
         {2, 4, 9, 11, 6, 3, 3, 1, 1, 1, 1, 1, 1, 2},    /* stride 1, groups */
+        {3, 2, 9, 18, 4, 3, 3, 1, 1, 0, 0, 1, 1, 1},    /* dW along the pixels, read in place, 3 images < 4 parts */
+        {5, 1, 12, 40, 8, 2, 4, 2, 1, 1, 1, 1, 1, 1},   /* dW along the pixels: 8 = 6+2 channels, row tail 7, stride 2 */
     };
     int i;
     for (i = 0; i < (int)(sizeof(cases) / sizeof(cases[0])); i++) CHECK(conv_check(&cases[i]));
@@ -558,6 +560,21 @@ TEST(conv2d_threads_bit_identical) {
         CHECK(memcmp(tl_data_ptr(y1), tl_data_ptr(y2), sizeof(float) * (size_t)tl_numel(y1)) == 0);
     }
     tl_set_num_threads(1);
+    { /* conv1's weight gradient (the image parts summed along the pixels) */
+        tl_tensor *gw1 = NULL, *gw2, *yy;
+        tl_requires_grad_(w, 1);
+        for (nt = 1; nt <= 4; nt++) {
+            tl_set_num_threads(nt);
+            tl_set_grad(w, NULL);
+            yy = tl_conv2d(x, w, b, &o);
+            REQUIRE(yy && tl_backward_ex(yy, tl_ones_like(yy), 0) == TL_OK);
+            gw2 = tl_contiguous(tl_grad(w));
+            REQUIRE(gw2);
+            if (nt == 1) gw1 = gw2;
+            else CHECK(memcmp(tl_data_ptr(gw1), tl_data_ptr(gw2), sizeof(float) * (size_t)tl_numel(gw1)) == 0);
+        }
+        tl_set_num_threads(1);
+    }
     { /* and the input and weight gradients (LeNet's conv2) */
         int64_t s2[4] = {64, 6, 14, 14}, w2s[4] = {16, 6, 5, 5};
         tl_tensor *x2 = tl_randn(4, s2, TL_F32), *w2 = tl_randn(4, w2s, TL_F32), *g1 = NULL, *g2, *d1 = NULL, *d2, *yy;
