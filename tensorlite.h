@@ -9279,45 +9279,81 @@ static tl_tensor *tl__pool_new(const char *op, const tl_tensor *x, const tl__poo
    or NaN). r0, r1: the two input rows; rowbase: r0's offset in the plane (the index base).
    Returns how many outputs of the row it did; 0 without AVX2, for other dtypes or huge planes. */
 #if TL__X86_SIMD
+/* one step: 8 outputs from the two rows' 16 floats each (a, b: row 0; c, d: row 1), i0 the
+   indices of row 0's even elements */
+__attribute__((target("avx2"), always_inline)) static inline __m256 tl__mp2_step(__m256 a, __m256 b, __m256 c, __m256 d, __m256i i0,
+                                                            __m256i wv, __m256i *bi_out) {
+    const __m256i one = _mm256_set1_epi32(1);
+    /* shuffle gives [x0 x2 y0 y2 | x4 x6 y4 y6]; the 64-bit permute puts them in order */
+    __m256 e0 = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), 0xD8));
+    __m256 o0 = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xDD)), 0xD8));
+    __m256 e1 = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(c, d, 0x88)), 0xD8));
+    __m256 o1 = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(c, d, 0xDD)), 0xD8));
+    __m256i bi = i0, i1;
+    __m256 best = e0, m;
+    m = _mm256_or_ps(_mm256_cmp_ps(o0, best, _CMP_GT_OQ), _mm256_cmp_ps(o0, o0, _CMP_UNORD_Q));
+    best = _mm256_blendv_ps(best, o0, m);
+    bi = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(bi), _mm256_castsi256_ps(_mm256_add_epi32(i0, one)), m));
+    i1 = _mm256_add_epi32(i0, wv);
+    m = _mm256_or_ps(_mm256_cmp_ps(e1, best, _CMP_GT_OQ), _mm256_cmp_ps(e1, e1, _CMP_UNORD_Q));
+    best = _mm256_blendv_ps(best, e1, m);
+    bi = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(bi), _mm256_castsi256_ps(i1), m));
+    m = _mm256_or_ps(_mm256_cmp_ps(o1, best, _CMP_GT_OQ), _mm256_cmp_ps(o1, o1, _CMP_UNORD_Q));
+    best = _mm256_blendv_ps(best, o1, m);
+    *bi_out = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(bi), _mm256_castsi256_ps(_mm256_add_epi32(i1, one)), m));
+    return best;
+}
 __attribute__((target("avx2"))) static int64_t tl__mp2_avx2(const float *r0, const float *r1, int64_t rowbase,
-                                                             int64_t W, int64_t Wo, float *out, int64_t *idx) {
+                                                             int64_t W, int64_t Wo, int64_t room, float *out,
+                                                             int64_t *idx) {
+    /* the mask of the first c lanes: lanes + 8 - c */
+    static const int32_t lanes[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+    const __m256i step = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14), wv = _mm256_set1_epi32((int)W);
     int64_t ow;
-    const __m256i step = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14), one = _mm256_set1_epi32(1);
-    const __m256i wv = _mm256_set1_epi32((int)W);
+    __m256i bi;
+    __m256 best;
     for (ow = 0; ow + 8 <= Wo; ow += 8) {
-        __m256 a = _mm256_loadu_ps(r0 + 2 * ow), b = _mm256_loadu_ps(r0 + 2 * ow + 8);
-        __m256 c = _mm256_loadu_ps(r1 + 2 * ow), d = _mm256_loadu_ps(r1 + 2 * ow + 8);
-        /* shuffle gives [x0 x2 y0 y2 | x4 x6 y4 y6]; the 64-bit permute puts them in order */
-        __m256 e0 = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), 0xD8));
-        __m256 o0 = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xDD)), 0xD8));
-        __m256 e1 = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(c, d, 0x88)), 0xD8));
-        __m256 o1 = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(c, d, 0xDD)), 0xD8));
-        __m256i i0 = _mm256_add_epi32(_mm256_set1_epi32((int)(rowbase + 2 * ow)), step), bi = i0, i1;
-        __m256 best = e0, m;
-        m = _mm256_or_ps(_mm256_cmp_ps(o0, best, _CMP_GT_OQ), _mm256_cmp_ps(o0, o0, _CMP_UNORD_Q));
-        best = _mm256_blendv_ps(best, o0, m);
-        bi = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(bi), _mm256_castsi256_ps(_mm256_add_epi32(i0, one)), m));
-        i1 = _mm256_add_epi32(i0, wv);
-        m = _mm256_or_ps(_mm256_cmp_ps(e1, best, _CMP_GT_OQ), _mm256_cmp_ps(e1, e1, _CMP_UNORD_Q));
-        best = _mm256_blendv_ps(best, e1, m);
-        bi = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(bi), _mm256_castsi256_ps(i1), m));
-        m = _mm256_or_ps(_mm256_cmp_ps(o1, best, _CMP_GT_OQ), _mm256_cmp_ps(o1, o1, _CMP_UNORD_Q));
-        best = _mm256_blendv_ps(best, o1, m);
-        bi = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(bi), _mm256_castsi256_ps(_mm256_add_epi32(i1, one)), m));
+        best = tl__mp2_step(_mm256_loadu_ps(r0 + 2 * ow), _mm256_loadu_ps(r0 + 2 * ow + 8), _mm256_loadu_ps(r1 + 2 * ow),
+                            _mm256_loadu_ps(r1 + 2 * ow + 8),
+                            _mm256_add_epi32(_mm256_set1_epi32((int)(rowbase + 2 * ow)), step), wv, &bi);
         _mm256_storeu_ps(out + ow, best);
         _mm256_storeu_si256((__m256i *)(void *)(idx + ow), _mm256_cvtepi32_epi64(_mm256_castsi256_si128(bi)));
         _mm256_storeu_si256((__m256i *)(void *)(idx + ow + 4), _mm256_cvtepi32_epi64(_mm256_extracti128_si256(bi, 1)));
+    }
+    if (ow < Wo) { /* the last r < 8 outputs with masked loads and stores (a scalar tail mispredicts) */
+        const int r = (int)(Wo - ow), ra = 2 * r < 8 ? 2 * r : 8, rb = 2 * r - ra;
+        const __m256i ma = _mm256_loadu_si256((const __m256i *)(const void *)(lanes + 8 - ra));
+        const __m256i mb = _mm256_loadu_si256((const __m256i *)(const void *)(lanes + 8 - rb));
+        best = tl__mp2_step(_mm256_maskload_ps(r0 + 2 * ow, ma), _mm256_maskload_ps(r0 + 2 * ow + 8, mb),
+                            _mm256_maskload_ps(r1 + 2 * ow, ma), _mm256_maskload_ps(r1 + 2 * ow + 8, mb),
+                            _mm256_add_epi32(_mm256_set1_epi32((int)(rowbase + 2 * ow)), step), wv, &bi);
+        if (room - ow >= 8) { /* whole vectors: the slots past the row are the next row's, written after */
+            _mm256_storeu_ps(out + ow, best);
+            _mm256_storeu_si256((__m256i *)(void *)(idx + ow), _mm256_cvtepi32_epi64(_mm256_castsi256_si128(bi)));
+            _mm256_storeu_si256((__m256i *)(void *)(idx + ow + 4), _mm256_cvtepi32_epi64(_mm256_extracti128_si256(bi, 1)));
+        } else { /* the plane's last row: masked stores (slow on AMD, so only here) */
+            static const int64_t l64[8] = {-1, -1, -1, -1, 0, 0, 0, 0};
+            _mm256_maskstore_ps(out + ow, _mm256_loadu_si256((const __m256i *)(const void *)(lanes + 8 - r)), best);
+            _mm256_maskstore_epi64((long long *)(void *)(idx + ow),
+                                   _mm256_loadu_si256((const __m256i *)(const void *)(l64 + 4 - (r < 4 ? r : 4))),
+                                   _mm256_cvtepi32_epi64(_mm256_castsi256_si128(bi)));
+            if (r > 4)
+                _mm256_maskstore_epi64((long long *)(void *)(idx + ow + 4),
+                                       _mm256_loadu_si256((const __m256i *)(const void *)(l64 + 8 - r)),
+                                       _mm256_cvtepi32_epi64(_mm256_extracti128_si256(bi, 1)));
+        }
+        ow = Wo;
     }
     return ow;
 }
 #endif
 static int64_t tl__mp2_vec(size_t tsize, const void *r0, const void *r1, int64_t rowbase, int64_t H, int64_t W,
-                           int64_t Wo, void *out, int64_t *idx) {
+                           int64_t Wo, int64_t room, void *out, int64_t *idx) {
 #if TL__X86_SIMD
     if (tsize == 4 && H * W < 0x7fffffff && tl__simd() >= 2)
-        return tl__mp2_avx2((const float *)r0, (const float *)r1, rowbase, W, Wo, (float *)out, idx);
+        return tl__mp2_avx2((const float *)r0, (const float *)r1, rowbase, W, Wo, room, (float *)out, idx);
 #endif
-    (void)tsize; (void)r0; (void)r1; (void)rowbase; (void)H; (void)W; (void)Wo; (void)out; (void)idx;
+    (void)tsize; (void)r0; (void)r1; (void)rowbase; (void)H; (void)W; (void)Wo; (void)room; (void)out; (void)idx;
     return 0;
 }
 /* The max-pool loop on x's own dtype (exact: no conversion). The first maximum wins, a NaN wins
@@ -9334,7 +9370,8 @@ static int64_t tl__mp2_vec(size_t tsize, const void *r0, const void *r1, int64_t
                 for (oh = 0; oh < p.Ho; oh++) {                                                     \
                     const T *r0 = xp + 2 * oh * p.W, *r1 = r0 + p.W;                                \
                     int64_t o = (b * p.Ho + oh) * p.Wo;                                             \
-                    ow = tl__mp2_vec(sizeof(T), r0, r1, 2 * oh * p.W, p.H, p.W, p.Wo, op_ + o, ixp + o); \
+                    ow = tl__mp2_vec(sizeof(T), r0, r1, 2 * oh * p.W, p.H, p.W, p.Wo, (p.Ho - oh) * p.Wo, \
+                                     op_ + o, ixp + o);                                             \
                     for (; ow < p.Wo; ow++) { /* selects, not branches: random data mispredicts */  \
                         T best = r0[2 * ow], v;                                                     \
                         int64_t bi = 2 * oh * p.W + 2 * ow, c;                                      \

@@ -495,6 +495,9 @@ TEST(max_pool2d_matches_direct_loop) {
     CHECK(pool_check(2, 7, 9, 2, 2, 0, 1, 1));   /* odd sizes: the last row/column dropped; NaNs */
     CHECK(pool_check(2, 10, 10, 3, 2, 1, 1, 1)); /* general: padding */
     CHECK(pool_check(2, 11, 12, 2, 1, 0, 2, 0)); /* overlapping windows, dilation */
+    CHECK(pool_check(3, 10, 10, 2, 2, 0, 1, 1)); /* 2x2 rows of 5 (LeNet's second pool): masked row tails */
+    CHECK(pool_check(2, 6, 30, 2, 2, 0, 1, 1));  /* rows of 15 = 8 + 7 */
+    CHECK(pool_check(2, 9, 38, 2, 2, 0, 1, 1));  /* rows of 19 = 8 + 8 + 3, an odd row dropped */
     CHECK(pool_check(1, 1, 1, 1, 1, 0, 1, 0));
 }
 
